@@ -1,0 +1,36 @@
+# Two commands: `make run` trains the hybrid model on the built-in dataset, `make test` runs
+# the test suite. Both create .venv and install the package on first use, then reuse it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: install run test lint format clean
+
+install: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls when pyproject.toml changes. The dependency ranges admit the torch 2.14.1 /
+# torchvision 0.29.1 wheels that pip finds on this machine's disk.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) experiments/run.py --model hybrid $(ARGS)
+
+test: $(STAMP) lint
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf runs lightning_logs wandb .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,275 @@
+"""The command line of ``experiments/run.py``: train, validate and test one model on one dataset.
+
+Every option can also come from YAML (``--config FILE.yaml``, keys spelled ``n_qubits`` or
+``n-qubits``); the resolved configuration is saved as ``config.yaml`` in the run's directory,
+next to ``results.json``, the CSV metrics and the checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, WandbLogger
+
+from hqnn_lightning.callbacks import EpochTimer
+from hqnn_lightning.data import DATAMODULES, create_datamodule
+from hqnn_lightning.loggers import LOGGERS, create_logger
+from hqnn_lightning.models import MODELS, create_model, parameter_counts
+from hqnn_lightning.quantum import KNOWN_DEVICES
+
+MONITOR = "val/acc_top1"
+BUILD_ERRORS = (KeyError, TypeError, ValueError, FileNotFoundError, ImportError, RuntimeError)
+
+DATA_OPTIONS = ("data_dir", "image_size", "channels", "batch_size", "num_workers", "seed")
+MODEL_OPTIONS = (
+    "arch",
+    "pretrained",
+    "weights_path",
+    "freeze_backbone",
+    "n_qubits",
+    "q_depth",
+    "entangler",
+    "q_device",
+    "shots",
+    "q_diff_method",
+    "kernel_size",
+    "n_layers",
+    "lr",
+    "weight_decay",
+)
+
+
+def build_parser() -> ArgumentParser:
+    """The parser of ``experiments/run.py``; ``--help`` documents every option."""
+    parser = ArgumentParser(
+        prog="experiments/run.py",
+        description=(
+            "Train a classical, hybrid quantum or quanvolutional model, then validate and test "
+            "its best checkpoint. Options left unset keep the model's and dataset's defaults."
+        ),
+    )
+    parser.add_argument("--config", action=ActionConfigFile, help="YAML file of any options below")
+    add = parser.add_argument
+    add("--model", type=str, default="hybrid", help=f"model: {', '.join(MODELS.names())}")
+    add("--data", type=str, default="digits", help=f"dataset: {', '.join(DATAMODULES.names())}")
+    add("--data-dir", type=str | None, default=None, help="dataset directory (datasets on disk)")
+    add(
+        "--image-size",
+        type=int | None,
+        default=None,
+        help="image side in pixels (default: the dataset's, 8 for digits)",
+    )
+    add(
+        "--channels",
+        type=int | None,
+        default=None,
+        help="image channels for datasets that offer a choice (digits: 1 or 3)",
+    )
+    add("--batch-size", type=int | None, default=None, help="batch size (default: the dataset's)")
+    add("--num-workers", type=int | None, default=None, help="DataLoader worker processes")
+    add("--seed", type=int, default=0, help="seed of the split, the initialisation and the order")
+    add("--max-epochs", type=int, default=10, help="training epochs")
+    add("--lr", type=float | None, default=None, help="AdamW learning rate (model default 1e-3)")
+    add("--weight-decay", type=float | None, default=None, help="AdamW weight decay")
+    add("--arch", type=str | None, default=None, help="backbone: resnet18..resnet152, small_cnn")
+    add(
+        "--pretrained",
+        type=bool | None,
+        default=None,
+        help="start the backbone from ImageNet weights (needs internet or the hub cache)",
+    )
+    add(
+        "--weights-path",
+        type=str | None,
+        default=None,
+        help="local backbone weights (.pth) for machines without internet",
+    )
+    add("--freeze-backbone", type=bool | None, default=None, help="train only the head")
+    add("--n-qubits", type=int | None, default=None, help="qubits of the hybrid circuit (6)")
+    add("--q-depth", type=int | None, default=None, help="entangling layers of the circuit (3)")
+    add("--entangler", type=str | None, default=None, help="strong or basic entangling layers")
+    add(
+        "--q-device",
+        type=str | None,
+        default=None,
+        help=f"PennyLane device: {', '.join(sorted(KNOWN_DEVICES))}",
+    )
+    add("--shots", type=int | None, default=None, help="samples per circuit; unset: exact")
+    add(
+        "--q-diff-method",
+        type=str | None,
+        default=None,
+        help="override the device's diff method (backprop, adjoint, parameter-shift, ...)",
+    )
+    add("--kernel-size", type=int | None, default=None, help="quanvolution patch side (2 or 3)")
+    add("--n-layers", type=int | None, default=None, help="RandomLayers in the quanv filter")
+    add(
+        "--logger",
+        type=str,
+        default="wandb",
+        help=f"experiment logger: {', '.join(LOGGERS)}; wandb runs offline without credentials",
+    )
+    add("--wandb-project", type=str, default="hqnn-lightning", help="W&B project")
+    add("--wandb-entity", type=str | None, default=None, help="W&B entity (user or team)")
+    add("--wandb-group", type=str | None, default=None, help="W&B group")
+    add("--wandb-tags", type=list[str], default=[], help="W&B tags, e.g. [study,digits]")
+    add("--output-dir", type=str, default="runs", help="where run directories are created")
+    add("--accelerator", type=str, default="auto", help="Lightning accelerator: auto, cpu, gpu")
+    add("--fast-dev-run", type=bool, default=False, help="one batch of each stage, no outputs")
+    return parser
+
+
+def build(config: Namespace) -> tuple[L.LightningDataModule, L.LightningModule]:
+    """Seeds everything, then builds the DataModule (set up) and the model of ``config``.
+
+    Raises:
+        BUILD_ERRORS: an option names something unknown or does not fit; the message says
+            which.
+    """
+    if config.logger not in LOGGERS:
+        raise ValueError(f"unknown logger {config.logger!r}; known: {', '.join(LOGGERS)}")
+    L.seed_everything(config.seed, workers=True)
+    datamodule = create_datamodule(config.data, **_options(config, DATA_OPTIONS))
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    model = create_model(
+        config.model,
+        num_classes=datamodule.num_classes,
+        in_channels=datamodule.num_channels,
+        image_size=datamodule.image_size,
+        **_options(config, MODEL_OPTIONS),
+    )
+    return datamodule, model
+
+
+def run(config: Namespace) -> dict[str, Any]:
+    """Builds, trains, validates and tests the model that ``config`` describes.
+
+    Returns:
+        The results: model name, parameter counts, epochs, best validation and test metrics,
+        mean seconds per epoch, and the run's directory.
+    """
+    return train(config, *build(config))
+
+
+def train(
+    config: Namespace, datamodule: L.LightningDataModule, model: L.LightningModule
+) -> dict[str, Any]:
+    """Fits ``model``, then validates and tests its best checkpoint; see :func:`run`."""
+    run_name = f"{config.model}-{config.data}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = Path(config.output_dir) / run_name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    build_parser().save(config, run_dir / "config.yaml", skip_none=False, overwrite=True)
+    loggers = [CSVLogger(run_dir, name="", version="csv")]
+    if config.logger != "csv":
+        loggers.append(
+            create_logger(
+                config.logger,
+                run_dir,
+                run_name,
+                project=config.wandb_project,
+                entity=config.wandb_entity,
+                group=config.wandb_group,
+                tags=config.wandb_tags,
+                config=_plain(config),
+            )
+        )
+    timer = EpochTimer()
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        monitor=MONITOR,
+        mode="max",
+        save_last=True,
+        filename="best-epoch{epoch}",
+        auto_insert_metric_name=False,
+    )
+    trainer = L.Trainer(
+        max_epochs=config.max_epochs,
+        accelerator=config.accelerator,
+        devices=1,
+        logger=loggers,
+        callbacks=[checkpoint, timer],
+        default_root_dir=run_dir,
+        fast_dev_run=config.fast_dev_run,
+        log_every_n_steps=10,
+    )
+    trainer.fit(model, datamodule=datamodule)
+    best = None if config.fast_dev_run else "best"
+    val_metrics = trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
+    test_metrics = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
+
+    counts = parameter_counts(model)
+    results = {
+        "model": config.model,
+        "data": config.data,
+        "seed": config.seed,
+        "params_classical": counts["classical"],
+        "params_quantum": counts["quantum"],
+        "epochs": trainer.current_epoch,
+        "best_checkpoint": checkpoint.best_model_path or None,
+        "seconds_per_epoch": (
+            sum(timer.epoch_seconds) / len(timer.epoch_seconds) if timer.epoch_seconds else None
+        ),
+        **{key: float(value) for key, value in {**val_metrics, **test_metrics}.items()},
+        "run_dir": str(run_dir),
+    }
+    (run_dir / "results.json").write_text(json.dumps(results, indent=2))
+    for logger in loggers:
+        if isinstance(logger, WandbLogger) and logger.experiment.settings.mode == "offline":
+            print(f"W&B ran offline; to upload: wandb sync {logger.experiment.settings.sync_dir}")
+    return results
+
+
+def format_results(results: dict[str, Any]) -> str:
+    """A Markdown table of one run's results (accuracies in percent)."""
+
+    def percent(key: str) -> str:
+        value = results.get(key)
+        return "-" if value is None else f"{100 * value:.2f}"
+
+    seconds = results["seconds_per_epoch"]
+    header = (
+        "| model | params classical | params quantum | epochs | val top-1 % | val top-5 % "
+        "| test top-1 % | test top-5 % | s/epoch |"
+    )
+    row = (
+        f"| {results['model']} | {results['params_classical']:,} | {results['params_quantum']:,} "
+        f"| {results['epochs']} | {percent('val/acc_top1')} | {percent('val/acc_top5')} "
+        f"| {percent('test/acc_top1')} | {percent('test/acc_top5')} "
+        f"| {'-' if seconds is None else f'{seconds:.1f}'} |"
+    )
+    return "\n".join([header, "|" + "---|" * 9, row])
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Parses ``argv`` (default ``sys.argv[1:]``), runs, and prints the results table."""
+    parser = build_parser()
+    config = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        datamodule, model = build(config)
+    except BUILD_ERRORS as error:
+        parser.error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
+    results = train(config, datamodule, model)
+    print(format_results(results))
+    print(f"Run directory: {results['run_dir']}")
+    return results
+
+
+def _options(config: Namespace, names: Sequence[str]) -> dict[str, Any]:
+    """The options ``names`` that were set (not ``None``)."""
+    return {name: config[name] for name in names if config[name] is not None}
+
+
+def _plain(config: Namespace) -> dict[str, Any]:
+    """``config`` as plain values for the W&B config (paths as strings)."""
+    values = config.as_dict()
+    values.pop("config", None)
+    return values

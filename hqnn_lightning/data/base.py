@@ -1,0 +1,113 @@
+"""The interface shared by every image-classification DataModule of the library."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TypeAlias
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+ImageDataset: TypeAlias = Dataset[tuple[Tensor, Tensor]]
+"""A dataset of ``(image, label)`` pairs: float32 ``(C, H, W)`` and an int64 scalar."""
+
+
+class ImageClassificationDataModule(L.LightningDataModule, ABC):
+    """Train/val/test loaders of square images with one class label each.
+
+    Subclasses describe their data through :attr:`num_classes`, :attr:`class_names`,
+    :attr:`image_size` and :attr:`num_channels`, which are known before :meth:`setup` so that
+    a model can be built from them, and implement :meth:`build_datasets`. Batches are
+    ``(images, labels)`` with images float32 ``(B, C, H, W)``, ``H == W == image_size``, and
+    labels int64 ``(B,)`` in ``[0, num_classes)``.
+
+    Args:
+        batch_size: Samples per batch, >= 1.
+        num_workers: Loader worker processes, >= 0; 0 loads in the main process.
+        seed: Seed of the train loader's shuffle (one seed, one order); subclasses also draw
+            their train/val/test split from it.
+
+    Raises:
+        ValueError: ``batch_size`` < 1 or ``num_workers`` < 0.
+    """
+
+    def __init__(self, batch_size: int = 64, num_workers: int = 0, seed: int = 0) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0, got {num_workers}")
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.seed = seed
+        self.train_set: ImageDataset | None = None
+        self.val_set: ImageDataset | None = None
+        self.test_set: ImageDataset | None = None
+
+    @property
+    @abstractmethod
+    def num_classes(self) -> int:
+        """Number of classes; labels lie in ``[0, num_classes)``."""
+
+    @property
+    @abstractmethod
+    def class_names(self) -> list[str]:
+        """Human-readable name of each class, indexed by label."""
+
+    @property
+    @abstractmethod
+    def image_size(self) -> int:
+        """Side length, in pixels, of the square images the loaders yield."""
+
+    @property
+    @abstractmethod
+    def num_channels(self) -> int:
+        """Channels ``C`` of the images the loaders yield."""
+
+    @abstractmethod
+    def build_datasets(self) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
+        """Builds the ``(train, val, test)`` datasets; called once, by the first :meth:`setup`.
+
+        Each yields ``(image, label)``: float32 ``(C, H, W)`` and an int64 scalar.
+        """
+
+    def setup(self, stage: str | None = None) -> None:
+        """Builds the datasets on the first call; later calls (Lightning repeats it) do nothing.
+
+        Args:
+            stage: Lightning's ``"fit"``, ``"validate"``, ``"test"`` or ``"predict"``; all
+                stages get the same datasets.
+        """
+        if self.train_set is None:
+            self.train_set, self.val_set, self.test_set = self.build_datasets()
+
+    def train_dataloader(self) -> DataLoader[tuple[Tensor, Tensor]]:
+        """Shuffled train batches, in an order fixed by ``seed``."""
+        generator = torch.Generator().manual_seed(self.seed)
+        return self._loader(self.train_set, "train_dataloader", generator=generator)
+
+    def val_dataloader(self) -> DataLoader[tuple[Tensor, Tensor]]:
+        """Val batches in dataset order."""
+        return self._loader(self.val_set, "val_dataloader")
+
+    def test_dataloader(self) -> DataLoader[tuple[Tensor, Tensor]]:
+        """Test batches in dataset order."""
+        return self._loader(self.test_set, "test_dataloader")
+
+    def _loader(
+        self, dataset: ImageDataset | None, caller: str, generator: torch.Generator | None = None
+    ) -> DataLoader[tuple[Tensor, Tensor]]:
+        """A loader over ``dataset`` that shuffles iff a ``generator`` is given."""
+        if dataset is None:
+            raise RuntimeError(f"{type(self).__name__}.setup() must run before {caller}()")
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=generator is not None,
+            generator=generator,
+            num_workers=self.num_workers,
+            pin_memory=torch.cuda.is_available(),
+            persistent_workers=self.num_workers > 0,
+        )

@@ -1,0 +1,73 @@
+"""Experiment loggers by name: Weights & Biases (offline without credentials), CSV, TensorBoard."""
+
+from __future__ import annotations
+
+import netrc
+import os
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
+
+LOGGERS = ("wandb", "csv", "tensorboard")
+WANDB_HOST = "api.wandb.ai"
+
+
+def wandb_mode() -> str:
+    """``WANDB_MODE`` when set, else ``"online"`` with credentials and ``"offline"`` without.
+
+    Credentials are ``WANDB_API_KEY`` or an ``api.wandb.ai`` entry in ``~/.netrc`` (what
+    ``wandb login`` writes).
+    """
+    if os.environ.get("WANDB_MODE"):
+        return os.environ["WANDB_MODE"]
+    if os.environ.get("WANDB_API_KEY"):
+        return "online"
+    try:
+        has_login = netrc.netrc().authenticators(WANDB_HOST) is not None
+    except (FileNotFoundError, netrc.NetrcParseError):
+        has_login = False
+    return "online" if has_login else "offline"
+
+
+def create_logger(
+    name: str,
+    save_dir: str | Path,
+    run_name: str,
+    project: str = "hqnn-lightning",
+    entity: str | None = None,
+    group: str | None = None,
+    tags: list[str] | None = None,
+    config: dict[str, Any] | None = None,
+) -> Logger:
+    """Builds the logger ``name`` writing under ``save_dir``.
+
+    Args:
+        name: One of :data:`LOGGERS`.
+        save_dir: The run's directory.
+        run_name: Name of the run (W&B run name, TensorBoard version).
+        project: W&B project.
+        entity: W&B entity (user or team); ``None`` for the default one.
+        group: W&B group, e.g. one experiment's seeds.
+        tags: W&B tags.
+        config: The run's resolved options, recorded as the W&B config.
+
+    Raises:
+        ValueError: unknown logger name.
+    """
+    if name == "csv":
+        return CSVLogger(save_dir, name="", version="csv")
+    if name == "tensorboard":
+        return TensorBoardLogger(save_dir, name="", version="tensorboard")
+    if name == "wandb":
+        return WandbLogger(
+            name=run_name,
+            save_dir=str(save_dir),
+            project=project,
+            entity=entity,
+            group=group,
+            tags=tags,
+            config=config,
+            mode=wandb_mode(),
+        )
+    raise ValueError(f"unknown logger {name!r}; known: {', '.join(LOGGERS)}")

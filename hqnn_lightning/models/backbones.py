@@ -1,0 +1,149 @@
+"""Feature extractors: torchvision ResNets (optionally ImageNet-pretrained) and a small CNN."""
+
+from __future__ import annotations
+
+import os
+import socket
+import warnings
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import torchvision
+from torch import nn
+
+RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+BACKBONES = (*RESNETS, "small_cnn")
+SMALL_INPUT_BELOW = 64
+"""Images smaller than this many pixels get a CIFAR-style ResNet stem (3x3 conv, no max-pool):
+the ImageNet stem would shrink an 8x8 digit to 2x2 before the first block."""
+
+
+class SmallCNN(nn.Sequential):
+    """Two conv-BN-ReLU blocks and global average pooling: ``(B, C, H, W) -> (B, 2 * width)``.
+
+    A backbone for tiny images (8x8 digits), and the classical head of ``QuanvNet``.
+
+    Args:
+        in_channels: Input channels.
+        width: Channels of the first block; the second has twice as many.
+    """
+
+    def __init__(self, in_channels: int = 3, width: int = 32) -> None:
+        super().__init__(
+            nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(2 * width),
+            nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.num_features = 2 * width
+
+
+def create_backbone(
+    arch: str = "resnet50",
+    pretrained: bool = False,
+    weights_path: str | None = None,
+    in_channels: int = 3,
+    image_size: int = 224,
+) -> tuple[nn.Module, int]:
+    """Builds a feature extractor ``(B, in_channels, H, W) -> (B, num_features)``.
+
+    Args:
+        arch: One of :data:`BACKBONES`.
+        pretrained: Load torchvision's ImageNet weights (``IMAGENET1K_V2`` where it exists,
+            else ``V1``), from the torch hub cache or by download; fails within seconds, with
+            instructions, when neither works.
+        weights_path: A local torchvision state dict (``.pth``, optionally under a
+            ``"state_dict"`` key) to load instead of downloading; classifier keys (``fc.*``) are
+            ignored, every other key must match ``arch``.
+        in_channels: Image channels; the first convolution is rebuilt when not 3.
+        image_size: Image side in pixels; below 64 the ResNet stem becomes a 3x3 stride-1
+            convolution without max-pooling (CIFAR-style), so small images keep their detail.
+
+    Returns:
+        ``(backbone, num_features)``, e.g. 2048 features for ``resnet50``.
+
+    Raises:
+        ValueError: unknown ``arch``, ``pretrained`` with ``weights_path`` or ``small_cnn``, or
+            weights that do not match ``arch``.
+        FileNotFoundError: ``weights_path`` does not exist.
+        RuntimeError: pretrained weights are neither cached nor downloadable.
+    """
+    if arch not in BACKBONES:
+        raise ValueError(f"unknown backbone {arch!r}; known: {', '.join(BACKBONES)}")
+    if pretrained and weights_path:
+        raise ValueError("give either pretrained=True or weights_path, not both")
+    if arch == "small_cnn":
+        if pretrained or weights_path:
+            raise ValueError("small_cnn has no pretrained weights")
+        backbone = SmallCNN(in_channels)
+        return backbone, backbone.num_features
+
+    model: torchvision.models.ResNet = getattr(torchvision.models, arch)(weights=None)
+    num_features = model.fc.in_features
+    model.fc = nn.Identity()
+    if pretrained or weights_path:
+        state = (
+            _download_imagenet_state_dict(arch) if pretrained else _read_state_dict(weights_path)
+        )
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as error:
+            source = weights_path or "the ImageNet weights"
+            raise ValueError(f"{source} does not fit backbone {arch}: {error}") from error
+    if image_size < SMALL_INPUT_BELOW:
+        if pretrained or weights_path:
+            warnings.warn(
+                f"images of {image_size} px get a new 3x3 ResNet stem: the pretrained first "
+                "convolution is not used",
+                stacklevel=2,
+            )
+        model.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
+        model.maxpool = nn.Identity()
+    elif in_channels != 3:
+        model.conv1 = _adapt_first_conv(model.conv1, in_channels)
+    return model, num_features
+
+
+def _adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
+    """A copy of ``conv`` for ``in_channels`` inputs; RGB filters are averaged into each."""
+    new = nn.Conv2d(
+        in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=False
+    )
+    with torch.no_grad():
+        new.weight.copy_(conv.weight.mean(dim=1, keepdim=True).expand_as(new.weight))
+    return new
+
+
+def _read_state_dict(path: str) -> dict[str, torch.Tensor]:
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"backbone weights file not found: {file}")
+    state = torch.load(file, map_location="cpu", weights_only=True)
+    state = state.get("state_dict", state)
+    return {key: value for key, value in state.items() if not key.startswith("fc.")}
+
+
+def _download_imagenet_state_dict(arch: str, timeout_s: float = 5.0) -> dict[str, torch.Tensor]:
+    """torchvision's ImageNet weights for ``arch``, from the hub cache or the network."""
+    enum = torchvision.models.get_model_weights(arch)
+    weights = getattr(enum, "IMAGENET1K_V2", enum.IMAGENET1K_V1)
+    cached = (
+        Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(weights.url).path)
+    )
+    if not cached.is_file():
+        host = urlparse(weights.url).hostname
+        try:
+            socket.create_connection((host, 443), timeout=timeout_s).close()
+        except OSError as error:
+            raise RuntimeError(
+                f"cannot download the {arch} ImageNet weights: {host} is unreachable ({error}). "
+                f"On a machine with internet, download {weights.url} and either put it at "
+                f"{cached} or pass its path as weights_path (--weights-path)."
+            ) from error
+    state = weights.get_state_dict(progress=True)
+    return {key: value for key, value in state.items() if not key.startswith("fc.")}

@@ -1,0 +1,52 @@
+"""The LightningModule base of every classifier in the library."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+from hqnn_lightning.models.metrics import ClassificationMetricsMixin
+
+
+class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
+    """Images ``(B, C, H, W)`` to logits ``(B, num_classes)``, trained with cross-entropy.
+
+    Gives subclasses the shared metrics and steps, AdamW with a cosine learning-rate decay
+    over ``max_epochs``, and frozen sub-modules that stay in eval mode (their batch-norm
+    statistics do not drift while the rest trains). Subclasses call
+    ``self.save_hyperparameters()``, which records ``lr`` and ``weight_decay``.
+
+    Args:
+        num_classes: Number of classes.
+    """
+
+    def __init__(self, num_classes: int) -> None:
+        super().__init__()
+        self._init_metrics(num_classes)
+        self._frozen: list[nn.Module] = []
+
+    def freeze_module(self, module: nn.Module) -> None:
+        """Stops training ``module``: no gradients, and eval mode even during ``fit``."""
+        module.requires_grad_(False)
+        module.eval()
+        self._frozen.append(module)
+
+    def train(self, mode: bool = True) -> ImageClassifier:
+        super().train(mode)
+        for module in self._frozen:
+            module.eval()
+        return self
+
+    def configure_optimizers(self) -> Any:
+        parameters = [p for p in self.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(
+            parameters, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        )
+        max_epochs = self.trainer.max_epochs if self._trainer is not None else None
+        if not max_epochs or max_epochs < 1:
+            return optimizer
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max_epochs)
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}

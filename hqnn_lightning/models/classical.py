@@ -1,0 +1,53 @@
+"""ClassicalResNet: the study's classical baseline."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hqnn_lightning.models.backbones import create_backbone
+from hqnn_lightning.models.base import ImageClassifier
+from hqnn_lightning.models.registry import MODELS
+
+
+@MODELS.register("classical")
+@MODELS.register("classical_tiny", arch="resnet18")
+class ClassicalResNet(ImageClassifier):
+    """A ResNet (ResNet-50 by default) with a linear classifier on its pooled features.
+
+    Args:
+        num_classes: Number of classes.
+        arch: Backbone name (see ``backbones.BACKBONES``).
+        pretrained: Start from torchvision's ImageNet weights.
+        weights_path: Local backbone weights file, for machines without internet.
+        freeze_backbone: Train only the classifier.
+        in_channels: Image channels.
+        image_size: Image side in pixels (below 64 the ResNet gets a small-image stem).
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        arch: str = "resnet50",
+        pretrained: bool = False,
+        weights_path: str | None = None,
+        freeze_backbone: bool = False,
+        in_channels: int = 3,
+        image_size: int = 224,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+    ) -> None:
+        super().__init__(num_classes)
+        self.save_hyperparameters()
+        self.backbone, num_features = create_backbone(
+            arch, pretrained, weights_path, in_channels, image_size
+        )
+        self.classifier = nn.Linear(num_features, num_classes)
+        if freeze_backbone:
+            self.freeze_module(self.backbone)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W) -> (B, num_classes)`` logits."""
+        return self.classifier(self.backbone(images))

@@ -1,0 +1,66 @@
+"""Loss, top-1/top-5 accuracy and macro F1 per stage, shared by every model of the library."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
+STAGES = ("train", "val", "test")
+
+
+class ClassificationMetricsMixin:
+    """Metrics and the shared train/val/test steps of a classifier LightningModule.
+
+    Mix it in before ``LightningModule`` and call :meth:`_init_metrics` from ``__init__``; it
+    has no ``__init__`` of its own, so inheritance order never surprises. Logged per epoch, the
+    keys are ``{stage}/loss``, ``{stage}/acc_top1``, ``{stage}/acc_top5`` and
+    ``{stage}/f1_macro`` for ``stage`` in ``train``, ``val``, ``test``. Top-5 is clipped to
+    ``num_classes`` (so it reads 1.0 with fewer than six classes).
+
+    The host module must map images ``(B, C, H, W)`` to logits ``(B, num_classes)``.
+    """
+
+    def _init_metrics(self, num_classes: int) -> None:
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+        metrics = MetricCollection(
+            {
+                "acc_top1": MulticlassAccuracy(num_classes, top_k=1, average="micro"),
+                "acc_top5": MulticlassAccuracy(
+                    num_classes, top_k=min(5, num_classes), average="micro"
+                ),
+                "f1_macro": MulticlassF1Score(num_classes, average="macro"),
+            }
+        )
+        for stage in STAGES:
+            setattr(self, f"{stage}_metrics", metrics.clone(prefix=f"{stage}/"))
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        images, labels = batch
+        logits = self(images)
+        loss = F.cross_entropy(logits, labels)
+        metrics: MetricCollection = getattr(self, f"{stage}_metrics")
+        metrics.update(logits.detach(), labels)
+        self.log(
+            f"{stage}/loss",
+            loss,
+            on_step=False,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=labels.shape[0],
+        )
+        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage != "train")
+        return loss
+
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")

@@ -1,0 +1,25 @@
+"""Parameter counts split into classical and quantum parts."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from hqnn_lightning.quantum import QuantumLayer
+
+
+def parameter_counts(model: nn.Module) -> dict[str, int]:
+    """Numbers of parameters of ``model``, whether trainable or frozen.
+
+    Returns:
+        ``{"classical": ..., "quantum": ..., "trainable": ...}``; ``quantum`` counts the weights
+        of its :class:`QuantumLayer` modules (circuit angles).
+    """
+    total = sum(p.numel() for p in model.parameters())
+    quantum = sum(
+        p.numel()
+        for module in model.modules()
+        if isinstance(module, QuantumLayer)
+        for p in module.parameters()
+    )
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"classical": total - quantum, "quantum": quantum, "trainable": trainable}

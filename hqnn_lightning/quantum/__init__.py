@@ -1,0 +1,26 @@
+"""Quantum circuits, devices and torch layers (plain ``nn.Module``s, no Lightning)."""
+
+from hqnn_lightning.quantum.circuits import (
+    ENTANGLERS,
+    QuanvolutionFilterCircuit,
+    VariationalClassifierCircuit,
+)
+from hqnn_lightning.quantum.devices import KNOWN_DEVICES, DeviceInfo, QuantumDevice, make_device
+from hqnn_lightning.quantum.layers import QuantumCircuit, QuantumLayer
+from hqnn_lightning.quantum.qnodes import quanvolution_filter_qnode, variational_classifier_qnode
+from hqnn_lightning.quantum.quanvolution import QuanvolutionLayer
+
+__all__ = [
+    "ENTANGLERS",
+    "KNOWN_DEVICES",
+    "DeviceInfo",
+    "QuantumCircuit",
+    "QuantumDevice",
+    "QuantumLayer",
+    "QuanvolutionFilterCircuit",
+    "QuanvolutionLayer",
+    "VariationalClassifierCircuit",
+    "make_device",
+    "quanvolution_filter_qnode",
+    "variational_classifier_qnode",
+]

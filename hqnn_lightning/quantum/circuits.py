@@ -1,0 +1,132 @@
+"""The circuits of the library, as plain data that PennyLane can call.
+
+Each circuit is a frozen dataclass: its fields describe it (qubits, depth, seed) and calling it
+inside a QNode applies the gates. A description, unlike a closure, pickles (spawn-based DDP,
+checkpoints), compares equal when it describes the same circuit, and can be compiled to other
+back-ends from the same fields. Its ``__call__`` takes ``inputs`` and then exactly the names in
+``weight_shapes``, as :class:`pennylane.qnn.TorchLayer` requires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, ClassVar
+
+import numpy as np
+import pennylane as qml
+
+ENTANGLERS: dict[str, type[qml.operation.Operation]] = {
+    "strong": qml.StronglyEntanglingLayers,
+    "basic": qml.BasicEntanglerLayers,
+}
+ROTATIONS = ("X", "Y")
+
+
+class CircuitDescription:
+    """Base of the circuit descriptions: gives them the ``__name__`` PennyLane reads off a
+    QNode's function (``TorchLayer.__str__``, ``qml.draw``)."""
+
+    @property
+    def __name__(self) -> str:
+        return type(self).__name__
+
+
+@dataclass(frozen=True)
+class VariationalClassifierCircuit(CircuitDescription):
+    """Angle encoding, trainable entangling layers, then ``<Z>`` on every wire.
+
+    ``inputs`` of shape ``(B, n_qubits)`` (radians) enter as one rotation per wire
+    (``AngleEmbedding``); ``q_depth`` layers of ``StronglyEntanglingLayers`` (``"strong"``) or
+    ``BasicEntanglerLayers`` (``"basic"``) follow; the circuit returns ``n_qubits`` expectation
+    values in ``[-1, 1]``.
+
+    Args:
+        n_qubits: Number of qubits, and of input features.
+        q_depth: Number of entangling layers.
+        entangler: ``"strong"`` or ``"basic"``.
+        rotation: Axis of the encoding rotation, ``"X"`` or ``"Y"``.
+    """
+
+    n_qubits: int
+    q_depth: int
+    entangler: str = "strong"
+    rotation: str = "Y"
+
+    def __post_init__(self) -> None:
+        if self.n_qubits < 1:
+            raise ValueError(f"n_qubits must be at least 1, got {self.n_qubits}")
+        if self.q_depth < 1:
+            raise ValueError(f"q_depth must be at least 1, got {self.q_depth}")
+        if self.entangler not in ENTANGLERS:
+            raise ValueError(
+                f"unknown entangler {self.entangler!r}; known: {', '.join(sorted(ENTANGLERS))}"
+            )
+        if self.rotation not in ROTATIONS:
+            raise ValueError(f"rotation must be one of {ROTATIONS}, got {self.rotation!r}")
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of expectation values the circuit returns."""
+        return self.n_qubits
+
+    @property
+    def weight_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Shapes of the trainable arguments, as ``TorchLayer`` takes them."""
+        return {"weights": tuple(ENTANGLERS[self.entangler].shape(self.q_depth, self.n_qubits))}
+
+    def __call__(self, inputs: Any, weights: Any) -> list[Any]:
+        wires = range(self.n_qubits)
+        qml.AngleEmbedding(inputs, wires=wires, rotation=self.rotation)
+        ENTANGLERS[self.entangler](weights, wires=wires)
+        return [qml.expval(qml.PauliZ(wire)) for wire in wires]
+
+
+@dataclass(frozen=True)
+class QuanvolutionFilterCircuit(CircuitDescription):
+    """A fixed random quanvolution filter on one ``kernel_size x kernel_size`` patch.
+
+    Each of the ``kernel_size**2`` pixels (expected in ``[0, 1]``) is encoded as ``RY(pi * x)``
+    on its own qubit, ``n_layers`` of ``RandomLayers`` with weights and gate choice fixed by
+    ``seed`` follow, and ``<Z>`` of every qubit is returned: ``(B, k*k) -> (B, k*k)``. Nothing in
+    it is trained, as in Henderson et al.'s quanvolutional networks.
+
+    Args:
+        kernel_size: Side of the square patch, 2 or 3 in the study (4 or 9 qubits).
+        n_layers: Number of ``RandomLayers`` layers.
+        seed: Seed of the random gates and of their angles.
+    """
+
+    kernel_size: int = 2
+    n_layers: int = 1
+    seed: int = 0
+
+    weight_shapes: ClassVar[dict[str, tuple[int, ...]]] = {}
+
+    def __post_init__(self) -> None:
+        if self.kernel_size < 1:
+            raise ValueError(f"kernel_size must be at least 1, got {self.kernel_size}")
+        if self.n_layers < 1:
+            raise ValueError(f"n_layers must be at least 1, got {self.n_layers}")
+
+    @property
+    def n_qubits(self) -> int:
+        """One qubit per pixel of the patch."""
+        return self.kernel_size**2
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of expectation values the circuit returns."""
+        return self.n_qubits
+
+    @cached_property
+    def random_weights(self) -> np.ndarray:
+        """The fixed rotation angles, shape ``(n_layers, n_qubits)``, radians in ``[0, 2 pi)``."""
+        rng = np.random.default_rng(self.seed)
+        return rng.uniform(0.0, 2.0 * np.pi, size=(self.n_layers, self.n_qubits))
+
+    def __call__(self, inputs: Any) -> list[Any]:
+        wires = range(self.n_qubits)
+        qml.AngleEmbedding(np.pi * inputs, wires=wires, rotation="Y")
+        qml.RandomLayers(self.random_weights, wires=wires, seed=self.seed)
+        return [qml.expval(qml.PauliZ(wire)) for wire in wires]

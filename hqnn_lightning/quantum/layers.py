@@ -1,0 +1,85 @@
+"""A PennyLane circuit as a torch layer that evaluates a whole batch in one call."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import pennylane as qml
+import torch
+
+from hqnn_lightning.quantum.devices import make_device
+
+
+class QuantumCircuit(Protocol):
+    """What :class:`QuantumLayer` needs of a circuit description (see ``circuits.py``)."""
+
+    @property
+    def n_qubits(self) -> int: ...
+
+    @property
+    def n_outputs(self) -> int: ...
+
+    @property
+    def weight_shapes(self) -> dict[str, tuple[int, ...]]: ...
+
+    def __call__(self, inputs: Any, **weights: Any) -> Any: ...
+
+
+class QuantumLayer(qml.qnn.TorchLayer):
+    """A circuit description on a named device, as a :class:`pennylane.qnn.TorchLayer`.
+
+    ``forward`` maps ``(..., n_qubits)`` inputs to ``(..., n_outputs)`` expectation values.
+    All leading dimensions are flattened into one batch that the QNode receives at once
+    (parameter broadcasting), so ``default.qubit`` simulates a batch in a single run; no Python
+    loop runs over samples. The trainable weights are the circuit's ``weight_shapes``,
+    initialised uniformly in ``[0, 2 pi)``.
+
+    The layer pickles: the QNode and its device are rebuilt from the circuit and device
+    descriptions, since some devices (``lightning.qubit``) cannot be pickled.
+
+    Args:
+        circuit: A circuit description such as :class:`VariationalClassifierCircuit`.
+        device: PennyLane device name (see :func:`make_device`).
+        shots: ``None`` for exact expectation values, else samples per circuit.
+        diff_method: Overrides the device's default diff method.
+        **device_options: Passed to the PennyLane device.
+    """
+
+    def __init__(
+        self,
+        circuit: QuantumCircuit,
+        device: str = "default.qubit",
+        shots: int | None = None,
+        diff_method: str | None = None,
+        **device_options: Any,
+    ) -> None:
+        quantum_device = make_device(device, circuit.n_qubits, shots, diff_method, **device_options)
+        super().__init__(quantum_device.qnode(circuit), circuit.weight_shapes)
+        self.circuit = circuit
+        self.quantum_device = quantum_device
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["qnode"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        # TorchLayer.__setattr__ forwards to self.qnode, which does not exist yet.
+        self.__dict__["qnode"] = self.quantum_device.qnode(self.circuit)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``(..., n_qubits) -> (..., n_outputs)``, in the dtype of ``inputs``."""
+        if inputs.shape[-1] != self.circuit.n_qubits:
+            raise ValueError(
+                f"{type(self.circuit).__name__} takes {self.circuit.n_qubits} features per "
+                f"sample, got inputs of shape {tuple(inputs.shape)}"
+            )
+        return super().forward(inputs)
+
+    def extra_repr(self) -> str:
+        device = self.quantum_device
+        return (
+            f"{self.circuit}, device={device.name!r}, shots={device.shots}, "
+            f"diff_method={device.diff_method!r}"
+        )

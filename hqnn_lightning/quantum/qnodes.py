@@ -1,0 +1,57 @@
+"""Builder functions that return a QNode and the shapes of its trainable arguments.
+
+For users who want a plain :class:`pennylane.qnn.TorchLayer` or a bare QNode; the layers of
+this library build theirs the same way, through :meth:`QuantumDevice.qnode`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pennylane as qml
+
+from hqnn_lightning.quantum.circuits import QuanvolutionFilterCircuit, VariationalClassifierCircuit
+from hqnn_lightning.quantum.devices import make_device
+
+WeightShapes = dict[str, tuple[int, ...]]
+
+
+def variational_classifier_qnode(
+    n_qubits: int,
+    q_depth: int,
+    entangler: str = "strong",
+    rotation: str = "Y",
+    device: str = "default.qubit",
+    shots: int | None = None,
+    diff_method: str | None = None,
+    **device_options: Any,
+) -> tuple[qml.QNode, WeightShapes]:
+    """The variational classifier circuit (:class:`VariationalClassifierCircuit`) as a QNode.
+
+    Returns:
+        ``(qnode, weight_shapes)``: ``qnode(inputs, weights)`` maps ``(B, n_qubits)`` angles to
+        ``n_qubits`` expectation values; ``weight_shapes`` is ``{"weights": shape}``.
+    """
+    circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, rotation)
+    qdevice = make_device(device, n_qubits, shots, diff_method, **device_options)
+    return qdevice.qnode(circuit), circuit.weight_shapes
+
+
+def quanvolution_filter_qnode(
+    kernel_size: int = 2,
+    n_layers: int = 1,
+    seed: int = 0,
+    device: str = "default.qubit",
+    shots: int | None = None,
+    diff_method: str | None = None,
+    **device_options: Any,
+) -> tuple[qml.QNode, WeightShapes]:
+    """The fixed quanvolution filter (:class:`QuanvolutionFilterCircuit`) as a QNode.
+
+    Returns:
+        ``(qnode, weight_shapes)``: ``qnode(inputs)`` maps ``(B, kernel_size**2)`` pixels in
+        ``[0, 1]`` to ``kernel_size**2`` expectation values; ``weight_shapes`` is empty.
+    """
+    circuit = QuanvolutionFilterCircuit(kernel_size, n_layers, seed)
+    qdevice = make_device(device, circuit.n_qubits, shots, diff_method, **device_options)
+    return qdevice.qnode(circuit), circuit.weight_shapes

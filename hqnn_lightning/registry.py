@@ -1,0 +1,96 @@
+"""A name -> constructor registry, used for models and DataModules.
+
+``--model hybrid`` on the command line is a key of a :class:`Registry`, not a branch of an
+if/else chain: a new model is one decorated function or class, found by every entry point.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Maps names to constructors of one kind of object (``"model"``, ``"dataset"``).
+
+    Args:
+        kind: What the registered things are; used in error messages.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._constructors: dict[str, Callable[..., T]] = {}
+        self._defaults: dict[str, dict[str, Any]] = {}
+
+    def register(
+        self, name: str, **defaults: Any
+    ) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        """Decorator that registers a class or function under ``name``.
+
+        Args:
+            name: The registry key.
+            **defaults: Keyword arguments that ``name`` passes unless the caller sets them, so
+                one class can be registered several times as variants (``hybrid_tiny``).
+        """
+
+        def decorator(constructor: Callable[..., T]) -> Callable[..., T]:
+            if name in self._constructors:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            self._constructors[name] = constructor
+            self._defaults[name] = defaults
+            return constructor
+
+        return decorator
+
+    def names(self) -> list[str]:
+        """The registered names, sorted."""
+        return sorted(self._constructors)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._constructors
+
+    def get(self, name: str) -> Callable[..., T]:
+        """The constructor registered under ``name``.
+
+        Raises:
+            KeyError: ``name`` is unknown; the message lists the known names.
+        """
+        try:
+            return self._constructors[name]
+        except KeyError:
+            raise KeyError(
+                f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}"
+            ) from None
+
+    def accepted_arguments(self, name: str) -> set[str]:
+        """Names of the keyword arguments that the constructor of ``name`` takes."""
+        parameters = inspect.signature(self.get(name)).parameters.values()
+        return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+    def defaults(self, name: str) -> dict[str, Any]:
+        """The keyword arguments that the variant ``name`` sets on its constructor."""
+        self.get(name)
+        return dict(self._defaults[name])
+
+    def create(self, name: str, **kwargs: Any) -> T:
+        """Builds ``name`` from ``kwargs`` over its registered defaults.
+
+        ``None`` values are dropped, so the constructor's own defaults survive a command line
+        that passes every option.
+
+        Raises:
+            KeyError: ``name`` is unknown.
+            TypeError: a non-``None`` argument is not one the constructor takes.
+        """
+        constructor = self.get(name)
+        given = {key: value for key, value in kwargs.items() if value is not None}
+        unknown = sorted(set(given) - self.accepted_arguments(name))
+        if unknown:
+            raise TypeError(
+                f"{self.kind} {name!r} does not take {', '.join(unknown)}; "
+                f"it takes {', '.join(sorted(self.accepted_arguments(name)))}"
+            )
+        return constructor(**{**self._defaults[name], **given})
