@@ -167,7 +167,7 @@ def train(
     run_name = f"{config.model}-{config.data}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(config.output_dir) / run_name
     run_dir.mkdir(parents=True, exist_ok=True)
-    build_parser().save(config, run_dir / "config.yaml", skip_none=False, overwrite=True)
+    build_parser().save(config, run_dir / "config.yaml", overwrite=True)
     loggers = [CSVLogger(run_dir, name="", version="csv")]
     if config.logger != "csv":
         loggers.append(

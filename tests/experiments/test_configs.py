@@ -1,0 +1,19 @@
+from pathlib import Path
+
+import pytest
+
+from hqnn_lightning.cli import build, build_parser
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "experiments" / "configs").glob("*.yaml"))
+
+
+def test_there_are_configs():
+    assert {path.stem for path in CONFIGS} >= {"digits_hybrid", "digits_classical", "digits_quanv"}
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda path: path.stem)
+def test_config_builds_its_data_and_model(path):
+    config = build_parser().parse_args(["--config", str(path)])
+    datamodule, model = build(config)
+    assert type(model).__name__ in {"ClassicalResNet", "HybridVQC", "QuanvNet"}
+    assert model.hparams.num_classes == datamodule.num_classes

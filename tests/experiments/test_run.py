@@ -1,0 +1,95 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hqnn_lightning.cli import build_parser, format_results, main
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY_RUN = ["--model", "hybrid_tiny", "--max-epochs", "1", "--logger", "csv"]
+
+
+def test_help_documents_every_option():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "run.py"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    options = [
+        action.option_strings[-1]
+        for action in build_parser()._actions
+        if action.option_strings and action.dest != "help"
+    ]
+    assert len(options) > 25
+    for option in options:
+        assert option in result.stdout
+    for phrase in ("hybrid", "digits", "lightning.qubit", "wandb"):
+        assert phrase in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--model", "qcnn"], "unknown model 'qcnn'; known: classical"),
+        (["--data", "mnist"], "unknown dataset 'mnist'; known: digits"),
+        (["--q-device", "ibm.fake"], "unknown quantum device 'ibm.fake'"),
+        (["--model", "classical_tiny", "--n-qubits", "4"], "does not take n_qubits"),
+        (["--model", "hybrid_tiny", "--n-qubits", "40"], "between 1 and 28 qubits"),
+        (["--logger", "mlflow"], "unknown logger 'mlflow'"),
+        (["--data-dir", "/data"], "dataset 'digits' does not take data_dir"),
+    ],
+)
+def test_bad_options_stop_before_training_with_a_clear_message(argv, message, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--output-dir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_results_config_metrics_and_checkpoint(tmp_path, capsys):
+    results = main([*TINY_RUN, "--seed", "3", "--output-dir", str(tmp_path)])
+    run_dir = Path(results["run_dir"])
+
+    assert run_dir.parent == tmp_path
+    assert json.loads((run_dir / "results.json").read_text()) == results
+    assert results["params_quantum"] == 1 * 2 * 3 and results["epochs"] == 1
+    for key in ("val/acc_top1", "val/acc_top5", "test/acc_top1", "test/acc_top5"):
+        assert 0 <= results[key] <= 1
+    assert Path(results["best_checkpoint"]).is_file()
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert "val/acc_top1" in (run_dir / "csv" / "metrics.csv").read_text()
+
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert saved["model"] == "hybrid_tiny" and saved["seed"] == 3
+    assert build_parser().parse_args(["--config", str(run_dir / "config.yaml")]).seed == 3
+
+    printed = capsys.readouterr().out
+    assert format_results(results) in printed
+    assert "| hybrid_tiny | " in printed
+
+
+def test_options_come_from_yaml_and_the_command_line_wins(tmp_path):
+    config = tmp_path / "experiment.yaml"
+    config.write_text("model: quanv\nn-qubits: 4\nmax_epochs: 7\nwandb_tags: [study, digits]\n")
+    parsed = build_parser().parse_args(["--config", str(config), "--max-epochs", "2"])
+    assert (parsed.model, parsed.n_qubits, parsed.max_epochs) == ("quanv", 4, 2)
+    assert parsed.wandb_tags == ["study", "digits"]
+
+
+@pytest.mark.slow
+def test_wandb_runs_offline_without_credentials(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(tmp_path / ".netrc"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    results = main([*TINY_RUN[:-1], "wandb", "--output-dir", str(tmp_path / "runs")])
+    offline_runs = list((Path(results["run_dir"]) / "wandb").glob("offline-run-*"))
+    assert len(offline_runs) == 1
+    assert f"wandb sync {offline_runs[0]}" in capsys.readouterr().out

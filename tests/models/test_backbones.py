@@ -1,0 +1,73 @@
+import socket
+
+import pytest
+import torch
+import torchvision
+
+from hqnn_lightning.models import create_backbone
+
+
+def images(*shape):
+    return torch.rand(*shape, generator=torch.Generator().manual_seed(0))
+
+
+class TestCreateBackbone:
+    @pytest.mark.parametrize(("arch", "features"), [("resnet18", 512), ("resnet50", 2048)])
+    def test_resnet_features(self, arch, features):
+        backbone, num_features = create_backbone(arch, image_size=64)
+        assert num_features == features
+        assert backbone(images(2, 3, 64, 64)).shape == (2, features)
+
+    def test_small_images_get_a_small_stem(self):
+        backbone, _ = create_backbone("resnet18", in_channels=1, image_size=8)
+        assert backbone.conv1.kernel_size == (3, 3) and backbone.conv1.stride == (1, 1)
+        assert isinstance(backbone.maxpool, torch.nn.Identity)
+        assert backbone(images(2, 1, 8, 8)).shape == (2, 512)
+
+    def test_other_channel_counts_rebuild_the_first_convolution(self):
+        backbone, _ = create_backbone("resnet18", in_channels=1, image_size=64)
+        assert backbone.conv1.in_channels == 1 and backbone.conv1.kernel_size == (7, 7)
+
+    def test_small_cnn(self):
+        backbone, num_features = create_backbone("small_cnn", in_channels=3, image_size=8)
+        assert num_features == 64
+        assert backbone(images(4, 3, 8, 8)).shape == (4, 64)
+
+    def test_unknown_arch_lists_the_known_ones(self):
+        with pytest.raises(ValueError, match="unknown backbone 'vgg11'.*resnet50"):
+            create_backbone("vgg11")
+
+    def test_loads_a_local_weights_file(self, tmp_path):
+        reference = torchvision.models.resnet18()
+        path = tmp_path / "resnet18.pth"
+        torch.save(reference.state_dict(), path)
+        backbone, _ = create_backbone("resnet18", weights_path=str(path))
+        torch.testing.assert_close(
+            backbone.layer4[1].conv2.weight, reference.layer4[1].conv2.weight
+        )
+
+    def test_weights_file_for_another_arch_is_refused(self, tmp_path):
+        path = tmp_path / "resnet18.pth"
+        torch.save({"state_dict": torchvision.models.resnet18().state_dict()}, path)
+        with pytest.raises(ValueError, match="does not fit backbone resnet50"):
+            create_backbone("resnet50", weights_path=str(path))
+
+    def test_missing_weights_file_is_named(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match="nowhere.pth"):
+            create_backbone("resnet18", weights_path=str(tmp_path / "nowhere.pth"))
+
+    def test_pretrained_without_network_fails_fast_with_instructions(self, tmp_path, monkeypatch):
+        monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+
+        def unreachable(address, timeout):
+            raise OSError("network is unreachable")
+
+        monkeypatch.setattr(socket, "create_connection", unreachable)
+        with pytest.raises(RuntimeError, match="download.pytorch.org is unreachable") as error:
+            create_backbone("resnet18", pretrained=True)
+        assert "--weights-path" in str(error.value)
+        assert str(tmp_path / "checkpoints" / "resnet18-f37072fd.pth") in str(error.value)
+
+    def test_pretrained_and_weights_path_are_exclusive(self):
+        with pytest.raises(ValueError, match="not both"):
+            create_backbone("resnet18", pretrained=True, weights_path="x.pth")

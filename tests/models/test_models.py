@@ -1,0 +1,141 @@
+import pickle
+
+import lightning as L
+import pytest
+import torch
+
+from hqnn_lightning.models import (
+    MODELS,
+    ClassicalResNet,
+    HybridVQC,
+    QuanvNet,
+    create_model,
+    parameter_counts,
+)
+from hqnn_lightning.quantum import QuantumLayer
+
+TINY = ("classical_tiny", "hybrid_tiny", "quanv_tiny")
+
+
+def images(*shape):
+    return torch.rand(*shape, generator=torch.Generator().manual_seed(0))
+
+
+def tiny(name, **kwargs):
+    return create_model(name, num_classes=4, in_channels=1, image_size=8, **kwargs)
+
+
+class TestRegistry:
+    def test_every_model_has_a_tiny_variant(self):
+        assert set(MODELS.names()) == {"classical", "hybrid", "quanv", *TINY}
+
+    @pytest.mark.parametrize(
+        ("name", "cls"),
+        [("classical", ClassicalResNet), ("hybrid", HybridVQC), ("quanv", QuanvNet)],
+    )
+    def test_names_build_their_classes(self, name, cls):
+        assert isinstance(
+            create_model(name, num_classes=3, arch="resnet18", image_size=8)
+            if name != "quanv"
+            else create_model(name, num_classes=3),
+            cls,
+        )
+
+    def test_study_defaults(self):
+        model = create_model("hybrid", num_classes=3, image_size=32)
+        assert model.hparams.n_qubits == 6 and model.hparams.arch == "resnet50"
+        assert model.projection.in_features == 2048
+
+    def test_unknown_model_lists_the_known_ones(self):
+        with pytest.raises(KeyError, match="unknown model 'qcnn'; known: classical"):
+            create_model("qcnn", num_classes=3)
+
+    def test_argument_a_model_does_not_take_is_named(self):
+        with pytest.raises(TypeError, match="model 'classical_tiny' does not take n_qubits"):
+            tiny("classical_tiny", n_qubits=4)
+
+
+@pytest.mark.parametrize("name", TINY)
+class TestTinyModels:
+    def test_logits_shape(self, name):
+        assert tiny(name)(images(5, 1, 8, 8)).shape == (5, 4)
+
+    def test_saves_plain_hyperparameters(self, name):
+        hparams = tiny(name).hparams
+        assert hparams.num_classes == 4 and hparams.image_size == 8
+        assert all(isinstance(v, int | float | str | bool | type(None)) for v in hparams.values())
+
+    def test_pickles(self, name):
+        model = tiny(name).eval()
+        x = images(2, 1, 8, 8)
+        torch.testing.assert_close(pickle.loads(pickle.dumps(model))(x), model(x))
+
+    def test_checkpoint_round_trip(self, name, tmp_path):
+        model = tiny(name).eval()
+        trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+        trainer.strategy.connect(model)
+        trainer.save_checkpoint(tmp_path / "model.ckpt")
+        restored = type(model).load_from_checkpoint(tmp_path / "model.ckpt").eval()
+        x = images(2, 1, 8, 8)
+        torch.testing.assert_close(restored(x), model(x))
+
+
+class TestHybridVQC:
+    def test_gradients_reach_the_quantum_weights_and_the_backbone(self):
+        model = tiny("hybrid_tiny")
+        model(images(4, 1, 8, 8)).sum().backward()
+        assert model.quantum.weights.grad.abs().sum() > 0
+        assert model.projection.weight.grad.abs().sum() > 0
+        assert next(model.backbone.parameters()).grad.abs().sum() > 0
+
+    def test_angles_enter_the_circuit_within_half_pi(self):
+        model = tiny("hybrid_tiny")
+        seen = []
+        model.quantum.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+        model.projection.weight.data.mul_(1e3)
+        model(images(4, 1, 8, 8))
+        assert seen[0].abs().max() <= torch.pi / 2
+
+    def test_frozen_backbone_gets_no_gradient_and_stays_in_eval_mode(self):
+        model = tiny("hybrid_tiny", freeze_backbone=True)
+        model.train()
+        assert not model.backbone.training and model.quantum.training
+        model(images(4, 1, 8, 8)).sum().backward()
+        assert all(p.grad is None for p in model.backbone.parameters())
+        assert model.quantum.weights.grad is not None
+
+    def test_parameter_counts(self):
+        model = tiny("hybrid_tiny", n_qubits=3, q_depth=2)
+        counts = parameter_counts(model)
+        assert counts["quantum"] == 2 * 3 * 3
+        assert counts["classical"] + counts["quantum"] == sum(p.numel() for p in model.parameters())
+
+    def test_device_and_shots_reach_the_quantum_layer(self):
+        model = tiny("hybrid_tiny", q_device="lightning.qubit", shots=100)
+        device = model.quantum.quantum_device
+        assert (device.name, device.shots, device.diff_method) == (
+            "lightning.qubit",
+            100,
+            "parameter-shift",
+        )
+
+
+class TestQuanvNet:
+    def test_only_the_classical_head_trains(self):
+        model = tiny("quanv_tiny")
+        counts = parameter_counts(model)
+        assert counts["quantum"] == 0
+        assert not any(
+            isinstance(m, QuantumLayer) and list(m.parameters()) for m in model.modules()
+        )
+
+    def test_head_sees_the_quanvolved_channels(self):
+        model = create_model(
+            "quanv", num_classes=3, in_channels=3, image_size=8, kernel_size=3, stride=1
+        )
+        assert model.head[0].in_channels == 3 * 9
+        assert model(images(2, 3, 8, 8)).shape == (2, 3)
+
+    def test_image_smaller_than_a_patch_is_refused(self):
+        with pytest.raises(ValueError, match="smaller than one 3x3 patch"):
+            create_model("quanv", num_classes=3, image_size=2, kernel_size=3)
