@@ -28,7 +28,15 @@ from hqnn_lightning.quantum import KNOWN_DEVICES
 MONITOR = "val/acc_top1"
 BUILD_ERRORS = (KeyError, TypeError, ValueError, FileNotFoundError, ImportError, RuntimeError)
 
-DATA_OPTIONS = ("data_dir", "image_size", "channels", "batch_size", "num_workers", "seed")
+DATA_OPTIONS = (
+    "data_dir",
+    "image_size",
+    "channels",
+    "normalize",
+    "batch_size",
+    "num_workers",
+    "seed",
+)
 MODEL_OPTIONS = (
     "arch",
     "pretrained",
@@ -72,6 +80,12 @@ def build_parser() -> ArgumentParser:
         type=int | None,
         default=None,
         help="image channels for datasets that offer a choice (digits: 1 or 3)",
+    )
+    add(
+        "--normalize",
+        type=bool | None,
+        default=None,
+        help="standardise pixels with the train split's statistics (digits default: true)",
     )
     add("--batch-size", type=int | None, default=None, help="batch size (default: the dataset's)")
     add("--num-workers", type=int | None, default=None, help="DataLoader worker processes")

@@ -42,3 +42,6 @@ class TestRegistry:
     def test_lists_names(self, registry):
         assert registry.names() == ["plain", "variant"]
         assert "plain" in registry and "gizmo" not in registry
+
+    def test_iterates_over_names(self, registry):
+        assert list(registry) == ["plain", "variant"]

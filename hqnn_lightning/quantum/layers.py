@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 import pennylane as qml
 import torch
+from torch import nn
 
 from hqnn_lightning.quantum.devices import make_device
 
@@ -76,6 +77,12 @@ class QuantumLayer(qml.qnn.TorchLayer):
                 f"sample, got inputs of shape {tuple(inputs.shape)}"
             )
         return super().forward(inputs)
+
+    def __repr__(self) -> str:
+        # TorchLayer's own repr names only the function; nn.Module's shows extra_repr.
+        return nn.Module.__repr__(self)
+
+    __str__ = __repr__
 
     def extra_repr(self) -> str:
         device = self.quantum_device

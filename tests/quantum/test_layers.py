@@ -84,3 +84,7 @@ class TestQuantumLayer:
         torch.testing.assert_close(sampled(x), exact(x), atol=0.05, rtol=0)
         sampled(x).sum().backward()
         assert sampled.weights.grad.abs().sum() > 0
+
+    def test_repr_shows_circuit_and_device(self, circuit):
+        text = repr(QuantumLayer(circuit, device="lightning.qubit"))
+        assert "n_qubits=3" in text and "lightning.qubit" in text and "adjoint" in text
