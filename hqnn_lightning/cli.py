@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
@@ -127,7 +127,7 @@ def build_parser() -> ArgumentParser:
     add("--n-layers", type=int | None, default=None, help="RandomLayers in the quanv filter")
     add(
         "--logger",
-        type=str,
+        type=Literal[LOGGERS],
         default="wandb",
         help=f"experiment logger: {', '.join(LOGGERS)}; wandb runs offline without credentials",
     )
@@ -148,8 +148,6 @@ def build(config: Namespace) -> tuple[L.LightningDataModule, L.LightningModule]:
         BUILD_ERRORS: an option names something unknown or does not fit; the message says
             which.
     """
-    if config.logger not in LOGGERS:
-        raise ValueError(f"unknown logger {config.logger!r}; known: {', '.join(LOGGERS)}")
     L.seed_everything(config.seed, workers=True)
     datamodule = create_datamodule(config.data, **_options(config, DATA_OPTIONS))
     datamodule.prepare_data()
