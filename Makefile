@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format bench clean
 
 install: $(STAMP)
 
@@ -24,6 +24,9 @@ run: $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/data_throughput.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

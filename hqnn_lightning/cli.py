@@ -36,6 +36,17 @@ DATA_OPTIONS = (
     "batch_size",
     "num_workers",
     "seed",
+    "classes",
+    "num_classes",
+    "class_selection",
+    "augment",
+    "hflip",
+    "color_jitter",
+    "rotation",
+    "crop_to_bbox",
+    "download",
+    "min_images_per_class",
+    "cache_dir",
 )
 MODEL_OPTIONS = (
     "arch",
@@ -86,6 +97,67 @@ def build_parser() -> ArgumentParser:
         type=bool | None,
         default=None,
         help="standardise pixels with the train split's statistics (digits default: true)",
+    )
+    add(
+        "--classes",
+        type=list[str] | None,
+        default=None,
+        help='car datasets: keep these classes, e.g. ["Audi S6 Sedan 2011","Volvo 240 Sedan 1993"]',
+    )
+    add(
+        "--num-classes",
+        type=int | None,
+        default=None,
+        help="car datasets: keep k classes chosen by --class-selection (the study: 3, 5, 10)",
+    )
+    add(
+        "--class-selection",
+        type=str | None,
+        default=None,
+        help="first, most_images or random (seeded) (default: first; vmmrdb: most_images)",
+    )
+    add(
+        "--augment",
+        type=bool | None,
+        default=None,
+        help="car datasets: the study's training augmentation on/off (default true)",
+    )
+    add("--hflip", type=bool | None, default=None, help="random horizontal flip (default true)")
+    add(
+        "--color-jitter",
+        type=float | None,
+        default=None,
+        help="brightness/contrast/saturation strength s: factors in [1-s, 1+s] (default 0.2)",
+    )
+    add(
+        "--rotation",
+        type=float | None,
+        default=None,
+        help="random rotation range in degrees (default 10)",
+    )
+    add(
+        "--crop-to-bbox",
+        type=bool | None,
+        default=None,
+        help="stanford_cars: crop to the annotated bounding boxes",
+    )
+    add(
+        "--download",
+        type=bool | None,
+        default=None,
+        help="stanford_cars: fetch the Hugging Face copy when data-dir is empty",
+    )
+    add(
+        "--min-images-per-class",
+        type=int | None,
+        default=None,
+        help="vmmrdb: drop classes with fewer images (default 10)",
+    )
+    add(
+        "--cache-dir",
+        type=str | None,
+        default=None,
+        help="car datasets: cache directory (default ~/.cache/hqnn_lightning)",
     )
     add("--batch-size", type=int | None, default=None, help="batch size (default: the dataset's)")
     add("--num-workers", type=int | None, default=None, help="DataLoader worker processes")

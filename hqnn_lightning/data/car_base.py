@@ -1,0 +1,230 @@
+"""The base of the car DataModules: an index of image files, a class subset, splits, transforms."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from hqnn_lightning.data.base import ImageClassificationDataModule, ImageDataset
+from hqnn_lightning.data.class_selection import select_classes
+from hqnn_lightning.data.image_cache import CachedImageDataset, build_image_cache
+from hqnn_lightning.data.image_files import ImageSample, drop_unreadable, load_rgb
+from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR, cached_unreadable
+from hqnn_lightning.data.splits import check_split_fractions, stratified_split
+from hqnn_lightning.data.transforms import (
+    AugmentationConfig,
+    BatchAugmentation,
+    BatchNormalize,
+    eval_transform,
+    train_transform,
+)
+
+
+@dataclass
+class CarIndex:
+    """The image files of a car dataset, before any subset.
+
+    Args:
+        class_names: Every class, in the dataset's order.
+        train: The official training images.
+        test: The official test images.
+    """
+
+    class_names: list[str]
+    train: list[ImageSample]
+    test: list[ImageSample]
+
+
+class ImageFileDataset(Dataset[tuple[Tensor, Tensor]]):
+    """Labelled image files, decoded as RGB and transformed on access.
+
+    Yields ``(transform(image), label)``: the transform's output (float32 ``(3, S, S)`` for the
+    library's transforms) and an int64 scalar.
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[ImageSample],
+        labels: Sequence[int],
+        transform: Callable[[Any], Tensor],
+    ) -> None:
+        self.samples = list(samples)
+        self.labels = torch.as_tensor(labels, dtype=torch.long)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        sample = self.samples[index]
+        return self.transform(load_rgb(sample.path, sample.bbox)), self.labels[index]
+
+
+class CarDataModule(ImageClassificationDataModule):
+    """Car photographs: official train/test split, a stratified val split, optional subset.
+
+    Subclasses implement :meth:`load_index`. Every file is checked once (a reduced-size decode)
+    before training (cached until a file changes); unreadable ones are skipped with a one-line
+    warning that counts them.
+
+    Args:
+        data_dir: The dataset's directory.
+        image_size: Side of the square images, in pixels (224 in the study).
+        classes: Keep only these classes (names as the dataset spells them).
+        num_classes: Keep ``k`` classes chosen by ``class_selection``; ``None`` keeps all.
+        class_selection: ``"first"``, ``"most_images"`` or ``"random"`` (seeded).
+        val_fraction: Fraction of the training images held out for validation, stratified.
+        augment: Apply the study's augmentation to training images.
+        hflip: Random horizontal flip (p = 0.5).
+        color_jitter: Brightness, contrast and saturation factors in ``[1 - s, 1 + s]``.
+        rotation: Random rotation range, degrees.
+        normalize: Standardise RGB with the ImageNet mean and std.
+        check_images: Decode every file once before training and skip unreadable ones; the
+            result is cached until a file changes.
+        cache_images: The fast path: decode and resize every image once into an on-disk
+            uint8 cache, and augment whole batches after they reach the device (the GPU when
+            there is one) in ``on_after_batch_transfer``. Same augmentation distribution.
+        cache_dir: Where caches go (default ``~/.cache/hqnn_lightning``).
+        batch_size: Samples per batch.
+        num_workers: DataLoader worker processes.
+        seed: Seed of the class subset (``"random"``), the val split and the batch order.
+    """
+
+    def __init__(
+        self,
+        data_dir: str,
+        image_size: int = 224,
+        classes: list[str] | None = None,
+        num_classes: int | None = None,
+        class_selection: str = "first",
+        val_fraction: float = 0.1,
+        augment: bool = True,
+        hflip: bool = True,
+        color_jitter: float = 0.2,
+        rotation: float = 10.0,
+        normalize: bool = True,
+        check_images: bool = True,
+        cache_images: bool = False,
+        cache_dir: str | None = None,
+        batch_size: int = 32,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
+        self.cache_dir = Path(cache_dir) if cache_dir else DEFAULT_CACHE_DIR
+        check_split_fractions(val_fraction, 0.0)
+        self.data_dir = Path(data_dir)
+        self.requested_classes = classes
+        self.requested_num_classes = num_classes
+        self.class_selection = class_selection
+        self.val_fraction = val_fraction
+        self.check_images = check_images
+        self.cache_images = cache_images
+        self.augmentation = AugmentationConfig(
+            image_size=image_size,
+            hflip=hflip and augment,
+            color_jitter=color_jitter if augment else 0.0,
+            rotation=rotation if augment else 0.0,
+            normalize=normalize,
+        )
+        self.batch_augmentation = BatchAugmentation(self.augmentation)
+        self.batch_normalize = BatchNormalize(self.augmentation)
+
+    @abstractmethod
+    def load_index(self) -> CarIndex:
+        """Reads the dataset's files and annotations.
+
+        Raises:
+            FileNotFoundError: the expected files are missing; the message names them.
+        """
+
+    @cached_property
+    def index(self) -> CarIndex:
+        """The dataset's readable image files (unreadable ones skipped with a warning)."""
+        index = self.load_index()
+        if self.check_images:
+            samples = index.train + index.test
+            unreadable = cached_unreadable(
+                [sample.path for sample in samples], self.cache_dir, f"checking {self.data_dir}"
+            )
+            index = CarIndex(
+                index.class_names,
+                drop_unreadable(index.train, unreadable, str(self.data_dir)),
+                drop_unreadable(index.test, unreadable, str(self.data_dir)),
+            )
+        return index
+
+    @cached_property
+    def selected_classes(self) -> list[str]:
+        """The classes kept, in dataset order; label ``i`` is ``selected_classes[i]``."""
+        counts = Counter(sample.class_name for sample in self.index.train)
+        return select_classes(
+            self.index.class_names,
+            {name: counts.get(name, 0) for name in self.index.class_names},
+            self.requested_classes,
+            self.requested_num_classes,
+            self.class_selection,
+            self.seed,
+        )
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.selected_classes)
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.selected_classes)
+
+    @property
+    def image_size(self) -> int:
+        return self.augmentation.image_size
+
+    @property
+    def num_channels(self) -> int:
+        return 3
+
+    def build_datasets(self) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
+        label_of = {name: label for label, name in enumerate(self.selected_classes)}
+        train = [sample for sample in self.index.train if sample.class_name in label_of]
+        test = [sample for sample in self.index.test if sample.class_name in label_of]
+        train_labels = [label_of[sample.class_name] for sample in train]
+        fit, val, _ = stratified_split(train_labels, self.val_fraction, 0.0, self.seed)
+        val_labels = [train_labels[i] for i in val]
+        fit_labels = [train_labels[i] for i in fit]
+        test_labels = [label_of[sample.class_name] for sample in test]
+        if self.cache_images:
+            images = build_image_cache(train + test, self.image_size, self.cache_dir)
+            test_rows = range(len(train), len(train) + len(test))
+            return (
+                CachedImageDataset(images, fit, fit_labels),
+                CachedImageDataset(images, val, val_labels),
+                CachedImageDataset(images, test_rows, test_labels),
+            )
+        augment, evaluate = train_transform(self.augmentation), eval_transform(self.augmentation)
+        return (
+            ImageFileDataset([train[i] for i in fit], fit_labels, augment),
+            ImageFileDataset([train[i] for i in val], val_labels, evaluate),
+            ImageFileDataset(test, test_labels, evaluate),
+        )
+
+    def batch_transform(self, images: Tensor, train: bool) -> Tensor:
+        """The fast path's per-batch transform: uint8 ``(B, 3, S, S)`` to float32, normalized,
+        and augmented when ``train``. Without ``cache_images`` batches are already transformed.
+        """
+        if not self.cache_images:
+            return images
+        return self.batch_augmentation(images) if train else self.batch_normalize(images)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        images, labels = batch
+        training = self.trainer is not None and self.trainer.training
+        return self.batch_transform(images, train=training), labels

@@ -1,0 +1,72 @@
+"""An on-disk cache of images decoded and resized once, read back as uint8 tensors.
+
+Decoding a JPEG and resizing it costs more than everything else a loader does per sample; with
+the images stored as one ``(N, 3, S, S)`` uint8 memory-mapped array, an epoch reads slices of a
+file the page cache already holds. The augmentation then runs on whole batches
+(:class:`~hqnn_lightning.data.transforms.BatchAugmentation`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision.transforms.v2.functional as TF
+from torch import Tensor
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from hqnn_lightning.data.image_files import ImageSample, load_rgb
+from hqnn_lightning.data.index_cache import files_signature
+
+
+def cache_key(samples: Sequence[ImageSample], image_size: int) -> str:
+    """Changes when a file, a crop box, the order or the size changes."""
+    digest = hashlib.sha256(files_signature([sample.path for sample in samples]).encode())
+    for sample in samples:
+        digest.update(f"{sample.path}\0{sample.bbox}\n".encode())
+    digest.update(str(image_size).encode())
+    return digest.hexdigest()[:32]
+
+
+def build_image_cache(
+    samples: Sequence[ImageSample], image_size: int, cache_dir: Path
+) -> np.memmap:
+    """The ``(N, 3, S, S)`` uint8 images of ``samples``, built once (progress bar) and reused.
+
+    Each image is decoded as RGB, cropped to its box, and resized to ``S x S`` (bilinear,
+    antialiased) by the same tensor operation as the evaluation transform, so cached and
+    uncached evaluation batches are identical.
+    """
+    shape = (len(samples), 3, image_size, image_size)
+    path = cache_dir / f"images-{cache_key(samples, image_size)}.u8"
+    if path.is_file():
+        return np.memmap(path, dtype=np.uint8, mode="r", shape=shape)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    images = np.memmap(partial, dtype=np.uint8, mode="w+", shape=shape)
+    for index, sample in enumerate(tqdm(samples, desc="caching decoded images", unit="img")):
+        image = TF.pil_to_tensor(load_rgb(sample.path, sample.bbox))
+        images[index] = TF.resize(image, [image_size, image_size], antialias=True).numpy()
+    images.flush()
+    del images
+    partial.replace(path)
+    return np.memmap(path, dtype=np.uint8, mode="r", shape=shape)
+
+
+class CachedImageDataset(Dataset[tuple[Tensor, Tensor]]):
+    """Rows of an image cache: ``(uint8 (3, S, S), int64 label)``; no transform."""
+
+    def __init__(self, images: np.ndarray, rows: Sequence[int], labels: Sequence[int]) -> None:
+        self.images = images
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.labels = torch.as_tensor(labels, dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        return torch.from_numpy(np.array(self.images[self.rows[index]])), self.labels[index]

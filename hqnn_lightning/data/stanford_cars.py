@@ -1,0 +1,251 @@
+"""Stanford Cars (196 classes, 16,185 images) in each on-disk form that users have."""
+
+from __future__ import annotations
+
+import socket
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.io
+
+from hqnn_lightning.data.car_base import CarDataModule, CarIndex
+from hqnn_lightning.data.image_files import ImageSample, is_image_file
+from hqnn_lightning.data.registry import DATAMODULES
+
+HF_DATASET = "tanganke/stanford_cars"
+"""The public copy that ``download=True`` fetches through the ``datasets`` library."""
+
+LAYOUTS_HELP = """\
+Stanford Cars is read from any of these layouts under data_dir:
+  devkit:  cars_train/*.jpg, cars_test/*.jpg, devkit/cars_meta.mat,
+           devkit/cars_train_annos.mat, and cars_test_annos_withlabels.mat
+           (beside devkit/ as torchvision keeps it, or inside devkit/)
+  single:  cars_annos.mat and car_ims/*.jpg
+  folders: train/<Class Name>/*.jpg and test/<Class Name>/*.jpg"""
+
+
+def _read_mat(path: Path) -> dict[str, Any]:
+    return scipy.io.loadmat(path, squeeze_me=True)
+
+
+def _records(annotations: np.ndarray) -> list[dict[str, Any]]:
+    """A MATLAB struct array as a list of dicts (one per record)."""
+    annotations = np.atleast_1d(annotations)
+    return [{name: record[name] for name in annotations.dtype.names} for record in annotations]
+
+
+def _bbox(record: dict[str, Any]) -> tuple[int, int, int, int]:
+    return tuple(int(record[f"bbox_{corner}"]) for corner in ("x1", "y1", "x2", "y2"))
+
+
+def read_devkit(root: Path, crop: bool) -> CarIndex:
+    """The official devkit / torchvision layout (class ids in the .mat files are 1-based)."""
+    devkit = root / "devkit"
+    test_annos = next(
+        (
+            path
+            for path in (
+                root / "cars_test_annos_withlabels.mat",
+                devkit / "cars_test_annos_withlabels.mat",
+            )
+            if path.is_file()
+        ),
+        None,
+    )
+    required = [devkit / "cars_meta.mat", devkit / "cars_train_annos.mat"]
+    missing = [path for path in required if not path.is_file()]
+    if test_annos is None:
+        missing.append(root / "cars_test_annos_withlabels.mat")
+    if missing:
+        raise FileNotFoundError(
+            f"Stanford Cars devkit layout in {root} lacks {', '.join(map(str, missing))}\n"
+            f"{LAYOUTS_HELP}"
+        )
+    class_names = [str(name) for name in _read_mat(devkit / "cars_meta.mat")["class_names"]]
+
+    def samples(annos_file: Path, image_dir: Path) -> list[ImageSample]:
+        return [
+            ImageSample(
+                image_dir / str(record["fname"]),
+                class_names[int(record["class"]) - 1],
+                _bbox(record) if crop else None,
+            )
+            for record in _records(_read_mat(annos_file)["annotations"])
+        ]
+
+    return CarIndex(
+        class_names,
+        samples(devkit / "cars_train_annos.mat", root / "cars_train"),
+        samples(test_annos, root / "cars_test"),
+    )
+
+
+def read_single_file(root: Path, crop: bool) -> CarIndex:
+    """The single-file release: ``cars_annos.mat`` (``test`` flag per image) and ``car_ims/``."""
+    mat = _read_mat(root / "cars_annos.mat")
+    class_names = [str(name) for name in mat["class_names"]]
+    train, test = [], []
+    for record in _records(mat["annotations"]):
+        sample = ImageSample(
+            root / str(record["relative_im_path"]),
+            class_names[int(record["class"]) - 1],
+            _bbox(record) if crop else None,
+        )
+        (test if int(record["test"]) else train).append(sample)
+    return CarIndex(class_names, train, test)
+
+
+def read_folders(root: Path) -> CarIndex:
+    """``train/<Class Name>/*`` and ``test/<Class Name>/*``; classes are the train folders."""
+
+    def class_folders(split: str) -> dict[str, list[Path]]:
+        return {
+            folder.name: sorted(path for path in folder.iterdir() if is_image_file(path))
+            for folder in sorted((root / split).iterdir())
+            if folder.is_dir()
+        }
+
+    train_folders, test_folders = class_folders("train"), class_folders("test")
+    empty = [name for name, files in train_folders.items() if not files]
+    if empty:
+        warnings.warn(
+            f"{root / 'train'}: skipped {len(empty)} empty class folder(s): {', '.join(empty)}",
+            stacklevel=2,
+        )
+    class_names = [name for name, files in train_folders.items() if files]
+    unknown = sorted(set(test_folders) - set(train_folders))
+    if unknown:
+        raise ValueError(f"{root / 'test'} has classes missing from train/: {', '.join(unknown)}")
+    return CarIndex(
+        class_names,
+        [ImageSample(path, name) for name in class_names for path in train_folders[name]],
+        [ImageSample(path, name) for name, files in test_folders.items() for path in files],
+    )
+
+
+def detect_layout(root: Path, crop: bool) -> Callable[[], CarIndex]:
+    """The reader for the layout found under ``root``.
+
+    Raises:
+        FileNotFoundError: no known layout; the message lists the files it looked for.
+    """
+    if (root / "devkit").is_dir() or (root / "cars_train").is_dir():
+        return lambda: read_devkit(root, crop)
+    if (root / "cars_annos.mat").is_file():
+        return lambda: read_single_file(root, crop)
+    if (root / "train").is_dir() and (root / "test").is_dir():
+        if crop:
+            raise ValueError("crop_to_bbox needs annotations; the folder layout has none")
+        return lambda: read_folders(root)
+    raise FileNotFoundError(f"no Stanford Cars layout found in {root}\n{LAYOUTS_HELP}")
+
+
+@DATAMODULES.register("stanford_cars")
+class StanfordCarsDataModule(CarDataModule):
+    """Stanford Cars, read from the devkit, single-file or folder-per-class layout.
+
+    The layout is detected from the files under ``data_dir`` (see :data:`LAYOUTS_HELP`). The
+    official train/test split is kept and validation is carved from train, stratified. The
+    other arguments are those of :class:`CarDataModule`.
+
+    Args:
+        data_dir: Where the dataset is, or will be downloaded to.
+        crop_to_bbox: Crop each image to its annotated bounding box (devkit and single-file
+            layouts).
+        download: In ``prepare_data``, fetch the public Hugging Face copy
+            (:data:`HF_DATASET`, with the ``datasets`` library) into the folder layout when
+            ``data_dir`` holds no layout yet.
+        **kwargs: Arguments of :class:`CarDataModule`.
+    """
+
+    def __init__(
+        self,
+        data_dir: str,
+        crop_to_bbox: bool = False,
+        download: bool = False,
+        image_size: int = 224,
+        classes: list[str] | None = None,
+        num_classes: int | None = None,
+        class_selection: str = "first",
+        val_fraction: float = 0.1,
+        augment: bool = True,
+        hflip: bool = True,
+        color_jitter: float = 0.2,
+        rotation: float = 10.0,
+        normalize: bool = True,
+        check_images: bool = True,
+        cache_images: bool = False,
+        cache_dir: str | None = None,
+        batch_size: int = 32,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            data_dir=data_dir,
+            image_size=image_size,
+            classes=classes,
+            num_classes=num_classes,
+            class_selection=class_selection,
+            val_fraction=val_fraction,
+            augment=augment,
+            hflip=hflip,
+            color_jitter=color_jitter,
+            rotation=rotation,
+            normalize=normalize,
+            check_images=check_images,
+            cache_images=cache_images,
+            cache_dir=cache_dir,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            seed=seed,
+        )
+        self.save_hyperparameters()
+        self.crop_to_bbox = crop_to_bbox
+        self.download = download
+
+    def prepare_data(self) -> None:
+        if self.download and not _has_layout(self.data_dir):
+            download_stanford_cars(self.data_dir)
+
+    def load_index(self) -> CarIndex:
+        return detect_layout(self.data_dir, self.crop_to_bbox)()
+
+
+def _has_layout(root: Path) -> bool:
+    try:
+        detect_layout(root, crop=False)
+    except (FileNotFoundError, ValueError):
+        return False
+    return True
+
+
+def download_stanford_cars(root: Path, timeout_s: float = 5.0) -> None:
+    """Saves the Hugging Face copy of Stanford Cars under ``root`` in the folder layout.
+
+    Raises:
+        RuntimeError: ``datasets`` is not installed or the Hub cannot be reached; the message
+            says how to place the files by hand.
+    """
+    manual = (
+        f"Download Stanford Cars by hand and place it in {root}.\n{LAYOUTS_HELP}\n"
+        "Sources: the devkit from https://github.com/jkrause/cars or a Kaggle mirror, or "
+        f"https://huggingface.co/datasets/{HF_DATASET} on a machine with internet."
+    )
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout_s).close()
+    except OSError as error:
+        raise RuntimeError(f"cannot reach huggingface.co ({error}).\n{manual}") from error
+    try:
+        import datasets
+    except ImportError as error:
+        raise RuntimeError(f"download=True needs `pip install datasets`.\n{manual}") from error
+    for split in ("train", "test"):
+        data = datasets.load_dataset(HF_DATASET, split=split)
+        names = data.features["label"].names
+        for index, example in enumerate(data):
+            folder = root / split / names[example["label"]]
+            folder.mkdir(parents=True, exist_ok=True)
+            example["image"].convert("RGB").save(folder / f"{index:05d}.jpg", quality=95)

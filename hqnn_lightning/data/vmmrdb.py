@@ -1,0 +1,122 @@
+"""VMMRdb: 291,752 images of 9,170 ``make_model_year`` classes, one folder each."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from hqnn_lightning.data.car_base import CarDataModule, CarIndex
+from hqnn_lightning.data.image_files import ImageSample, is_image_file
+from hqnn_lightning.data.registry import DATAMODULES
+from hqnn_lightning.data.splits import check_split_fractions, stratified_split
+
+LAYOUT_HELP = (
+    "VMMRdb is read from one folder per class under data_dir, named make_model_year in "
+    "lowercase with underscores (e.g. mercedes_benz_c_class_2012/*.jpg)."
+)
+
+
+def read_class_folders(root: Path, min_images_per_class: int) -> dict[str, list[Path]]:
+    """Image files per class folder, for folders with at least ``min_images_per_class``.
+
+    AppleDouble ``._*`` files and files that are not images by extension are ignored.
+
+    Raises:
+        FileNotFoundError: ``root`` is not a directory or has no class folder with images.
+    """
+    if not root.is_dir():
+        raise FileNotFoundError(f"VMMRdb directory not found: {root}\n{LAYOUT_HELP}")
+    folders: dict[str, list[Path]] = {}
+    with os.scandir(root) as entries:
+        for entry in sorted(entries, key=lambda entry: entry.name):
+            if entry.is_dir() and not entry.name.startswith("."):
+                folder = Path(entry.path)
+                files = sorted(path for path in folder.iterdir() if is_image_file(path))
+                if len(files) >= max(1, min_images_per_class):
+                    folders[entry.name] = files
+    if not folders:
+        raise FileNotFoundError(f"no class folder with images in {root}\n{LAYOUT_HELP}")
+    return folders
+
+
+def read_vmmrdb_index(
+    root: Path, min_images_per_class: int, test_fraction: float, seed: int
+) -> CarIndex:
+    """The class folders under ``root`` with a stratified test split drawn from ``seed``."""
+    folders = read_class_folders(root, min_images_per_class)
+    samples = [ImageSample(path, name) for name, files in folders.items() for path in files]
+    labels = np.array([index for index, files in enumerate(folders.values()) for _ in files])
+    train, _, test = stratified_split(labels, 0.0, test_fraction, seed)
+    return CarIndex(list(folders), [samples[i] for i in train], [samples[i] for i in test])
+
+
+@DATAMODULES.register("vmmrdb")
+class VMMRdbDataModule(CarDataModule):
+    """VMMRdb, one folder per ``make_model_year`` class.
+
+    VMMRdb has no official split: the test split is drawn per class, stratified, from ``seed``,
+    and validation from what is left. Its long tail is cut with ``min_images_per_class`` and
+    ``num_classes`` (the ``k`` classes with most images by default). Unreadable files are found
+    once, with a progress bar, and cached until a file changes, so a second setup of the full
+    292k-file dataset takes seconds. The other arguments are those of :class:`CarDataModule`.
+
+    Args:
+        data_dir: The folder holding the class folders.
+        min_images_per_class: Drop classes with fewer images (before any other selection).
+        test_fraction: Fraction of each class held out for testing.
+        class_selection: As in :class:`CarDataModule`; ``"most_images"`` by default here.
+        **kwargs: Arguments of :class:`CarDataModule`.
+    """
+
+    def __init__(
+        self,
+        data_dir: str,
+        min_images_per_class: int = 10,
+        test_fraction: float = 0.2,
+        image_size: int = 224,
+        classes: list[str] | None = None,
+        num_classes: int | None = None,
+        class_selection: str = "most_images",
+        val_fraction: float = 0.1,
+        augment: bool = True,
+        hflip: bool = True,
+        color_jitter: float = 0.2,
+        rotation: float = 10.0,
+        normalize: bool = True,
+        check_images: bool = True,
+        cache_images: bool = False,
+        cache_dir: str | None = None,
+        batch_size: int = 32,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            data_dir=data_dir,
+            image_size=image_size,
+            classes=classes,
+            num_classes=num_classes,
+            class_selection=class_selection,
+            val_fraction=val_fraction,
+            augment=augment,
+            hflip=hflip,
+            color_jitter=color_jitter,
+            rotation=rotation,
+            normalize=normalize,
+            check_images=check_images,
+            cache_images=cache_images,
+            cache_dir=cache_dir,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            seed=seed,
+        )
+        check_split_fractions(val_fraction, test_fraction)
+        self.save_hyperparameters()
+        self.min_images_per_class = min_images_per_class
+        self.test_fraction = test_fraction
+
+    def load_index(self) -> CarIndex:
+        return read_vmmrdb_index(
+            self.data_dir, self.min_images_per_class, self.test_fraction, self.seed
+        )
