@@ -20,7 +20,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
 from hqnn_lightning.callbacks import EpochTimer
-from hqnn_lightning.data import DATAMODULES, create_datamodule
+from hqnn_lightning.data import DATAMODULES, CarDataModule, create_datamodule
 from hqnn_lightning.loggers import LOGGERS, create_logger
 from hqnn_lightning.models import MODELS, create_model, parameter_counts
 from hqnn_lightning.quantum import KNOWN_DEVICES
@@ -36,6 +36,7 @@ DATA_OPTIONS = (
     "batch_size",
     "num_workers",
     "seed",
+    "val_fraction",
     "classes",
     "num_classes",
     "class_selection",
@@ -97,6 +98,12 @@ def build_parser() -> ArgumentParser:
         type=bool | None,
         default=None,
         help="standardise pixels with the train split's statistics (digits default: true)",
+    )
+    add(
+        "--val-fraction",
+        type=float | None,
+        default=None,
+        help="fraction of the training images held out for validation (cars 0.1, digits 0.15)",
     )
     add(
         "--classes",
@@ -266,6 +273,11 @@ def train(
                 config=_plain(config),
             )
         )
+    if isinstance(datamodule, CarDataModule):
+        grid = datamodule.save_augmentation_grid(run_dir / "augmentation.png")
+        for logger in loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_image("data/augmentation", images=[str(grid)])
     timer = EpochTimer()
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from hqnn_lightning.data.augmentation_grid import save_augmentation_grid
 from hqnn_lightning.data.base import ImageClassificationDataModule, ImageDataset
 from hqnn_lightning.data.class_selection import select_classes
 from hqnn_lightning.data.image_cache import CachedImageDataset, build_image_cache
@@ -214,6 +215,21 @@ class CarDataModule(ImageClassificationDataModule):
             ImageFileDataset([train[i] for i in fit], fit_labels, augment),
             ImageFileDataset([train[i] for i in val], val_labels, evaluate),
             ImageFileDataset(test, test_labels, evaluate),
+        )
+
+    def save_augmentation_grid(self, path: str | Path, n_images: int = 4, n_views: int = 6) -> Path:
+        """Saves the study's figure: ``n_images`` training images, each with ``n_views``
+        augmented views, as a PNG at ``path``."""
+        samples = (
+            self.train_set.samples
+            if isinstance(self.train_set, ImageFileDataset)
+            else [
+                sample for sample in self.index.train if sample.class_name in self.selected_classes
+            ]
+        )
+        images = [load_rgb(sample.path, sample.bbox) for sample in samples[:n_images]]
+        return save_augmentation_grid(
+            images, train_transform(self.augmentation), path, n_views, self.augmentation
         )
 
     def batch_transform(self, images: Tensor, train: bool) -> Tensor:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+from hqnn_lightning.data.taxonomy import close_matches
 
 CLASS_SELECTIONS = ("first", "most_images", "random")
 
@@ -42,7 +43,7 @@ def select_classes(
     if classes is not None:
         unknown = [name for name in classes if name not in image_counts]
         if unknown:
-            suggestions = difflib.get_close_matches(unknown[0], class_names, n=3, cutoff=0.6)
+            suggestions = close_matches(unknown[0], class_names, n=3)
             hint = f"; did you mean {', '.join(map(repr, suggestions))}?" if suggestions else ""
             raise ValueError(f"class {unknown[0]!r} does not exist in this dataset{hint}")
         if num_classes is not None and num_classes != len(set(classes)):

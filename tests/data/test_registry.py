@@ -13,7 +13,7 @@ from hqnn_lightning.data import (
 
 
 def test_builtin_datasets_are_registered():
-    assert DATAMODULES.names() == ["digits", "stanford_cars", "synthetic", "vmmrdb"]
+    assert DATAMODULES.names() == ["combined", "digits", "stanford_cars", "synthetic", "vmmrdb"]
     assert DATAMODULES.get("digits") is DigitsDataModule
     assert DATAMODULES.get("synthetic") is SyntheticImageDataModule
 
@@ -28,7 +28,8 @@ def test_create_passes_arguments_and_drops_none():
 
 def test_unknown_name_lists_the_known_ones():
     with pytest.raises(
-        KeyError, match="unknown dataset 'mnist'; known: digits, stanford_cars, synthetic, vmmrdb"
+        KeyError,
+        match="unknown dataset 'mnist'; known: combined, digits, stanford_cars, synthetic, vmmrdb",
     ):
         create_datamodule("mnist")
 

@@ -35,7 +35,7 @@ def test_help_documents_every_option():
     ("argv", "message"),
     [
         (["--model", "qcnn"], "unknown model 'qcnn'; known: classical"),
-        (["--data", "mnist"], "unknown dataset 'mnist'; known: digits"),
+        (["--data", "mnist"], "unknown dataset 'mnist'; known: combined, digits"),
         (["--q-device", "ibm.fake"], "unknown quantum device 'ibm.fake'"),
         (["--model", "classical_tiny", "--n-qubits", "4"], "does not take n_qubits"),
         (["--model", "hybrid_tiny", "--n-qubits", "40"], "between 1 and 28 qubits"),
@@ -93,3 +93,39 @@ def test_wandb_runs_offline_without_credentials(tmp_path, monkeypatch, capsys):
     offline_runs = list((Path(results["run_dir"]) / "wandb").glob("offline-run-*"))
     assert len(offline_runs) == 1
     assert f"wandb sync {offline_runs[0]}" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_car_subset_run_with_augmentation_figure(tmp_path):
+    from tests.data.car_files import write_folders
+
+    data_dir = write_folders(tmp_path / "cars", per_class=10, test_per_class=2)
+    results = main(
+        [
+            "--model",
+            "quanv_tiny",
+            "--data",
+            "stanford_cars",
+            "--data-dir",
+            str(data_dir),
+            "--num-classes",
+            "3",
+            "--val-fraction",
+            "0.2",
+            "--image-size",
+            "16",
+            "--max-epochs",
+            "1",
+            "--logger",
+            "csv",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--output-dir",
+            str(tmp_path / "runs"),
+        ]
+    )
+    run_dir = Path(results["run_dir"])
+    assert (run_dir / "augmentation.png").stat().st_size > 1000
+    assert results["params_quantum"] == 0 and 0 <= results["test/acc_top1"] <= 1
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert saved["num_classes"] == 3 and saved["data"] == "stanford_cars"

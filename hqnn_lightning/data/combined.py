@@ -1,0 +1,151 @@
+"""Stanford Cars and VMMRdb as one dataset, labelled by (make, model, year)."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from lightning.pytorch.utilities import rank_zero_info
+
+from hqnn_lightning.data.car_base import CarDataModule, CarIndex
+from hqnn_lightning.data.image_files import ImageSample
+from hqnn_lightning.data.registry import DATAMODULES
+from hqnn_lightning.data.splits import check_split_fractions
+from hqnn_lightning.data.stanford_cars import detect_layout
+from hqnn_lightning.data.taxonomy import (
+    CarLabel,
+    TaxonomyMatch,
+    match_taxonomies,
+    parse_stanford_name,
+    parse_vmmrdb_name,
+)
+from hqnn_lightning.data.vmmrdb import read_vmmrdb_index
+
+KEEP_RULES = ("matched", "union")
+
+
+@DATAMODULES.register("combined")
+class CombinedCarsDataModule(CarDataModule):
+    """Stanford Cars + VMMRdb with one (make, model, year) class per car.
+
+    Each dataset's class names are parsed into a :class:`~hqnn_lightning.data.taxonomy.CarLabel`
+    whose ``key`` (``mercedes_benz_c_class_2012``) is the combined class. Stanford's body styles
+    merge (its "Silverado 1500 Regular Cab" and "Extended Cab" are one class). The match between
+    the two datasets is kept in :attr:`taxonomy_match`; its summary is logged (Lightning's
+    logger, INFO) at setup. Stanford keeps its official test split; VMMRdb's is drawn per
+    class from ``seed``.
+
+    Args:
+        data_dir: Parent of both datasets.
+        stanford_dir: Stanford Cars, in any layout (default ``data_dir/stanford_cars``).
+        vmmrdb_dir: VMMRdb class folders (default ``data_dir/vmmrdb``).
+        keep: ``"matched"``: only classes present in both datasets; ``"union"``: all classes.
+        crop_to_bbox: Crop Stanford images to their bounding boxes.
+        min_images_per_class: Drop VMMRdb classes with fewer images.
+        test_fraction: Fraction of each VMMRdb class held out for testing.
+        **kwargs: Arguments of :class:`CarDataModule`.
+    """
+
+    def __init__(
+        self,
+        data_dir: str,
+        stanford_dir: str | None = None,
+        vmmrdb_dir: str | None = None,
+        keep: str = "matched",
+        crop_to_bbox: bool = False,
+        min_images_per_class: int = 10,
+        test_fraction: float = 0.2,
+        image_size: int = 224,
+        classes: list[str] | None = None,
+        num_classes: int | None = None,
+        class_selection: str = "first",
+        val_fraction: float = 0.1,
+        augment: bool = True,
+        hflip: bool = True,
+        color_jitter: float = 0.2,
+        rotation: float = 10.0,
+        normalize: bool = True,
+        check_images: bool = True,
+        cache_images: bool = False,
+        cache_dir: str | None = None,
+        batch_size: int = 32,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            data_dir=data_dir,
+            image_size=image_size,
+            classes=classes,
+            num_classes=num_classes,
+            class_selection=class_selection,
+            val_fraction=val_fraction,
+            augment=augment,
+            hflip=hflip,
+            color_jitter=color_jitter,
+            rotation=rotation,
+            normalize=normalize,
+            check_images=check_images,
+            cache_images=cache_images,
+            cache_dir=cache_dir,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            seed=seed,
+        )
+        if keep not in KEEP_RULES:
+            raise ValueError(f"keep must be one of {', '.join(KEEP_RULES)}, got {keep!r}")
+        check_split_fractions(val_fraction, test_fraction)
+        self.save_hyperparameters()
+        self.stanford_dir = Path(stanford_dir) if stanford_dir else self.data_dir / "stanford_cars"
+        self.vmmrdb_dir = Path(vmmrdb_dir) if vmmrdb_dir else self.data_dir / "vmmrdb"
+        self.keep = keep
+        self.crop_to_bbox = crop_to_bbox
+        self.min_images_per_class = min_images_per_class
+        self.test_fraction = test_fraction
+        self.taxonomy_match: TaxonomyMatch | None = None
+
+    def load_index(self) -> CarIndex:
+        stanford = detect_layout(self.stanford_dir, self.crop_to_bbox)()
+        vmmrdb = read_vmmrdb_index(
+            self.vmmrdb_dir, self.min_images_per_class, self.test_fraction, self.seed
+        )
+        stanford_key = _label_keys(stanford.class_names, parse_stanford_name, self.stanford_dir)
+        vmmrdb_key = _label_keys(vmmrdb.class_names, parse_vmmrdb_name, self.vmmrdb_dir)
+        self.taxonomy_match = match_taxonomies(stanford_key, vmmrdb_key)
+        rank_zero_info(self.taxonomy_match.summary())
+        if self.keep == "matched":
+            kept = set(self.taxonomy_match.matched)
+        else:
+            kept = set(stanford_key.values()) | set(vmmrdb_key.values())
+
+        def relabel(samples: list[ImageSample], key_of: dict[str, str]) -> list[ImageSample]:
+            return [
+                dataclasses.replace(sample, class_name=key_of[sample.class_name])
+                for sample in samples
+                if key_of.get(sample.class_name) in kept
+            ]
+
+        return CarIndex(
+            sorted(kept),
+            relabel(stanford.train, stanford_key) + relabel(vmmrdb.train, vmmrdb_key),
+            relabel(stanford.test, stanford_key) + relabel(vmmrdb.test, vmmrdb_key),
+        )
+
+
+def _label_keys(names: list[str], parse: Callable[[str], CarLabel], source: Path) -> dict[str, str]:
+    """Each class name's taxonomy key; names without make/model/year are skipped, warned once."""
+    keys: dict[str, str] = {}
+    unparsed: list[str] = []
+    for name in names:
+        try:
+            keys[name] = parse(name).key
+        except ValueError:
+            unparsed.append(name)
+    if unparsed:
+        warnings.warn(
+            f"{source}: skipped {len(unparsed)} class(es) with no make/model/year in their "
+            f"name, e.g. {', '.join(unparsed[:3])}",
+            stacklevel=2,
+        )
+    return keys
