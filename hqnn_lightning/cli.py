@@ -47,6 +47,7 @@ DATA_OPTIONS = (
     "crop_to_bbox",
     "download",
     "min_images_per_class",
+    "cache_images",
     "cache_dir",
 )
 MODEL_OPTIONS = (
@@ -159,6 +160,12 @@ def build_parser() -> ArgumentParser:
         type=int | None,
         default=None,
         help="vmmrdb: drop classes with fewer images (default 10)",
+    )
+    add(
+        "--cache-images",
+        type=bool | None,
+        default=None,
+        help="car datasets: decode+resize images once into a cache, augment whole batches",
     )
     add(
         "--cache-dir",
