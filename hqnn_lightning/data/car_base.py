@@ -157,11 +157,8 @@ class CarDataModule(ImageClassificationDataModule):
             unreadable = cached_unreadable(
                 [sample.path for sample in samples], self.cache_dir, f"checking {self.data_dir}"
             )
-            index = CarIndex(
-                index.class_names,
-                drop_unreadable(index.train, unreadable, str(self.data_dir)),
-                drop_unreadable(index.test, unreadable, str(self.data_dir)),
-            )
+            train, test = drop_unreadable([index.train, index.test], unreadable, str(self.data_dir))
+            index = CarIndex(index.class_names, train, test)
         return index
 
     @cached_property

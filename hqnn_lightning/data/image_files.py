@@ -87,15 +87,16 @@ def find_unreadable(paths: Sequence[Path], description: str = "checking images")
 
 
 def drop_unreadable(
-    samples: Iterable[ImageSample], unreadable: Iterable[Path], source: str
-) -> list[ImageSample]:
-    """``samples`` without the ``unreadable`` files, warning once with their count."""
+    splits: Sequence[Sequence[ImageSample]], unreadable: Iterable[Path], source: str
+) -> list[list[ImageSample]]:
+    """Each split of samples without the ``unreadable`` files; one warning counts the dropped."""
     skip = set(unreadable)
-    kept = [sample for sample in samples if sample.path not in skip]
-    if skip:
-        examples = ", ".join(str(path) for path in sorted(skip)[:3])
+    kept = [[sample for sample in split if sample.path not in skip] for split in splits]
+    dropped = sorted({sample.path for split in splits for sample in split if sample.path in skip})
+    if dropped:
+        examples = ", ".join(str(path) for path in dropped[:3])
         warnings.warn(
-            f"{source}: skipped {len(skip)} unreadable image file(s), e.g. {examples}",
+            f"{source}: skipped {len(dropped)} unreadable image file(s), e.g. {examples}",
             stacklevel=2,
         )
     return kept

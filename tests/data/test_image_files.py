@@ -45,12 +45,14 @@ class TestFindUnreadable:
     def test_missing_file_is_unreadable(self, tmp_path):
         assert find_unreadable([tmp_path / "gone.jpg"]) == [tmp_path / "gone.jpg"]
 
-    def test_drop_warns_once_with_the_count(self, tmp_path):
-        samples = [ImageSample(tmp_path / f"{k}.jpg", "a") for k in range(4)]
+    def test_drop_warns_once_counting_only_the_dropped_samples(self, tmp_path):
+        train = [ImageSample(tmp_path / f"{k}.jpg", "a") for k in range(4)]
+        test = [ImageSample(tmp_path / "t.jpg", "a")]
+        unreadable = [train[1].path, train[3].path, tmp_path / "elsewhere.jpg"]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            kept = drop_unreadable(samples, [samples[1].path, samples[3].path], "cars")
-        assert kept == [samples[0], samples[2]]
+            kept = drop_unreadable([train, test], unreadable, "cars")
+        assert kept == [[train[0], train[2]], test]
         assert len(caught) == 1 and "skipped 2 unreadable" in str(caught[0].message)
 
 
