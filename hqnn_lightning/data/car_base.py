@@ -217,13 +217,8 @@ class CarDataModule(ImageClassificationDataModule):
     def save_augmentation_grid(self, path: str | Path, n_images: int = 4, n_views: int = 6) -> Path:
         """Saves the study's figure: ``n_images`` training images, each with ``n_views``
         augmented views, as a PNG at ``path``."""
-        samples = (
-            self.train_set.samples
-            if isinstance(self.train_set, ImageFileDataset)
-            else [
-                sample for sample in self.index.train if sample.class_name in self.selected_classes
-            ]
-        )
+        kept = set(self.selected_classes)
+        samples = [sample for sample in self.index.train if sample.class_name in kept]
         images = [load_rgb(sample.path, sample.bbox) for sample in samples[:n_images]]
         return save_augmentation_grid(
             images, train_transform(self.augmentation), path, n_views, self.augmentation
