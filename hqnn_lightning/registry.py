@@ -69,9 +69,9 @@ class Registry(Generic[T]):
             ) from None
 
     def accepted_arguments(self, name: str) -> set[str]:
-        """Names of the keyword arguments that the constructor of ``name`` takes."""
-        parameters = inspect.signature(self.get(name)).parameters.values()
-        return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        """Names of the keyword arguments that the constructor of ``name`` takes; a class whose
+        ``__init__`` passes ``**kwargs`` on also takes those of its parent's ``__init__``."""
+        return _keyword_arguments(self.get(name))
 
     def defaults(self, name: str) -> dict[str, Any]:
         """The keyword arguments that the variant ``name`` sets on its constructor."""
@@ -97,3 +97,12 @@ class Registry(Generic[T]):
                 f"it takes {', '.join(sorted(self.accepted_arguments(name)))}"
             )
         return constructor(**{**self._defaults[name], **given})
+
+
+def _keyword_arguments(constructor: Callable[..., Any]) -> set[str]:
+    parameters = inspect.signature(constructor).parameters.values()
+    names = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    if inspect.isclass(constructor) and any(p.kind == p.VAR_KEYWORD for p in parameters):
+        parent = next(base for base in constructor.__mro__[1:] if "__init__" in vars(base))
+        names |= _keyword_arguments(parent)
+    return names

@@ -73,7 +73,8 @@ class ImageFileDataset(Dataset[tuple[Tensor, Tensor]]):
 class CarDataModule(ImageClassificationDataModule):
     """Car photographs: official train/test split, a stratified val split, optional subset.
 
-    Subclasses implement :meth:`load_index`. Every file is checked once (a reduced-size decode)
+    Subclasses implement :meth:`load_index`, and take their own arguments plus ``**kwargs``,
+    passed on, for these. Every file is checked once (a reduced-size decode)
     before training (cached until a file changes); unreadable ones are skipped with a one-line
     warning that counts them.
 
@@ -123,6 +124,8 @@ class CarDataModule(ImageClassificationDataModule):
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
         self.cache_dir = Path(cache_dir) if cache_dir else DEFAULT_CACHE_DIR
         check_split_fractions(val_fraction, 0.0)
+        # Also records the arguments of the subclass constructors that called this one.
+        self.save_hyperparameters()
         self.data_dir = Path(data_dir)
         self.requested_classes = classes
         self.requested_num_classes = num_classes

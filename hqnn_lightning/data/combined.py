@@ -6,6 +6,7 @@ import dataclasses
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lightning.pytorch.utilities import rank_zero_info
 
@@ -57,46 +58,12 @@ class CombinedCarsDataModule(CarDataModule):
         crop_to_bbox: bool = False,
         min_images_per_class: int = 10,
         test_fraction: float = 0.2,
-        image_size: int = 224,
-        classes: list[str] | None = None,
-        num_classes: int | None = None,
-        class_selection: str = "first",
-        val_fraction: float = 0.1,
-        augment: bool = True,
-        hflip: bool = True,
-        color_jitter: float = 0.2,
-        rotation: float = 10.0,
-        normalize: bool = True,
-        check_images: bool = True,
-        cache_images: bool = False,
-        cache_dir: str | None = None,
-        batch_size: int = 32,
-        num_workers: int = 0,
-        seed: int = 0,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            data_dir=data_dir,
-            image_size=image_size,
-            classes=classes,
-            num_classes=num_classes,
-            class_selection=class_selection,
-            val_fraction=val_fraction,
-            augment=augment,
-            hflip=hflip,
-            color_jitter=color_jitter,
-            rotation=rotation,
-            normalize=normalize,
-            check_images=check_images,
-            cache_images=cache_images,
-            cache_dir=cache_dir,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            seed=seed,
-        )
+        super().__init__(data_dir, **kwargs)
         if keep not in KEEP_RULES:
             raise ValueError(f"keep must be one of {', '.join(KEEP_RULES)}, got {keep!r}")
-        check_split_fractions(val_fraction, test_fraction)
-        self.save_hyperparameters()
+        check_split_fractions(self.val_fraction, test_fraction)
         self.stanford_dir = Path(stanford_dir) if stanford_dir else self.data_dir / "stanford_cars"
         self.vmmrdb_dir = Path(vmmrdb_dir) if vmmrdb_dir else self.data_dir / "vmmrdb"
         self.keep = keep

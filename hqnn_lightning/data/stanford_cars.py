@@ -166,43 +166,9 @@ class StanfordCarsDataModule(CarDataModule):
         data_dir: str,
         crop_to_bbox: bool = False,
         download: bool = False,
-        image_size: int = 224,
-        classes: list[str] | None = None,
-        num_classes: int | None = None,
-        class_selection: str = "first",
-        val_fraction: float = 0.1,
-        augment: bool = True,
-        hflip: bool = True,
-        color_jitter: float = 0.2,
-        rotation: float = 10.0,
-        normalize: bool = True,
-        check_images: bool = True,
-        cache_images: bool = False,
-        cache_dir: str | None = None,
-        batch_size: int = 32,
-        num_workers: int = 0,
-        seed: int = 0,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            data_dir=data_dir,
-            image_size=image_size,
-            classes=classes,
-            num_classes=num_classes,
-            class_selection=class_selection,
-            val_fraction=val_fraction,
-            augment=augment,
-            hflip=hflip,
-            color_jitter=color_jitter,
-            rotation=rotation,
-            normalize=normalize,
-            check_images=check_images,
-            cache_images=cache_images,
-            cache_dir=cache_dir,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            seed=seed,
-        )
-        self.save_hyperparameters()
+        super().__init__(data_dir, **kwargs)
         self.crop_to_bbox = crop_to_bbox
         self.download = download
 

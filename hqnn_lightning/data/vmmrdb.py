@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -75,44 +76,11 @@ class VMMRdbDataModule(CarDataModule):
         data_dir: str,
         min_images_per_class: int = 10,
         test_fraction: float = 0.2,
-        image_size: int = 224,
-        classes: list[str] | None = None,
-        num_classes: int | None = None,
         class_selection: str = "most_images",
-        val_fraction: float = 0.1,
-        augment: bool = True,
-        hflip: bool = True,
-        color_jitter: float = 0.2,
-        rotation: float = 10.0,
-        normalize: bool = True,
-        check_images: bool = True,
-        cache_images: bool = False,
-        cache_dir: str | None = None,
-        batch_size: int = 32,
-        num_workers: int = 0,
-        seed: int = 0,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            data_dir=data_dir,
-            image_size=image_size,
-            classes=classes,
-            num_classes=num_classes,
-            class_selection=class_selection,
-            val_fraction=val_fraction,
-            augment=augment,
-            hflip=hflip,
-            color_jitter=color_jitter,
-            rotation=rotation,
-            normalize=normalize,
-            check_images=check_images,
-            cache_images=cache_images,
-            cache_dir=cache_dir,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            seed=seed,
-        )
-        check_split_fractions(val_fraction, test_fraction)
-        self.save_hyperparameters()
+        super().__init__(data_dir, class_selection=class_selection, **kwargs)
+        check_split_fractions(self.val_fraction, test_fraction)
         self.min_images_per_class = min_images_per_class
         self.test_fraction = test_fraction
 

@@ -53,3 +53,25 @@ class TestVMMRdb:
     def test_missing_directory_explains_the_layout(self, tmp_path):
         with pytest.raises(FileNotFoundError, match="make_model_year"):
             datamodule(tmp_path / "nowhere", tmp_path).setup()
+
+
+class TestConstructorArguments:
+    def test_hyperparameters_hold_own_inherited_and_default_arguments(self, tmp_path):
+        data = VMMRdbDataModule(str(tmp_path), min_images_per_class=5, image_size=64)
+        hparams = data.hparams
+        assert hparams["min_images_per_class"] == 5 and hparams["test_fraction"] == 0.2
+        assert hparams["image_size"] == 64 and hparams["class_selection"] == "most_images"
+        assert hparams["rotation"] == 10.0 and hparams["data_dir"] == str(tmp_path)
+
+    def test_registry_accepts_inherited_arguments_and_names_unknown_ones(self, tmp_path):
+        from hqnn_lightning.data import DATAMODULES, create_datamodule
+
+        assert {"min_images_per_class", "rotation", "cache_images"} <= (
+            DATAMODULES.accepted_arguments("vmmrdb")
+        )
+        assert (
+            create_datamodule("vmmrdb", data_dir=str(tmp_path), rotation=5.0).hparams["rotation"]
+            == 5.0
+        )
+        with pytest.raises(TypeError, match="does not take crop_to_bbox"):
+            create_datamodule("vmmrdb", data_dir=str(tmp_path), crop_to_bbox=True)
