@@ -18,7 +18,7 @@ from hqnn_lightning.data.stanford_cars import detect_layout
 from hqnn_lightning.data.taxonomy import (
     CarLabel,
     TaxonomyMatch,
-    match_taxonomies,
+    match_keys,
     parse_stanford_name,
     parse_vmmrdb_name,
 )
@@ -79,7 +79,7 @@ class CombinedCarsDataModule(CarDataModule):
         )
         stanford_key = _label_keys(stanford.class_names, parse_stanford_name, self.stanford_dir)
         vmmrdb_key = _label_keys(vmmrdb.class_names, parse_vmmrdb_name, self.vmmrdb_dir)
-        self.taxonomy_match = match_taxonomies(stanford_key, vmmrdb_key)
+        self.taxonomy_match = match_keys(stanford_key, vmmrdb_key)
         rank_zero_info(self.taxonomy_match.summary())
         if self.keep == "matched":
             kept = set(self.taxonomy_match.matched)

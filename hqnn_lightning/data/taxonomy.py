@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 MULTI_WORD_MAKES: tuple[str, ...] = (
@@ -198,8 +198,18 @@ def match_taxonomies(stanford_names: Iterable[str], vmmrdb_names: Iterable[str])
     Raises:
         ValueError: a name does not parse (see :func:`parse_stanford_name`).
     """
-    stanford = _keys(stanford_names, parse_stanford_name)
-    vmmrdb = _keys(vmmrdb_names, parse_vmmrdb_name)
+    return match_keys(
+        _keys(stanford_names, parse_stanford_name), _keys(vmmrdb_names, parse_vmmrdb_name)
+    )
+
+
+def match_keys(stanford: Mapping[str, str], vmmrdb: Mapping[str, str]) -> TaxonomyMatch:
+    """Matches two datasets whose class names are already mapped to their labels' keys.
+
+    Args:
+        stanford: Stanford Cars class name -> key, in dataset order.
+        vmmrdb: VMMRdb folder name -> key, in dataset order.
+    """
     common = set(stanford.values()) & set(vmmrdb.values())
     return TaxonomyMatch(
         matched={
