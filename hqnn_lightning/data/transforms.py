@@ -234,13 +234,15 @@ class BatchAugmentation(nn.Module):
     saturation is floored, hue goes through uint8, and the rotated image is rounded. Given the
     same parameters, the output matches the torchvision functional ops on each sample up to
     float rounding (an intermediate value within a few ulp of an integer may floor the other
-    way: at most 1/255 on rare pixels). The rotation is one ``affine_grid`` + ``grid_sample``
-    for the batch, multiplied by the coverage mask as torchvision's ``fill=0`` does. Its sampling
-    grid differs from torchvision's by float rounding (about 1e-5 pixel at ``S = 224``), so it
-    matches ``rotate(..., BILINEAR, fill=0)`` to within 1e-4 on float images in ``[0, 1]`` for
-    ``S <= 224`` (measured on white noise, the worst case: 1.1e-5 at ``S = 64``, 4.2e-5 at 224)
-    and, on uint8 images, up to one rounding step (1/255) on at most 0.1 % of the pixels
-    (measured: 0.05 % at 224 on white noise, none on smooth images).
+    way: at most 1/255 on rare pixels). The rotation is one ``grid_sample`` for the batch (its
+    grid also mirrors the flipped samples), multiplied by the coverage mask as torchvision's
+    ``fill=0`` does. Its sampling grid differs from torchvision's by float rounding (about 1e-5
+    pixel at ``S = 224``), so it matches ``rotate(..., BILINEAR, fill=0)`` to within 1e-4 on
+    float images in ``[0, 1]`` for ``S <= 224`` (white noise, the worst case, angles from -30
+    to 30 degrees, flipped or not: at most 6e-6 at ``S = 64``, 4.1e-5 at 224) and, on uint8
+    images, up to one rounding step (1/255) on at most 0.1 % of the pixels (measured: 0.05 % at
+    224 on white noise, none on smooth images); ``test_rotation_matches_torchvision`` checks
+    both bounds.
 
     Float input (values in ``[0, 1]``) is processed in float32 without quantisation, as
     torchvision processes float tensors.
@@ -312,16 +314,18 @@ class BatchAugmentation(nn.Module):
             float32 ``(B, 3, S, S)``, normalised if configured.
         """
         quantized = images.dtype == torch.uint8
-        if params.flip is not None:  # before the float copy: less memory traffic on uint8
-            images = torch.where(params.flip.view(-1, 1, 1, 1), images.flip(-1), images)
         x = images.to(torch.float32, copy=True)
         bound = 255.0 if quantized else 1.0
+        # Colour jitter acts on each pixel alone or through the image mean, so it commutes with
+        # the flip, which can then ride along in the rotation's sampling grid for free.
         if params.jitter is not None and params.order is not None:
             x = self._jitter(x, params.jitter, params.order, bound, quantized)
         if params.angle is not None:
-            x = _rotate(x, params.angle)
+            x = _rotate(x, params.angle, params.flip)
             if quantized:
                 x = x.round_()
+        elif params.flip is not None:
+            x = torch.where(params.flip.view(-1, 1, 1, 1), x.flip(-1), x)
         if quantized:  # the integer values in [0, 255] scaled as to_dtype scales uint8
             x = x.mul_(1.0 / 255)
         if self.config.normalize:
@@ -331,39 +335,49 @@ class BatchAugmentation(nn.Module):
     def _jitter(
         self, x: Tensor, factors: Tensor, order: Tensor, bound: float, quantized: bool
     ) -> Tensor:
-        enabled = [HUE] if self.config.hue > 0 else []
-        if self.config.color_jitter > 0:
-            enabled += [BRIGHTNESS, CONTRAST, SATURATION]
+        """Brightness, contrast, saturation (and hue) of float ``(B, 3, S, S)`` in each sample's
+        order.
+
+        Brightness, contrast and saturation are one formula, ``f * x + (1 - f) * G`` clamped,
+        with ``G`` zero, the image's mean luma or the pixel's luma: each step applies it to the
+        whole batch, with each sample's own operation and factor.
+        """
+        batch = x.shape[0]
+        if self.config.hue == 0:
+            order = order[order != HUE].view(batch, -1)
         for step in range(order.shape[1]):
-            for op in enabled:
-                index = (order[:, step] == op).nonzero().squeeze(1)
-                if op == HUE:
-                    for i in index.tolist():
-                        x[i] = _adjust_hue(x[i], float(factors[i, HUE]), quantized)
-                else:
-                    factor = factors[index, op].view(-1, 1, 1, 1)
-                    x[index] = _adjust(x[index], op, factor, bound, quantized)
+            op = order[:, step]
+            if self.config.hue > 0:
+                for i in (op == HUE).nonzero().flatten().tolist():
+                    x[i] = _adjust_hue(x[i], float(factors[i, HUE]), quantized)
+            if self.config.color_jitter > 0:
+                x = _adjust_each(x, op, factors, bound, quantized)
         return x
 
 
 def _grayscale(x: Tensor, quantized: bool) -> Tensor:
-    """Luma of float ``(N, 3, H, W)``, ``(N, 1, H, W)``, as torchvision computes it."""
+    """Luma of float ``(B, 3, H, W)``, ``(B, 1, H, W)``, as torchvision computes it."""
     r, g, b = x.unbind(dim=-3)
     gray = r.mul(0.2989).add_(g, alpha=0.587).add_(b, alpha=0.114).unsqueeze(-3)
     return gray.floor_() if quantized else gray
 
 
-def _adjust(x: Tensor, op: int, factor: Tensor, bound: float, quantized: bool) -> Tensor:
-    """Brightness, contrast or saturation of float ``(N, 3, H, W)`` by factors ``(N, 1, 1, 1)``."""
-    if op == BRIGHTNESS:
-        out = x * factor
-    else:
-        gray = _grayscale(x, quantized)
-        if op == CONTRAST:
-            gray = gray.mean(dim=(-3, -2, -1), keepdim=True)
-        out = (x * factor).addcmul_(gray, 1.0 - factor)
-    out = out.clamp_(0.0, bound)
-    return out.floor_() if quantized else out
+def _adjust_each(x: Tensor, op: Tensor, factors: Tensor, bound: float, quantized: bool) -> Tensor:
+    """Sample ``i`` of float ``(B, 3, H, W)`` through operation ``op[i]`` with its factor.
+
+    ``op`` ``(B,)`` holds :data:`BRIGHTNESS`, :data:`CONTRAST` or :data:`SATURATION` (samples
+    with :data:`HUE` are left unchanged); ``factors`` is ``(B, 4)``.
+    """
+    shape = (-1, 1, 1, 1)
+    is_hue = (op == HUE).view(shape)
+    factor = factors.gather(1, op.clamp(max=SATURATION).view(-1, 1)).view(shape)
+    factor = factor.masked_fill(is_hue, 1.0)
+    gray = _grayscale(x, quantized)
+    mean = gray.mean(dim=(-3, -2, -1), keepdim=True)
+    # In place: the luma where saturation, the mean luma where contrast, else 0.
+    blend = gray.mul_((op == SATURATION).view(shape)).add_((op == CONTRAST).view(shape) * mean)
+    x = x.mul_(factor).addcmul_(blend, 1.0 - factor).clamp_(0.0, bound)
+    return x.floor_() if quantized else x
 
 
 def _adjust_hue(image: Tensor, shift: float, quantized: bool) -> Tensor:
@@ -373,37 +387,40 @@ def _adjust_hue(image: Tensor, shift: float, quantized: bool) -> Tensor:
     return TF.adjust_hue(image.to(torch.uint8), shift).to(torch.float32)
 
 
-def _rotate(x: Tensor, angle: Tensor) -> Tensor:
-    """Rotates float ``(B, C, H, W)`` counter-clockwise by ``angle`` ``(B,)`` degrees.
+def _rotate(x: Tensor, angle: Tensor, flip: Tensor | None = None) -> Tensor:
+    """Flips (where ``flip``) then rotates float ``(B, C, H, W)`` counter-clockwise by ``angle``
+    ``(B,)`` degrees.
 
     Bilinear, about the image centre, outside filled with 0 the way torchvision's
     ``rotate(..., fill=0)`` does it: the interpolated image is multiplied by the coverage mask
     (the bilinear interpolation of an all-ones image), which darkens the pixels along the edge.
+    The flip mirrors the sampling grid, so it costs nothing.
     """
-    batch, channels, height, width = x.shape
-    radians = torch.deg2rad(angle.to(x.dtype))
+    height, width = x.shape[-2:]
+    radians = torch.deg2rad(angle.to(x.dtype)).view(-1, 1, 1)
     cos, sin = radians.cos(), radians.sin()
-    zero = torch.zeros_like(cos)
-    # Inverse map from output to input pixel coordinates (y down), in grid units of each axis.
-    theta = torch.stack(
-        [
-            torch.stack([cos, -sin * (height / width), zero], dim=1),
-            torch.stack([sin * (width / height), cos, zero], dim=1),
-        ],
-        dim=1,
-    )
-    grid = nnF.affine_grid(theta, [batch, channels, height, width], align_corners=False)
+    mirror = 1.0 - 2.0 * flip.to(x.dtype).view(-1, 1, 1) if flip is not None else 1.0
+    # Pixel centres in grid units ([-1, 1] spans each axis, align_corners=False).
+    columns = torch.linspace(-1 + 1 / width, 1 - 1 / width, width, device=x.device).view(1, 1, -1)
+    rows = torch.linspace(-1 + 1 / height, 1 - 1 / height, height, device=x.device).view(1, -1, 1)
+    # Inverse map from output to input pixel coordinates (y down), then the mirror.
+    x_terms = (cos * mirror * columns, sin * mirror * (height / width) * rows)
+    y_terms = (sin * (width / height) * columns, cos * rows)
+    # Written into the interleaved grid directly: stacking separate planes costs more.
+    grid = x.new_empty(x.shape[0], height, width, 2)
+    torch.sub(*x_terms, out=grid[..., 0])
+    torch.add(*y_terms, out=grid[..., 1])
     image = nnF.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    mask = _coverage(grid[..., 0], width) * _coverage(grid[..., 1], height)
+    mask = _coverage(torch.sub(*x_terms), width).mul_(_coverage(torch.add(*y_terms), height))
     return image.mul_(mask.unsqueeze(1))
 
 
 def _coverage(coordinate: Tensor, size: int) -> Tensor:
-    """Bilinear interpolation of ones along one axis at grid ``coordinate`` (``[-1, 1]`` spans it).
+    """Bilinear interpolation of ones along one axis at grid ``coordinate`` (``[-1, 1]`` spans
+    it), computed in place of ``coordinate``.
 
     With ``align_corners=False`` pixel ``i`` sits at ``(2 i + 1) / size - 1``: the weight is 1
-    between the first and last pixel centres and falls linearly to 0 half a pixel outside.
+    between the first and last pixel centres and falls linearly to 0 half a pixel outside,
+    ``clamp((size + 1) / 2 - |coordinate| * size / 2, 0, 1)``.
     """
-    low = ((1 + coordinate) * size + 1).mul_(0.5).clamp_(0, 1)
-    high = ((1 - coordinate) * size + 1).mul_(0.5).clamp_(0, 1)
-    return low.mul_(high)
+    return coordinate.abs_().mul_(-size / 2).add_((size + 1) / 2).clamp_(0, 1)

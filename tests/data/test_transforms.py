@@ -210,17 +210,20 @@ def test_batch_augmentation_runs_on_cuda() -> None:
 # --- parity with torchvision for given parameters ---------------------------------------------
 
 
+@pytest.mark.parametrize("flip", [False, True], ids=["plain", "flipped"])
 @pytest.mark.parametrize("angle", [7.3, -7.3, 10.0, -0.4, 33.0])
 @pytest.mark.parametrize("height, width", [(64, 64), (48, 64), (224, 224)])
-def test_rotation_matches_torchvision(angle: float, height: int, width: int) -> None:
+def test_rotation_matches_torchvision(angle: float, height: int, width: int, flip: bool) -> None:
+    """The flip rides in the rotation's sampling grid: it must equal flipping first."""
     config = replace(DISABLED, image_size=height, rotation=45.0, normalize=False)
     generator = torch.Generator().manual_seed(0)
     image = torch.randint(0, 256, (3, height, width), dtype=torch.uint8, generator=generator)
-    params = AugmentationParams(None, None, None, torch.tensor([angle]))
+    params = AugmentationParams(torch.tensor([flip]), None, None, torch.tensor([angle]))
 
     def both(source: Tensor) -> tuple[Tensor, Tensor]:
         ours = BatchAugmentation(config).augment(source[None], params)[0]
-        theirs = TF.rotate(source, angle, interpolation=InterpolationMode.BILINEAR, fill=0)
+        flipped = TF.horizontal_flip(source) if flip else source
+        theirs = TF.rotate(flipped, angle, interpolation=InterpolationMode.BILINEAR, fill=0)
         return ours, TF.to_dtype(theirs, torch.float32, scale=True)
 
     ours, theirs = both(image.float() / 255)
