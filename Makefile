@@ -27,6 +27,7 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(PY) benchmarks/data_throughput.py
+	$(PY) benchmarks/vmmrdb_index.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
