@@ -125,8 +125,34 @@ class QuanvolutionFilterCircuit(CircuitDescription):
         rng = np.random.default_rng(self.seed)
         return rng.uniform(0.0, 2.0 * np.pi, size=(self.n_layers, self.n_qubits))
 
+    def random_layers(self, weights: Any) -> qml.RandomLayers:
+        """The gates after the encoding, with angles ``weights`` of shape
+        ``(n_layers, n_qubits)`` (radians); the gate choice is fixed by ``seed``."""
+        return qml.RandomLayers(weights, wires=range(self.n_qubits), seed=self.seed)
+
     def __call__(self, inputs: Any) -> list[Any]:
+        return self._apply(inputs, self.random_weights)
+
+    def _apply(self, inputs: Any, weights: Any) -> list[Any]:
         wires = range(self.n_qubits)
         qml.AngleEmbedding(np.pi * inputs, wires=wires, rotation="Y")
-        qml.RandomLayers(self.random_weights, wires=wires, seed=self.seed)
+        self.random_layers(weights)
         return [qml.expval(qml.PauliZ(wire)) for wire in wires]
+
+
+@dataclass(frozen=True)
+class TrainableQuanvolutionFilterCircuit(QuanvolutionFilterCircuit):
+    """A quanvolution filter whose ``RandomLayers`` angles are trained.
+
+    The gates are those of :class:`QuanvolutionFilterCircuit` with the same ``seed``; their
+    angles are the weight ``weights`` of shape ``(n_layers, n_qubits)`` (radians), which a
+    layer initialises to :attr:`random_weights`, so training starts from the fixed filter.
+    """
+
+    @property
+    def weight_shapes(self) -> dict[str, tuple[int, ...]]:  # type: ignore[override]
+        """Shapes of the trainable arguments, as ``TorchLayer`` takes them."""
+        return {"weights": (self.n_layers, self.n_qubits)}
+
+    def __call__(self, inputs: Any, weights: Any) -> list[Any]:  # type: ignore[override]
+        return self._apply(inputs, weights)

@@ -8,8 +8,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hqnn_lightning.quantum.circuits import QuanvolutionFilterCircuit
+from hqnn_lightning.quantum.circuits import (
+    QuanvolutionFilterCircuit,
+    TrainableQuanvolutionFilterCircuit,
+)
+from hqnn_lightning.quantum.expansion_quanvolution import ExpansionQuanvolution
 from hqnn_lightning.quantum.layers import QuantumLayer
+
+TORCH_DEVICE = "torch"
+"""Device name of the exact simulator-free path (:class:`ExpansionQuanvolution`)."""
 
 
 class QuanvolutionLayer(nn.Module):
@@ -17,23 +24,35 @@ class QuanvolutionLayer(nn.Module):
 
     Each input channel is cut into ``kernel_size x kernel_size`` patches with ``stride`` (as
     ``torch.nn.functional.unfold`` does); each patch is one circuit evaluation returning
-    ``kernel_size**2`` expectation values, which become that many output channels. All patches
-    of all channels of all images go to the device in one broadcast call.
+    ``kernel_size**2`` expectation values, which become that many output channels.
 
     ``(B, C, H, W) -> (B, C * kernel_size**2, H', W')`` with
     ``H' = (H + 2 * padding - kernel_size) // stride + 1`` (same for ``W'``). Pixels are
     expected in ``[0, 1]`` (they are rotated by ``pi * x``); values outside still work, as
     larger angles. Output channel ``c * k**2 + q`` is qubit ``q``'s ``<Z>`` on input channel
-    ``c``. The filter has no trainable parameters.
+    ``c``.
+
+    ``device="torch"`` (the default) evaluates the circuit's exact expansion in the patch's
+    cosines and sines (:class:`ExpansionQuanvolution`): a fused compiled kernel on the CPU when
+    no gradient flows through the layer, pure torch otherwise; it agrees with ``default.qubit``
+    to rounding. A PennyLane device name (``"default.qubit"``, ``"lightning.qubit"``) runs the
+    circuit's QNode instead, all patches of all channels of all images in one broadcast call:
+    the reference, and the route to finite shots and hardware.
+
+    A fixed filter (``trainable=False``) has no parameters, and its output requires no grad
+    unless the images do; input gradients are exact on every device.
 
     Args:
         kernel_size: Patch side (2 or 3 in the study).
         stride: Step between patches.
         padding: Zero padding on each side.
         n_layers: Number of ``RandomLayers`` in the filter.
-        seed: Seed of the fixed random filter.
-        device: PennyLane device name.
-        shots: ``None`` for exact expectation values, else samples per circuit.
+        seed: Seed of the random filter (its gates, and its angles' initial values).
+        device: ``"torch"``, or a PennyLane device name.
+        shots: ``None`` for exact expectation values, else samples per circuit (PennyLane
+            devices only).
+        trainable: Learn the ``RandomLayers`` angles (a parameter of shape
+            ``(n_layers, kernel_size**2)``, initialised to the seed's angles).
         **device_options: Passed to the PennyLane device.
     """
 
@@ -44,8 +63,9 @@ class QuanvolutionLayer(nn.Module):
         padding: int = 0,
         n_layers: int = 1,
         seed: int = 0,
-        device: str = "default.qubit",
+        device: str = TORCH_DEVICE,
         shots: int | None = None,
+        trainable: bool = False,
         **device_options: Any,
     ) -> None:
         super().__init__()
@@ -56,13 +76,39 @@ class QuanvolutionLayer(nn.Module):
         self.kernel_size = kernel_size
         self.stride = stride
         self.padding = padding
-        self.circuit = QuanvolutionFilterCircuit(kernel_size, n_layers, seed)
-        self.filter = QuantumLayer(self.circuit, device=device, shots=shots, **device_options)
+        self.device_name = device
+        circuit_type = (
+            TrainableQuanvolutionFilterCircuit if trainable else QuanvolutionFilterCircuit
+        )
+        self.circuit = circuit_type(kernel_size, n_layers, seed)
+        self.filter: nn.Module
+        if device == TORCH_DEVICE:
+            if shots is not None:
+                raise ValueError(
+                    f"device='torch' computes exact expectation values; shots={shots} needs a "
+                    "PennyLane device such as 'default.qubit'"
+                )
+            if device_options:
+                raise ValueError(
+                    f"device='torch' takes no device options, got {sorted(device_options)}"
+                )
+            self.filter = ExpansionQuanvolution(self.circuit, stride, trainable)
+        else:
+            self.filter = QuantumLayer(self.circuit, device=device, shots=shots, **device_options)
+            if trainable:
+                with torch.no_grad():
+                    weights = self.filter.qnode_weights["weights"]
+                    weights.copy_(torch.as_tensor(self.circuit.random_weights))
 
     @property
     def channels_per_input_channel(self) -> int:
         """Output channels produced from each input channel (``kernel_size**2``)."""
         return self.circuit.n_outputs
+
+    @property
+    def trainable(self) -> bool:
+        """Whether the filter's angles are parameters."""
+        return isinstance(self.circuit, TrainableQuanvolutionFilterCircuit)
 
     def output_size(self, size: int) -> int:
         """Output side length for an input side of ``size`` pixels."""
@@ -79,6 +125,10 @@ class QuanvolutionLayer(nn.Module):
                 f"images of {height}x{width} pixels are smaller than one {self.kernel_size}x"
                 f"{self.kernel_size} patch"
             )
+        if isinstance(self.filter, ExpansionQuanvolution):
+            if self.padding:
+                images = F.pad(images, [self.padding] * 4)
+            return self.filter(images)
         k2 = self.kernel_size**2
         patches = F.unfold(images, self.kernel_size, padding=self.padding, stride=self.stride)
         # (B, C*k2, L) -> (B, C, L, k2): one row per circuit evaluation.
@@ -88,4 +138,7 @@ class QuanvolutionLayer(nn.Module):
         return expectations.transpose(2, 3).reshape(batch, channels * k2, out_h, out_w)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"device={self.device_name!r}"
+        )

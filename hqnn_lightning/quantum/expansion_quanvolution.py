@@ -1,0 +1,148 @@
+"""The quanvolution's exact fast path: the filter's multilinear expansion, slid over images.
+
+A :class:`QuanvolutionFilterCircuit` maps a patch to ``<Z_q>`` values that are exactly
+``sum_P c[q, P] prod_i f_i(P_i)`` with ``f_i = (1, cos(pi x_i), sin(pi x_i))``
+(:mod:`~hqnn_lightning.quantum.pauli_expansion`). :class:`ExpansionQuanvolution` evaluates that
+form on every patch in one of two ways, which agree to rounding:
+
+- the compiled CPU kernel (:mod:`~hqnn_lightning.quantum.quanvolution_kernel`), fused so that no
+  per-patch feature reaches memory, when nothing needs a gradient through the layer (fixed
+  filter, input that does not require grad) and the images are float32/float64 on the CPU;
+- pure torch otherwise (CUDA, input gradients, trainable filters, no C compiler): the same
+  products in chunks of patches, differentiable by autograd in the pixels and the angles.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hqnn_lightning.quantum.circuits import QuanvolutionFilterCircuit
+from hqnn_lightning.quantum.pauli_expansion import expansion_coefficients
+from hqnn_lightning.quantum.quanvolution_kernel import (
+    MAX_QUBITS,
+    VARIANTS,
+    CoefficientTable,
+    load_kernel,
+    run_kernel,
+)
+
+CHUNK_ELEMENTS = 2**22
+"""Intermediate values per chunk of patches in the pure-torch path (32 MiB in float64)."""
+
+
+class ExpansionQuanvolution(nn.Module):
+    """A quanvolution filter slid over images with stride ``stride``, exactly, without a
+    quantum simulator: ``(B, C, H, W) -> (B, C * k**2, H', W')``, ``H' = (H - k) // stride + 1``.
+
+    Output channel ``c * k**2 + q`` is qubit ``q``'s ``<Z>`` on input channel ``c``; pixels are
+    rotated by ``pi`` times their value. Padding is the caller's (``QuanvolutionLayer``).
+
+    Args:
+        circuit: The filter.
+        stride: Step between patches, in pixels.
+        trainable: Learn the ``RandomLayers`` angles, a parameter ``weights`` of shape
+            ``(n_layers, k**2)`` in the default dtype, initialised to the circuit's fixed
+            angles; the coefficients are then recomputed from them (differentiably, in float64)
+            at every forward.
+    """
+
+    def __init__(
+        self, circuit: QuanvolutionFilterCircuit, stride: int, trainable: bool = False
+    ) -> None:
+        super().__init__()
+        self.circuit = circuit
+        self.stride = stride
+        self.trainable = trainable
+        if trainable:
+            angles = torch.as_tensor(circuit.random_weights, dtype=torch.get_default_dtype())
+            self.weights = nn.Parameter(angles)
+            self.fixed_coefficients: np.ndarray | None = None
+            self.table: CoefficientTable | None = None
+        else:
+            self.fixed_coefficients = expansion_coefficients(circuit).numpy()
+            self.table = CoefficientTable.from_coefficients(self.fixed_coefficients)
+
+    def coefficients(self, like: torch.Tensor) -> torch.Tensor:
+        """``c[q, P]``, ``(k**2, 3**(k**2))`` in ``like``'s dtype and on its device."""
+        if self.fixed_coefficients is None:
+            return expansion_coefficients(self.circuit, self.weights).to(like)
+        return torch.as_tensor(self.fixed_coefficients, device=like.device).to(like.dtype)
+
+    def uses_kernel(self, images: torch.Tensor) -> bool:
+        """Whether ``forward(images)`` runs the compiled CPU kernel."""
+        needs_grad = torch.is_grad_enabled() and (
+            images.requires_grad or (self.trainable and self.weights.requires_grad)
+        )
+        return (
+            not needs_grad
+            and images.device.type == "cpu"
+            and images.dtype in VARIANTS
+            and self.circuit.n_qubits <= MAX_QUBITS
+            and load_kernel() is not None
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W) -> (B, C * k**2, H', W')`` in the dtype of ``images``."""
+        k = self.circuit.kernel_size
+        if self.uses_kernel(images):
+            table = self.table
+            if table is None:
+                table = CoefficientTable.from_coefficients(
+                    self.coefficients(images).detach().double().numpy()
+                )
+            return run_kernel(load_kernel(), images.contiguous(), table, k, self.stride)
+        return expansion_convolution(images, self.coefficients(images), k, self.stride)
+
+    def extra_repr(self) -> str:
+        return f"{self.circuit}, stride={self.stride}, trainable={self.trainable}"
+
+
+def expansion_convolution(
+    images: torch.Tensor, coefficients: torch.Tensor, kernel_size: int, stride: int
+) -> torch.Tensor:
+    """The expansion on every patch in pure torch, differentiable in both arguments.
+
+    Args:
+        images: ``(B, C, H, W)`` pixels.
+        coefficients: ``(k**2, 3**(k**2))`` from :func:`expansion_coefficients`, same dtype.
+        kernel_size: Patch side ``k``.
+        stride: Step between patches.
+
+    Returns:
+        ``(B, C * k**2, H', W')``.
+    """
+    batch, channels, height, width = images.shape
+    n = kernel_size**2
+    out_h = (height - kernel_size) // stride + 1
+    out_w = (width - kernel_size) // stride + 1
+    patches = F.unfold(images, kernel_size, stride=stride)
+    pixels = patches.view(batch, channels, n, -1).transpose(2, 3).reshape(-1, n)
+    n_head = n // 2
+    head_size, tail_size = 3**n_head, 3 ** (n - n_head)
+    # (n_out, head, tail) -> (tail, n_out * head): one matrix product per chunk.
+    weights = coefficients.view(n, head_size, tail_size).permute(2, 0, 1).reshape(tail_size, -1)
+    chunk = max(1, CHUNK_ELEMENTS // (n * head_size + tail_size))
+    outputs = []
+    for part in pixels.split(chunk):
+        angles = math.pi * part
+        factors = torch.stack([torch.ones_like(angles), torch.cos(angles), torch.sin(angles)], -1)
+        head = _products(factors[:, :n_head])
+        tail = _products(factors[:, n_head:])
+        partial = (tail @ weights).view(-1, n, head_size)
+        outputs.append((partial * head[:, None, :]).sum(-1))
+    values = torch.cat(outputs).view(batch, channels, out_h * out_w, n)
+    return values.transpose(2, 3).reshape(batch, channels * n, out_h, out_w)
+
+
+def _products(factors: torch.Tensor) -> torch.Tensor:
+    """``(N, m, 3) -> (N, 3**m)``: every product of one factor per qubit, qubit 0 most
+    significant; ``(N, 0, 3) -> (N, 1)`` ones."""
+    products = factors.new_ones(factors.shape[0], 1)
+    for i in range(factors.shape[1]):
+        products = (products[:, :, None] * factors[:, i, None, :]).flatten(1)
+    return products

@@ -1,0 +1,158 @@
+"""A quanvolution filter as an exact multilinear function of its pixels' cosines and sines.
+
+Pixel ``x_i`` enters the filter circuit only through ``RY(pi x_i)`` on qubit ``i`` of
+``|0...0>``, which leaves that qubit in ``rho_i = (I + cos(pi x_i) Z + sin(pi x_i) X) / 2``.
+The encoded state is the product of the ``rho_i``, so for the filter unitary ``U``
+
+    <Z_q> = Tr(rho U^dag Z_q U) = sum_P c[q, P] prod_i f_i(P_i),
+    c[q, P] = Tr(P U^dag Z_q U) / 2^n,   f_i(I) = 1, f_i(Z) = cos(pi x_i), f_i(X) = sin(pi x_i),
+
+over the ``3^n`` Pauli strings ``P`` made of ``I``, ``Z`` and ``X`` only (``Y`` terms meet a zero
+in ``rho``). The coefficients depend on the filter alone, never on the pixels.
+
+:func:`expansion_coefficients` computes them in torch from the circuit's gates, in the Heisenberg
+picture (``U^dag Z_q U`` built gate by gate, which costs ``4^n`` per gate rather than a
+``2^n x 2^n`` matrix product), and is differentiable in the gate angles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from hqnn_lightning.quantum.circuits import QuanvolutionFilterCircuit
+
+PAULI_ORDER = ("I", "Z", "X")
+"""Index ``a`` of a qubit's factor in a coefficient's multi-index: ``1``, ``cos``, ``sin``."""
+
+_PAULIS = {
+    "I": np.eye(2),
+    "Z": np.diag([1.0, -1.0]),
+    "X": np.array([[0.0, 1.0], [1.0, 0.0]]),
+}
+
+
+def expansion_coefficients(
+    circuit: QuanvolutionFilterCircuit, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``c[q, P]`` of the filter, float64 ``(n_outputs, 3**n_qubits)``.
+
+    The flat index of ``P = (a_0, ..., a_{n-1})`` is row-major with qubit 0 (the patch's
+    top-left pixel) most significant, ``a_i`` indexing :data:`PAULI_ORDER`. Each ``U^dag Z_q U``
+    is built on the qubits of ``q``'s backward light cone only, so a coefficient with a
+    non-identity factor outside the cone is exactly zero, not a rounding residue.
+
+    Args:
+        circuit: The filter description.
+        weights: ``RandomLayers`` angles ``(n_layers, n_qubits)`` in radians; ``None`` uses the
+            circuit's fixed :attr:`~QuanvolutionFilterCircuit.random_weights`. Gradients flow
+            to a tensor that requires them.
+    """
+    if weights is None:
+        weights = torch.as_tensor(circuit.random_weights)
+    n = circuit.n_qubits
+    gates = [
+        (torch.as_tensor(op.matrix(), device=weights.device).to(torch.complex128), list(op.wires))
+        for op in circuit.random_layers(weights).decomposition()
+    ]
+    rows = [_heisenberg_z(q, gates, n, weights.device) for q in range(n)]
+    return torch.stack(rows)
+
+
+def _heisenberg_z(
+    qubit: int, gates: list[tuple[torch.Tensor, list[int]]], n: int, device: torch.device
+) -> torch.Tensor:
+    """Row ``q`` of the coefficients: ``U^dag Z_q U`` on its light cone, in the Pauli basis.
+
+    ``U`` is ``gates`` applied in order; conjugating ``Z_q`` by them from the last to the
+    first gives ``U^dag Z_q U``. A gate on wires the observable does not act on cancels
+    (``G^dag G = I``) and is skipped; one that touches it extends it, as ``O (x) I``, to the
+    gate's other wires.
+    """
+    support = [qubit]
+    observable = torch.tensor([[1, 0], [0, -1]], dtype=torch.complex128, device=device)
+    for gate, wires in reversed(gates):
+        if not set(wires) & set(support):
+            continue
+        for wire in wires:
+            if wire not in support:
+                eye = torch.eye(2, dtype=observable.dtype, device=device)
+                observable = torch.kron(observable.contiguous(), eye)
+                support.append(wire)
+        observable = _conjugate(observable, gate, [support.index(w) for w in wires], len(support))
+    components = _pauli_components(observable, len(support))
+    # Axes in wire order, then identity (index 0) on every wire outside the light cone.
+    components = components.permute(*np.argsort(support).tolist())
+    full = torch.zeros([3] * n, dtype=components.dtype, device=device)
+    inside = tuple(slice(None) if w in support else 0 for w in range(n))
+    full[inside] = components
+    return full.reshape(3**n)
+
+
+def _conjugate(
+    observable: torch.Tensor, gate: torch.Tensor, axes: list[int], m: int
+) -> torch.Tensor:
+    """``G^dag O G`` for an ``m``-qubit ``O`` (``2^m x 2^m``), ``G`` on qubit ``axes`` of it."""
+    observable = _apply(observable, gate.conj().T, axes, 2 * m)
+    return _apply(observable, gate.T, [m + a for a in axes], 2 * m)
+
+
+def _apply(tensor: torch.Tensor, matrix: torch.Tensor, axes: list[int], bits: int) -> torch.Tensor:
+    """``matrix`` (``2^k x 2^k``) contracted into bit positions ``axes`` (0 most significant)
+    of a tensor of ``2^bits`` entries; returns the same shape.
+
+    The untouched bits between the target ones are grouped into single dimensions, so the
+    contraction is one einsum over at most ``2k + 1`` dimensions, however large ``bits`` is.
+    """
+    k = len(axes)
+    shape, subscripts, previous = [], [], 0
+    for group, axis in enumerate(sorted(axes)):
+        shape += [2 ** (axis - previous), 2]
+        subscripts += [chr(ord("A") + group), f"in{axis}"]
+        previous = axis + 1
+    shape.append(2 ** (bits - previous))
+    subscripts.append(chr(ord("A") + k))
+    letters = {name: chr(ord("a") + i) for i, name in enumerate(subscripts)}
+    inputs = "".join(letters[name] for name in subscripts)
+    outputs = inputs
+    gate_out = ""
+    for i, axis in enumerate(axes):
+        out_letter = chr(ord("n") + i)
+        outputs = outputs.replace(letters[f"in{axis}"], out_letter)
+        gate_out += out_letter
+    gate_in = "".join(letters[f"in{axis}"] for axis in axes)
+    factors = matrix.reshape(*[2] * (2 * k))
+    result = torch.einsum(
+        f"{gate_out}{gate_in},{inputs}->{outputs}", factors, tensor.reshape(shape)
+    )
+    return result.reshape(tensor.shape)
+
+
+def _pauli_components(observable: torch.Tensor, m: int) -> torch.Tensor:
+    """``Tr(P O) / 2^m`` for the ``I``/``Z``/``X`` strings ``P``: ``(3,) * m`` float64."""
+    # (r_0, ..., r_{m-1}, c_0, ..., c_{m-1}) -> ((r_0, c_0), (r_1, c_1), ...)
+    order = [axis for w in range(m) for axis in (w, m + w)]
+    tensor = observable.reshape(*[2] * (2 * m)).permute(order).reshape(*[4] * m)
+    # basis[a, (r, c)] = P_a[c, r] / 2, so contracting gives Tr(P_a O) / 2 per qubit.
+    basis = np.stack([_PAULIS[name].T.reshape(4) / 2 for name in PAULI_ORDER])
+    basis = torch.as_tensor(basis, dtype=torch.complex128, device=observable.device)
+    for w in range(m):
+        tensor = torch.movedim(torch.tensordot(basis, tensor, dims=([1], [w])), 0, w)
+    return tensor.real
+
+
+def evaluate_expansion(coefficients: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
+    """The multilinear form on a batch of patches, for checking: ``(N, n) -> (N, n_out)``.
+
+    Builds all ``3^n`` products per patch, so it is a reference, not a fast path.
+
+    Args:
+        coefficients: ``(n_out, 3^n)`` from :func:`expansion_coefficients`.
+        pixels: ``(N, n)`` pixel values (the circuit rotates by ``pi`` times them).
+    """
+    angles = torch.pi * pixels
+    factors = torch.stack([torch.ones_like(angles), torch.cos(angles), torch.sin(angles)], -1)
+    products = factors[:, 0]
+    for i in range(1, pixels.shape[1]):
+        products = (products[:, :, None] * factors[:, i, None, :]).flatten(1)
+    return products @ coefficients.to(products.dtype).T

@@ -1,0 +1,235 @@
+"""The fused CPU kernel of the multilinear quanvolution: build, cache, call.
+
+``quanvolution_kernel.c`` is compiled on first use with the system C compiler (``$CC``, else
+``cc``) into a shared library in ``$HQNN_LIGHTNING_KERNEL_DIR`` (default
+``~/.cache/hqnn_lightning/kernels``), named by a hash of the source, the flags, the compiler's
+version and the CPU's features, so an edit, a new compiler or another machine sharing the
+directory builds its own copy. It is plain C with no torch headers, so the build takes about
+a second, and it is called through :mod:`ctypes`, which releases the GIL: the rows of a batch are
+split over ``torch.get_num_threads()`` Python threads.
+
+Without a working compiler :func:`load_kernel` returns ``None`` (with one warning) and callers
+use their pure-torch path.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+SOURCE = Path(__file__).with_name("quanvolution_kernel.c")
+CACHE_ENV = "HQNN_LIGHTNING_KERNEL_DIR"
+COMPILE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fPIC", "-std=c11")
+VARIANTS = {
+    torch.float32: ("quanvolution_f32", "float", "cosf", "sinf"),
+    torch.float64: ("quanvolution_f64", "double", "cos", "sin"),
+}
+MAX_QUBITS = 9
+"""Largest patch the kernel takes (3x3); the C source sizes its stack buffers by it."""
+
+
+@dataclass(frozen=True)
+class CoefficientTable:
+    """The nonzero expansion coefficients in the kernel's row-by-row (CSR) layout.
+
+    The ``n`` qubits are split into a head (the first ``n // 2``) and a tail, so that
+    ``c[o, P]`` is ``c[o, r, s]`` with ``r`` indexing the head's factors and ``s`` the tail's.
+
+    Args:
+        n_qubits: Qubits of the patch.
+        n_head: Qubits in the head.
+        output_rows: ``(n_out + 1,)`` int64, output ``o``'s rows are ``output_rows[o:o+2]``.
+        row_index: ``(n_rows,)`` int64, the head index ``r`` of each row.
+        row_terms: ``(n_rows + 1,)`` int64, row ``k``'s terms are ``row_terms[k:k+2]``.
+        term_index: ``(n_terms,)`` int64, the tail index ``s`` of each term.
+        term_coef: ``(n_terms,)`` float64 coefficients.
+    """
+
+    n_qubits: int
+    n_head: int
+    output_rows: np.ndarray
+    row_index: np.ndarray
+    row_terms: np.ndarray
+    term_index: np.ndarray
+    term_coef: np.ndarray
+
+    @classmethod
+    def from_coefficients(cls, coefficients: np.ndarray) -> CoefficientTable:
+        """Keeps the nonzero entries of ``(n_out, 3**n)`` coefficients."""
+        n_out, size = coefficients.shape
+        n = round(np.log(size) / np.log(3))
+        n_head = n // 2
+        blocks = coefficients.reshape(n_out, 3**n_head, 3 ** (n - n_head))
+        output_rows, row_index, row_terms, term_index, term_coef = [0], [], [0], [], []
+        for block in blocks:
+            for r, row in enumerate(block):
+                (nonzero,) = np.nonzero(row)
+                if nonzero.size:
+                    row_index.append(r)
+                    term_index.extend(nonzero)
+                    term_coef.extend(row[nonzero])
+                    row_terms.append(len(term_index))
+            output_rows.append(len(row_index))
+        as_index = lambda values: np.asarray(values, dtype=np.int64)  # noqa: E731
+        return cls(
+            n,
+            n_head,
+            as_index(output_rows),
+            as_index(row_index),
+            as_index(row_terms),
+            as_index(term_index),
+            np.asarray(term_coef, dtype=np.float64),
+        )
+
+    @property
+    def n_terms(self) -> int:
+        """Nonzero coefficients, summed over the outputs."""
+        return len(self.term_coef)
+
+
+def kernel_directory() -> Path:
+    """Where compiled kernels are cached."""
+    default = Path.home() / ".cache" / "hqnn_lightning" / "kernels"
+    return Path(os.environ.get(CACHE_ENV, default))
+
+
+def _cpu_features() -> str:
+    """The CPU's feature flags (``-march=native`` depends on them), else its description."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return line
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _build(compiler: str, target: Path) -> None:
+    """Compiles the float and double variants and links them into ``target``."""
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        objects = []
+        for name, scalar, cos, sin in VARIANTS.values():
+            obj = Path(scratch) / f"{name}.o"
+            defines = [f"-DNAME={name}", f"-DSCALAR={scalar}", f"-DCOS={cos}", f"-DSIN={sin}"]
+            subprocess.run(
+                [compiler, *COMPILE_FLAGS, *defines, "-c", str(SOURCE), "-o", str(obj)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            objects.append(str(obj))
+        # Linked without -ffast-math: with it, GCC < 13 links crtfastmath.o into shared
+        # libraries, which would flush denormals to zero for the whole process on load.
+        library = Path(scratch) / target.name
+        subprocess.run(
+            [compiler, "-shared", *objects, "-o", str(library), "-lm"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        os.replace(library, target)
+
+
+@cache
+def load_kernel() -> ctypes.CDLL | None:
+    """The compiled kernel library, built on first use; ``None`` if it cannot be built."""
+    compiler = shutil.which(os.environ.get("CC", "cc"))
+    if compiler is None:
+        warnings.warn(
+            "no C compiler found ($CC or cc): the quanvolution uses its slower pure-torch path",
+            stacklevel=2,
+        )
+        return None
+    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
+    key = hashlib.sha256(
+        "\n".join([SOURCE.read_text(), *COMPILE_FLAGS, version, _cpu_features()]).encode()
+    ).hexdigest()[:16]
+    target = kernel_directory() / f"quanvolution-{key}.so"
+    try:
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _build(compiler, target)
+        library = ctypes.CDLL(str(target))
+    except (OSError, subprocess.CalledProcessError) as error:
+        detail = getattr(error, "stderr", "") or error
+        warnings.warn(
+            f"building the quanvolution kernel failed ({detail}); using the pure-torch path",
+            stacklevel=2,
+        )
+        return None
+    pointer, i64 = ctypes.c_void_p, ctypes.c_int64
+    for name, *_ in VARIANTS.values():
+        function = getattr(library, name)
+        function.argtypes = [pointer, pointer, *[i64] * 7, *[pointer] * 5, i64, i64]
+        function.restype = None
+    return library
+
+
+def run_kernel(
+    library: ctypes.CDLL,
+    images: torch.Tensor,
+    table: CoefficientTable,
+    kernel_size: int,
+    stride: int,
+) -> torch.Tensor:
+    """The quanvolution of unpadded, contiguous CPU images.
+
+    Args:
+        library: From :func:`load_kernel`.
+        images: ``(B, C, H, W)`` float32 or float64 pixels, contiguous, on the CPU.
+        table: The filter's coefficients.
+        kernel_size: Patch side; ``kernel_size**2 == table.n_qubits``.
+        stride: Step between patches, in pixels.
+
+    Returns:
+        ``(B, C * k**2, H', W')`` of ``images``' dtype, with ``H' = (H - k) // stride + 1``.
+    """
+    batch, channels, height, width = images.shape
+    out_h = (height - kernel_size) // stride + 1
+    out_w = (width - kernel_size) // stride + 1
+    n = kernel_size**2
+    out = torch.empty(batch, channels * n, out_h, out_w, dtype=images.dtype)
+    function = getattr(library, VARIANTS[images.dtype][0])
+    coefficients = table.term_coef.astype(torch.empty(0, dtype=images.dtype).numpy().dtype)
+    arrays = (table.output_rows, table.row_index, table.row_terms, table.term_index)
+    pointers = [a.ctypes.data for a in arrays] + [coefficients.ctypes.data]
+    rows = batch * channels * out_h
+    threads = max(1, min(torch.get_num_threads(), rows))
+    bounds = [rows * t // threads for t in range(threads + 1)]
+
+    def work(t: int) -> None:
+        function(
+            images.data_ptr(),
+            out.data_ptr(),
+            height,
+            width,
+            kernel_size,
+            stride,
+            out_h,
+            out_w,
+            table.n_head,
+            *pointers,
+            bounds[t],
+            bounds[t + 1],
+        )
+
+    helpers = [threading.Thread(target=work, args=(t,)) for t in range(1, threads)]
+    for helper in helpers:
+        helper.start()
+    work(0)
+    for helper in helpers:
+        helper.join()
+    return out
