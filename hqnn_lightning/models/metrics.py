@@ -37,9 +37,14 @@ class ClassificationMetricsMixin:
         for stage in STAGES:
             setattr(self, f"{stage}_metrics", metrics.clone(prefix=f"{stage}/"))
 
+    def _batch_logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch's inputs: ``self(inputs)``, unless a model's batches hold
+        something other than images (precomputed features)."""
+        return self(inputs)
+
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         images, labels = batch
-        logits = self(images)
+        logits = self._batch_logits(images)
         loss = F.cross_entropy(logits, labels)
         metrics: MetricCollection = getattr(self, f"{stage}_metrics")
         metrics.update(logits.detach(), labels)

@@ -1,4 +1,4 @@
-"""QuanvNet: a fixed quanvolutional layer feeding a small classical CNN."""
+"""QuanvNet: a quanvolutional layer feeding a small classical CNN."""
 
 from __future__ import annotations
 
@@ -16,10 +16,15 @@ from hqnn_lightning.quantum import QuanvolutionLayer
 class QuanvNet(ImageClassifier):
     """The study's quanvolutional network, ``f = d(q(e(patch)))`` then a CNN.
 
-    ``(B, C, H, W)`` images go through a :class:`QuanvolutionLayer` (fixed random circuits on
-    ``kernel_size x kernel_size`` patches) to ``(B, C * kernel_size**2, H', W')``, then a
-    :class:`SmallCNN` head to ``(B, 2 * head_width)`` features and a linear layer to
-    ``(B, num_classes)`` logits. Only the head trains.
+    ``(B, C, H, W)`` images go through a :class:`QuanvolutionLayer` (random circuits on
+    ``kernel_size x kernel_size`` patches, fixed unless ``trainable_filter``) to
+    ``(B, C * kernel_size**2, H', W')``, then a :class:`SmallCNN` head to ``(B, 2 * head_width)``
+    features and a linear layer to ``(B, num_classes)`` logits.
+
+    With ``precompute_quanvolution=True`` the training, validation and test batches hold the
+    quanvolution's output instead of images (a
+    :class:`~hqnn_lightning.models.quanv_features.QuanvolutionFeatureDataModule` computes and
+    caches it once per dataset), so only the head runs per step; ``forward`` still takes images.
 
     Args:
         num_classes: Number of classes.
@@ -28,12 +33,21 @@ class QuanvNet(ImageClassifier):
         kernel_size: Patch side (2 or 3), so 4 or 9 qubits.
         stride: Step between patches.
         n_layers: ``RandomLayers`` in the filter circuit.
-        filter_seed: Seed of the fixed random filter.
-        q_device: PennyLane device name.
-        shots: ``None`` for exact expectation values, else samples per circuit.
+        filter_seed: Seed of the random filter.
+        q_device: ``"torch"`` (exact, fastest; see :class:`QuanvolutionLayer`) or a PennyLane
+            device name.
+        shots: ``None`` for exact expectation values, else samples per circuit (PennyLane
+            devices only).
+        trainable_filter: Learn the filter's ``RandomLayers`` angles with the head.
+        precompute_quanvolution: Steps take cached features ``(B, C * k**2, H', W')`` rather
+            than images; needs a fixed filter and no augmentation.
         head_width: Channels of the head's first block.
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
+
+    Raises:
+        ValueError: an image smaller than a patch, or ``precompute_quanvolution`` with
+            ``trainable_filter``.
     """
 
     def __init__(
@@ -45,24 +59,64 @@ class QuanvNet(ImageClassifier):
         stride: int = 2,
         n_layers: int = 1,
         filter_seed: int = 0,
-        q_device: str = "default.qubit",
+        q_device: str = "torch",
         shots: int | None = None,
+        trainable_filter: bool = False,
+        precompute_quanvolution: bool = False,
         head_width: int = 32,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
     ) -> None:
         super().__init__(num_classes)
         self.save_hyperparameters()
+        if precompute_quanvolution and trainable_filter:
+            raise ValueError(
+                "precompute_quanvolution needs a fixed filter: a trainable_filter changes at "
+                "every step"
+            )
         self.quanvolution = QuanvolutionLayer(
-            kernel_size, stride, n_layers=n_layers, seed=filter_seed, device=q_device, shots=shots
+            kernel_size,
+            stride,
+            n_layers=n_layers,
+            seed=filter_seed,
+            device=q_device,
+            shots=shots,
+            trainable=trainable_filter,
         )
-        if self.quanvolution.output_size(image_size) < 1:
+        side = self.quanvolution.output_size(image_size)
+        if side < 1:
             raise ValueError(
                 f"image_size={image_size} is smaller than one {kernel_size}x{kernel_size} patch"
             )
-        self.head = SmallCNN(in_channels * self.quanvolution.channels_per_input_channel, head_width)
+        self.feature_shape = (
+            in_channels * self.quanvolution.channels_per_input_channel,
+            side,
+            side,
+        )
+        self.head = SmallCNN(self.feature_shape[0], head_width)
         self.classifier = nn.Linear(self.head.num_features, num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, C, H, W) -> (B, num_classes)`` logits."""
-        return self.classifier(self.head(self.quanvolution(images)))
+        """``(B, C, H, W)`` images ``-> (B, num_classes)`` logits."""
+        if images.ndim != 4 or images.shape[1] != self.hparams.in_channels:
+            raise ValueError(
+                f"expected images (B, {self.hparams.in_channels}, H, W), got "
+                f"{tuple(images.shape)}; cached quanvolution features go through "
+                "classify_features (precompute_quanvolution=True)"
+            )
+        return self.classify_features(self.quanvolution(images))
+
+    def classify_features(self, features: torch.Tensor) -> torch.Tensor:
+        """Quanvolution output ``(B, C * k**2, H', W')`` ``-> (B, num_classes)`` logits."""
+        return self.classifier(self.head(features))
+
+    def _batch_logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        if not self.hparams.precompute_quanvolution:
+            return self(inputs)
+        if tuple(inputs.shape[1:]) != self.feature_shape:
+            raise ValueError(
+                f"precompute_quanvolution=True expects batches of features "
+                f"(B, {', '.join(map(str, self.feature_shape))}), got {tuple(inputs.shape)}; "
+                "wrap the DataModule in QuanvolutionFeatureDataModule"
+            )
+        return self.classify_features(inputs)

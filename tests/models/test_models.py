@@ -12,7 +12,7 @@ from hqnn_lightning.models import (
     create_model,
     parameter_counts,
 )
-from hqnn_lightning.quantum import QuantumLayer
+from hqnn_lightning.quantum import ExpansionQuanvolution, QuantumLayer
 
 TINY = ("classical_tiny", "hybrid_tiny", "quanv_tiny")
 
@@ -135,6 +135,20 @@ class TestQuanvNet:
         )
         assert model.head[0].in_channels == 3 * 9
         assert model(images(2, 3, 8, 8)).shape == (2, 3)
+
+    def test_simulates_with_the_torch_backend_by_default(self):
+        model = tiny("quanv_tiny")
+        assert isinstance(model.quanvolution.filter, ExpansionQuanvolution)
+        reference = tiny("quanv_tiny", q_device="default.qubit")
+        reference.load_state_dict(model.state_dict())
+        x = images(2, 1, 8, 8)
+        torch.testing.assert_close(model.eval()(x), reference.eval()(x))
+
+    def test_trainable_filter_angles_are_quantum_parameters_that_learn(self):
+        model = tiny("quanv_tiny", trainable_filter=True, n_layers=2)
+        assert parameter_counts(model)["quantum"] == 2 * 4
+        model(images(2, 1, 8, 8)).sum().backward()
+        assert model.quanvolution.filter.weights.grad.abs().sum() > 0
 
     def test_image_smaller_than_a_patch_is_refused(self):
         with pytest.raises(ValueError, match="smaller than one 3x3 patch"):

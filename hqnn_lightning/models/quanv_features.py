@@ -1,0 +1,302 @@
+"""Quanvolution features computed once for a whole dataset and cached on disk.
+
+A fixed quanvolution filter maps each image to the same features every epoch, so a
+:class:`QuanvNet` with ``precompute_quanvolution=True`` can train its head on features computed
+once. :func:`build_feature_cache` writes them to ``cache_dir/quanv-<key>/`` (float32
+``features.npy``, memory-mapped when read, ``labels.npy``, ``meta.json``); the key hashes the
+circuit (kernel size, layers, seed), the stride and padding, the image shape, the number of
+samples and a fingerprint of the dataset (:func:`dataset_fingerprint`), so a change to any of
+them builds a new cache instead of reading a stale one.
+
+This is incompatible with augmentation applied before the quanvolution: an augmented image is
+new every epoch, and cached features would freeze one view of each image for the whole
+training run, which is a different experiment. :class:`QuanvolutionFeatureDataModule` therefore
+refuses a DataModule that augments; train with ``augment=False`` or compute features on the
+fly. Trainable filters change at every step and cannot be cached either.
+
+The features take as much disk as the float32 images when the stride equals the kernel size
+(``C * k**2`` channels of ``(H / k) x (W / k)``), more with overlapping patches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+from tqdm.auto import tqdm
+
+from hqnn_lightning.data.base import ImageClassificationDataModule, ImageDataset
+from hqnn_lightning.data.car_base import ImageFileDataset
+from hqnn_lightning.data.image_cache import CachedImageDataset
+from hqnn_lightning.data.index_cache import files_signature
+from hqnn_lightning.quantum import QuanvolutionLayer
+
+CACHE_FORMAT = 1
+"""Bumped when the on-disk layout or the feature computation changes."""
+
+
+class FeatureDataset(Dataset[tuple[Tensor, Tensor]]):
+    """Cached features and labels: ``(float32 (C * k**2, H', W'), int64 label)`` per sample.
+
+    The feature file is memory-mapped on first access in each process (loader workers
+    included), so the dataset pickles as a path.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.labels = torch.from_numpy(np.load(self.directory / "labels.npy"))
+        self._features: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def features(self) -> np.ndarray:
+        """All features, ``(N, C * k**2, H', W')`` float32, memory-mapped."""
+        if self._features is None:
+            self._features = np.load(self.directory / "features.npy", mmap_mode="r")
+        return self._features
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        return torch.from_numpy(np.array(self.features[index])), self.labels[index]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_features": None}
+
+
+def dataset_fingerprint(dataset: Dataset) -> str:
+    """A digest that changes when the samples of ``dataset`` do.
+
+    Cheap for the library's datasets: file paths, sizes, modification times, crop boxes,
+    labels and the transform's description (:class:`ImageFileDataset`), the decoded-image
+    cache's file and rows (:class:`CachedImageDataset`), the tensors' bytes
+    (:class:`TensorDataset`), the indices and the base's fingerprint (:class:`Subset`). Any
+    other dataset is read in full and its samples hashed (with a progress bar).
+    """
+    digest = hashlib.sha256(type(dataset).__name__.encode())
+    if isinstance(dataset, TensorDataset):
+        for tensor in dataset.tensors:
+            digest.update(str((tensor.dtype, tuple(tensor.shape))).encode())
+            digest.update(tensor.contiguous().numpy().tobytes())
+    elif isinstance(dataset, Subset):
+        digest.update(dataset_fingerprint(dataset.dataset).encode())
+        digest.update(np.asarray(dataset.indices, dtype=np.int64).tobytes())
+    elif isinstance(dataset, ImageFileDataset):
+        digest.update(files_signature([sample.path for sample in dataset.samples]).encode())
+        for sample in dataset.samples:
+            digest.update(f"{sample.path}\0{sample.bbox}\n".encode())
+        digest.update(dataset.labels.numpy().tobytes())
+        digest.update(repr(dataset.transform).encode())
+    elif isinstance(dataset, CachedImageDataset):
+        source = Path(getattr(dataset.images, "filename", "") or "")
+        digest.update(files_signature([source]).encode() if source.name else b"in memory")
+        if not source.name:
+            digest.update(np.ascontiguousarray(dataset.images).tobytes())
+        digest.update(dataset.rows.tobytes())
+        digest.update(dataset.labels.numpy().tobytes())
+    else:
+        for image, label in tqdm(dataset, desc="fingerprinting dataset", unit="img"):
+            digest.update(torch.as_tensor(image).contiguous().numpy().tobytes())
+            digest.update(str(int(label)).encode())
+    return digest.hexdigest()
+
+
+def cache_key(layer: QuanvolutionLayer, image_shape: tuple[int, ...], n: int, data: str) -> str:
+    """The cache directory's key: circuit, geometry, image shape, sample count, dataset."""
+    description = {
+        "format": CACHE_FORMAT,
+        "circuit": repr(layer.circuit),
+        "kernel_size": layer.kernel_size,
+        "stride": layer.stride,
+        "padding": layer.padding,
+        "image_shape": list(image_shape),
+        "samples": n,
+        "dataset": data,
+    }
+    return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def build_feature_cache(
+    layer: QuanvolutionLayer,
+    dataset: ImageDataset,
+    cache_dir: str | Path,
+    batch_transform: Any = None,
+    batch_size: int = 64,
+    fingerprint: str | None = None,
+) -> FeatureDataset:
+    """The features of every sample of ``dataset``, computed once (progress bar) and reused.
+
+    Args:
+        layer: A fixed (not trainable) quanvolution; its exact output is cached.
+        dataset: ``(image, label)`` samples, images ``(C, H, W)`` of one shape, in order.
+        cache_dir: Parent directory of the caches.
+        batch_transform: Applied to each batch of images before the layer (a DataModule's
+            per-batch preprocessing, e.g. uint8 to float); ``None`` for none. It must be
+            deterministic, and it is not part of the key: pass a ``fingerprint`` that
+            describes it if it can change.
+        batch_size: Images per layer call while building.
+        fingerprint: Describes the dataset instead of :func:`dataset_fingerprint`.
+
+    Returns:
+        The cached features, in ``dataset``'s order.
+
+    Raises:
+        ValueError: ``layer`` is trainable, or ``dataset`` is empty.
+    """
+    if layer.trainable:
+        raise ValueError(
+            "a trainable quanvolution changes at every step; its features cannot be cached"
+        )
+    if len(dataset) == 0:
+        raise ValueError("cannot cache the features of an empty dataset")
+    image_shape = tuple(torch.as_tensor(dataset[0][0]).shape)
+    data = fingerprint if fingerprint is not None else dataset_fingerprint(dataset)
+    key = cache_key(layer, image_shape, len(dataset), data)
+    directory = Path(cache_dir).expanduser() / f"quanv-{key}"
+    if (directory / "meta.json").is_file():
+        return FeatureDataset(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    partial = directory.with_name(f"{directory.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    channels, height, width = image_shape
+    out_shape = (
+        len(dataset),
+        channels * layer.channels_per_input_channel,
+        layer.output_size(height),
+        layer.output_size(width),
+    )
+    features = np.lib.format.open_memmap(
+        partial / "features.npy", mode="w+", dtype=np.float32, shape=out_shape
+    )
+    labels = np.empty(len(dataset), dtype=np.int64)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    start = 0
+    with torch.no_grad(), tqdm(total=len(dataset), desc="quanvolution features", unit="img") as bar:
+        for images, targets in loader:
+            if batch_transform is not None:
+                images = batch_transform(images)
+            end = start + len(images)
+            features[start:end] = layer(images.float()).numpy()
+            labels[start:end] = targets.numpy()
+            start = end
+            bar.update(len(images))
+    features.flush()
+    del features
+    np.save(partial / "labels.npy", labels)
+    meta = {"layer": repr(layer), "circuit": repr(layer.circuit), "shape": list(out_shape)}
+    (partial / "meta.json").write_text(json.dumps({**meta, "key": key}, indent=2))
+    try:
+        partial.rename(directory)
+    except OSError:
+        # Another process finished the same cache first; its copy is identical.
+        shutil.rmtree(partial, ignore_errors=True)
+    return FeatureDataset(directory)
+
+
+class QuanvolutionFeatureDataModule(L.LightningDataModule):
+    """An image DataModule whose batches are replaced by cached quanvolution features.
+
+    Wraps ``datamodule`` (set up on first use) and serves ``(features, labels)`` batches,
+    features float32 ``(B, C * k**2, H', W')``, from one cache per split; train batches are
+    shuffled in an order fixed by the DataModule's seed. Use it with a :class:`QuanvNet` built
+    with ``precompute_quanvolution=True`` and the same filter (``model.quanvolution``).
+
+    Args:
+        datamodule: The images; must not augment (see the module's docstring).
+        layer: The fixed quanvolution, typically ``model.quanvolution``.
+        cache_dir: Parent directory of the feature caches.
+
+    Raises:
+        ValueError: ``datamodule`` augments its training images, or ``layer`` is trainable.
+    """
+
+    def __init__(
+        self,
+        datamodule: ImageClassificationDataModule,
+        layer: QuanvolutionLayer,
+        cache_dir: str | Path = "~/.cache/hqnn_lightning",
+    ) -> None:
+        super().__init__()
+        augmentation = getattr(datamodule, "augmentation", None)
+        if augmentation is not None and (
+            augmentation.hflip
+            or augmentation.color_jitter
+            or augmentation.hue
+            or augmentation.rotation
+        ):
+            raise ValueError(
+                "precomputed quanvolution features would freeze one augmented view of each "
+                "image for every epoch; build the DataModule with augment=False, or compute "
+                "the quanvolution on the fly (precompute_quanvolution=False)"
+            )
+        if layer.trainable:
+            raise ValueError(
+                "a trainable quanvolution changes at every step; its features cannot be cached"
+            )
+        self.datamodule = datamodule
+        self.layer = layer
+        self.cache_dir = Path(cache_dir).expanduser()
+        self.splits: dict[str, FeatureDataset] = {}
+
+    @property
+    def num_classes(self) -> int:
+        """The wrapped DataModule's number of classes."""
+        return self.datamodule.num_classes
+
+    def setup(self, stage: str | None = None) -> None:
+        """Sets the images up and builds (or finds) the three caches."""
+        if self.splits:
+            return
+        self.datamodule.setup(stage)
+        sets = {
+            "train": self.datamodule.train_set,
+            "val": self.datamodule.val_set,
+            "test": self.datamodule.test_set,
+        }
+        transform = getattr(self.datamodule, "batch_transform", None)
+        # The per-batch preprocessing (uint8 to float, normalization) is part of the data.
+        preprocessing = repr(getattr(self.datamodule, "augmentation", None))
+        for split, dataset in sets.items():
+            self.splits[split] = build_feature_cache(
+                self.layer,
+                dataset,
+                self.cache_dir,
+                batch_transform=(lambda x, t=transform: t(x, train=False)) if transform else None,
+                batch_size=self.datamodule.batch_size,
+                fingerprint=dataset_fingerprint(dataset) + preprocessing,
+            )
+
+    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        if not self.splits:
+            raise RuntimeError(f"{type(self).__name__}.setup() must run before the loaders")
+        generator = torch.Generator().manual_seed(self.datamodule.seed) if shuffle else None
+        return DataLoader(
+            self.splits[split],
+            batch_size=self.datamodule.batch_size,
+            shuffle=shuffle,
+            generator=generator,
+            num_workers=self.datamodule.num_workers,
+            persistent_workers=self.datamodule.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled train features, in an order fixed by the DataModule's seed."""
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        """Val features in dataset order."""
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        """Test features in dataset order."""
+        return self._loader("test")

@@ -1,0 +1,137 @@
+import pickle
+
+import lightning as L
+import pytest
+import torch
+from torch.utils.data import Subset, TensorDataset
+
+from hqnn_lightning.data import AugmentationConfig, DigitsDataModule
+from hqnn_lightning.models import QuanvNet
+from hqnn_lightning.models.quanv_features import (
+    QuanvolutionFeatureDataModule,
+    build_feature_cache,
+    dataset_fingerprint,
+)
+from hqnn_lightning.quantum import QuanvolutionLayer
+
+
+def image_dataset(n=10, size=6, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.rand(n, 2, size, size, generator=generator)
+    return TensorDataset(images, torch.arange(n) % 3)
+
+
+def cache_dirs(root):
+    return sorted(p.name for p in root.iterdir() if p.name.startswith("quanv-"))
+
+
+class TestFeatureCache:
+    def test_equals_the_features_computed_on_the_fly(self, tmp_path):
+        dataset = image_dataset()
+        layer = QuanvolutionLayer(kernel_size=2, stride=1, n_layers=2, seed=3)
+        cached = build_feature_cache(layer, dataset, tmp_path, batch_size=4)
+        images, labels = dataset.tensors
+        assert len(cached) == len(dataset)
+        features = torch.stack([cached[i][0] for i in range(len(cached))])
+        torch.testing.assert_close(features, layer(images), atol=0, rtol=0)
+        assert torch.equal(torch.stack([cached[i][1] for i in range(len(cached))]), labels)
+
+    def test_second_build_reads_the_cache(self, tmp_path):
+        dataset = image_dataset()
+        layer = QuanvolutionLayer()
+        build_feature_cache(layer, dataset, tmp_path)
+        calls = []
+        layer.register_forward_hook(lambda *args: calls.append(1))
+        again = build_feature_cache(layer, dataset, tmp_path)
+        assert calls == [] and len(cache_dirs(tmp_path)) == 1
+        torch.testing.assert_close(again[3][0], layer(dataset.tensors[0][3:4])[0])
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"seed": 1},
+            {"n_layers": 2},
+            {"stride": 1},
+            {"padding": 1},
+            {"kernel_size": 3},
+            "pixel",
+            "samples",
+            "size",
+        ],
+    )
+    def test_any_change_builds_a_new_cache(self, tmp_path, change):
+        dataset, layer = image_dataset(), QuanvolutionLayer()
+        build_feature_cache(layer, dataset, tmp_path)
+        images, labels = dataset.tensors
+        if isinstance(change, dict):
+            layer = QuanvolutionLayer(**change)
+        elif change == "pixel":
+            images = images.clone()
+            images[4, 1, 2, 2] += 0.01
+            dataset = TensorDataset(images, labels)
+        elif change == "samples":
+            dataset = Subset(dataset, range(9))
+        else:
+            dataset = image_dataset(size=8)
+        rebuilt = build_feature_cache(layer, dataset, tmp_path)
+        assert len(cache_dirs(tmp_path)) == 2
+        index = 4 if change == "pixel" else 0
+        sample = torch.as_tensor(dataset[index][0])[None]
+        torch.testing.assert_close(rebuilt[index][0], layer(sample)[0], atol=0, rtol=0)
+
+    def test_fingerprint_follows_the_data_not_the_object(self):
+        assert dataset_fingerprint(image_dataset()) == dataset_fingerprint(image_dataset())
+        assert dataset_fingerprint(image_dataset()) != dataset_fingerprint(image_dataset(seed=1))
+
+    def test_refuses_a_trainable_filter(self, tmp_path):
+        with pytest.raises(ValueError, match="trainable quanvolution"):
+            build_feature_cache(QuanvolutionLayer(trainable=True), image_dataset(), tmp_path)
+
+    def test_dataset_pickles_for_loader_workers(self, tmp_path):
+        cached = build_feature_cache(QuanvolutionLayer(), image_dataset(), tmp_path)
+        cached[0]
+        restored = pickle.loads(pickle.dumps(cached))
+        torch.testing.assert_close(restored[5][0], cached[5][0])
+
+
+class AugmentingDigits(DigitsDataModule):
+    augmentation = AugmentationConfig(image_size=8)
+
+
+class TestQuanvNetWithCachedFeatures:
+    def model(self, **kwargs):
+        return QuanvNet(num_classes=10, in_channels=1, image_size=8, head_width=4, **kwargs)
+
+    def test_trains_on_cached_features_like_on_images(self, tmp_path):
+        images = DigitsDataModule(normalize=False, batch_size=32)
+        model = self.model(precompute_quanvolution=True)
+        data = QuanvolutionFeatureDataModule(images, model.quanvolution, tmp_path)
+        data.setup("fit")
+        features, labels = next(iter(data.val_dataloader()))
+        pixels, same_labels = next(iter(images.val_dataloader()))
+        assert torch.equal(labels, same_labels)
+        model.eval()
+        torch.testing.assert_close(model._batch_logits(features), model(pixels))
+        model.train()
+        trainer = L.Trainer(
+            fast_dev_run=2, logger=False, enable_progress_bar=False, enable_model_summary=False
+        )
+        trainer.fit(model, datamodule=data)
+        assert len(cache_dirs(tmp_path)) == 3
+
+    def test_images_in_a_precomputed_step_are_refused(self):
+        model = self.model(precompute_quanvolution=True)
+        with pytest.raises(ValueError, match="QuanvolutionFeatureDataModule"):
+            model._batch_logits(torch.rand(2, 1, 8, 8))
+
+    def test_features_passed_as_images_are_refused(self):
+        with pytest.raises(ValueError, match="classify_features"):
+            self.model()(torch.rand(2, 4, 4, 4))
+
+    def test_refuses_augmentation(self, tmp_path):
+        with pytest.raises(ValueError, match="augment=False"):
+            QuanvolutionFeatureDataModule(AugmentingDigits(), QuanvolutionLayer(), tmp_path)
+
+    def test_refuses_a_trainable_filter(self):
+        with pytest.raises(ValueError, match="fixed filter"):
+            self.model(precompute_quanvolution=True, trainable_filter=True)
