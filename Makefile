@@ -28,6 +28,8 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(PY) benchmarks/data_throughput.py
 	$(PY) benchmarks/vmmrdb_index.py
+	$(PY) benchmarks/quanvolution.py
+	$(PY) benchmarks/train_step.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -1,0 +1,164 @@
+"""Quanvolution on a batch of 224 px RGB images: PennyLane references, the fast path, Conv2d.
+
+    python benchmarks/quanvolution.py [--batch 32 --size 224 --repeats 7]
+
+One table, one row per variant, every variant timed in the same run, interleaved (one call of
+each per round, ``--repeats`` rounds after a warm-up round), so that load from other processes
+hits all of them alike; the median is reported with its ratio to the Conv2d of the same shape
+and pass (``Conv2d(3, 12, 2, stride=2)``, the issue's target) and its speed-up over
+``default.qubit``. The filter is the
+study's: 2x2 patches, stride 2, one ``RandomLayers`` layer, seed 0.
+
+The PennyLane rows are too slow to run on the whole batch: ``default.qubit`` (one broadcast
+simulation of every patch, ``TorchLayer``) runs on ``--slice`` images and the per-patch QNode
+loop (PennyLane's quanvolution demo) on ``--loop-patches`` patches; both are scaled to the
+full batch and marked "extrapolated".
+
+"Forward + backward" is what a training step spends on the layer: the forward with autograd
+on, then the backward into the layer's parameters. A fixed filter has none and the images need
+no gradient, so its backward is empty; the Conv2d computes its weight gradient.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from hqnn_lightning.quantum import QuanvolutionLayer, quanvolution_filter_qnode
+
+
+@dataclass
+class Variant:
+    """One row: ``run()`` once per round; ``scale`` multiplies its time to the full batch."""
+
+    name: str
+    run: Callable[[], object]
+    scale: float = 1.0
+    note: str = ""
+
+
+def forward_backward(module: nn.Module, images: torch.Tensor) -> Callable[[], object]:
+    """A forward with autograd on, then the backward into ``module``'s parameters, if any."""
+
+    def run() -> None:
+        module.zero_grad(set_to_none=True)
+        out = module(images)
+        if out.requires_grad:
+            out.sum().backward()
+
+    return run
+
+
+def per_patch_loop(images: torch.Tensor, n_patches: int) -> Callable[[], object]:
+    """PennyLane's quanvolution demo: one QNode call per 2x2 patch, the first ``n_patches``."""
+    qnode, _ = quanvolution_filter_qnode(kernel_size=2, seed=0)
+    patches = images[0].unfold(1, 2, 2).unfold(2, 2, 2).reshape(-1, 4)[:n_patches]
+
+    def run() -> None:
+        with torch.no_grad():
+            for patch in patches:
+                qnode(patch)
+
+    return run
+
+
+def median_times(variants: list[Variant], repeats: int) -> dict[str, float]:
+    """Median seconds of each variant, scaled to the full batch, over interleaved rounds."""
+    times: dict[str, list[float]] = {v.name: [] for v in variants}
+    for round_ in range(repeats + 1):
+        for variant in variants:
+            start = time.perf_counter()
+            variant.run()
+            if round_:
+                times[variant.name].append((time.perf_counter() - start) * variant.scale)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def quanvolution_variants(args: argparse.Namespace) -> list[Variant]:
+    """The rows of the table, on ``(batch, 3, size, size)`` images in ``[0, 1]``."""
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(args.batch, 3, args.size, args.size, generator=generator)
+    fast = QuanvolutionLayer(kernel_size=2, stride=2, device="torch")
+    trainable = QuanvolutionLayer(kernel_size=2, stride=2, device="torch", trainable=True)
+    reference = QuanvolutionLayer(kernel_size=2, stride=2, device="default.qubit")
+    conv = nn.Conv2d(3, 12, 2, stride=2)
+    patches = args.batch * 3 * (args.size // 2) ** 2
+    sliced = images[: args.slice]
+    no_grad = torch.no_grad()
+
+    def forward(module: nn.Module, x: torch.Tensor) -> Callable[[], object]:
+        def run() -> object:
+            with no_grad:
+                return module(x)
+
+        return run
+
+    return [
+        Variant(
+            "default.qubit TorchLayer, broadcast",
+            forward(reference, sliced),
+            args.batch / args.slice,
+            f"extrapolated from {args.slice} of {args.batch} images",
+        ),
+        Variant(
+            "per-patch QNode loop (default.qubit)",
+            per_patch_loop(images, args.loop_patches),
+            patches / args.loop_patches,
+            f"extrapolated from {args.loop_patches} of {patches:,} patches",
+        ),
+        Variant("torch (fast path), forward", forward(fast, images)),
+        Variant("torch (fast path), forward + backward", forward_backward(fast, images)),
+        Variant(
+            "torch, trainable filter, forward + backward",
+            forward_backward(trainable, images),
+            note="pure-torch path, gradient of the angles",
+        ),
+        Variant("Conv2d(3, 12, 2, stride=2), forward", forward(conv, images)),
+        Variant("Conv2d(3, 12, 2, stride=2), forward + backward", forward_backward(conv, images)),
+    ]
+
+
+def print_table(
+    title: str, variants: list[Variant], medians: dict[str, float], conv: str, reference: str
+) -> None:
+    """A Markdown table: median ms, ratio to ``conv`` and to ``reference`` (row names)."""
+    print(f"\n{title}\n")
+    print("| variant | median ms | / Conv2d, same pass | speed-up over default.qubit | note |")
+    print("|---|---|---|---|---|")
+    for variant in variants:
+        seconds = medians[variant.name]
+        twin = conv + (", forward + backward" if "backward" in variant.name else ", forward")
+        print(
+            f"| {variant.name} | {seconds * 1e3:,.1f} | {seconds / medians[twin]:,.2f} | "
+            f"{medians[reference] / seconds:,.3g} | {variant.note} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--slice", type=int, default=1, help="images for default.qubit")
+    parser.add_argument("--loop-patches", type=int, default=100, help="patches for the loop")
+    args = parser.parse_args()
+    variants = quanvolution_variants(args)
+    medians = median_times(variants, args.repeats)
+    print_table(
+        f"Quanvolution, {args.batch} x 3 x {args.size} x {args.size}, 2x2 stride 2, float32, "
+        f"{torch.get_num_threads()} threads, median of {args.repeats}",
+        variants,
+        medians,
+        conv="Conv2d(3, 12, 2, stride=2)",
+        reference="default.qubit TorchLayer, broadcast",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""One optimizer step of each quantum model against its classical control, as ratios.
+
+    python benchmarks/train_step.py [--batch 32 --size 224 --repeats 7]
+
+A step is what Lightning's training loop does per batch: forward, cross-entropy, backward,
+AdamW update (with zeroed gradients). Each pair of models sees the same batch of random
+``(batch, 3, size, size)`` images in ``[0, 1]``; every model is timed in the same run,
+interleaved (one step of each per round, ``--repeats`` rounds after a warm-up round), and the
+table reports the median step and the ratio quantum / control.
+
+Pairs (issue 4's targets in brackets):
+
+- ``QuanvNet`` (2x2 quanvolution, stride 2, exact ``"torch"`` backend, fixed filter, ``SmallCNN``
+  head) against its Conv2d twin, the same head after ``Conv2d(3, 12, 2, stride=2)``
+  [at most 1.5x];
+- :func:`hybrid_pairs` is where ``HybridVQC`` and its same-backbone classical control go
+  [at most 1.05x].
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hqnn_lightning.models import QuanvNet, SmallCNN
+
+NUM_CLASSES = 10
+
+
+class ConvTwin(nn.Module):
+    """``QuanvNet`` with ``Conv2d(3, 12, 2, stride=2)`` in place of its quanvolution."""
+
+    def __init__(self, quanv: QuanvNet) -> None:
+        super().__init__()
+        channels = quanv.feature_shape[0]
+        k, stride = quanv.hparams.kernel_size, quanv.hparams.stride
+        self.features = nn.Conv2d(quanv.hparams.in_channels, channels, k, stride=stride)
+        self.head = SmallCNN(channels, quanv.hparams.head_width)
+        self.classifier = nn.Linear(self.head.num_features, NUM_CLASSES)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.head(self.features(images)))
+
+
+def quanvolution_pairs(size: int) -> list[tuple[str, nn.Module, str, nn.Module]]:
+    """``(name, QuanvNet, control name, its Conv2d twin)``."""
+    quanv = QuanvNet(NUM_CLASSES, in_channels=3, image_size=size, q_device="torch")
+    return [("QuanvNet (torch)", quanv, "Conv2d twin", ConvTwin(quanv))]
+
+
+def hybrid_pairs(size: int) -> list[tuple[str, nn.Module, str, nn.Module]]:
+    """``(name, HybridVQC, control name, classical control)`` pairs.
+
+    Empty until ``HybridVQC`` has an exact fast backend (issue 4, part A): its row pairs the
+    hybrid with ``q_device="torch"`` and the same backbone with a linear classifier.
+    """
+    return []
+
+
+def step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: tuple) -> None:
+    images, labels = batch
+    optimizer.zero_grad(set_to_none=True)
+    F.cross_entropy(model(images), labels).backward()
+    optimizer.step()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    images = torch.rand(args.batch, 3, args.size, args.size)
+    labels = torch.randint(0, NUM_CLASSES, (args.batch,))
+    pairs = quanvolution_pairs(args.size) + hybrid_pairs(args.size)
+    models = {name: model for pair in pairs for name, model in (pair[:2], pair[2:])}
+    optimizers = {name: torch.optim.AdamW(m.parameters(), lr=1e-3) for name, m in models.items()}
+    for model in models.values():
+        model.train()
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for round_ in range(args.repeats + 1):
+        for name, model in models.items():
+            start = time.perf_counter()
+            step(model, optimizers[name], (images, labels))
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    print(
+        f"\nOne training step, batch {args.batch}, {args.size} px, "
+        f"{torch.get_num_threads()} threads, median of {args.repeats}\n"
+    )
+    print("| model | step ms | control | control step ms | ratio |\n|---|---|---|---|---|")
+    for name, _, control, _ in pairs:
+        print(
+            f"| {name} | {median[name] * 1e3:,.1f} | {control} | "
+            f"{median[control] * 1e3:,.1f} | {median[name] / median[control]:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
