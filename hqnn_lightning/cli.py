@@ -24,6 +24,7 @@ from hqnn_lightning.data import DATAMODULES, CarDataModule, create_datamodule
 from hqnn_lightning.loggers import LOGGERS, create_logger
 from hqnn_lightning.models import MODELS, create_model, parameter_counts
 from hqnn_lightning.quantum import KNOWN_DEVICES
+from hqnn_lightning.report import group_runs, load_run, summary_table
 
 MONITOR = "val/acc_top1"
 BUILD_ERRORS = (KeyError, TypeError, ValueError, FileNotFoundError, ImportError, RuntimeError)
@@ -176,6 +177,12 @@ def build_parser() -> ArgumentParser:
     add("--batch-size", type=int | None, default=None, help="batch size (default: the dataset's)")
     add("--num-workers", type=int | None, default=None, help="DataLoader worker processes")
     add("--seed", type=int, default=0, help="seed of the split, the initialisation and the order")
+    add(
+        "--seeds",
+        type=list[int] | None,
+        default=None,
+        help="run once per seed, e.g. [0,1,2], and print the mean +- std table (overrides --seed)",
+    )
     add("--max-epochs", type=int, default=10, help="training epochs")
     add("--lr", type=float | None, default=None, help="AdamW learning rate (model default 1e-3)")
     add("--weight-decay", type=float | None, default=None, help="AdamW weight decay")
@@ -263,8 +270,8 @@ def train(
 ) -> dict[str, Any]:
     """Fits ``model``, then validates and tests its best checkpoint; see :func:`run`."""
     run_name = f"{config.model}-{config.data}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = Path(config.output_dir) / run_name
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = _new_directory(Path(config.output_dir), run_name)
+    run_name = run_dir.name
     build_parser().save(config, run_dir / "config.yaml", overwrite=True)
     loggers = [CSVLogger(run_dir, name="", version="csv")]
     if config.logger != "csv":
@@ -352,18 +359,42 @@ def format_results(results: dict[str, Any]) -> str:
     return "\n".join([header, "|" + "---|" * 9, row])
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Parses ``argv`` (default ``sys.argv[1:]``), runs, and prints the results table."""
+def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Parses ``argv`` (default ``sys.argv[1:]``), runs once per seed, and prints the results.
+
+    Returns:
+        The results of each run, in seed order.
+    """
     parser = build_parser()
     config = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        datamodule, model = build(config)
-    except BUILD_ERRORS as error:
-        parser.error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
-    results = train(config, datamodule, model)
-    print(format_results(results))
-    print(f"Run directory: {results['run_dir']}")
-    return results
+    all_results = []
+    for seed in config.seeds or [config.seed]:
+        seed_config = config.clone()
+        seed_config.seed, seed_config.seeds = seed, None
+        try:
+            datamodule, model = build(seed_config)
+        except BUILD_ERRORS as error:
+            parser.error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
+        results = train(seed_config, datamodule, model)
+        print(format_results(results))
+        print(f"Run directory: {results['run_dir']}")
+        all_results.append(results)
+    if len(all_results) > 1:
+        runs = [load_run(results["run_dir"]) for results in all_results]
+        print(summary_table(group_runs(runs)))
+    return all_results
+
+
+def _new_directory(parent: Path, name: str) -> Path:
+    """Creates ``parent/name``, or ``name-1``, ``name-2``, ... when it exists already."""
+    attempt = 0
+    while True:
+        path = parent / (name if attempt == 0 else f"{name}-{attempt}")
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            attempt += 1
 
 
 def _options(config: Namespace, names: Sequence[str]) -> dict[str, Any]:

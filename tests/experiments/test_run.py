@@ -53,7 +53,7 @@ def test_bad_options_stop_before_training_with_a_clear_message(argv, message, ca
 
 @pytest.mark.slow
 def test_tiny_run_writes_results_config_metrics_and_checkpoint(tmp_path, capsys):
-    results = main([*TINY_RUN, "--seed", "3", "--output-dir", str(tmp_path)])
+    (results,) = main([*TINY_RUN, "--seed", "3", "--output-dir", str(tmp_path)])
     run_dir = Path(results["run_dir"])
 
     assert run_dir.parent == tmp_path
@@ -89,7 +89,7 @@ def test_wandb_runs_offline_without_credentials(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("NETRC", str(tmp_path / ".netrc"))
     monkeypatch.setenv("WANDB_SILENT", "true")
-    results = main([*TINY_RUN[:-1], "wandb", "--output-dir", str(tmp_path / "runs")])
+    (results,) = main([*TINY_RUN[:-1], "wandb", "--output-dir", str(tmp_path / "runs")])
     offline_runs = list((Path(results["run_dir"]) / "wandb").glob("offline-run-*"))
     assert len(offline_runs) == 1
     assert f"wandb sync {offline_runs[0]}" in capsys.readouterr().out
@@ -100,7 +100,7 @@ def test_car_subset_run_with_augmentation_figure(tmp_path):
     from tests.data.car_files import write_folders
 
     data_dir = write_folders(tmp_path / "cars", per_class=10, test_per_class=2)
-    results = main(
+    (results,) = main(
         [
             "--model",
             "quanv_tiny",

@@ -1,0 +1,99 @@
+"""Reading run directories back: grouping by seed, the mean +- std table, the curves."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hqnn_lightning.cli import main as run_main
+from hqnn_lightning.report import RunRecord, find_runs, group_runs, load_run, summary_table
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "experiments"))
+from report import main as report_main  # noqa: E402
+
+
+def record(model: str, seed: int, test_top1: float, **options) -> RunRecord:
+    config = {"model": model, "data": "digits", "seed": seed, "output_dir": "runs", **options}
+    results = {"model": model, "test/acc_top1": test_top1, "params_classical": 10}
+    return RunRecord(Path(f"{model}-{seed}"), config, results)
+
+
+def test_runs_differing_only_by_seed_form_one_group_labelled_by_what_differs() -> None:
+    runs = [
+        record("hybrid", 0, 0.2, freeze_backbone=True),
+        record("hybrid", 1, 0.4, freeze_backbone=True),
+        record("hybrid", 0, 0.5, freeze_backbone=False),
+        record("classical", 0, 0.9, freeze_backbone=False),
+    ]
+    groups = group_runs(runs)
+    assert [group.label for group in groups] == [
+        "hybrid freeze_backbone=True",
+        "hybrid freeze_backbone=False",
+        "classical freeze_backbone=False",
+    ]
+    assert [len(group.runs) for group in groups] == [2, 1, 1]
+    assert groups[0].values("test/acc_top1").tolist() == [0.2, 0.4]
+
+
+def test_table_gives_mean_std_and_gaps_to_baseline_and_control() -> None:
+    runs = [
+        record("hybrid", 0, 0.2, n_qubits=6, q_device="torch"),
+        record("hybrid", 1, 0.4, n_qubits=6, q_device="torch"),
+        record("hybrid_control", 0, 0.5, n_qubits=6, q_device=None),
+        record("classical", 0, 0.9, n_qubits=None, q_device=None),
+    ]
+    table = summary_table(group_runs(runs)).splitlines()
+    hybrid = table[2].split(" | ")
+    assert "30.00 ± 14.14" in hybrid  # mean and sample std over the two seeds, in percent
+    assert hybrid[-2:] == ["-60.00", "-20.00 |"]  # vs classical, vs the same-width control
+    assert table[3].split(" | ")[-1] == "- |"  # a control has no control
+
+
+def test_baseline_must_name_a_group() -> None:
+    with pytest.raises(ValueError, match="no group named 'resnet'; groups: hybrid"):
+        summary_table(group_runs([record("hybrid", 0, 0.2)]), baseline="resnet")
+
+
+def test_missing_runs_are_named(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no run directory"):
+        find_runs([tmp_path])
+    with pytest.raises(FileNotFoundError, match="results.json not found"):
+        load_run(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        report_main([str(tmp_path / "absent"), "--output", str(tmp_path / "report")])
+    assert exit_info.value.code == 2
+
+
+@pytest.mark.slow
+def test_seeds_run_then_report_from_the_saved_files(tmp_path: Path, capsys) -> None:
+    common = ["--max-epochs", "2", "--logger", "csv", "--output-dir", str(tmp_path / "runs")]
+    hybrid = run_main(["--model", "hybrid_tiny", "--seeds", "[0, 1]", *common])
+    classical = run_main(["--model", "classical_tiny", "--arch", "small_cnn", *common])
+    assert [results["seed"] for results in hybrid] == [0, 1]
+    assert len({results["run_dir"] for results in hybrid + classical}) == 3
+    saved = yaml.safe_load((Path(hybrid[1]["run_dir"]) / "config.yaml").read_text())
+    assert saved["seed"] == 1 and saved.get("seeds") is None  # a saved config reruns one seed
+    assert "± " in capsys.readouterr().out  # the table over seeds, printed after the runs
+
+    report = report_main([str(tmp_path / "runs"), "--output", str(tmp_path / "report")])
+    text = report.read_text()
+    top1 = [100 * results["test/acc_top1"] for results in hybrid]
+    mean = sum(top1) / 2
+    assert "| hybrid_tiny | 2 |" in text and f"{mean:.2f} ± " in text
+    gap = mean - 100 * classical[0]["test/acc_top1"]
+    assert f"| {gap:+.2f} |" in text
+    for stem in ("val_accuracy", "val_loss", "train_loss"):
+        assert (tmp_path / "report" / f"{stem}.png").stat().st_size > 5000
+        assert f"({stem}.png)" in text
+
+    group = group_runs(find_runs([tmp_path / "runs"]))[0]
+    epochs, curve, _ = group.curve("val/acc_top1")
+    assert epochs.tolist() == [0, 1]  # the post-training validation is not an epoch
+    history = [json.loads(Path(r["run_dir"], "results.json").read_text()) for r in hybrid]
+    assert all(h["epochs"] == 2 for h in history)
+    assert curve.min() >= 0 and curve.max() <= 1
