@@ -189,8 +189,9 @@ def summary_table(
 
     Accuracies are in percent. The last two columns give the difference in mean test top-1
     (percentage points) to the ``baseline`` group (a label or a model name; default the group
-    of model ``classical``, or of one variant of it, when there is exactly one) and to the group's control: the group
-    whose model is ``controls[model]`` (default :data:`CONTROLS`) with otherwise equal options.
+    of model ``classical``, or of one variant of it, when there is exactly one) and to the
+    group's control: the group whose model is ``controls[model]`` (default :data:`CONTROLS`)
+    with otherwise equal options (circuit options aside).
     """
     controls = CONTROLS if controls is None else controls
     reference = _find_group(groups, baseline) if baseline else _only(groups, "classical")
