@@ -117,7 +117,7 @@ def quanvolution_variants(args: argparse.Namespace) -> list[Variant]:
         Variant(
             "torch, trainable filter, forward + backward",
             forward_backward(trainable, images),
-            note="pure-torch path, gradient of the angles",
+            note="gradient of the angles through the coefficient-gradient kernel",
         ),
         Variant("Conv2d(3, 12, 2, stride=2), forward", forward(conv, images)),
         Variant("Conv2d(3, 12, 2, stride=2), forward + backward", forward_backward(conv, images)),

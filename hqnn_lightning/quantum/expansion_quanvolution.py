@@ -6,15 +6,20 @@ A :class:`QuanvolutionFilterCircuit` maps a patch to ``<Z_q>`` values that are e
 form on every patch in one of two ways, which agree to rounding:
 
 - the compiled CPU kernel (:mod:`~hqnn_lightning.quantum.quanvolution_kernel`), fused so that no
-  per-patch feature reaches memory, when nothing needs a gradient through the layer (fixed
-  filter, input that does not require grad) and the images are float32/float64 on the CPU;
-- pure torch otherwise (CUDA, input gradients, trainable filters, no C compiler): the same
-  products in chunks of patches, differentiable by autograd in the pixels and the angles.
+  per-patch feature reaches memory, for float32/float64 CPU images that need no gradient; a
+  trainable filter gets the gradient of its angles through a second kernel, which accumulates
+  the gradient of each coefficient, and autograd from the coefficients to the angles;
+- pure torch otherwise (CUDA, images that require grad, no C compiler): the same products in
+  chunks of patches, differentiable by autograd in the pixels and the angles.
+
+Both evaluate only the coefficients in the filter's support (:func:`expansion_support`), the
+terms that are not identically zero.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,13 +27,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from hqnn_lightning.quantum.circuits import QuanvolutionFilterCircuit
-from hqnn_lightning.quantum.pauli_expansion import expansion_coefficients
+from hqnn_lightning.quantum.pauli_expansion import expansion_coefficients, expansion_support
 from hqnn_lightning.quantum.quanvolution_kernel import (
     MAX_QUBITS,
     VARIANTS,
     CoefficientTable,
     load_kernel,
     run_kernel,
+    run_kernel_grad,
 )
 
 CHUNK_ELEMENTS = 2**22
@@ -58,28 +64,28 @@ class ExpansionQuanvolution(nn.Module):
         self.circuit = circuit
         self.stride = stride
         self.trainable = trainable
+        self.support = expansion_support(circuit)
+        coefficients = expansion_coefficients(circuit).numpy() * self.support
+        self.table = CoefficientTable.from_coefficients(coefficients, self.support)
         if trainable:
             angles = torch.as_tensor(circuit.random_weights, dtype=torch.get_default_dtype())
             self.weights = nn.Parameter(angles)
             self.fixed_coefficients: np.ndarray | None = None
-            self.table: CoefficientTable | None = None
         else:
-            self.fixed_coefficients = expansion_coefficients(circuit).numpy()
-            self.table = CoefficientTable.from_coefficients(self.fixed_coefficients)
+            self.fixed_coefficients = coefficients
 
     def coefficients(self, like: torch.Tensor) -> torch.Tensor:
-        """``c[q, P]``, ``(k**2, 3**(k**2))`` in ``like``'s dtype and on its device."""
-        if self.fixed_coefficients is None:
-            return expansion_coefficients(self.circuit, self.weights).to(like)
-        return torch.as_tensor(self.fixed_coefficients, device=like.device).to(like.dtype)
+        """``c[q, P]`` on the support, ``(k**2, 3**(k**2))`` float64 on ``like``'s device."""
+        if self.fixed_coefficients is not None:
+            return torch.as_tensor(self.fixed_coefficients, device=like.device)
+        support = torch.as_tensor(self.support, device=like.device)
+        return expansion_coefficients(self.circuit, self.weights.double()) * support
 
     def uses_kernel(self, images: torch.Tensor) -> bool:
-        """Whether ``forward(images)`` runs the compiled CPU kernel."""
-        needs_grad = torch.is_grad_enabled() and (
-            images.requires_grad or (self.trainable and self.weights.requires_grad)
-        )
+        """Whether ``forward(images)`` runs the compiled CPU kernel: CPU float32/float64
+        images that need no gradient, and a C compiler."""
         return (
-            not needs_grad
+            not (torch.is_grad_enabled() and images.requires_grad)
             and images.device.type == "cpu"
             and images.dtype in VARIANTS
             and self.circuit.n_qubits <= MAX_QUBITS
@@ -89,17 +95,45 @@ class ExpansionQuanvolution(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, C * k**2, H', W')`` in the dtype of ``images``."""
         k = self.circuit.kernel_size
-        if self.uses_kernel(images):
-            table = self.table
-            if table is None:
-                table = CoefficientTable.from_coefficients(
-                    self.coefficients(images).detach().double().numpy()
-                )
-            return run_kernel(load_kernel(), images.contiguous(), table, k, self.stride)
-        return expansion_convolution(images, self.coefficients(images), k, self.stride)
+        if not self.uses_kernel(images):
+            coefficients = self.coefficients(images).to(images.dtype)
+            return expansion_convolution(images, coefficients, k, self.stride)
+        images = images.contiguous()
+        if self.fixed_coefficients is not None:
+            return run_kernel(load_kernel(), images, self.table, k, self.stride)
+        positions = torch.as_tensor(self.table.term_position)
+        values = self.coefficients(images).reshape(-1)[positions]
+        return _TrainableKernel.apply(images, values, self.table, k, self.stride)
 
     def extra_repr(self) -> str:
         return f"{self.circuit}, stride={self.stride}, trainable={self.trainable}"
+
+
+class _TrainableKernel(torch.autograd.Function):
+    """The compiled kernel with a gradient for its coefficient values (not for the images)."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        images: torch.Tensor,
+        values: torch.Tensor,
+        table: CoefficientTable,
+        kernel_size: int,
+        stride: int,
+    ) -> torch.Tensor:
+        ctx.save_for_backward(images)
+        ctx.table, ctx.kernel_size, ctx.stride = table, kernel_size, stride
+        coefficients = values.detach().numpy()
+        return run_kernel(load_kernel(), images, table, kernel_size, stride, coefficients)
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        (images,) = ctx.saved_tensors
+        grad_out = grad_out.to(images.dtype).contiguous()
+        grad = run_kernel_grad(
+            load_kernel(), images, grad_out, ctx.table, ctx.kernel_size, ctx.stride
+        )
+        return None, torch.from_numpy(grad), None, None, None
 
 
 def expansion_convolution(

@@ -25,6 +25,11 @@ from hqnn_lightning.quantum.circuits import QuanvolutionFilterCircuit
 PAULI_ORDER = ("I", "Z", "X")
 """Index ``a`` of a qubit's factor in a coefficient's multi-index: ``1``, ``cos``, ``sin``."""
 
+SUPPORT_SEED = 20240
+"""Seed of the generic angles at which :func:`expansion_support` reads the nonzero terms."""
+RESIDUE = 1e-12
+"""Largest magnitude :func:`expansion_support` takes for the rounding residue of a zero."""
+
 _PAULIS = {
     "I": np.eye(2),
     "Z": np.diag([1.0, -1.0]),
@@ -57,6 +62,24 @@ def expansion_coefficients(
     ]
     rows = [_heisenberg_z(q, gates, n, weights.device) for q in range(n)]
     return torch.stack(rows)
+
+
+def expansion_support(circuit: QuanvolutionFilterCircuit) -> np.ndarray:
+    """Which ``c[q, P]`` are not identically zero: bool ``(n_outputs, 3**n_qubits)``.
+
+    Each coefficient is a trigonometric polynomial in the ``RandomLayers`` angles; one that is
+    not identically zero vanishes only on a set of measure zero, while one that is comes out of
+    :func:`expansion_coefficients` as exactly zero or as a rounding residue (about 1e-16). A
+    coefficient is in the support if it exceeds :data:`RESIDUE` at either of two generic
+    (fixed pseudo-random) angle draws. Outside the support, the coefficients and their
+    gradients in the angles are zero.
+    """
+    rng = np.random.default_rng(SUPPORT_SEED)
+    support = np.zeros((circuit.n_qubits, 3**circuit.n_qubits), dtype=bool)
+    for _ in range(2):
+        angles = torch.as_tensor(rng.uniform(0, 2 * np.pi, circuit.random_weights.shape))
+        support |= (expansion_coefficients(circuit, angles).abs() > RESIDUE).numpy()
+    return support
 
 
 def _heisenberg_z(

@@ -1,12 +1,15 @@
 /* Fused CPU kernel of the multilinear quanvolution (see pauli_expansion.py).
  *
- * For each patch, output q is sum_P c[q, P] prod_i f_i(P_i) with f_i = (1, cos(pi x_i),
+ * For each patch, output o is sum_P c[o, P] prod_i f_i(P_i) with f_i = (1, cos(pi x_i),
  * sin(pi x_i)). The patch's qubits are split into a head (the first n_head) and a tail; the
  * products over each part are built once per patch (3^n_head and 3^n_tail of them) and each
- * output is sum_r head[r] * (sum_s c[q, r, s] tail[s]) over its nonzero coefficients only,
+ * output is sum_r head[r] * (sum_s c[o, r, s] tail[s]) over its nonzero coefficients only,
  * stored row by row (CSR). Patches are processed BLOCK at a time along an output row, so every
  * intermediate lives in a few kilobytes of stack and the compiler vectorises across patches:
  * only the images are read and only the outputs written.
+ *
+ * NAME computes outputs; NAME_grad accumulates the gradient of a loss with respect to the
+ * coefficients, sum over patches of grad_out[o] * head[r] * tail[s], for trainable filters.
  *
  * quanvolution_kernel.py compiles this file twice, for float and for double, defining
  * SCALAR, COS, SIN and NAME on the command line.
@@ -18,8 +21,22 @@
 #define MAX_QUBITS 9
 #define MAX_PART 243 /* 3^5, the tail of a 9-qubit patch */
 #define PI 3.14159265358979323846
+#define CONCAT_(a, b) a##b
+#define CONCAT(a, b) CONCAT_(a, b)
 
-/* products[(a_first, ..., a_{last-1}) row-major][j] = prod_i f_i(a_i) for patch j. */
+/* Geometry of one call: images (planes, height, width), outputs (planes, n, out_h, out_w). */
+typedef struct {
+    int64_t height, width, kernel, stride, out_h, out_w, n_head;
+} Geometry;
+
+/* Coefficients in CSR: output o's rows are output_rows[o] .. output_rows[o+1]; row r has
+ * head index row_index[r] and terms row_terms[r] .. row_terms[r+1], each a tail index
+ * term_index[t]. */
+typedef struct {
+    const int64_t *output_rows, *row_index, *row_terms, *term_index;
+} Table;
+
+/* out[(a_first, ..., a_{last-1}) row-major][j] = prod_i f_i(a_i) for patch j. */
 static void products(SCALAR out[MAX_PART][BLOCK], SCALAR cosine[MAX_QUBITS][BLOCK],
                      SCALAR sine[MAX_QUBITS][BLOCK], int64_t first, int64_t last) {
     int64_t size = 1;
@@ -38,49 +55,94 @@ static void products(SCALAR out[MAX_PART][BLOCK], SCALAR cosine[MAX_QUBITS][BLOC
     }
 }
 
-/* Output rows [row_begin, row_end) of (B*C, n, out_h, out_w) from images (B*C, height, width).
- * Row r is output row r % out_h of plane r / out_h. Coefficients of output o: CSR rows
- * output_rows[o] .. output_rows[o+1], each a head index row_index[r] with the terms
- * row_terms[r] .. row_terms[r+1] (tail index term_index[t], coefficient term_coef[t]). */
+/* Head and tail products of patches j0 .. j0+count-1 of output row i of a plane; patches past
+ * count get pixel 0 and are never stored. */
+static void block_products(const SCALAR *plane, const Geometry *g, int64_t i, int64_t j0,
+                           int64_t count, SCALAR head[MAX_PART][BLOCK],
+                           SCALAR tail[MAX_PART][BLOCK]) {
+    const int64_t n = g->kernel * g->kernel;
+    SCALAR pixel[BLOCK], cosine[MAX_QUBITS][BLOCK], sine[MAX_QUBITS][BLOCK];
+    for (int64_t q = 0; q < n; ++q) {
+        const SCALAR *at = plane + (i * g->stride + q / g->kernel) * g->width + q % g->kernel +
+                           j0 * g->stride;
+        for (int64_t j = 0; j < count; ++j) pixel[j] = at[j * g->stride];
+        for (int64_t j = count; j < BLOCK; ++j) pixel[j] = 0;
+        /* Separate loops: GCC fuses a cos and a sin of one argument into a scalar sincos
+         * call, which blocks their vectorisation. */
+        for (int64_t j = 0; j < BLOCK; ++j) cosine[q][j] = COS((SCALAR)PI * pixel[j]);
+        for (int64_t j = 0; j < BLOCK; ++j) sine[q][j] = SIN((SCALAR)PI * pixel[j]);
+    }
+    products(head, cosine, sine, 0, g->n_head);
+    products(tail, cosine, sine, g->n_head, n);
+}
+
+/* Outputs of rows [row_begin, row_end); row r is output row r % out_h of plane r / out_h. */
 void NAME(const SCALAR *images, SCALAR *out, int64_t height, int64_t width, int64_t kernel,
           int64_t stride, int64_t out_h, int64_t out_w, int64_t n_head,
           const int64_t *output_rows, const int64_t *row_index, const int64_t *row_terms,
           const int64_t *term_index, const SCALAR *term_coef, int64_t row_begin,
           int64_t row_end) {
+    const Geometry g = {height, width, kernel, stride, out_h, out_w, n_head};
+    const Table table = {output_rows, row_index, row_terms, term_index};
     const int64_t n = kernel * kernel;
-    SCALAR pixel[BLOCK], cosine[MAX_QUBITS][BLOCK], sine[MAX_QUBITS][BLOCK];
     SCALAR head[MAX_PART][BLOCK], tail[MAX_PART][BLOCK], partial[BLOCK], acc[BLOCK];
     for (int64_t row = row_begin; row < row_end; ++row) {
         const int64_t plane = row / out_h, i = row % out_h;
-        const SCALAR *source = images + (plane * height + i * stride) * width;
         SCALAR *target = out + plane * n * out_h * out_w + i * out_w;
         for (int64_t j0 = 0; j0 < out_w; j0 += BLOCK) {
             const int64_t count = out_w - j0 < BLOCK ? out_w - j0 : BLOCK;
-            for (int64_t q = 0; q < n; ++q) {
-                const SCALAR *at = source + (q / kernel) * width + q % kernel + j0 * stride;
-                for (int64_t j = 0; j < count; ++j) pixel[j] = at[j * stride];
-                for (int64_t j = count; j < BLOCK; ++j) pixel[j] = 0;
-                /* Separate loops: GCC fuses a cos and a sin of one argument into a scalar
-                 * sincos call, which blocks their vectorisation. */
-                for (int64_t j = 0; j < BLOCK; ++j) cosine[q][j] = COS((SCALAR)PI * pixel[j]);
-                for (int64_t j = 0; j < BLOCK; ++j) sine[q][j] = SIN((SCALAR)PI * pixel[j]);
-            }
-            products(head, cosine, sine, 0, n_head);
-            products(tail, cosine, sine, n_head, n);
+            block_products(images + plane * height * width, &g, i, j0, count, head, tail);
             for (int64_t o = 0; o < n; ++o) {
                 for (int64_t j = 0; j < BLOCK; ++j) acc[j] = 0;
-                for (int64_t r = output_rows[o]; r < output_rows[o + 1]; ++r) {
+                for (int64_t r = table.output_rows[o]; r < table.output_rows[o + 1]; ++r) {
                     for (int64_t j = 0; j < BLOCK; ++j) partial[j] = 0;
-                    for (int64_t t = row_terms[r]; t < row_terms[r + 1]; ++t) {
+                    for (int64_t t = table.row_terms[r]; t < table.row_terms[r + 1]; ++t) {
                         const SCALAR c = term_coef[t];
-                        const SCALAR *factor = tail[term_index[t]];
+                        const SCALAR *factor = tail[table.term_index[t]];
                         for (int64_t j = 0; j < BLOCK; ++j) partial[j] += c * factor[j];
                     }
-                    const SCALAR *prefix = head[row_index[r]];
+                    const SCALAR *prefix = head[table.row_index[r]];
                     for (int64_t j = 0; j < BLOCK; ++j) acc[j] += prefix[j] * partial[j];
                 }
                 SCALAR *dst = target + o * out_h * out_w + j0;
                 for (int64_t j = 0; j < count; ++j) dst[j] = acc[j];
+            }
+        }
+    }
+}
+
+/* grad_coef[t] += sum over the patches of rows [row_begin, row_end) of
+ * grad_out[o] * head[r] * tail[s], in double, for term t = (o, r, s). */
+void CONCAT(NAME, _grad)(const SCALAR *images, const SCALAR *grad_out, int64_t height,
+                         int64_t width, int64_t kernel, int64_t stride, int64_t out_h,
+                         int64_t out_w, int64_t n_head, const int64_t *output_rows,
+                         const int64_t *row_index, const int64_t *row_terms,
+                         const int64_t *term_index, double *grad_coef, int64_t row_begin,
+                         int64_t row_end) {
+    const Geometry g = {height, width, kernel, stride, out_h, out_w, n_head};
+    const Table table = {output_rows, row_index, row_terms, term_index};
+    const int64_t n = kernel * kernel;
+    SCALAR head[MAX_PART][BLOCK], tail[MAX_PART][BLOCK], weight[BLOCK], weighted[BLOCK];
+    for (int64_t row = row_begin; row < row_end; ++row) {
+        const int64_t plane = row / out_h, i = row % out_h;
+        const SCALAR *source = grad_out + plane * n * out_h * out_w + i * out_w;
+        for (int64_t j0 = 0; j0 < out_w; j0 += BLOCK) {
+            const int64_t count = out_w - j0 < BLOCK ? out_w - j0 : BLOCK;
+            block_products(images + plane * height * width, &g, i, j0, count, head, tail);
+            for (int64_t o = 0; o < n; ++o) {
+                const SCALAR *upstream = source + o * out_h * out_w + j0;
+                for (int64_t j = 0; j < count; ++j) weight[j] = upstream[j];
+                for (int64_t j = count; j < BLOCK; ++j) weight[j] = 0;
+                for (int64_t r = table.output_rows[o]; r < table.output_rows[o + 1]; ++r) {
+                    const SCALAR *prefix = head[table.row_index[r]];
+                    for (int64_t j = 0; j < BLOCK; ++j) weighted[j] = weight[j] * prefix[j];
+                    for (int64_t t = table.row_terms[r]; t < table.row_terms[r + 1]; ++t) {
+                        const SCALAR *factor = tail[table.term_index[t]];
+                        SCALAR sum = 0;
+                        for (int64_t j = 0; j < BLOCK; ++j) sum += weighted[j] * factor[j];
+                        grad_coef[t] += sum;
+                    }
+                }
             }
         }
     }

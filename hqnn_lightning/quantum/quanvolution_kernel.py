@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -43,7 +44,8 @@ MAX_QUBITS = 9
 
 @dataclass(frozen=True)
 class CoefficientTable:
-    """The nonzero expansion coefficients in the kernel's row-by-row (CSR) layout.
+    """The expansion coefficients of a filter's support, in the kernel's row-by-row (CSR)
+    layout.
 
     The ``n`` qubits are split into a head (the first ``n // 2``) and a tail, so that
     ``c[o, P]`` is ``c[o, r, s]`` with ``r`` indexing the head's factors and ``s`` the tail's.
@@ -55,6 +57,8 @@ class CoefficientTable:
         row_index: ``(n_rows,)`` int64, the head index ``r`` of each row.
         row_terms: ``(n_rows + 1,)`` int64, row ``k``'s terms are ``row_terms[k:k+2]``.
         term_index: ``(n_terms,)`` int64, the tail index ``s`` of each term.
+        term_position: ``(n_terms,)`` int64, each term's index in the flattened
+            ``(n_out, 3**n)`` coefficients.
         term_coef: ``(n_terms,)`` float64 coefficients.
     """
 
@@ -64,40 +68,48 @@ class CoefficientTable:
     row_index: np.ndarray
     row_terms: np.ndarray
     term_index: np.ndarray
+    term_position: np.ndarray
     term_coef: np.ndarray
 
     @classmethod
-    def from_coefficients(cls, coefficients: np.ndarray) -> CoefficientTable:
-        """Keeps the nonzero entries of ``(n_out, 3**n)`` coefficients."""
+    def from_coefficients(cls, coefficients: np.ndarray, support: np.ndarray) -> CoefficientTable:
+        """The entries of ``(n_out, 3**n)`` float64 ``coefficients`` where the bool
+        ``support`` (same shape) is true."""
         n_out, size = coefficients.shape
         n = round(np.log(size) / np.log(3))
         n_head = n // 2
-        blocks = coefficients.reshape(n_out, 3**n_head, 3 ** (n - n_head))
-        output_rows, row_index, row_terms, term_index, term_coef = [0], [], [0], [], []
-        for block in blocks:
-            for r, row in enumerate(block):
-                (nonzero,) = np.nonzero(row)
+        tail_size = 3 ** (n - n_head)
+        mask = support.reshape(n_out, 3**n_head, tail_size)
+        output_rows, row_index, row_terms, term_position = [0], [], [0], []
+        for o in range(n_out):
+            for r in range(3**n_head):
+                (nonzero,) = np.nonzero(mask[o, r])
                 if nonzero.size:
                     row_index.append(r)
-                    term_index.extend(nonzero)
-                    term_coef.extend(row[nonzero])
-                    row_terms.append(len(term_index))
+                    term_position.extend(o * size + r * tail_size + nonzero)
+                    row_terms.append(len(term_position))
             output_rows.append(len(row_index))
-        as_index = lambda values: np.asarray(values, dtype=np.int64)  # noqa: E731
+        positions = np.asarray(term_position, dtype=np.int64)
         return cls(
             n,
             n_head,
-            as_index(output_rows),
-            as_index(row_index),
-            as_index(row_terms),
-            as_index(term_index),
-            np.asarray(term_coef, dtype=np.float64),
+            np.asarray(output_rows, dtype=np.int64),
+            np.asarray(row_index, dtype=np.int64),
+            np.asarray(row_terms, dtype=np.int64),
+            positions % tail_size,
+            positions,
+            coefficients.reshape(-1)[positions].astype(np.float64),
         )
 
     @property
     def n_terms(self) -> int:
-        """Nonzero coefficients, summed over the outputs."""
+        """Coefficients in the support, summed over the outputs."""
         return len(self.term_coef)
+
+    def structure(self) -> list[int]:
+        """Addresses of the four CSR index arrays, as the kernel takes them."""
+        arrays = (self.output_rows, self.row_index, self.row_terms, self.term_index)
+        return [array.ctypes.data for array in arrays]
 
 
 def kernel_directory() -> Path:
@@ -172,9 +184,9 @@ def load_kernel() -> ctypes.CDLL | None:
         return None
     pointer, i64 = ctypes.c_void_p, ctypes.c_int64
     for name, *_ in VARIANTS.values():
-        function = getattr(library, name)
-        function.argtypes = [pointer, pointer, *[i64] * 7, *[pointer] * 5, i64, i64]
-        function.restype = None
+        for function in (getattr(library, name), getattr(library, name + "_grad")):
+            function.argtypes = [pointer, pointer, *[i64] * 7, *[pointer] * 5, i64, i64]
+            function.restype = None
     return library
 
 
@@ -184,6 +196,7 @@ def run_kernel(
     table: CoefficientTable,
     kernel_size: int,
     stride: int,
+    term_coef: np.ndarray | None = None,
 ) -> torch.Tensor:
     """The quanvolution of unpadded, contiguous CPU images.
 
@@ -193,43 +206,97 @@ def run_kernel(
         table: The filter's coefficients.
         kernel_size: Patch side; ``kernel_size**2 == table.n_qubits``.
         stride: Step between patches, in pixels.
+        term_coef: ``(n_terms,)`` coefficient values replacing ``table.term_coef``.
 
     Returns:
         ``(B, C * k**2, H', W')`` of ``images``' dtype, with ``H' = (H - k) // stride + 1``.
     """
     batch, channels, height, width = images.shape
-    out_h = (height - kernel_size) // stride + 1
-    out_w = (width - kernel_size) // stride + 1
-    n = kernel_size**2
-    out = torch.empty(batch, channels * n, out_h, out_w, dtype=images.dtype)
+    out_h, out_w = (
+        _output_size(height, kernel_size, stride),
+        _output_size(width, kernel_size, stride),
+    )
+    out = torch.empty(batch, channels * kernel_size**2, out_h, out_w, dtype=images.dtype)
     function = getattr(library, VARIANTS[images.dtype][0])
-    coefficients = table.term_coef.astype(torch.empty(0, dtype=images.dtype).numpy().dtype)
-    arrays = (table.output_rows, table.row_index, table.row_terms, table.term_index)
-    pointers = [a.ctypes.data for a in arrays] + [coefficients.ctypes.data]
-    rows = batch * channels * out_h
-    threads = max(1, min(torch.get_num_threads(), rows))
-    bounds = [rows * t // threads for t in range(threads + 1)]
+    values = table.term_coef if term_coef is None else term_coef
+    coefficients = np.ascontiguousarray(values, dtype=_numpy_dtype(images.dtype))
+    geometry = (height, width, kernel_size, stride, out_h, out_w, table.n_head)
+    pointers = [*table.structure(), coefficients.ctypes.data]
 
-    def work(t: int) -> None:
+    def work(begin: int, end: int, _: int) -> None:
+        function(images.data_ptr(), out.data_ptr(), *geometry, *pointers, begin, end)
+
+    _split_rows(batch * channels * out_h, work)
+    return out
+
+
+def run_kernel_grad(
+    library: ctypes.CDLL,
+    images: torch.Tensor,
+    grad_out: torch.Tensor,
+    table: CoefficientTable,
+    kernel_size: int,
+    stride: int,
+) -> np.ndarray:
+    """The gradient of a loss with respect to the table's coefficients.
+
+    Args:
+        library: From :func:`load_kernel`.
+        images: ``(B, C, H, W)`` pixels as given to :func:`run_kernel`.
+        grad_out: ``(B, C * k**2, H', W')`` gradient of the loss with respect to the output,
+            contiguous, of ``images``' dtype.
+        table: The filter's coefficients (their values are not used).
+        kernel_size: Patch side.
+        stride: Step between patches.
+
+    Returns:
+        ``(n_terms,)`` float64, accumulated in double over the patches.
+    """
+    batch, channels, height, width = images.shape
+    out_h, out_w = (
+        _output_size(height, kernel_size, stride),
+        _output_size(width, kernel_size, stride),
+    )
+    function = getattr(library, VARIANTS[images.dtype][0] + "_grad")
+    geometry = (height, width, kernel_size, stride, out_h, out_w, table.n_head)
+    rows = batch * channels * out_h
+    partial = np.zeros((max(1, min(torch.get_num_threads(), rows)), table.n_terms))
+
+    def work(begin: int, end: int, thread: int) -> None:
+        accumulator = partial[thread].ctypes.data
         function(
             images.data_ptr(),
-            out.data_ptr(),
-            height,
-            width,
-            kernel_size,
-            stride,
-            out_h,
-            out_w,
-            table.n_head,
-            *pointers,
-            bounds[t],
-            bounds[t + 1],
+            grad_out.data_ptr(),
+            *geometry,
+            *table.structure(),
+            accumulator,
+            begin,
+            end,
         )
 
-    helpers = [threading.Thread(target=work, args=(t,)) for t in range(1, threads)]
+    _split_rows(rows, work)
+    return partial.sum(0)
+
+
+def _output_size(size: int, kernel_size: int, stride: int) -> int:
+    return (size - kernel_size) // stride + 1
+
+
+def _numpy_dtype(dtype: torch.dtype) -> np.dtype:
+    return np.dtype(np.float32) if dtype == torch.float32 else np.dtype(np.float64)
+
+
+def _split_rows(rows: int, work: Callable[[int, int, int], None]) -> None:
+    """Runs ``work(begin, end, thread)`` on ``torch.get_num_threads()`` contiguous ranges of
+    ``rows`` at once: the calling thread takes the first, Python threads the others (ctypes
+    releases the GIL during each call)."""
+    threads = max(1, min(torch.get_num_threads(), rows))
+    bounds = [rows * t // threads for t in range(threads + 1)]
+    helpers = [
+        threading.Thread(target=work, args=(bounds[t], bounds[t + 1], t)) for t in range(1, threads)
+    ]
     for helper in helpers:
         helper.start()
-    work(0)
+    work(bounds[0], bounds[1], 0)
     for helper in helpers:
         helper.join()
-    return out

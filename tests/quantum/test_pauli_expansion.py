@@ -5,7 +5,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hqnn_lightning.quantum import QuanvolutionFilterCircuit, quanvolution_filter_qnode
-from hqnn_lightning.quantum.pauli_expansion import evaluate_expansion, expansion_coefficients
+from hqnn_lightning.quantum.pauli_expansion import (
+    evaluate_expansion,
+    expansion_coefficients,
+    expansion_support,
+)
 
 filters = st.tuples(
     st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**16)
@@ -70,3 +74,14 @@ def test_terms_outside_a_light_cone_are_exactly_zero():
     assert (nonzero < 3**4).all()
     # Every output depends on its own pixel at least, so no row is empty.
     assert (nonzero > 0).all()
+
+
+@settings(max_examples=10, deadline=None)
+@given(filters, st.integers(0, 2**16))
+def test_support_holds_every_coefficient_at_any_angles(filter_args, angle_seed):
+    circuit = QuanvolutionFilterCircuit(*filter_args)
+    angles = np.random.default_rng(angle_seed).uniform(-7, 7, circuit.random_weights.shape)
+    coefficients = expansion_coefficients(circuit, torch.as_tensor(angles)).numpy()
+    support = expansion_support(circuit)
+    assert np.abs(coefficients[~support]).max(initial=0) < 1e-13
+    assert support.any(axis=1).all()

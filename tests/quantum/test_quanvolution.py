@@ -202,6 +202,20 @@ class TestTrainableFilter:
         torch.testing.assert_close(values[0], values[1], atol=1e-10, rtol=0)
         torch.testing.assert_close(grads[0], grads[1], atol=1e-10, rtol=0)
 
+    def test_gradients_in_angles_and_pixels_together_equal_default_qubit(self):
+        x = images(1, 2, 6, 6)
+        grads = []
+        for device in DEVICES:
+            layer = QuanvolutionLayer(n_layers=3, seed=8, device=device, trainable=True).double()
+            (angles,) = layer.parameters()
+            with torch.no_grad():
+                angles.copy_(torch.as_tensor(layer.circuit.random_weights) - 0.2)
+            pixels = x.clone().requires_grad_(True)
+            out = layer(pixels)
+            (out * images(*out.shape, seed=3)).sum().backward()
+            grads.append((angles.grad, pixels.grad))
+        torch.testing.assert_close(grads[0], grads[1], atol=1e-10, rtol=0)
+
     def test_no_grad_evaluation_uses_the_kernel_with_the_current_angles(self):
         layer = QuanvolutionLayer(n_layers=2, seed=1, trainable=True)
         with torch.no_grad():
