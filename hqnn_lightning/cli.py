@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import lightning as L
+import numpy as np
 from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger, WandbLogger
+from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
 from hqnn_lightning.callbacks import EpochTimer
 from hqnn_lightning.data import DATAMODULES, CarDataModule, create_datamodule
 from hqnn_lightning.loggers import LOGGERS, create_logger
 from hqnn_lightning.models import MODELS, create_model, parameter_counts
 from hqnn_lightning.quantum import KNOWN_DEVICES
-from hqnn_lightning.report import group_runs, load_run, summary_table
+from hqnn_lightning.report import group_runs, load_run, plot_confusion_matrix, summary_table
 
 MONITOR = "val/acc_top1"
 BUILD_ERRORS = (KeyError, TypeError, ValueError, FileNotFoundError, ImportError, RuntimeError)
@@ -228,6 +229,12 @@ def build_parser() -> ArgumentParser:
     add("--wandb-entity", type=str | None, default=None, help="W&B entity (user or team)")
     add("--wandb-group", type=str | None, default=None, help="W&B group")
     add("--wandb-tags", type=list[str], default=[], help="W&B tags, e.g. [study,digits]")
+    add(
+        "--wandb-log-model",
+        type=bool,
+        default=False,
+        help="upload the best and last checkpoints to W&B as a model artifact",
+    )
     add("--output-dir", type=str, default="runs", help="where run directories are created")
     add("--accelerator", type=str, default="auto", help="Lightning accelerator: auto, cpu, gpu")
     add("--fast-dev-run", type=bool, default=False, help="one batch of each stage, no outputs")
@@ -285,6 +292,7 @@ def train(
                 group=config.wandb_group,
                 tags=config.wandb_tags,
                 config=_plain(config),
+                log_model=config.wandb_log_model,
             )
         )
     if isinstance(datamodule, CarDataModule):
@@ -332,10 +340,29 @@ def train(
         "run_dir": str(run_dir),
     }
     (run_dir / "results.json").write_text(json.dumps(results, indent=2))
+    matrix = model.confusion_matrix() if not config.fast_dev_run else None
+    if matrix is not None:
+        _save_confusion_matrix(matrix.cpu().numpy(), datamodule.class_names, run_dir, loggers)
     for logger in loggers:
-        if isinstance(logger, WandbLogger) and logger.experiment.settings.mode == "offline":
-            print(f"W&B ran offline; to upload: wandb sync {logger.experiment.settings.sync_dir}")
+        if isinstance(logger, WandbLogger):
+            settings = logger.experiment.settings
+            # Finished here, so that the next seed of --seeds starts a W&B run of its own.
+            logger.experiment.finish()
+            if settings.mode == "offline":
+                print(f"W&B ran offline; to upload: wandb sync {settings.sync_dir}")
     return results
+
+
+def _save_confusion_matrix(
+    matrix: np.ndarray, class_names: Sequence[str], run_dir: Path, loggers: Sequence[Logger]
+) -> None:
+    """Writes the test confusion matrix as ``confusion_matrix.csv`` (counts, rows true) and
+    ``confusion_matrix.png``, and logs the figure to W&B."""
+    np.savetxt(run_dir / "confusion_matrix.csv", matrix, fmt="%d", delimiter=",")
+    figure = plot_confusion_matrix(matrix, class_names, run_dir / "confusion_matrix.png")
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            logger.log_image("test/confusion_matrix", images=[str(figure)])
 
 
 def format_results(results: dict[str, Any]) -> str:

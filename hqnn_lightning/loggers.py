@@ -39,6 +39,7 @@ def create_logger(
     group: str | None = None,
     tags: list[str] | None = None,
     config: dict[str, Any] | None = None,
+    log_model: bool = False,
 ) -> Logger:
     """Builds the logger ``name`` writing under ``save_dir``.
 
@@ -51,6 +52,7 @@ def create_logger(
         group: W&B group, e.g. one experiment's seeds.
         tags: W&B tags.
         config: The run's resolved options, recorded as the W&B config.
+        log_model: Upload the checkpoints to W&B as a model artifact at the end of training.
 
     Raises:
         ValueError: unknown logger name.
@@ -68,6 +70,7 @@ def create_logger(
             group=group,
             tags=tags,
             config=config,
+            log_model=log_model,
             mode=wandb_mode(),
         )
     raise ValueError(f"unknown logger {name!r}; known: {', '.join(LOGGERS)}")

@@ -266,6 +266,36 @@ def plot_curves(groups: Sequence[RunGroup], output_dir: str | Path) -> list[Path
     return paths
 
 
+def plot_confusion_matrix(
+    matrix: np.ndarray, class_names: Sequence[str], path: str | Path, title: str = ""
+) -> Path:
+    """Saves a ``(K, K)`` confusion matrix (rows true, columns predicted) as a PNG heatmap of
+    each row's fractions; class names label the axes up to 30 classes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.asarray(matrix, dtype=float)
+    fractions = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    size = min(12.0, 3.0 + 0.3 * len(matrix))
+    figure, axes = plt.subplots(figsize=(size, size))
+    image = axes.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
+    figure.colorbar(image, ax=axes, fraction=0.046, label="fraction of the true class")
+    if len(class_names) <= 30:
+        ticks = np.arange(len(class_names))
+        axes.set_xticks(ticks, class_names, rotation=90, fontsize="small")
+        axes.set_yticks(ticks, class_names, fontsize="small")
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(title or f"test confusion matrix, {int(matrix.sum())} images")
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
 def _read_history(path: Path, epochs: int) -> dict[str, dict[int, float]]:
     """Per-epoch values of the training epochs ``0 .. epochs - 1`` (the validation and test of
     the best checkpoint after training are logged at epoch ``epochs`` and left out)."""

@@ -5,9 +5,17 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+)
 
 STAGES = ("train", "val", "test")
+
+CONFUSION_MAX_CLASSES = 256
+"""Above this many classes no test confusion matrix is kept (VMMRdb's 9,170 would need 84M
+counts, and no figure could show them)."""
 
 
 class ClassificationMetricsMixin:
@@ -17,7 +25,8 @@ class ClassificationMetricsMixin:
     has no ``__init__`` of its own, so inheritance order never surprises. Logged per epoch, the
     keys are ``{stage}/loss``, ``{stage}/acc_top1``, ``{stage}/acc_top5`` and
     ``{stage}/f1_macro`` for ``stage`` in ``train``, ``val``, ``test``. Top-5 is clipped to
-    ``num_classes`` (so it reads 1.0 with fewer than six classes).
+    ``num_classes`` (so it reads 1.0 with fewer than six classes). The test stage also counts a
+    confusion matrix (:meth:`confusion_matrix`), up to :data:`CONFUSION_MAX_CLASSES` classes.
 
     The host module must map images ``(B, C, H, W)`` to logits ``(B, num_classes)``.
     """
@@ -36,6 +45,18 @@ class ClassificationMetricsMixin:
         )
         for stage in STAGES:
             setattr(self, f"{stage}_metrics", metrics.clone(prefix=f"{stage}/"))
+        self.test_confusion = (
+            MulticlassConfusionMatrix(num_classes) if num_classes <= CONFUSION_MAX_CLASSES else None
+        )
+
+    def on_test_epoch_start(self) -> None:
+        if self.test_confusion is not None:
+            self.test_confusion.reset()
+
+    def confusion_matrix(self) -> torch.Tensor | None:
+        """Counts of the last test, ``(num_classes, num_classes)`` int64, rows the true class
+        and columns the predicted one; ``None`` above :data:`CONFUSION_MAX_CLASSES` classes."""
+        return None if self.test_confusion is None else self.test_confusion.compute()
 
     def _batch_logits(self, inputs: torch.Tensor) -> torch.Tensor:
         """Logits of a batch's inputs: ``self(inputs)``, unless a model's batches hold
@@ -48,6 +69,8 @@ class ClassificationMetricsMixin:
         loss = F.cross_entropy(logits, labels)
         metrics: MetricCollection = getattr(self, f"{stage}_metrics")
         metrics.update(logits.detach(), labels)
+        if stage == "test" and self.test_confusion is not None:
+            self.test_confusion.update(logits.detach(), labels)
         self.log(
             f"{stage}/loss",
             loss,

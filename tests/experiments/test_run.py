@@ -1,12 +1,16 @@
+import csv
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import wandb
 import yaml
 
 from hqnn_lightning.cli import build_parser, format_results, main
+from tests.wandb_records import config, history, read_records
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_RUN = ["--model", "hybrid_tiny", "--max-epochs", "1", "--logger", "csv"]
@@ -83,16 +87,44 @@ def test_options_come_from_yaml_and_the_command_line_wins(tmp_path):
 
 
 @pytest.mark.slow
-def test_wandb_runs_offline_without_credentials(tmp_path, monkeypatch, capsys):
+def test_wandb_runs_offline_and_its_files_hold_the_metrics(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.delenv("WANDB_MODE", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("NETRC", str(tmp_path / ".netrc"))
     monkeypatch.setenv("WANDB_SILENT", "true")
-    (results,) = main([*TINY_RUN[:-1], "wandb", "--output-dir", str(tmp_path / "runs")])
-    offline_runs = list((Path(results["run_dir"]) / "wandb").glob("offline-run-*"))
-    assert len(offline_runs) == 1
-    assert f"wandb sync {offline_runs[0]}" in capsys.readouterr().out
+    argv = [*TINY_RUN[:-1], "wandb", "--max-epochs", "2", "--wandb-tags", "[study,digits]"]
+    argv += ["--wandb-log-model", "true"]
+    (results,) = main([*argv, "--output-dir", str(tmp_path / "runs")])
+    run_dir = Path(results["run_dir"])
+    (offline_run,) = (run_dir / "wandb").glob("offline-run-*")
+    assert f"wandb sync {offline_run}" in capsys.readouterr().out
+    (run_file,) = offline_run.glob("run-*.wandb")
+    wandb.teardown()  # waits for W&B's writer process to flush the run file and stop
+
+    records = read_records(run_file)
+    kinds = [record.WhichOneof("record_type") for record in records]
+    assert "exit" in kinds  # the run was finished
+    artifacts = [
+        record.artifact for record in records if record.WhichOneof("record_type") == "artifact"
+    ]
+    assert artifacts and {artifact.type for artifact in artifacts} == {"model"}  # log-model
+    run = next(record.run for record in records if record.WhichOneof("record_type") == "run")
+    assert list(run.tags) == ["study", "digits"]
+    assert config(run_file)["model"] == "hybrid_tiny"
+    logged = history(run_file)
+    val_top1 = [row["val/acc_top1"] for row in logged if "val/acc_top1" in row]
+    csv_rows = list(csv.DictReader((run_dir / "csv" / "metrics.csv").open()))
+    assert val_top1 == [float(row["val/acc_top1"]) for row in csv_rows if row["val/acc_top1"]]
+    assert len(val_top1) == 3  # two epochs, then the best checkpoint's validation
+    assert sum("train/loss" in row for row in logged) == 2
+    images = {key.rsplit("/", 1)[0] for row in logged for key in row if key.endswith("/_type")}
+    assert images == {"test/confusion_matrix"}  # digits has no augmentation figure
+
+    matrix = np.loadtxt(run_dir / "confusion_matrix.csv", delimiter=",")
+    assert matrix.shape == (10, 10) and matrix.sum() == 270  # the digits test split
+    assert np.trace(matrix) / matrix.sum() == pytest.approx(results["test/acc_top1"])
+    assert (run_dir / "confusion_matrix.png").stat().st_size > 5000
 
 
 @pytest.mark.slow
