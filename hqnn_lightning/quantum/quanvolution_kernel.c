@@ -24,6 +24,12 @@
 #define CONCAT_(a, b) a##b
 #define CONCAT(a, b) CONCAT_(a, b)
 
+/* A BLOCK of patches is VECS vectors of 64 bytes. Sums over terms run on vector values, so
+ * that GCC keeps the running sums in registers rather than in an array on the stack. */
+typedef SCALAR vec __attribute__((vector_size(64)));
+#define VECS ((int64_t)(BLOCK * sizeof(SCALAR) / sizeof(vec)))
+#define ALIGNED __attribute__((aligned(64)))
+
 /* Geometry of one call: images (planes, height, width), outputs (planes, n, out_h, out_w). */
 typedef struct {
     int64_t height, width, kernel, stride, out_h, out_w, n_head;
@@ -85,7 +91,7 @@ void NAME(const SCALAR *images, SCALAR *out, int64_t height, int64_t width, int6
     const Geometry g = {height, width, kernel, stride, out_h, out_w, n_head};
     const Table table = {output_rows, row_index, row_terms, term_index};
     const int64_t n = kernel * kernel;
-    SCALAR head[MAX_PART][BLOCK], tail[MAX_PART][BLOCK], partial[BLOCK], acc[BLOCK];
+    SCALAR head[MAX_PART][BLOCK] ALIGNED, tail[MAX_PART][BLOCK] ALIGNED, acc[BLOCK] ALIGNED;
     for (int64_t row = row_begin; row < row_end; ++row) {
         const int64_t plane = row / out_h, i = row % out_h;
         SCALAR *target = out + plane * n * out_h * out_w + i * out_w;
@@ -93,17 +99,18 @@ void NAME(const SCALAR *images, SCALAR *out, int64_t height, int64_t width, int6
             const int64_t count = out_w - j0 < BLOCK ? out_w - j0 : BLOCK;
             block_products(images + plane * height * width, &g, i, j0, count, head, tail);
             for (int64_t o = 0; o < n; ++o) {
-                for (int64_t j = 0; j < BLOCK; ++j) acc[j] = 0;
+                vec sum[VECS] = {0};
                 for (int64_t r = table.output_rows[o]; r < table.output_rows[o + 1]; ++r) {
-                    for (int64_t j = 0; j < BLOCK; ++j) partial[j] = 0;
+                    vec partial[VECS] = {0};
                     for (int64_t t = table.row_terms[r]; t < table.row_terms[r + 1]; ++t) {
                         const SCALAR c = term_coef[t];
-                        const SCALAR *factor = tail[table.term_index[t]];
-                        for (int64_t j = 0; j < BLOCK; ++j) partial[j] += c * factor[j];
+                        const vec *factor = (const vec *)tail[table.term_index[t]];
+                        for (int64_t v = 0; v < VECS; ++v) partial[v] += c * factor[v];
                     }
-                    const SCALAR *prefix = head[table.row_index[r]];
-                    for (int64_t j = 0; j < BLOCK; ++j) acc[j] += prefix[j] * partial[j];
+                    const vec *prefix = (const vec *)head[table.row_index[r]];
+                    for (int64_t v = 0; v < VECS; ++v) sum[v] += prefix[v] * partial[v];
                 }
+                for (int64_t v = 0; v < VECS; ++v) ((vec *)acc)[v] = sum[v];
                 SCALAR *dst = target + o * out_h * out_w + j0;
                 for (int64_t j = 0; j < count; ++j) dst[j] = acc[j];
             }
@@ -122,7 +129,7 @@ void CONCAT(NAME, _grad)(const SCALAR *images, const SCALAR *grad_out, int64_t h
     const Geometry g = {height, width, kernel, stride, out_h, out_w, n_head};
     const Table table = {output_rows, row_index, row_terms, term_index};
     const int64_t n = kernel * kernel;
-    SCALAR head[MAX_PART][BLOCK], tail[MAX_PART][BLOCK], weight[BLOCK], weighted[BLOCK];
+    SCALAR head[MAX_PART][BLOCK] ALIGNED, tail[MAX_PART][BLOCK] ALIGNED, weight[BLOCK] ALIGNED;
     for (int64_t row = row_begin; row < row_end; ++row) {
         const int64_t plane = row / out_h, i = row % out_h;
         const SCALAR *source = grad_out + plane * n * out_h * out_w + i * out_w;
@@ -134,13 +141,18 @@ void CONCAT(NAME, _grad)(const SCALAR *images, const SCALAR *grad_out, int64_t h
                 for (int64_t j = 0; j < count; ++j) weight[j] = upstream[j];
                 for (int64_t j = count; j < BLOCK; ++j) weight[j] = 0;
                 for (int64_t r = table.output_rows[o]; r < table.output_rows[o + 1]; ++r) {
-                    const SCALAR *prefix = head[table.row_index[r]];
-                    for (int64_t j = 0; j < BLOCK; ++j) weighted[j] = weight[j] * prefix[j];
+                    const vec *prefix = (const vec *)head[table.row_index[r]];
+                    vec weighted[VECS];
+                    for (int64_t v = 0; v < VECS; ++v) weighted[v] = ((vec *)weight)[v] * prefix[v];
                     for (int64_t t = table.row_terms[r]; t < table.row_terms[r + 1]; ++t) {
-                        const SCALAR *factor = tail[table.term_index[t]];
-                        SCALAR sum = 0;
-                        for (int64_t j = 0; j < BLOCK; ++j) sum += weighted[j] * factor[j];
-                        grad_coef[t] += sum;
+                        const vec *factor = (const vec *)tail[table.term_index[t]];
+                        vec sum = weighted[0] * factor[0];
+                        for (int64_t v = 1; v < VECS; ++v) sum += weighted[v] * factor[v];
+                        SCALAR total = 0;
+                        for (int64_t lane = 0; lane < (int64_t)(sizeof(vec) / sizeof(SCALAR));
+                             ++lane)
+                            total += sum[lane];
+                        grad_coef[t] += total;
                     }
                 }
             }
