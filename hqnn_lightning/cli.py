@@ -65,6 +65,9 @@ MODEL_OPTIONS = (
     "q_diff_method",
     "kernel_size",
     "n_layers",
+    "filter_seed",
+    "trainable_filter",
+    "head_width",
     "lr",
     "weight_decay",
 )
@@ -219,6 +222,24 @@ def build_parser() -> ArgumentParser:
     )
     add("--kernel-size", type=int | None, default=None, help="quanvolution patch side (2 or 3)")
     add("--n-layers", type=int | None, default=None, help="RandomLayers in the quanv filter")
+    add(
+        "--filter-seed",
+        type=int | None,
+        default=None,
+        help="quanv and quanv_control: seed of the random filter (default 0)",
+    )
+    add(
+        "--trainable-filter",
+        type=bool | None,
+        default=None,
+        help="quanv and quanv_control: learn the filter with the head (default false)",
+    )
+    add(
+        "--head-width",
+        type=int | None,
+        default=None,
+        help="quanv and quanv_control: channels of the CNN head's first block (32)",
+    )
     add(
         "--logger",
         type=Literal[LOGGERS],

@@ -6,6 +6,7 @@ Importing this package registers every model in :data:`MODELS`.
 from hqnn_lightning.models.backbones import BACKBONES, SmallCNN, create_backbone
 from hqnn_lightning.models.base import ImageClassifier
 from hqnn_lightning.models.classical import ClassicalResNet
+from hqnn_lightning.models.conv_control import ConvControlNet
 from hqnn_lightning.models.hybrid import HybridVQC
 from hqnn_lightning.models.metrics import ClassificationMetricsMixin
 from hqnn_lightning.models.quanv import QuanvNet
@@ -17,6 +18,7 @@ __all__ = [
     "MODELS",
     "ClassicalResNet",
     "ClassificationMetricsMixin",
+    "ConvControlNet",
     "HybridVQC",
     "ImageClassifier",
     "QuanvNet",

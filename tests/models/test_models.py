@@ -14,7 +14,7 @@ from hqnn_lightning.models import (
 )
 from hqnn_lightning.quantum import ExpansionQuanvolution, QuantumLayer
 
-TINY = ("classical_tiny", "hybrid_tiny", "quanv_tiny")
+TINY = ("classical_tiny", "hybrid_tiny", "quanv_tiny", "quanv_control_tiny")
 
 
 def images(*shape):
@@ -27,7 +27,8 @@ def tiny(name, **kwargs):
 
 class TestRegistry:
     def test_every_model_has_a_tiny_variant(self):
-        assert set(MODELS.names()) == {"classical", "hybrid", "quanv", *TINY}
+        full = {"classical", "hybrid", "quanv", "quanv_control", "quanv_control_trainable"}
+        assert set(MODELS.names()) == full | set(TINY)
 
     @pytest.mark.parametrize(
         ("name", "cls"),

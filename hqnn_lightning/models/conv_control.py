@@ -1,0 +1,75 @@
+"""QuanvNet's classical control: the quanvolution swapped for a convolution of the same shape."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hqnn_lightning.models.backbones import SmallCNN
+from hqnn_lightning.models.base import ImageClassifier
+from hqnn_lightning.models.registry import MODELS
+
+
+@MODELS.register("quanv_control")
+@MODELS.register("quanv_control_trainable", trainable_filter=True)
+@MODELS.register("quanv_control_tiny", head_width=8)
+class ConvControlNet(ImageClassifier):
+    """:class:`~hqnn_lightning.models.quanv.QuanvNet` with a classical filter in place of the
+    quantum one, so that a comparison isolates what the circuit does.
+
+    ``(B, C, H, W)`` images go through ``tanh(Conv2d(C, C * k**2, k, stride, groups=C))`` to
+    ``(B, C * k**2, H', W')``: like the quanvolution, each input channel's ``k x k`` patch
+    becomes ``k**2`` values in ``[-1, 1]``, without mixing channels. The same :class:`SmallCNN`
+    head and linear classifier as QuanvNet follow. The filter is random and fixed (seeded by
+    ``filter_seed``, PyTorch's default ``Conv2d`` initialisation), as the quanvolution's is,
+    unless ``trainable_filter``.
+
+    Args:
+        num_classes: Number of classes.
+        in_channels: Image channels.
+        image_size: Image side in pixels; must hold at least one patch.
+        kernel_size: Patch side (2 or 3).
+        stride: Step between patches.
+        filter_seed: Seed of the random filter.
+        trainable_filter: Learn the filter with the head.
+        head_width: Channels of the head's first block.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+
+    Raises:
+        ValueError: an image smaller than one patch.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int = 3,
+        image_size: int = 224,
+        kernel_size: int = 2,
+        stride: int = 2,
+        filter_seed: int = 0,
+        trainable_filter: bool = False,
+        head_width: int = 32,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+    ) -> None:
+        super().__init__(num_classes)
+        self.save_hyperparameters()
+        if (image_size - kernel_size) // stride + 1 < 1:
+            raise ValueError(
+                f"image_size={image_size} is smaller than one {kernel_size}x{kernel_size} patch"
+            )
+        channels = in_channels * kernel_size**2
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(filter_seed)
+            self.filter = nn.Conv2d(
+                in_channels, channels, kernel_size, stride=stride, groups=in_channels
+            )
+        if not trainable_filter:
+            self.freeze_module(self.filter)
+        self.head = SmallCNN(channels, head_width)
+        self.classifier = nn.Linear(self.head.num_features, num_classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W) -> (B, num_classes)`` logits."""
+        return self.classifier(self.head(torch.tanh(self.filter(images))))
