@@ -47,6 +47,7 @@ DATA_OPTIONS = (
     "color_jitter",
     "rotation",
     "crop_to_bbox",
+    "keep",
     "download",
     "min_images_per_class",
     "cache_images",
@@ -153,6 +154,12 @@ def build_parser() -> ArgumentParser:
         type=bool | None,
         default=None,
         help="stanford_cars: crop to the annotated bounding boxes",
+    )
+    add(
+        "--keep",
+        type=str | None,
+        default=None,
+        help="combined: matched (classes in both datasets, default) or union",
     )
     add(
         "--download",
