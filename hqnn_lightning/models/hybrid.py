@@ -10,7 +10,7 @@ from torch import nn
 from hqnn_lightning.models.backbones import create_backbone
 from hqnn_lightning.models.base import ImageClassifier
 from hqnn_lightning.models.registry import MODELS
-from hqnn_lightning.quantum import QuantumLayer, VariationalClassifierCircuit
+from hqnn_lightning.quantum import VariationalClassifierCircuit, quantum_layer
 
 
 @MODELS.register("hybrid")
@@ -29,7 +29,9 @@ class HybridVQC(ImageClassifier):
         n_qubits: Qubits of the circuit, and width of the bottleneck (6 in the study).
         q_depth: Entangling layers of the circuit.
         entangler: ``"strong"`` (StronglyEntanglingLayers) or ``"basic"``.
-        q_device: PennyLane device name (see ``make_device``).
+        q_device: ``"torch"`` (the exact torch simulator, fastest; see
+            ``docs/quantum_backends.md``) or a PennyLane device name (``"default.qubit"``,
+            ``"lightning.qubit"``), needed for shots.
         shots: ``None`` for exact expectation values, else samples per circuit.
         q_diff_method: Overrides the device's default diff method.
         arch: Backbone name.
@@ -48,7 +50,7 @@ class HybridVQC(ImageClassifier):
         n_qubits: int = 6,
         q_depth: int = 3,
         entangler: str = "strong",
-        q_device: str = "default.qubit",
+        q_device: str = "torch",
         shots: int | None = None,
         q_diff_method: str | None = None,
         arch: str = "resnet50",
@@ -66,7 +68,7 @@ class HybridVQC(ImageClassifier):
             arch, pretrained, weights_path, in_channels, image_size
         )
         self.projection = nn.Linear(num_features, n_qubits)
-        self.quantum = QuantumLayer(
+        self.quantum = quantum_layer(
             VariationalClassifierCircuit(n_qubits, q_depth, entangler),
             device=q_device,
             shots=shots,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from hqnn_lightning.quantum import ExpansionQuanvolution, QuantumLayer
+from hqnn_lightning.quantum import ExpansionQuanvolution, QuantumLayer, TorchStatevectorLayer
 
 
 def parameter_counts(model: nn.Module) -> dict[str, int]:
@@ -12,14 +12,14 @@ def parameter_counts(model: nn.Module) -> dict[str, int]:
 
     Returns:
         ``{"classical": ..., "quantum": ..., "trainable": ...}``; ``quantum`` counts the weights
-        of its :class:`QuantumLayer` and :class:`ExpansionQuanvolution` modules (circuit
-        angles).
+        of its :class:`QuantumLayer`, :class:`TorchStatevectorLayer` and
+        :class:`ExpansionQuanvolution` modules (circuit angles).
     """
     total = sum(p.numel() for p in model.parameters())
     quantum = sum(
         p.numel()
         for module in model.modules()
-        if isinstance(module, QuantumLayer | ExpansionQuanvolution)
+        if isinstance(module, QuantumLayer | TorchStatevectorLayer | ExpansionQuanvolution)
         for p in module.parameters()
     )
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

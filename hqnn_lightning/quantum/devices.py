@@ -1,10 +1,14 @@
-"""PennyLane devices by name, each with a differentiation method it supports.
+"""Quantum devices by name, each with a differentiation method it supports.
 
 :func:`make_device` returns a :class:`QuantumDevice`: a plain, picklable description (name,
 wires, shots, diff method, options) that creates the PennyLane device and QNodes on it. Layers
 keep the description rather than the device, because simulator devices such as
 ``lightning.qubit`` hold C++ state that cannot be pickled, and spawn-based DDP and checkpoints
 need to pickle the model.
+
+``"torch"`` is the library's own exact state-vector simulator in plain torch
+(``statevector.py``), not a PennyLane device: it has a description like the others, so that
+options are validated in one place, but no QNode; :func:`quantum_layer` builds its layer.
 """
 
 from __future__ import annotations
@@ -22,20 +26,25 @@ class DeviceInfo:
 
     Args:
         analytic_diff_method: Diff method used with exact expectation values (``shots=None``).
-        sampled_diff_method: Diff method used with finite shots.
+        sampled_diff_method: Diff method used with finite shots; ``None`` if the device takes
+            no shots.
         diff_methods: Every diff method the device accepts.
         max_wires: Largest qubit count the library lets the simulator allocate.
         install_hint: What to install when the device's plugin is missing.
+        pennylane: Whether ``qml.device`` creates it (``False`` for ``"torch"``).
     """
 
     analytic_diff_method: str
-    sampled_diff_method: str
+    sampled_diff_method: str | None
     diff_methods: frozenset[str]
     max_wires: int
     install_hint: str
+    pennylane: bool = True
 
 
 _ANALYTIC_ONLY = frozenset({"backprop", "adjoint"})
+TORCH_DEVICE = "torch"
+"""Name of the library's exact torch state-vector simulator."""
 
 KNOWN_DEVICES: dict[str, DeviceInfo] = {
     "default.qubit": DeviceInfo(
@@ -53,6 +62,14 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
         diff_methods=frozenset({"adjoint", "parameter-shift", "finite-diff", "spsa"}),
         max_wires=30,
         install_hint="pip install pennylane-lightning",
+    ),
+    TORCH_DEVICE: DeviceInfo(
+        analytic_diff_method="backprop",
+        sampled_diff_method=None,
+        diff_methods=frozenset({"backprop"}),
+        max_wires=28,
+        install_hint="pip install torch",
+        pennylane=False,
     ),
 }
 
@@ -78,7 +95,16 @@ class QuantumDevice:
     options: dict[str, Any] = field(default_factory=dict)
 
     def create(self) -> qml.devices.Device:
-        """A new PennyLane device of this description."""
+        """A new PennyLane device of this description.
+
+        Raises:
+            ValueError: the device is ``"torch"``, which has no PennyLane device.
+        """
+        if not KNOWN_DEVICES[self.name].pennylane:
+            raise ValueError(
+                f"{self.name!r} is not a PennyLane device and has no QNode; build its layer "
+                f"with quantum_layer(circuit, device={self.name!r})"
+            )
         return qml.device(self.name, wires=self.wires, **self.options)
 
     def qnode(self, circuit: Callable[..., Any]) -> qml.QNode:
@@ -96,24 +122,27 @@ def make_device(
     diff_method: str | None = None,
     **options: Any,
 ) -> QuantumDevice:
-    """Describes a PennyLane device and picks a diff method it supports.
+    """Describes a quantum device and picks a diff method it supports.
 
     Args:
-        name: Device name, one of :data:`KNOWN_DEVICES` (``"default.qubit"``,
+        name: Device name, one of :data:`KNOWN_DEVICES` (``"torch"``, ``"default.qubit"``,
             ``"lightning.qubit"``).
         wires: Number of qubits, at least 1.
-        shots: ``None`` for exact expectation values, else a positive number of samples.
-        diff_method: Overrides the default (``backprop`` on ``default.qubit``, ``adjoint`` on
-            ``lightning.*``, ``parameter-shift`` with finite shots).
-        **options: Passed to ``qml.device`` (``c_dtype``, ``seed``, ...).
+        shots: ``None`` for exact expectation values, else a positive number of samples
+            (PennyLane devices only).
+        diff_method: Overrides the default (``backprop`` on ``torch`` and ``default.qubit``,
+            ``adjoint`` on ``lightning.*``, ``parameter-shift`` with finite shots).
+        **options: Passed to ``qml.device`` (``c_dtype``, ``seed``, ...); ``torch`` takes
+            none.
 
     Returns:
         The validated :class:`QuantumDevice`.
 
     Raises:
         ValueError: unknown device name (the message lists the known ones), a qubit count
-            that does not fit the simulator, non-positive shots, or a diff method the device
-            does not support with these shots.
+            that does not fit the simulator, non-positive shots, shots on ``torch``, device
+            options on ``torch``, or a diff method the device does not support with these
+            shots.
         ImportError: the device's plugin is not installed.
     """
     if name not in KNOWN_DEVICES:
@@ -128,6 +157,13 @@ def make_device(
         )
     if shots is not None and (not isinstance(shots, int) or shots < 1):
         raise ValueError(f"shots must be None or a positive integer, got {shots!r}")
+    if shots is not None and info.sampled_diff_method is None:
+        raise ValueError(
+            f"{name} computes exact expectation values and takes no shots, got shots={shots}; "
+            f"use a PennyLane device such as 'default.qubit' for finite shots"
+        )
+    if options and not info.pennylane:
+        raise ValueError(f"{name} takes no device options, got {', '.join(sorted(options))}")
     if diff_method is None:
         diff_method = info.analytic_diff_method if shots is None else info.sampled_diff_method
     if diff_method not in info.diff_methods:
@@ -140,6 +176,6 @@ def make_device(
             f"diff_method={diff_method!r} needs exact expectation values (shots=None), "
             f"got shots={shots}; use parameter-shift, finite-diff or spsa with shots"
         )
-    if name not in qml.plugin_devices:
+    if info.pennylane and name not in qml.plugin_devices:
         raise ImportError(f"quantum device {name!r} is not installed: {info.install_hint}")
     return QuantumDevice(name, wires, shots, diff_method, dict(options))
