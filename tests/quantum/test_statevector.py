@@ -1,0 +1,325 @@
+import copy
+import pickle
+
+import pennylane as qml
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hqnn_lightning.quantum import (
+    KNOWN_DEVICES,
+    QuantumLayer,
+    QuanvolutionFilterCircuit,
+    TorchStatevectorLayer,
+    TrainableQuanvolutionFilterCircuit,
+    VariationalClassifierCircuit,
+    make_device,
+    quantum_layer,
+    variational_classifier_qnode,
+)
+from hqnn_lightning.quantum.statevector import (
+    choose_method,
+    cnot_permutation,
+    compile_circuit,
+    kron,
+    program_from_operations,
+)
+
+EXACT = {"atol": 1e-10, "rtol": 0.0}
+# float32 (complex64) against float64: the largest differences measured over 400 random
+# circuits (1-8 qubits, depth 1-3, batch 32) by `python benchmarks/quantum_layers.py
+# --accuracy-only` were 8.5e-7 (outputs), 2.0e-6 (input gradients) and 4.5e-6 (weight
+# gradients, summed over the batch); these bounds leave a factor of about 5.
+FLOAT32 = {"out": 5e-6, "inputs": 1e-5, "weights": 3e-5}
+
+
+def values_and_gradients(layer, inputs, cotangent):
+    """Outputs, and gradients of ``sum(outputs * cotangent)`` w.r.t. inputs and weights."""
+    inputs = inputs.detach().clone().requires_grad_()
+    layer.zero_grad(set_to_none=True)
+    out = layer(inputs)
+    (out * cotangent).sum().backward()
+    weights = [p.grad for p in layer.parameters()]
+    return out.detach(), inputs.grad, weights
+
+
+def draw(seed, *shape, low=-2 * torch.pi, high=2 * torch.pi):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(*shape, generator=generator, dtype=torch.float64) * (high - low) + low
+
+
+def twin_layers(circuit, method, seed):
+    """The reference TorchLayer on default.qubit and the torch layer, same float64 weights."""
+    reference = QuantumLayer(circuit).double()
+    with torch.no_grad():
+        for weight in reference.parameters():
+            weight.copy_(draw(seed, *weight.shape, low=0.0))
+    layer = TorchStatevectorLayer(circuit, method=method).double()
+    layer.load_state_dict(reference.state_dict())
+    return reference, layer
+
+
+def assert_agree(reference, layer, inputs, cotangent, tolerance):
+    expected = values_and_gradients(reference, inputs, cotangent)
+    actual = values_and_gradients(layer, inputs, cotangent)
+    torch.testing.assert_close(actual[0], expected[0], **tolerance)
+    torch.testing.assert_close(actual[1], expected[1], **tolerance)
+    for got, want in zip(actual[2], expected[2], strict=True):
+        torch.testing.assert_close(got, want, **tolerance)
+
+
+class TestAgreesWithDefaultQubit:
+    @settings(max_examples=60, deadline=None)
+    @given(
+        n_qubits=st.integers(1, 6),
+        q_depth=st.integers(1, 3),
+        entangler=st.sampled_from(["strong", "basic"]),
+        rotation=st.sampled_from(["X", "Y"]),
+        method=st.sampled_from(["unitary", "gates"]),
+        batch=st.integers(1, 5),
+        seed=st.integers(0, 2**31 - 1),
+    )
+    def test_variational_values_and_gradients(
+        self, n_qubits, q_depth, entangler, rotation, method, batch, seed
+    ):
+        circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, rotation)
+        reference, layer = twin_layers(circuit, method, seed)
+        inputs = draw(seed + 1, batch, n_qubits)
+        cotangent = draw(seed + 2, batch, n_qubits, low=-1.0, high=1.0)
+        assert_agree(reference, layer, inputs, cotangent, EXACT)
+
+    @settings(max_examples=30, deadline=None)
+    @given(
+        kernel_size=st.integers(1, 3),
+        n_layers=st.integers(1, 3),
+        filter_seed=st.integers(0, 1000),
+        trainable=st.booleans(),
+        method=st.sampled_from(["unitary", "gates"]),
+        seed=st.integers(0, 2**31 - 1),
+    )
+    def test_random_layers_values_and_gradients(
+        self, kernel_size, n_layers, filter_seed, trainable, method, seed
+    ):
+        kind = TrainableQuanvolutionFilterCircuit if trainable else QuanvolutionFilterCircuit
+        circuit = kind(kernel_size, n_layers, filter_seed)
+        reference, layer = twin_layers(circuit, method, seed)
+        inputs = draw(seed + 1, 3, circuit.n_qubits, low=0.0, high=1.0)
+        cotangent = draw(seed + 2, 3, circuit.n_qubits, low=-1.0, high=1.0)
+        assert_agree(reference, layer, inputs, cotangent, EXACT)
+
+    @pytest.mark.parametrize("method", ["unitary", "gates"])
+    def test_more_qubits_than_fused_wires(self, method):
+        # 9 qubits: the "gates" method fuses wires 5-8 and 1-4 and applies wire 0 alone.
+        circuit = VariationalClassifierCircuit(9, 2, "strong", "X")
+        reference, layer = twin_layers(circuit, method, seed=3)
+        inputs, cotangent = draw(4, 3, 9), draw(5, 3, 9, low=-1.0, high=1.0)
+        assert_agree(reference, layer, inputs, cotangent, EXACT)
+
+    def test_fixed_filter_has_no_parameters_and_uses_its_angles(self):
+        circuit = QuanvolutionFilterCircuit(kernel_size=2, n_layers=2, seed=7)
+        layer = TorchStatevectorLayer(circuit)
+        assert list(layer.parameters()) == [] and layer.state_dict() == {}
+        inputs = draw(0, 6, 4, low=0.0, high=1.0)
+        torch.testing.assert_close(layer(inputs), QuantumLayer(circuit)(inputs), **EXACT)
+
+
+class TestFloat32:
+    def test_complex64_mode_within_its_measured_tolerance(self):
+        circuit = VariationalClassifierCircuit(6, 3, "strong", "Y")
+        exact = TorchStatevectorLayer(circuit).double()
+        single = TorchStatevectorLayer(circuit)
+        single.load_state_dict(exact.state_dict())
+        inputs, cotangent = draw(0, 32, 6), draw(1, 32, 6, low=-1.0, high=1.0)
+        want = values_and_gradients(exact, inputs, cotangent)
+        got = values_and_gradients(single, inputs.float(), cotangent.float())
+        assert got[0].dtype == torch.float32 and single.weights.dtype == torch.float32
+        for key, a, b in zip(("out", "inputs"), got[:2], want[:2], strict=True):
+            torch.testing.assert_close(a.double(), b, atol=FLOAT32[key], rtol=0)
+        torch.testing.assert_close(got[2][0].double(), want[2][0], atol=FLOAT32["weights"], rtol=0)
+        # and it is not secretly float64: rounding shows.
+        assert (got[0].double() - want[0]).abs().max() > 1e-9
+
+    def test_mixed_precision_does_not_lower_the_precision(self):
+        layer = TorchStatevectorLayer(VariationalClassifierCircuit(4, 2))
+        inputs = draw(0, 8, 4).float()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = layer(inputs)
+        assert out.dtype == torch.float32
+        torch.testing.assert_close(out, layer(inputs), atol=FLOAT32["out"], rtol=0)
+
+    def test_wider_dtype_wins(self):
+        layer = TorchStatevectorLayer(VariationalClassifierCircuit(3, 1))
+        assert layer(draw(0, 2, 3)).dtype == torch.float64
+        assert layer(draw(0, 2, 3).half()).dtype == torch.float32
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+class TestCuda:
+    @pytest.mark.parametrize("method", ["unitary", "gates"])
+    @pytest.mark.parametrize("rotation", ["X", "Y"])
+    def test_cuda_matches_cpu(self, method, rotation):
+        circuit = VariationalClassifierCircuit(7, 3, "strong", rotation)
+        cpu = TorchStatevectorLayer(circuit, method=method).double()
+        gpu = copy.deepcopy(cpu).cuda()
+        inputs, cotangent = draw(0, 16, 7), draw(1, 16, 7, low=-1.0, high=1.0)
+        want = values_and_gradients(cpu, inputs, cotangent)
+        got = values_and_gradients(gpu, inputs.cuda(), cotangent.cuda())
+        assert got[0].device.type == "cuda" and got[2][0].device.type == "cuda"
+        torch.testing.assert_close(got[0].cpu(), want[0], **EXACT)
+        torch.testing.assert_close(got[1].cpu(), want[1], **EXACT)
+        torch.testing.assert_close(got[2][0].cpu(), want[2][0], **EXACT)
+
+
+class TestLayer:
+    @pytest.fixture
+    def circuit(self):
+        return VariationalClassifierCircuit(n_qubits=3, q_depth=2)
+
+    def test_keeps_leading_dimensions(self, circuit):
+        assert TorchStatevectorLayer(circuit)(draw(0, 2, 5, 3)).shape == (2, 5, 3)
+
+    def test_weights_initialised_in_zero_to_two_pi(self):
+        weights = TorchStatevectorLayer(VariationalClassifierCircuit(6, 3)).weights
+        assert weights.shape == (3, 6, 3)
+        assert weights.min() >= 0 and weights.max() < 2 * torch.pi and weights.std() > 1
+
+    @pytest.mark.parametrize("method", ["auto", "unitary", "gates"])
+    def test_pickles_and_deep_copies(self, circuit, method):
+        layer = TorchStatevectorLayer(circuit, method=method)
+        inputs = draw(0, 4, 3).float()
+        for clone in (pickle.loads(pickle.dumps(layer)), copy.deepcopy(layer)):
+            torch.testing.assert_close(clone(inputs), layer(inputs))
+            assert clone.quantum_device == layer.quantum_device and clone.method == method
+            clone(inputs).sum().backward()
+            assert clone.weights.grad.abs().sum() > 0
+
+    def test_state_dicts_move_between_backends(self, circuit):
+        reference = QuantumLayer(circuit)
+        layer = TorchStatevectorLayer(circuit)
+        assert layer.state_dict().keys() == reference.state_dict().keys() == {"weights"}
+        layer.load_state_dict(reference.state_dict())
+        inputs = draw(0, 4, 3).float()
+        torch.testing.assert_close(layer(inputs), reference(inputs), atol=FLOAT32["out"], rtol=0)
+        reference.load_state_dict(TorchStatevectorLayer(circuit).state_dict())
+
+    def test_repr_names_device_and_method(self, circuit):
+        text = repr(TorchStatevectorLayer(circuit, method="gates"))
+        assert "n_qubits=3" in text and "device='torch'" in text and "'gates'" in text
+
+    def test_rejects_the_wrong_number_of_features(self, circuit):
+        with pytest.raises(ValueError, match=r"takes 3 features per sample, got inputs of shape"):
+            TorchStatevectorLayer(circuit)(draw(0, 4, 5))
+
+    def test_rejects_shots(self, circuit):
+        with pytest.raises(ValueError, match=r"torch computes exact expectation values.*shots=100"):
+            TorchStatevectorLayer(circuit, shots=100)
+
+    def test_rejects_other_diff_methods(self, circuit):
+        with pytest.raises(ValueError, match=r"torch does not support diff_method='adjoint'"):
+            TorchStatevectorLayer(circuit, diff_method="adjoint")
+
+    def test_rejects_an_unknown_method(self, circuit):
+        with pytest.raises(ValueError, match=r"method must be one of .*'einsum'"):
+            TorchStatevectorLayer(circuit, method="einsum")
+
+    def test_rejects_a_pennylane_device(self, circuit):
+        with pytest.raises(ValueError, match="runs on device='torch', got 'default.qubit'"):
+            TorchStatevectorLayer(circuit, device="default.qubit")
+
+
+class TestFactory:
+    @pytest.fixture
+    def circuit(self):
+        return VariationalClassifierCircuit(n_qubits=2, q_depth=1)
+
+    def test_torch_is_the_default(self, circuit):
+        layer = quantum_layer(circuit, method="gates")
+        assert isinstance(layer, TorchStatevectorLayer) and layer.method == "gates"
+
+    @pytest.mark.parametrize("device", ["default.qubit", "lightning.qubit"])
+    def test_pennylane_devices_give_a_quantum_layer(self, circuit, device):
+        layer = quantum_layer(circuit, device=device, shots=50, seed=1)
+        assert isinstance(layer, QuantumLayer)
+        assert (layer.quantum_device.name, layer.quantum_device.shots) == (device, 50)
+
+    def test_shots_on_torch_name_the_remedy(self, circuit):
+        with pytest.raises(ValueError, match="use a PennyLane device such as 'default.qubit'"):
+            quantum_layer(circuit, shots=10)
+
+    def test_device_options_on_torch_are_refused(self, circuit):
+        with pytest.raises(ValueError, match="torch takes no device options, got c_dtype"):
+            make_device("torch", 2, c_dtype="complex64")
+
+
+class TestDeviceKnowledge:
+    def test_unknown_name_lists_torch(self):
+        assert "torch" in KNOWN_DEVICES
+        with pytest.raises(
+            ValueError, match=r"known devices: default\.qubit, lightning\.qubit, torch"
+        ):
+            make_device("qulacs", wires=2)
+
+    def test_torch_has_no_qnode(self):
+        with pytest.raises(ValueError, match=r"not a PennyLane device.*quantum_layer"):
+            variational_classifier_qnode(2, 1, device="torch")
+
+
+class TestProgram:
+    def test_strong_layers_use_pennylane_ranges(self):
+        # 4 wires, 3 layers: ranges 1, 2, 3 (l mod (n - 1) + 1).
+        program = compile_circuit(VariationalClassifierCircuit(4, 3))
+        assert [block.cnots[0] for block in program.blocks] == [(0, 1), (0, 2), (0, 3)]
+        assert all(len(block.cnots) == 4 for block in program.blocks)
+        assert compile_circuit(VariationalClassifierCircuit(1, 2)).blocks[0].cnots == ()
+
+    @pytest.mark.parametrize(("n_qubits", "cnots"), [(1, 0), (2, 1), (3, 3), (5, 5)])
+    def test_basic_layers_special_cases(self, n_qubits, cnots):
+        program = compile_circuit(VariationalClassifierCircuit(n_qubits, 2, "basic"))
+        assert all(len(block.cnots) == cnots for block in program.blocks)
+        assert all(gate.name == "RX" for block in program.blocks for gate in block.gates)
+
+    def test_random_layers_follow_pennylane_decomposition(self):
+        circuit = QuanvolutionFilterCircuit(kernel_size=3, n_layers=2, seed=11)
+        _, random_layers = qml.tape.make_qscript(circuit)(torch.zeros(9)).operations
+        theirs = random_layers.decomposition()
+        ours = [
+            step
+            for block in compile_circuit(circuit).blocks
+            for step in [(g.name, (g.wire,), g.angles) for g in block.gates]
+            + [("CNOT", cnot, ()) for cnot in block.cnots]
+        ]
+        assert [(name, wires) for name, wires, _ in ours] == [
+            (op.name, tuple(int(w) for w in op.wires)) for op in theirs
+        ]
+        angles = circuit.random_weights.flatten()
+        assert [angles[i] for _, _, index in ours for i in index] == [
+            float(op.parameters[0]) for op in theirs if op.parameters
+        ]
+
+    def test_kron_puts_the_first_factor_on_the_most_significant_bit(self):
+        matrices = torch.randn(3, 2, 2, dtype=torch.complex128)
+        expected = torch.kron(torch.kron(matrices[0], matrices[1]), matrices[2])
+        torch.testing.assert_close(kron(matrices[None])[0], expected)
+
+    def test_cnot_permutation_matches_pennylane(self):
+        cnots = ((0, 2), (2, 1))
+        state = torch.randn(8, dtype=torch.complex128)
+        matrix = qml.matrix(
+            qml.prod(*[qml.CNOT(wires=c) for c in reversed(cnots)]), wire_order=range(3)
+        )
+        expected = torch.as_tensor(matrix, dtype=torch.complex128) @ state
+        torch.testing.assert_close(state[torch.from_numpy(cnot_permutation(cnots, 3))], expected)
+
+    def test_auto_method_uses_the_unitary_for_small_circuits_only(self):
+        small = compile_circuit(VariationalClassifierCircuit(6, 3))
+        large = compile_circuit(VariationalClassifierCircuit(12, 1))
+        assert choose_method(small, 1) == "unitary"
+        assert choose_method(large, 256) == "gates"
+        assert choose_method(large, 100_000) == "unitary"
+
+    def test_unknown_gate_and_circuit_are_refused(self):
+        with pytest.raises(NotImplementedError, match="no gate Hadamard"):
+            program_from_operations([qml.Hadamard(0)], 1, "Y", 1.0, 0)
+        with pytest.raises(NotImplementedError, match="cannot run str"):
+            compile_circuit("circuit")
