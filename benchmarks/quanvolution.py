@@ -1,6 +1,13 @@
 """Quanvolution on a batch of 224 px RGB images: PennyLane references, the fast path, Conv2d.
 
-    python benchmarks/quanvolution.py [--batch 32 --size 224 --repeats 7]
+    python benchmarks/quanvolution.py [--batch 32 --size 224 --repeats 7 --skip-accuracy]
+    python benchmarks/quanvolution.py --depths
+
+First a table of the fast path's largest deviation from ``default.qubit`` in float64 and in
+float32 (45 filters), then the timings. ``--depths`` prints instead the fast path's forward
+time for deeper filters and 3x3 patches (stride = kernel size), each against the Conv2d of its
+shape, with the number of nonzero terms and the time to build the layer (support and
+coefficients).
 
 One table, one row per variant, every variant timed in the same run, interleaved (one call of
 each per round, ``--repeats`` rounds after a warm-up round), so that load from other processes
@@ -140,6 +147,74 @@ def print_table(
         )
 
 
+def accuracy_table() -> None:
+    """Largest deviation of the fast path from ``default.qubit`` (float64) over 45 filters:
+    kernel sizes 1-3, 1, 2 and 4 ``RandomLayers``, seeds 0-4, on 2 x 3 x 12 x 12 images."""
+    generator = torch.Generator().manual_seed(1)
+    print("\nFast path against default.qubit (float64 reference), largest |difference|\n")
+    print("| kernel | torch, float64 | torch, float32 |\n|---|---|---|")
+    for kernel_size in (1, 2, 3):
+        worst64 = worst32 = 0.0
+        for n_layers in (1, 2, 4):
+            for seed in range(5):
+                images = torch.rand(2, 3, 12, 12, generator=generator, dtype=torch.float64)
+                args = (kernel_size, 1, 0, n_layers, seed)
+                expected = QuanvolutionLayer(*args, device="default.qubit")(images)
+                fast = QuanvolutionLayer(*args, device="torch")
+                worst64 = max(worst64, (fast(images) - expected).abs().max().item())
+                worst32 = max(worst32, (fast(images.float()) - expected).abs().max().item())
+        print(f"| {kernel_size}x{kernel_size} | {worst64:.1e} | {worst32:.1e} |")
+
+
+DEPTHS = ((2, 1), (2, 2), (2, 4), (2, 8), (2, 20), (3, 1), (3, 3), (3, 6))
+"""``(kernel_size, n_layers)`` of :func:`depth_table`; the stride is the kernel size."""
+
+
+def depth_table(args: argparse.Namespace) -> None:
+    """Forward time of the fast path per filter depth, against the same-shape Conv2d."""
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(args.batch, 3, args.size, args.size, generator=generator)
+    variants, terms, setup = [], {}, {}
+    for kernel_size in sorted({k for k, _ in DEPTHS}):
+        conv = nn.Conv2d(3, 3 * kernel_size**2, kernel_size, stride=kernel_size)
+        variants.append(Variant(f"Conv2d {kernel_size}", _no_grad(conv, images)))
+    for kernel_size, n_layers in DEPTHS:
+        start = time.perf_counter()
+        layer = QuanvolutionLayer(kernel_size, kernel_size, n_layers=n_layers, seed=0)
+        name = f"{kernel_size}x{kernel_size}, {n_layers} layers"
+        setup[name] = time.perf_counter() - start
+        terms[name] = layer.filter.table.n_terms
+        variants.append(Variant(name, _no_grad(layer, images)))
+    medians = median_times(variants, args.repeats)
+    print(
+        f"\nFast path per filter depth, {args.batch} x 3 x {args.size} x {args.size}, stride = "
+        f"kernel, seed 0, forward, median of {args.repeats}\n"
+    )
+    print("| filter | terms | layer setup ms | forward ms | / Conv2d forward |")
+    print("|---|---|---|---|---|")
+    for kernel_size, n_layers in DEPTHS:
+        name = f"{kernel_size}x{kernel_size}, {n_layers} layers"
+        ratio = medians[name] / medians[f"Conv2d {kernel_size}"]
+        print(
+            f"| {name} | {terms[name]} | {setup[name] * 1e3:,.0f} | "
+            f"{medians[name] * 1e3:,.1f} | {ratio:.2f} |"
+        )
+    for kernel_size in sorted({k for k, _ in DEPTHS}):
+        k = kernel_size
+        print(
+            f"\nConv2d(3, {3 * k * k}, {k}, stride={k}) forward: "
+            f"{medians[f'Conv2d {k}'] * 1e3:,.1f} ms"
+        )
+
+
+def _no_grad(module: nn.Module, images: torch.Tensor) -> Callable[[], object]:
+    def run() -> object:
+        with torch.no_grad():
+            return module(images)
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32)
@@ -147,7 +222,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--slice", type=int, default=1, help="images for default.qubit")
     parser.add_argument("--loop-patches", type=int, default=100, help="patches for the loop")
+    parser.add_argument("--skip-accuracy", action="store_true", help="only the timings")
+    parser.add_argument("--depths", action="store_true", help="only the per-depth table")
     args = parser.parse_args()
+    if args.depths:
+        depth_table(args)
+        return
+    if not args.skip_accuracy:
+        accuracy_table()
     variants = quanvolution_variants(args)
     medians = median_times(variants, args.repeats)
     print_table(

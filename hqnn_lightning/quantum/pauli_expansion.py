@@ -27,6 +27,9 @@ PAULI_ORDER = ("I", "Z", "X")
 
 SUPPORT_SEED = 20240
 """Seed of the generic angles at which :func:`expansion_support` reads the nonzero terms."""
+BATCHED_QUBITS = 5
+"""Largest filter whose observables are conjugated together in the full space
+(``n * 4^n`` amplitudes); larger ones go one light cone at a time."""
 RESIDUE = 1e-12
 """Largest magnitude :func:`expansion_support` takes for the rounding residue of a zero."""
 
@@ -43,9 +46,10 @@ def expansion_coefficients(
     """``c[q, P]`` of the filter, float64 ``(n_outputs, 3**n_qubits)``.
 
     The flat index of ``P = (a_0, ..., a_{n-1})`` is row-major with qubit 0 (the patch's
-    top-left pixel) most significant, ``a_i`` indexing :data:`PAULI_ORDER`. Each ``U^dag Z_q U``
-    is built on the qubits of ``q``'s backward light cone only, so a coefficient with a
-    non-identity factor outside the cone is exactly zero, not a rounding residue.
+    top-left pixel) most significant, ``a_i`` indexing :data:`PAULI_ORDER`. Up to
+    :data:`BATCHED_QUBITS` qubits, the ``U^dag Z_q U`` of all ``q`` are built together on all
+    qubits; above, each on the qubits of ``q``'s backward light cone only, which is far smaller
+    for shallow filters.
 
     Args:
         circuit: The filter description.
@@ -60,8 +64,9 @@ def expansion_coefficients(
         (torch.as_tensor(op.matrix(), device=weights.device).to(torch.complex128), list(op.wires))
         for op in circuit.random_layers(weights).decomposition()
     ]
-    rows = [_heisenberg_z(q, gates, n, weights.device) for q in range(n)]
-    return torch.stack(rows)
+    if n <= BATCHED_QUBITS:
+        return _heisenberg_all(gates, n, weights.device)
+    return torch.stack([_heisenberg_z(q, gates, n, weights.device) for q in range(n)])
 
 
 def expansion_support(circuit: QuanvolutionFilterCircuit) -> np.ndarray:
@@ -80,6 +85,18 @@ def expansion_support(circuit: QuanvolutionFilterCircuit) -> np.ndarray:
         angles = torch.as_tensor(rng.uniform(0, 2 * np.pi, circuit.random_weights.shape))
         support |= (expansion_coefficients(circuit, angles).abs() > RESIDUE).numpy()
     return support
+
+
+def _heisenberg_all(
+    gates: list[tuple[torch.Tensor, list[int]]], n: int, device: torch.device
+) -> torch.Tensor:
+    """Every row of the coefficients, ``U^dag Z_q U`` for all ``q`` at once on all qubits."""
+    shifts = torch.arange(n - 1, -1, -1, device=device)
+    bits = (torch.arange(2**n, device=device)[:, None] >> shifts) & 1
+    observables = torch.diag_embed((1 - 2 * bits).T.to(torch.complex128))
+    for gate, wires in reversed(gates):
+        observables = _conjugate(observables, gate, wires, n)
+    return _pauli_components(observables, n).reshape(n, 3**n)
 
 
 def _heisenberg_z(
@@ -113,34 +130,35 @@ def _heisenberg_z(
 
 
 def _conjugate(
-    observable: torch.Tensor, gate: torch.Tensor, axes: list[int], m: int
+    observables: torch.Tensor, gate: torch.Tensor, axes: list[int], m: int
 ) -> torch.Tensor:
-    """``G^dag O G`` for an ``m``-qubit ``O`` (``2^m x 2^m``), ``G`` on qubit ``axes`` of it."""
-    observable = _apply(observable, gate.conj().T, axes, 2 * m)
-    return _apply(observable, gate.T, [m + a for a in axes], 2 * m)
+    """``G^dag O G`` for ``m``-qubit observables ``(..., 2^m, 2^m)``, ``G`` on qubits ``axes``."""
+    observables = _apply(observables, gate.conj().T, axes, 2 * m)
+    return _apply(observables, gate.T, [m + a for a in axes], 2 * m)
 
 
 def _apply(tensor: torch.Tensor, matrix: torch.Tensor, axes: list[int], bits: int) -> torch.Tensor:
     """``matrix`` (``2^k x 2^k``) contracted into bit positions ``axes`` (0 most significant)
-    of a tensor of ``2^bits`` entries; returns the same shape.
+    of the last ``2^bits`` entries of ``tensor`` (its leading dimensions are a batch); returns
+    the same shape.
 
     The untouched bits between the target ones are grouped into single dimensions, so the
-    contraction is one einsum over at most ``2k + 1`` dimensions, however large ``bits`` is.
+    contraction is one einsum over at most ``2k + 2`` dimensions, however large ``bits`` is.
     """
     k = len(axes)
-    shape, subscripts, previous = [], [], 0
+    shape, subscripts, previous = [-1], ["batch"], 0
     for group, axis in enumerate(sorted(axes)):
         shape += [2 ** (axis - previous), 2]
-        subscripts += [chr(ord("A") + group), f"in{axis}"]
+        subscripts += [f"group{group}", f"in{axis}"]
         previous = axis + 1
     shape.append(2 ** (bits - previous))
-    subscripts.append(chr(ord("A") + k))
+    subscripts.append(f"group{k}")
     letters = {name: chr(ord("a") + i) for i, name in enumerate(subscripts)}
     inputs = "".join(letters[name] for name in subscripts)
     outputs = inputs
     gate_out = ""
     for i, axis in enumerate(axes):
-        out_letter = chr(ord("n") + i)
+        out_letter = chr(ord("t") + i)
         outputs = outputs.replace(letters[f"in{axis}"], out_letter)
         gate_out += out_letter
     gate_in = "".join(letters[f"in{axis}"] for axis in axes)
@@ -151,17 +169,19 @@ def _apply(tensor: torch.Tensor, matrix: torch.Tensor, axes: list[int], bits: in
     return result.reshape(tensor.shape)
 
 
-def _pauli_components(observable: torch.Tensor, m: int) -> torch.Tensor:
-    """``Tr(P O) / 2^m`` for the ``I``/``Z``/``X`` strings ``P``: ``(3,) * m`` float64."""
+def _pauli_components(observables: torch.Tensor, m: int) -> torch.Tensor:
+    """``Tr(P O) / 2^m`` for the ``I``/``Z``/``X`` strings ``P`` of ``(..., 2^m, 2^m)``
+    observables: float64 ``(..., 3, ..., 3)``, one axis per qubit."""
+    batch = observables.shape[:-2]
     # (r_0, ..., r_{m-1}, c_0, ..., c_{m-1}) -> ((r_0, c_0), (r_1, c_1), ...)
-    order = [axis for w in range(m) for axis in (w, m + w)]
-    tensor = observable.reshape(*[2] * (2 * m)).permute(order).reshape(*[4] * m)
+    order = [0] + [1 + axis for w in range(m) for axis in (w, m + w)]
+    tensor = observables.reshape(-1, *[2] * (2 * m)).permute(order).reshape(-1, *[4] * m)
     # basis[a, (r, c)] = P_a[c, r] / 2, so contracting gives Tr(P_a O) / 2 per qubit.
     basis = np.stack([_PAULIS[name].T.reshape(4) / 2 for name in PAULI_ORDER])
-    basis = torch.as_tensor(basis, dtype=torch.complex128, device=observable.device)
+    basis = torch.as_tensor(basis, dtype=torch.complex128, device=observables.device)
     for w in range(m):
-        tensor = torch.movedim(torch.tensordot(basis, tensor, dims=([1], [w])), 0, w)
-    return tensor.real
+        tensor = torch.movedim(torch.tensordot(basis, tensor, dims=([1], [1 + w])), 0, 1 + w)
+    return tensor.real.reshape(*batch, *[3] * m)
 
 
 def evaluate_expansion(coefficients: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
