@@ -19,6 +19,7 @@ for the same random parameters both agree up to float rounding: see :class:`Batc
 
 from __future__ import annotations
 
+import ctypes
 import math
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ import torch.nn.functional as nnF
 import torchvision.transforms.v2.functional as TF
 from torch import Tensor, nn
 from torchvision.transforms import v2
+
+from hqnn_lightning.data.augment_kernel import augment_uint8, load_augment_kernel
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 """Per-channel RGB mean of ImageNet, for images scaled to ``[0, 1]``."""
@@ -247,13 +250,20 @@ class BatchAugmentation(nn.Module):
     Float input (values in ``[0, 1]``) is processed in float32 without quantisation, as
     torchvision processes float tensors.
 
+    On the CPU, uint8 batches without hue jitter go through a fused C kernel
+    (:mod:`~hqnn_lightning.data.augment_kernel`, compiled on first use) that does the same
+    arithmetic per image in one pass; ``cpu_kernel=False``, or no C compiler, keeps the tensor
+    operations.
+
     Args:
         config: The augmentation; ``image_size`` is the side of the input images.
+        cpu_kernel: Use the fused kernel where it applies.
     """
 
-    def __init__(self, config: AugmentationConfig) -> None:
+    def __init__(self, config: AugmentationConfig, cpu_kernel: bool = True) -> None:
         super().__init__()
         self.config = config
+        self.cpu_kernel = cpu_kernel
 
     def sample_params(
         self, batch_size: int, device: torch.device, generator: torch.Generator | None = None
@@ -314,6 +324,9 @@ class BatchAugmentation(nn.Module):
             float32 ``(B, 3, S, S)``, normalised if configured.
         """
         quantized = images.dtype == torch.uint8
+        library = self._kernel_for(images)
+        if library is not None:
+            return self._augment_with_kernel(library, images, params)
         x = images.to(torch.float32, copy=True)
         bound = 255.0 if quantized else 1.0
         # Colour jitter acts on each pixel alone or through the image mean, so it commutes with
@@ -331,6 +344,26 @@ class BatchAugmentation(nn.Module):
         if self.config.normalize:
             x = TF.normalize(x, IMAGENET_MEAN, IMAGENET_STD, inplace=True)
         return x
+
+    def _kernel_for(self, images: Tensor) -> ctypes.CDLL | None:
+        """The fused CPU kernel, if it applies to ``images`` and could be built."""
+        applies = (
+            self.cpu_kernel
+            and images.dtype == torch.uint8
+            and images.device.type == "cpu"
+            and self.config.hue == 0
+        )
+        return load_augment_kernel() if applies else None
+
+    def _augment_with_kernel(
+        self, library: ctypes.CDLL, images: Tensor, params: AugmentationParams
+    ) -> Tensor:
+        ops = factors = None
+        if params.jitter is not None and params.order is not None and self.config.color_jitter:
+            ops = params.order[params.order != HUE].view(images.shape[0], -1)
+            factors = params.jitter.gather(1, ops)
+        mean, std = (IMAGENET_MEAN, IMAGENET_STD) if self.config.normalize else (None, None)
+        return augment_uint8(library, images, ops, factors, params.flip, params.angle, mean, std)
 
     def _jitter(
         self, x: Tensor, factors: Tensor, order: Tensor, bound: float, quantized: bool

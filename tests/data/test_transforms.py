@@ -314,17 +314,21 @@ def per_sample_statistics(name: str) -> dict[str, np.ndarray]:
     return statistics(torch.stack([transform(image) for _ in range(N_SAMPLES)]), config)
 
 
-def batch_p_values(name: str, config: AugmentationConfig) -> dict[str, float]:
+def batch_p_values(
+    name: str, config: AugmentationConfig, cpu_kernel: bool = True
+) -> dict[str, float]:
     """KS p-value of each statistic: ``BatchAugmentation(config)`` against the reference."""
     images = smooth_image().expand(N_SAMPLES, -1, -1, -1)
-    out = BatchAugmentation(config)(images, generator=torch.Generator().manual_seed(1))
+    augment = BatchAugmentation(config, cpu_kernel=cpu_kernel)
+    out = augment(images, generator=torch.Generator().manual_seed(1))
     batched, reference = statistics(out, CONFIGS[name]), per_sample_statistics(name)
     return {stat: float(ks_2samp(reference[stat], batched[stat]).pvalue) for stat in reference}
 
 
+@pytest.mark.parametrize("cpu_kernel", [True, False], ids=["kernel", "tensor_ops"])
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_batch_augmentation_has_torchvision_distribution(name: str) -> None:
-    p_values = batch_p_values(name, CONFIGS[name])
+def test_batch_augmentation_has_torchvision_distribution(name: str, cpu_kernel: bool) -> None:
+    p_values = batch_p_values(name, CONFIGS[name], cpu_kernel)
     assert min(p_values.values()) > P_MIN, p_values
 
 
