@@ -7,7 +7,7 @@ from hqnn_lightning.models.backbones import BACKBONES, SmallCNN, create_backbone
 from hqnn_lightning.models.base import ImageClassifier
 from hqnn_lightning.models.classical import ClassicalResNet
 from hqnn_lightning.models.conv_control import ConvControlNet
-from hqnn_lightning.models.hybrid import HybridVQC
+from hqnn_lightning.models.hybrid import BottleneckClassifier, HybridControl, HybridVQC
 from hqnn_lightning.models.metrics import ClassificationMetricsMixin
 from hqnn_lightning.models.quanv import QuanvNet
 from hqnn_lightning.models.registry import MODELS, create_model
@@ -16,9 +16,11 @@ from hqnn_lightning.models.summary import parameter_counts
 __all__ = [
     "BACKBONES",
     "MODELS",
+    "BottleneckClassifier",
     "ClassicalResNet",
     "ClassificationMetricsMixin",
     "ConvControlNet",
+    "HybridControl",
     "HybridVQC",
     "ImageClassifier",
     "QuanvNet",

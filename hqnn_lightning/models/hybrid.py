@@ -1,4 +1,11 @@
-"""HybridVQC: backbone features squeezed into a variational quantum circuit."""
+"""HybridVQC: backbone features squeezed into a variational quantum circuit, and its control.
+
+Both models share :class:`BottleneckClassifier`: backbone features -> a narrow projection ->
+``tanh * pi / 2`` -> a *bottleneck layer* -> a linear classifier. In :class:`HybridVQC` the
+bottleneck layer is the quantum circuit; in :class:`HybridControl` it is a classical layer of
+the same width, so that comparing the two measures what the circuit adds or takes away, and
+comparing the control with the classical model measures what the narrow projection costs.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +20,94 @@ from hqnn_lightning.models.registry import MODELS
 from hqnn_lightning.quantum import VariationalClassifierCircuit, quantum_layer
 
 
+class BottleneckClassifier(ImageClassifier):
+    """Backbone -> ``Linear(F, n_heads * width)`` -> ``tanh * pi / 2`` -> bottleneck layer ->
+    ``Linear(n_heads * width, num_classes)``, plus, with ``residual``, a linear shortcut from
+    the backbone features to the logits.
+
+    Subclasses set :meth:`bottleneck`, a map ``(B, n_heads * width) -> (B, n_heads * width)``
+    of angles in ``(-pi/2, pi/2)`` to values in ``[-1, 1]``, and call
+    ``self.save_hyperparameters()``.
+
+    Args:
+        num_classes: Number of classes.
+        width: Width of one head of the bottleneck (the qubits of one circuit).
+        n_heads: Heads side by side, each on its own slice of the projection.
+        residual: Add ``Linear(F, num_classes)`` of the backbone features to the logits, a
+            classical path around the bottleneck.
+        arch: Backbone name.
+        pretrained: Start the backbone from torchvision's ImageNet weights.
+        weights_path: Local backbone weights file, for machines without internet.
+        freeze_backbone: Train only what follows the backbone.
+        in_channels: Image channels.
+        image_size: Image side in pixels.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        width: int,
+        n_heads: int,
+        residual: bool,
+        arch: str,
+        pretrained: bool,
+        weights_path: str | None,
+        freeze_backbone: bool,
+        in_channels: int,
+        image_size: int,
+    ) -> None:
+        super().__init__(num_classes)
+        if n_heads < 1:
+            raise ValueError(f"n_heads must be at least 1, got {n_heads}")
+        self.backbone, num_features = create_backbone(
+            arch, pretrained, weights_path, in_channels, image_size
+        )
+        self.projection = nn.Linear(num_features, n_heads * width)
+        self.classifier = nn.Linear(n_heads * width, num_classes)
+        self.shortcut = nn.Linear(num_features, num_classes) if residual else None
+        if freeze_backbone:
+            self.freeze_module(self.backbone)
+
+    def bottleneck(self, angles: torch.Tensor) -> torch.Tensor:
+        """``(B, n_heads * width)`` angles ``-> (B, n_heads * width)`` values in ``[-1, 1]``."""
+        raise NotImplementedError(f"{type(self).__name__} does not define its bottleneck layer")
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W) -> (B, num_classes)`` logits."""
+        features = self.backbone(images)
+        angles = torch.tanh(self.projection(features)) * (math.pi / 2)
+        logits = self.classifier(self.bottleneck(angles))
+        return logits if self.shortcut is None else logits + self.shortcut(features)
+
+
+class SideBySide(nn.ModuleList):
+    """Layers applied to consecutive slices of the last dimension, outputs concatenated:
+    ``(..., sum of widths) -> (..., sum of widths)``."""
+
+    def __init__(self, layers: list[nn.Module], width: int) -> None:
+        super().__init__(layers)
+        self.width = width
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        slices = inputs.split(self.width, dim=-1)
+        return torch.cat([layer(part) for layer, part in zip(self, slices, strict=True)], dim=-1)
+
+
 @MODELS.register("hybrid")
 @MODELS.register("hybrid_tiny", arch="small_cnn", n_qubits=2, q_depth=1)
-class HybridVQC(ImageClassifier):
+class HybridVQC(BottleneckClassifier):
     """The study's hybrid: features -> ``n_qubits`` angles -> circuit -> classes.
 
     ``(B, C, H, W)`` images go through the backbone to ``(B, F)`` features (``F = 2048`` for
     ResNet-50), a linear projection to ``(B, n_qubits)``, ``tanh(.) * pi / 2`` to angles in
     ``(-pi/2, pi/2)``, the :class:`VariationalClassifierCircuit` to ``(B, n_qubits)``
     expectation values in ``[-1, 1]``, and a linear layer to ``(B, num_classes)`` logits. The
-    ``F -> n_qubits`` projection is the bottleneck the study blamed for the hybrid's collapse.
+    ``F -> n_qubits`` projection is the bottleneck the study blamed for the hybrid's collapse;
+    ``n_heads`` circuits side by side and a ``residual`` classical path are ways around it.
 
     Args:
         num_classes: Number of classes.
-        n_qubits: Qubits of the circuit, and width of the bottleneck (6 in the study).
+        n_qubits: Qubits of each circuit, and width of each head (6 in the study).
         q_depth: Entangling layers of the circuit.
         entangler: ``"strong"`` (StronglyEntanglingLayers) or ``"basic"``.
         q_device: ``"torch"`` (the exact torch simulator, fastest; see
@@ -34,6 +115,8 @@ class HybridVQC(ImageClassifier):
             ``"lightning.qubit"``), needed for shots.
         shots: ``None`` for exact expectation values, else samples per circuit.
         q_diff_method: Overrides the device's default diff method.
+        n_heads: Independent circuits side by side, each on its own ``n_qubits`` angles.
+        residual: A linear path from the backbone features to the logits, around the circuit.
         arch: Backbone name.
         pretrained: Start the backbone from torchvision's ImageNet weights.
         weights_path: Local backbone weights file, for machines without internet.
@@ -53,6 +136,8 @@ class HybridVQC(ImageClassifier):
         q_device: str = "torch",
         shots: int | None = None,
         q_diff_method: str | None = None,
+        n_heads: int = 1,
+        residual: bool = False,
         arch: str = "resnet50",
         pretrained: bool = False,
         weights_path: str | None = None,
@@ -62,23 +147,85 @@ class HybridVQC(ImageClassifier):
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
     ) -> None:
-        super().__init__(num_classes)
+        super().__init__(
+            num_classes,
+            n_qubits,
+            n_heads,
+            residual,
+            arch,
+            pretrained,
+            weights_path,
+            freeze_backbone,
+            in_channels,
+            image_size,
+        )
         self.save_hyperparameters()
-        self.backbone, num_features = create_backbone(
-            arch, pretrained, weights_path, in_channels, image_size
-        )
-        self.projection = nn.Linear(num_features, n_qubits)
-        self.quantum = quantum_layer(
-            VariationalClassifierCircuit(n_qubits, q_depth, entangler),
-            device=q_device,
-            shots=shots,
-            diff_method=q_diff_method,
-        )
-        self.classifier = nn.Linear(n_qubits, num_classes)
-        if freeze_backbone:
-            self.freeze_module(self.backbone)
+        circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler)
+        layers = [
+            quantum_layer(circuit, device=q_device, shots=shots, diff_method=q_diff_method)
+            for _ in range(n_heads)
+        ]
+        self.quantum = layers[0] if n_heads == 1 else SideBySide(layers, n_qubits)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, C, H, W) -> (B, num_classes)`` logits."""
-        angles = torch.tanh(self.projection(self.backbone(images))) * (math.pi / 2)
-        return self.classifier(self.quantum(angles))
+    def bottleneck(self, angles: torch.Tensor) -> torch.Tensor:
+        return self.quantum(angles)
+
+
+@MODELS.register("hybrid_control")
+@MODELS.register("hybrid_control_tiny", arch="small_cnn", n_qubits=2)
+class HybridControl(BottleneckClassifier):
+    """:class:`HybridVQC` with each circuit replaced by ``tanh(Linear(n_qubits, n_qubits))``.
+
+    The same backbone, projection, angles, width, heads, shortcut and classifier; the
+    bottleneck layer is classical, with values in ``[-1, 1]`` like the circuit's expectation
+    values. ``n_qubits`` is the width of each head, named as the hybrid's so that the same
+    options build both.
+
+    Args:
+        num_classes: Number of classes.
+        n_qubits: Width of each head.
+        n_heads: Heads side by side.
+        residual: A linear path from the backbone features to the logits.
+        arch: Backbone name.
+        pretrained: Start the backbone from torchvision's ImageNet weights.
+        weights_path: Local backbone weights file, for machines without internet.
+        freeze_backbone: Train only what follows the backbone.
+        in_channels: Image channels.
+        image_size: Image side in pixels.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        n_qubits: int = 6,
+        n_heads: int = 1,
+        residual: bool = False,
+        arch: str = "resnet50",
+        pretrained: bool = False,
+        weights_path: str | None = None,
+        freeze_backbone: bool = False,
+        in_channels: int = 3,
+        image_size: int = 224,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+    ) -> None:
+        super().__init__(
+            num_classes,
+            n_qubits,
+            n_heads,
+            residual,
+            arch,
+            pretrained,
+            weights_path,
+            freeze_backbone,
+            in_channels,
+            image_size,
+        )
+        self.save_hyperparameters()
+        layers = [nn.Sequential(nn.Linear(n_qubits, n_qubits), nn.Tanh()) for _ in range(n_heads)]
+        self.classical = layers[0] if n_heads == 1 else SideBySide(layers, n_qubits)
+
+    def bottleneck(self, angles: torch.Tensor) -> torch.Tensor:
+        return self.classical(angles)

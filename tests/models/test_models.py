@@ -14,7 +14,7 @@ from hqnn_lightning.models import (
 )
 from hqnn_lightning.quantum import ExpansionQuanvolution, QuantumLayer
 
-TINY = ("classical_tiny", "hybrid_tiny", "quanv_tiny", "quanv_control_tiny")
+TINY = ("classical_tiny", "hybrid_tiny", "hybrid_control_tiny", "quanv_tiny", "quanv_control_tiny")
 
 
 def images(*shape):
@@ -27,7 +27,8 @@ def tiny(name, **kwargs):
 
 class TestRegistry:
     def test_every_model_has_a_tiny_variant(self):
-        full = {"classical", "hybrid", "quanv", "quanv_control", "quanv_control_trainable"}
+        full = {"classical", "hybrid", "hybrid_control", "quanv", "quanv_control"}
+        full.add("quanv_control_trainable")
         assert set(MODELS.names()) == full | set(TINY)
 
     @pytest.mark.parametrize(
@@ -119,6 +120,45 @@ class TestHybridVQC:
             100,
             "parameter-shift",
         )
+
+
+class TestBottleneckVariants:
+    def test_control_has_the_hybrids_shape_with_a_classical_layer(self):
+        hybrid, control = tiny("hybrid_tiny", n_qubits=3), tiny("hybrid_control_tiny", n_qubits=3)
+        assert control.projection.out_features == hybrid.projection.out_features == 3
+        assert control.classifier.in_features == hybrid.classifier.in_features == 3
+        assert parameter_counts(control)["quantum"] == 0
+        out = control.bottleneck(torch.full((2, 3), 10.0))
+        assert out.shape == (2, 3) and out.abs().max() <= 1
+
+    @pytest.mark.parametrize("name", ["hybrid_tiny", "hybrid_control_tiny"])
+    def test_heads_side_by_side_see_their_own_slice(self, name):
+        model = tiny(name, n_qubits=2, n_heads=3)
+        assert model.projection.out_features == model.classifier.in_features == 6
+        heads = model.quantum if name == "hybrid_tiny" else model.classical
+        angles = torch.rand(4, 6)
+        moved = angles.clone()
+        moved[:, 2:4] += 0.5  # only the second head's inputs
+        changed = (model.bottleneck(angles) - model.bottleneck(moved)).abs().sum(0) > 1e-9
+        assert changed.tolist() == [False, False, True, True, False, False]
+        assert len(heads) == 3
+        if name == "hybrid_tiny":
+            assert parameter_counts(model)["quantum"] == 3 * 1 * 2 * 3
+
+    def test_residual_path_carries_the_features_around_the_circuit(self):
+        model = tiny("hybrid_tiny", residual=True)
+        assert model.shortcut.in_features == model.projection.in_features
+        model(images(4, 1, 8, 8)).sum().backward()
+        assert model.shortcut.weight.grad.abs().sum() > 0
+        with torch.no_grad():
+            model.classifier.weight.zero_()
+            model.classifier.bias.zero_()
+        x = images(2, 1, 8, 8)
+        torch.testing.assert_close(model(x), model.shortcut(model.backbone(x)))
+
+    def test_no_heads_is_refused(self):
+        with pytest.raises(ValueError, match="n_heads must be at least 1"):
+            tiny("hybrid_tiny", n_heads=0)
 
 
 class TestQuanvNet:
