@@ -64,6 +64,8 @@ MODEL_OPTIONS = (
     "q_device",
     "shots",
     "q_diff_method",
+    "n_heads",
+    "residual",
     "kernel_size",
     "n_layers",
     "filter_seed",
@@ -226,6 +228,18 @@ def build_parser() -> ArgumentParser:
         type=str | None,
         default=None,
         help="override the device's diff method (backprop, adjoint, parameter-shift, ...)",
+    )
+    add(
+        "--n-heads",
+        type=int | None,
+        default=None,
+        help="hybrid and hybrid_control: bottleneck heads side by side, n_qubits each (1)",
+    )
+    add(
+        "--residual",
+        type=bool | None,
+        default=None,
+        help="hybrid and hybrid_control: a linear path from the features to the logits",
     )
     add("--kernel-size", type=int | None, default=None, help="quanvolution patch side (2 or 3)")
     add("--n-layers", type=int | None, default=None, help="RandomLayers in the quanv filter")

@@ -10,6 +10,10 @@ STUDY = {
     "combined_classical",
     "combined_hybrid_frozen",
     "combined_hybrid_finetuned",
+    "combined_hybrid_control",
+    "combined_hybrid_heads",
+    "combined_hybrid_residual",
+    "combined_hybrid_12qubits",
     *(f"subset{k}_{model}" for k in (3, 5, 10) for model in ("quanv", "quanv_control")),
 }
 MAX_SUBSET = 10
@@ -49,7 +53,8 @@ def test_config_builds_its_data_and_model(path, car_data, tmp_path):
         overrides += ["--image-size", "16", "--cache-dir", str(tmp_path / "cache")]
     config = build_parser().parse_args(["--config", str(path), *overrides])
     datamodule, model = build(config)
-    assert type(model).__name__ in {"ClassicalResNet", "HybridVQC", "QuanvNet", "ConvControlNet"}
+    known = {"ClassicalResNet", "HybridVQC", "HybridControl", "QuanvNet", "ConvControlNet"}
+    assert type(model).__name__ in known
     assert model.hparams.num_classes == datamodule.num_classes
     if path.stem.startswith("subset"):
         k = int(path.stem.removeprefix("subset").split("_")[0])
