@@ -124,8 +124,10 @@ class CarDataModule(ImageClassificationDataModule):
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
         self.cache_dir = Path(cache_dir) if cache_dir else DEFAULT_CACHE_DIR
         check_split_fractions(val_fraction, 0.0)
-        # Also records the arguments of the subclass constructors that called this one.
-        self.save_hyperparameters()
+        # Also records the arguments of the subclass constructors that called this one. Not
+        # logged: the requested num_classes (None: all) would clash with the model's count,
+        # which Lightning refuses; the runner logs its whole resolved configuration instead.
+        self.save_hyperparameters(logger=False)
         self.data_dir = Path(data_dir)
         self.requested_classes = classes
         self.requested_num_classes = num_classes

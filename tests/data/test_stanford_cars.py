@@ -3,11 +3,14 @@ import time
 import warnings
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
+from lightning.pytorch.loggers import CSVLogger
 
 from hqnn_lightning.data import create_datamodule
 from hqnn_lightning.data.stanford_cars import StanfordCarsDataModule, detect_layout, read_devkit
+from hqnn_lightning.models import create_model
 from tests.data.car_files import (
     CLASS_NAMES,
     write_broken_files,
@@ -90,6 +93,28 @@ class TestStanfordCarsDataModule:
         assert data.class_names == sorted(CLASS_NAMES)[:3]
         labels = {int(label) for _, label in data.test_set}
         assert labels == {0, 1, 2}
+
+    @pytest.mark.parametrize(
+        "requested", [{}, {"classes": ["Audi S6 Sedan 2011", "Volvo 240 Sedan 1993"]}]
+    )
+    def test_fit_logs_the_class_count_the_model_has(self, tmp_path, requested):
+        """Lightning refuses to log a DataModule's num_classes that differs from the model's."""
+        data = datamodule(write_folders(tmp_path / "cars"), tmp_path, image_size=8, **requested)
+        data.setup()
+        model = create_model("classical_tiny", num_classes=data.num_classes, image_size=8)
+        trainer = L.Trainer(
+            max_epochs=1,
+            limit_train_batches=1,
+            limit_val_batches=1,
+            logger=CSVLogger(tmp_path / "logs"),
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
+        trainer.fit(model, datamodule=data)
+        assert trainer.logged_metrics  # the fit ran and logged
+        rebuilt = StanfordCarsDataModule(**data.hparams)
+        assert rebuilt.class_names == data.class_names
 
     def test_named_subset_and_unknown_name(self, tmp_path):
         root = write_devkit(tmp_path / "cars")
