@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch import nn
 
 from hqnn_lightning.quantum.devices import TORCH_DEVICE, make_device
 from hqnn_lightning.quantum.layers import QuantumCircuit
-from hqnn_lightning.quantum.statevector import (
-    METHODS,
-    Method,
-    cnot_permutation,
-    compile_circuit,
-    expectations,
-)
+from hqnn_lightning.quantum.statevector import Method, StatevectorSimulator
+from hqnn_lightning.quantum.statevector_program import compile_circuit
 
 
 class TorchStatevectorLayer(nn.Module):
@@ -31,8 +25,8 @@ class TorchStatevectorLayer(nn.Module):
     The simulation (``statevector.py``) is differentiable by autograd with respect to inputs
     and weights, runs on the device of its inputs (CPU or CUDA) and in their precision: float64
     inputs and weights give complex128 amplitudes and float64 outputs, float32 complex64 and
-    float32 (the wider of the two dtypes wins; narrower floats compute in float32; fixed angles
-    are kept in float64 and follow the inputs). It agrees with ``default.qubit`` to rounding.
+    float32 (the wider of the two dtypes wins; narrower floats compute in float32; a circuit's
+    fixed angles follow the inputs). It agrees with ``default.qubit`` to rounding.
     The layer pickles and deep-copies as any module does.
 
     Args:
@@ -40,7 +34,7 @@ class TorchStatevectorLayer(nn.Module):
         device: Must be ``"torch"``; here so that the factory's arguments fit both layers.
         shots: Must be ``None``: the simulation is exact.
         diff_method: ``None`` or ``"backprop"`` (autograd).
-        method: ``"unitary"``, ``"gates"`` or ``"auto"`` (see :func:`statevector.expectations`).
+        method: ``"unitary"``, ``"gates"`` or ``"auto"`` (see :class:`StatevectorSimulator`).
     """
 
     def __init__(
@@ -54,31 +48,21 @@ class TorchStatevectorLayer(nn.Module):
         super().__init__()
         if device != TORCH_DEVICE:
             raise ValueError(f"TorchStatevectorLayer runs on device='torch', got {device!r}")
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         self.quantum_device = make_device(device, circuit.n_qubits, shots, diff_method)
         self.circuit = circuit
-        self.method = method
-        self.program = compile_circuit(circuit)
+        self.simulator = StatevectorSimulator(compile_circuit(circuit), method)
         for name, shape in circuit.weight_shapes.items():
             weight = nn.Parameter(torch.empty(shape))
             nn.init.uniform_(weight, 0.0, 2 * math.pi)
             self.register_parameter(name, weight)
-        fixed = () if self.program.fixed_angles is None else self.program.fixed_angles
-        self.register_buffer(
-            "fixed_angles", torch.tensor(fixed, dtype=torch.float64), persistent=False
-        )
-        permutations = np.stack(
-            [cnot_permutation(block.cnots, circuit.n_qubits) for block in self.program.blocks]
-        )
-        self.register_buffer("permutations", torch.from_numpy(permutations), persistent=False)
 
     def weights_vector(self) -> torch.Tensor | None:
         """The weights flattened in ``weight_shapes`` order, ``(n_angles,)`` radians; ``None``
         for a circuit with fixed angles."""
-        if not self.circuit.weight_shapes:
+        flat = [getattr(self, name).flatten() for name in self.circuit.weight_shapes]
+        if not flat:
             return None
-        return torch.cat([getattr(self, name).flatten() for name in self.circuit.weight_shapes])
+        return flat[0] if len(flat) == 1 else torch.cat(flat)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """``(..., n_qubits) -> (..., n_outputs)``, in the wider float dtype of inputs and
@@ -95,17 +79,14 @@ class TorchStatevectorLayer(nn.Module):
             dtype = torch.promote_types(dtype, weights.dtype)
         if dtype != torch.float64:
             dtype = torch.float32
-        angles = self.fixed_angles if weights is None else weights
+        if weights is None:
+            angles = self.simulator.fixed_angles(dtype, inputs.device)
+        else:
+            angles = weights.to(dtype)
         # Mixed precision would run the real products in bfloat16; the layer stays exact.
         with torch.autocast(inputs.device.type, enabled=False):
-            out = expectations(
-                self.program,
-                inputs.reshape(-1, n).to(dtype),
-                angles.to(dtype),
-                self.permutations,
-                self.method,
-            )
-        return out.reshape(*inputs.shape[:-1], self.program.n_outputs)
+            out = self.simulator(inputs.reshape(-1, n).to(dtype), angles)
+        return out.reshape(*inputs.shape[:-1], self.circuit.n_outputs)
 
     def extra_repr(self) -> str:
-        return f"circuit={self.circuit}, device='torch', method={self.method!r}"
+        return f"circuit={self.circuit}, device='torch'"

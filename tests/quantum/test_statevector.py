@@ -18,11 +18,10 @@ from hqnn_lightning.quantum import (
     quantum_layer,
     variational_classifier_qnode,
 )
-from hqnn_lightning.quantum.statevector import (
-    choose_method,
+from hqnn_lightning.quantum.statevector import choose_method, kron, rotation_matrices
+from hqnn_lightning.quantum.statevector_program import (
     cnot_permutation,
     compile_circuit,
-    kron,
     program_from_operations,
 )
 
@@ -190,7 +189,7 @@ class TestLayer:
         inputs = draw(0, 4, 3).float()
         for clone in (pickle.loads(pickle.dumps(layer)), copy.deepcopy(layer)):
             torch.testing.assert_close(clone(inputs), layer(inputs))
-            assert clone.quantum_device == layer.quantum_device and clone.method == method
+            assert clone.quantum_device == layer.quantum_device and clone.simulator.method == method
             clone(inputs).sum().backward()
             assert clone.weights.grad.abs().sum() > 0
 
@@ -235,7 +234,7 @@ class TestFactory:
 
     def test_torch_is_the_default(self, circuit):
         layer = quantum_layer(circuit, method="gates")
-        assert isinstance(layer, TorchStatevectorLayer) and layer.method == "gates"
+        assert isinstance(layer, TorchStatevectorLayer) and layer.simulator.method == "gates"
 
     @pytest.mark.parametrize("device", ["default.qubit", "lightning.qubit"])
     def test_pennylane_devices_give_a_quantum_layer(self, circuit, device):
@@ -297,6 +296,13 @@ class TestProgram:
             float(op.parameters[0]) for op in theirs if op.parameters
         ]
 
+    @pytest.mark.parametrize("name", ["Rot", "RX", "RY", "RZ"])
+    def test_rotation_matrices_are_pennylanes(self, name):
+        gate = getattr(qml, name)
+        angles = draw(0, 5, gate.num_params)
+        expected = torch.stack([torch.as_tensor(gate.compute_matrix(*row)) for row in angles])
+        torch.testing.assert_close(rotation_matrices(name, angles), expected, **EXACT)
+
     def test_kron_puts_the_first_factor_on_the_most_significant_bit(self):
         matrices = torch.randn(3, 2, 2, dtype=torch.complex128)
         expected = torch.kron(torch.kron(matrices[0], matrices[1]), matrices[2])
@@ -312,11 +318,9 @@ class TestProgram:
         torch.testing.assert_close(state[torch.from_numpy(cnot_permutation(cnots, 3))], expected)
 
     def test_auto_method_uses_the_unitary_for_small_circuits_only(self):
-        small = compile_circuit(VariationalClassifierCircuit(6, 3))
-        large = compile_circuit(VariationalClassifierCircuit(12, 1))
-        assert choose_method(small, 1) == "unitary"
-        assert choose_method(large, 256) == "gates"
-        assert choose_method(large, 100_000) == "unitary"
+        assert choose_method(6, 1) == "unitary"
+        assert choose_method(8, 256) == "gates"
+        assert choose_method(8, 512) == "unitary"
 
     def test_unknown_gate_and_circuit_are_refused(self):
         with pytest.raises(NotImplementedError, match="no gate Hadamard"):
