@@ -12,7 +12,7 @@ from hqnn_lightning.models import (
     create_model,
     parameter_counts,
 )
-from hqnn_lightning.quantum import ExpansionQuanvolution, QuantumLayer
+from hqnn_lightning.quantum import ExpansionQuanvolution, QuantumLayer, TorchStatevectorLayer
 
 TINY = ("classical_tiny", "hybrid_tiny", "hybrid_control_tiny", "quanv_tiny", "quanv_control_tiny")
 
@@ -111,6 +111,21 @@ class TestHybridVQC:
         counts = parameter_counts(model)
         assert counts["quantum"] == 2 * 3 * 3
         assert counts["classical"] + counts["quantum"] == sum(p.numel() for p in model.parameters())
+
+    def test_simulates_on_the_torch_backend_by_default(self):
+        model = tiny("hybrid_tiny")
+        assert model.hparams.q_device == "torch"
+        assert isinstance(model.quantum, TorchStatevectorLayer)
+
+    def test_checkpoint_moves_to_a_pennylane_device(self, tmp_path):
+        model = tiny("hybrid_tiny").eval()
+        trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+        trainer.strategy.connect(model)
+        trainer.save_checkpoint(tmp_path / "model.ckpt")
+        restored = HybridVQC.load_from_checkpoint(tmp_path / "model.ckpt", q_device="default.qubit")
+        assert isinstance(restored.eval().quantum, QuantumLayer)
+        x = images(2, 1, 8, 8)
+        torch.testing.assert_close(restored(x), model(x), atol=1e-5, rtol=0)
 
     def test_device_and_shots_reach_the_quantum_layer(self):
         model = tiny("hybrid_tiny", q_device="lightning.qubit", shots=100)
