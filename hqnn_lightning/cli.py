@@ -55,8 +55,7 @@ DATA_OPTIONS = (
 )
 MODEL_OPTIONS = (
     "arch",
-    "pretrained",
-    "weights_path",
+    "backbone_weights",
     "freeze_backbone",
     "n_qubits",
     "q_depth",
@@ -201,16 +200,11 @@ def build_parser() -> ArgumentParser:
     add("--weight-decay", type=float | None, default=None, help="AdamW weight decay")
     add("--arch", type=str | None, default=None, help="backbone: resnet18..resnet152, small_cnn")
     add(
-        "--pretrained",
-        type=bool | None,
-        default=None,
-        help="start the backbone from ImageNet weights (needs internet or the hub cache)",
-    )
-    add(
-        "--weights-path",
+        "--backbone-weights",
         type=str | None,
         default=None,
-        help="local backbone weights (.pth) for machines without internet",
+        help="none (default), imagenet (internet or the torch hub cache) or PATH of a local "
+        "torchvision/timm checkpoint, for machines without internet",
     )
     add("--freeze-backbone", type=bool | None, default=None, help="train only the head")
     add("--n-qubits", type=int | None, default=None, help="qubits of the hybrid circuit (6)")

@@ -45,8 +45,7 @@ class SmallCNN(nn.Sequential):
 
 def create_backbone(
     arch: str = "resnet50",
-    pretrained: bool = False,
-    weights_path: str | None = None,
+    weights: str = "none",
     in_channels: int = 3,
     image_size: int = 224,
 ) -> tuple[nn.Module, int]:
@@ -54,12 +53,12 @@ def create_backbone(
 
     Args:
         arch: One of :data:`BACKBONES`.
-        pretrained: Load torchvision's ImageNet weights (``IMAGENET1K_V2`` where it exists,
-            else ``V1``), from the torch hub cache or by download; fails within seconds, with
-            instructions, when neither works.
-        weights_path: A local torchvision state dict (``.pth``, optionally under a
-            ``"state_dict"`` key) to load instead of downloading; classifier keys (``fc.*``) are
-            ignored, every other key must match ``arch``.
+        weights: ``"none"`` (random initialisation), ``"imagenet"`` (torchvision's
+            ``IMAGENET1K_V2`` weights where they exist, else ``V1``, from the torch hub cache or
+            by download; fails within seconds, with instructions, when neither works), or the
+            path of a local checkpoint: a torchvision or timm ResNet state dict (``.pth``, also
+            under a ``"state_dict"`` or ``"model"`` key). Classifier keys (``fc.*``) are
+            ignored; every other key must match ``arch``.
         in_channels: Image channels; the first convolution is rebuilt when not 3.
         image_size: Image side in pixels; below 64 the ResNet stem becomes a 3x3 stride-1
             convolution without max-pooling (CIFAR-style), so small images keep their detail.
@@ -68,35 +67,36 @@ def create_backbone(
         ``(backbone, num_features)``, e.g. 2048 features for ``resnet50``.
 
     Raises:
-        ValueError: unknown ``arch``, ``pretrained`` with ``weights_path`` or ``small_cnn``, or
-            weights that do not match ``arch``.
-        FileNotFoundError: ``weights_path`` does not exist.
-        RuntimeError: pretrained weights are neither cached nor downloadable.
+        ValueError: unknown ``arch``, weights for ``small_cnn``, or weights that do not match
+            ``arch``.
+        FileNotFoundError: ``weights`` is neither ``"none"``, ``"imagenet"`` nor a file.
+        RuntimeError: ImageNet weights are neither cached nor downloadable.
     """
     if arch not in BACKBONES:
         raise ValueError(f"unknown backbone {arch!r}; known: {', '.join(BACKBONES)}")
-    if pretrained and weights_path:
-        raise ValueError("give either pretrained=True or weights_path, not both")
+    pretrained = weights != "none"
     if arch == "small_cnn":
-        if pretrained or weights_path:
-            raise ValueError("small_cnn has no pretrained weights")
+        if pretrained:
+            raise ValueError(f"small_cnn has no pretrained weights (backbone_weights={weights!r})")
         backbone = SmallCNN(in_channels)
         return backbone, backbone.num_features
 
     model: torchvision.models.ResNet = getattr(torchvision.models, arch)(weights=None)
     num_features = model.fc.in_features
     model.fc = nn.Identity()
-    if pretrained or weights_path:
+    if pretrained:
         state = (
-            _download_imagenet_state_dict(arch) if pretrained else _read_state_dict(weights_path)
+            _download_imagenet_state_dict(arch)
+            if weights == "imagenet"
+            else _read_state_dict(weights)
         )
         try:
             model.load_state_dict(state)
         except RuntimeError as error:
-            source = weights_path or "the ImageNet weights"
+            source = "the ImageNet weights" if weights == "imagenet" else weights
             raise ValueError(f"{source} does not fit backbone {arch}: {error}") from error
     if image_size < SMALL_INPUT_BELOW:
-        if pretrained or weights_path:
+        if pretrained:
             warnings.warn(
                 f"images of {image_size} px get a new 3x3 ResNet stem: the pretrained first "
                 "convolution is not used",
@@ -122,9 +122,14 @@ def _adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
 def _read_state_dict(path: str) -> dict[str, torch.Tensor]:
     file = Path(path)
     if not file.is_file():
-        raise FileNotFoundError(f"backbone weights file not found: {file}")
+        raise FileNotFoundError(
+            f"backbone weights file not found: {file} (backbone_weights takes none, imagenet "
+            "or the path of a local checkpoint)"
+        )
     state = torch.load(file, map_location="cpu", weights_only=True)
-    state = state.get("state_dict", state)
+    for key in ("state_dict", "model"):  # Lightning/torchvision, timm training checkpoints
+        if isinstance(state.get(key), dict):
+            state = state[key]
     return {key: value for key, value in state.items() if not key.startswith("fc.")}
 
 
@@ -143,7 +148,7 @@ def _download_imagenet_state_dict(arch: str, timeout_s: float = 5.0) -> dict[str
             raise RuntimeError(
                 f"cannot download the {arch} ImageNet weights: {host} is unreachable ({error}). "
                 f"On a machine with internet, download {weights.url} and either put it at "
-                f"{cached} or pass its path as weights_path (--weights-path)."
+                f"{cached} or pass its path as backbone_weights (--backbone-weights PATH)."
             ) from error
     state = weights.get_state_dict(progress=True)
     return {key: value for key, value in state.items() if not key.startswith("fc.")}

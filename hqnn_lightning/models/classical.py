@@ -18,8 +18,8 @@ class ClassicalResNet(ImageClassifier):
     Args:
         num_classes: Number of classes.
         arch: Backbone name (see ``backbones.BACKBONES``).
-        pretrained: Start from torchvision's ImageNet weights.
-        weights_path: Local backbone weights file, for machines without internet.
+        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
+            ``create_backbone``).
         freeze_backbone: Train only the classifier.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 the ResNet gets a small-image stem).
@@ -31,8 +31,7 @@ class ClassicalResNet(ImageClassifier):
         self,
         num_classes: int,
         arch: str = "resnet50",
-        pretrained: bool = False,
-        weights_path: str | None = None,
+        backbone_weights: str = "none",
         freeze_backbone: bool = False,
         in_channels: int = 3,
         image_size: int = 224,
@@ -42,7 +41,7 @@ class ClassicalResNet(ImageClassifier):
         super().__init__(num_classes)
         self.save_hyperparameters()
         self.backbone, num_features = create_backbone(
-            arch, pretrained, weights_path, in_channels, image_size
+            arch, backbone_weights, in_channels, image_size
         )
         self.classifier = nn.Linear(num_features, num_classes)
         if freeze_backbone:

@@ -36,8 +36,8 @@ class BottleneckClassifier(ImageClassifier):
         residual: Add ``Linear(F, num_classes)`` of the backbone features to the logits, a
             classical path around the bottleneck.
         arch: Backbone name.
-        pretrained: Start the backbone from torchvision's ImageNet weights.
-        weights_path: Local backbone weights file, for machines without internet.
+        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
+            ``create_backbone``).
         freeze_backbone: Train only what follows the backbone.
         in_channels: Image channels.
         image_size: Image side in pixels.
@@ -50,8 +50,7 @@ class BottleneckClassifier(ImageClassifier):
         n_heads: int,
         residual: bool,
         arch: str,
-        pretrained: bool,
-        weights_path: str | None,
+        backbone_weights: str,
         freeze_backbone: bool,
         in_channels: int,
         image_size: int,
@@ -60,7 +59,7 @@ class BottleneckClassifier(ImageClassifier):
         if n_heads < 1:
             raise ValueError(f"n_heads must be at least 1, got {n_heads}")
         self.backbone, num_features = create_backbone(
-            arch, pretrained, weights_path, in_channels, image_size
+            arch, backbone_weights, in_channels, image_size
         )
         self.projection = nn.Linear(num_features, n_heads * width)
         self.classifier = nn.Linear(n_heads * width, num_classes)
@@ -118,8 +117,8 @@ class HybridVQC(BottleneckClassifier):
         n_heads: Independent circuits side by side, each on its own ``n_qubits`` angles.
         residual: A linear path from the backbone features to the logits, around the circuit.
         arch: Backbone name.
-        pretrained: Start the backbone from torchvision's ImageNet weights.
-        weights_path: Local backbone weights file, for machines without internet.
+        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
+            ``create_backbone``).
         freeze_backbone: Train only the projection, the circuit and the classifier.
         in_channels: Image channels.
         image_size: Image side in pixels.
@@ -139,8 +138,7 @@ class HybridVQC(BottleneckClassifier):
         n_heads: int = 1,
         residual: bool = False,
         arch: str = "resnet50",
-        pretrained: bool = False,
-        weights_path: str | None = None,
+        backbone_weights: str = "none",
         freeze_backbone: bool = False,
         in_channels: int = 3,
         image_size: int = 224,
@@ -153,8 +151,7 @@ class HybridVQC(BottleneckClassifier):
             n_heads,
             residual,
             arch,
-            pretrained,
-            weights_path,
+            backbone_weights,
             freeze_backbone,
             in_channels,
             image_size,
@@ -187,8 +184,8 @@ class HybridControl(BottleneckClassifier):
         n_heads: Heads side by side.
         residual: A linear path from the backbone features to the logits.
         arch: Backbone name.
-        pretrained: Start the backbone from torchvision's ImageNet weights.
-        weights_path: Local backbone weights file, for machines without internet.
+        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
+            ``create_backbone``).
         freeze_backbone: Train only what follows the backbone.
         in_channels: Image channels.
         image_size: Image side in pixels.
@@ -203,8 +200,7 @@ class HybridControl(BottleneckClassifier):
         n_heads: int = 1,
         residual: bool = False,
         arch: str = "resnet50",
-        pretrained: bool = False,
-        weights_path: str | None = None,
+        backbone_weights: str = "none",
         freeze_backbone: bool = False,
         in_channels: int = 3,
         image_size: int = 224,
@@ -217,8 +213,7 @@ class HybridControl(BottleneckClassifier):
             n_heads,
             residual,
             arch,
-            pretrained,
-            weights_path,
+            backbone_weights,
             freeze_backbone,
             in_channels,
             image_size,

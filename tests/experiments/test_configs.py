@@ -46,7 +46,14 @@ def test_config_builds_its_data_and_model(path, car_data, tmp_path):
     of ImageNet weights (what they would change is tested in tests/models)."""
     overrides = []
     if path.stem.startswith("combined"):
-        overrides = ["--data-dir", str(car_data), "--pretrained", "false", "--arch", "resnet18"]
+        overrides = [
+            "--data-dir",
+            str(car_data),
+            "--backbone-weights",
+            "none",
+            "--arch",
+            "resnet18",
+        ]
     elif path.stem.startswith("subset"):
         overrides = ["--data-dir", str(car_data / "stanford_cars")]
     if overrides:

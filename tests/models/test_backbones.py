@@ -41,7 +41,7 @@ class TestCreateBackbone:
         reference = torchvision.models.resnet18()
         path = tmp_path / "resnet18.pth"
         torch.save(reference.state_dict(), path)
-        backbone, _ = create_backbone("resnet18", weights_path=str(path))
+        backbone, _ = create_backbone("resnet18", weights=str(path))
         torch.testing.assert_close(
             backbone.layer4[1].conv2.weight, reference.layer4[1].conv2.weight
         )
@@ -50,11 +50,11 @@ class TestCreateBackbone:
         path = tmp_path / "resnet18.pth"
         torch.save({"state_dict": torchvision.models.resnet18().state_dict()}, path)
         with pytest.raises(ValueError, match="does not fit backbone resnet50"):
-            create_backbone("resnet50", weights_path=str(path))
+            create_backbone("resnet50", weights=str(path))
 
     def test_missing_weights_file_is_named(self, tmp_path):
         with pytest.raises(FileNotFoundError, match="nowhere.pth"):
-            create_backbone("resnet18", weights_path=str(tmp_path / "nowhere.pth"))
+            create_backbone("resnet18", weights=str(tmp_path / "nowhere.pth"))
 
     def test_pretrained_without_network_fails_fast_with_instructions(self, tmp_path, monkeypatch):
         monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
@@ -64,10 +64,20 @@ class TestCreateBackbone:
 
         monkeypatch.setattr(socket, "create_connection", unreachable)
         with pytest.raises(RuntimeError, match="download.pytorch.org is unreachable") as error:
-            create_backbone("resnet18", pretrained=True)
-        assert "--weights-path" in str(error.value)
+            create_backbone("resnet18", weights="imagenet")
+        assert "--backbone-weights PATH" in str(error.value)
         assert str(tmp_path / "checkpoints" / "resnet18-f37072fd.pth") in str(error.value)
 
-    def test_pretrained_and_weights_path_are_exclusive(self):
-        with pytest.raises(ValueError, match="not both"):
-            create_backbone("resnet18", pretrained=True, weights_path="x.pth")
+    def test_loads_a_timm_checkpoint(self, tmp_path):
+        timm = pytest.importorskip("timm")
+        reference = timm.create_model("resnet18", pretrained=False)
+        path = tmp_path / "timm-resnet18.pth"
+        torch.save({"model": reference.state_dict(), "epoch": 3}, path)  # timm's train format
+        backbone, _ = create_backbone("resnet18", weights=str(path))
+        torch.testing.assert_close(
+            backbone.layer3[0].conv1.weight, reference.layer3[0].conv1.weight
+        )
+
+    def test_small_cnn_has_no_pretrained_weights(self):
+        with pytest.raises(ValueError, match="small_cnn has no pretrained weights"):
+            create_backbone("small_cnn", weights="imagenet")
