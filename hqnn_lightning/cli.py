@@ -22,8 +22,10 @@ from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
 from hqnn_lightning.callbacks import EpochTimer
 from hqnn_lightning.data import DATAMODULES, CarDataModule, create_datamodule
+from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR
 from hqnn_lightning.loggers import LOGGERS, create_logger
 from hqnn_lightning.models import MODELS, create_model, parameter_counts
+from hqnn_lightning.models.feature_cache import FeatureCacheDataModule
 from hqnn_lightning.quantum import KNOWN_DEVICES
 from hqnn_lightning.report import group_runs, load_run, plot_confusion_matrix, summary_table
 
@@ -65,6 +67,8 @@ MODEL_OPTIONS = (
     "q_diff_method",
     "n_heads",
     "residual",
+    "precompute_features",
+    "precompute_quanvolution",
     "kernel_size",
     "n_layers",
     "filter_seed",
@@ -207,6 +211,19 @@ def build_parser() -> ArgumentParser:
         "torchvision/timm checkpoint, for machines without internet",
     )
     add("--freeze-backbone", type=bool | None, default=None, help="train only the head")
+    add(
+        "--precompute-features",
+        type=bool | None,
+        default=None,
+        help="with --freeze-backbone: compute the backbone's features once, cache them "
+        "(--cache-dir) and train the head on them; needs --augment false",
+    )
+    add(
+        "--precompute-quanvolution",
+        type=bool | None,
+        default=None,
+        help="quanv: compute the fixed filter's output once and cache it; needs --augment false",
+    )
     add("--n-qubits", type=int | None, default=None, help="qubits of the hybrid circuit (6)")
     add("--q-depth", type=int | None, default=None, help="entangling layers of the circuit (3)")
     add("--entangler", type=str | None, default=None, help="strong or basic entangling layers")
@@ -285,7 +302,11 @@ def build(config: Namespace) -> tuple[L.LightningDataModule, L.LightningModule]:
             which.
     """
     L.seed_everything(config.seed, workers=True)
-    datamodule = create_datamodule(config.data, **_options(config, DATA_OPTIONS))
+    data_options = _options(config, DATA_OPTIONS)
+    precompute = config.precompute_features or config.precompute_quanvolution
+    if precompute and "cache_dir" not in DATAMODULES.accepted_arguments(config.data):
+        data_options.pop("cache_dir", None)  # then it is only the feature cache's place
+    datamodule = create_datamodule(config.data, **data_options)
     datamodule.prepare_data()
     datamodule.setup("fit")
     model = create_model(
@@ -295,6 +316,10 @@ def build(config: Namespace) -> tuple[L.LightningDataModule, L.LightningModule]:
         image_size=datamodule.image_size,
         **_options(config, MODEL_OPTIONS),
     )
+    if precompute:
+        cache_dir = config.cache_dir or DEFAULT_CACHE_DIR
+        datamodule = FeatureCacheDataModule(datamodule, model.feature_extractor(), cache_dir)
+        datamodule.setup("fit")
     return datamodule, model
 
 

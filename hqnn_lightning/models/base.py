@@ -40,6 +40,23 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
             module.eval()
         return self
 
+    def feature_extractor(self) -> nn.Module:
+        """The fixed first stage whose output :class:`FeatureCacheDataModule` can cache."""
+        raise NotImplementedError(f"{type(self).__name__} has no cacheable feature extractor")
+
+    def _precomputed_logits(self, features: torch.Tensor, flag: str) -> torch.Tensor:
+        """Logits of a batch of cached ``(B, F)`` features, for models built with ``flag``."""
+        if features.ndim != 2:
+            raise ValueError(
+                f"{flag}=True expects batches of (B, F) features, got {tuple(features.shape)}; "
+                "wrap the DataModule in FeatureCacheDataModule"
+            )
+        return self.classify_features(features)
+
+    def classify_features(self, features: torch.Tensor) -> torch.Tensor:
+        """What follows :meth:`feature_extractor`: its output ``-> (B, num_classes)``."""
+        raise NotImplementedError(f"{type(self).__name__} does not classify features")
+
     def configure_optimizers(self) -> Any:
         parameters = [p for p in self.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
@@ -50,3 +67,16 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
             return optimizer
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max_epochs)
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+
+def check_precompute_features(precompute_features: bool, freeze_backbone: bool) -> None:
+    """Refuses cached backbone features for a backbone that trains.
+
+    Raises:
+        ValueError: ``precompute_features`` without ``freeze_backbone``.
+    """
+    if precompute_features and not freeze_backbone:
+        raise ValueError(
+            "precompute_features needs freeze_backbone=True: a backbone that trains changes its "
+            "features at every step"
+        )

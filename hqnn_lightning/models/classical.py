@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from hqnn_lightning.models.backbones import create_backbone
-from hqnn_lightning.models.base import ImageClassifier
+from hqnn_lightning.models.base import ImageClassifier, check_precompute_features
 from hqnn_lightning.models.registry import MODELS
 
 
@@ -21,6 +21,9 @@ class ClassicalResNet(ImageClassifier):
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
             ``create_backbone``).
         freeze_backbone: Train only the classifier.
+        precompute_features: Steps take cached backbone features ``(B, F)`` rather than images
+            (:class:`~hqnn_lightning.models.feature_cache.FeatureCacheDataModule` computes them
+            once); needs ``freeze_backbone``. ``forward`` still takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 the ResNet gets a small-image stem).
         lr: AdamW learning rate.
@@ -33,6 +36,7 @@ class ClassicalResNet(ImageClassifier):
         arch: str = "resnet50",
         backbone_weights: str = "none",
         freeze_backbone: bool = False,
+        precompute_features: bool = False,
         in_channels: int = 3,
         image_size: int = 224,
         lr: float = 1e-3,
@@ -40,6 +44,7 @@ class ClassicalResNet(ImageClassifier):
     ) -> None:
         super().__init__(num_classes)
         self.save_hyperparameters()
+        check_precompute_features(precompute_features, freeze_backbone)
         self.backbone, num_features = create_backbone(
             arch, backbone_weights, in_channels, image_size
         )
@@ -49,4 +54,16 @@ class ClassicalResNet(ImageClassifier):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, num_classes)`` logits."""
-        return self.classifier(self.backbone(images))
+        return self.classify_features(self.backbone(images))
+
+    def feature_extractor(self) -> nn.Module:
+        return self.backbone
+
+    def classify_features(self, features: torch.Tensor) -> torch.Tensor:
+        """Backbone features ``(B, F) -> (B, num_classes)`` logits."""
+        return self.classifier(features)
+
+    def _batch_logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        if not self.hparams.precompute_features:
+            return self(inputs)
+        return self._precomputed_logits(inputs, "precompute_features")

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from hqnn_lightning.models.backbones import create_backbone
-from hqnn_lightning.models.base import ImageClassifier
+from hqnn_lightning.models.base import ImageClassifier, check_precompute_features
 from hqnn_lightning.models.registry import MODELS
 from hqnn_lightning.quantum import VariationalClassifierCircuit, quantum_layer
 
@@ -39,6 +39,8 @@ class BottleneckClassifier(ImageClassifier):
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
             ``create_backbone``).
         freeze_backbone: Train only what follows the backbone.
+        precompute_features: Steps take cached backbone features ``(B, F)`` rather than images
+            (see ``FeatureCacheDataModule``); needs ``freeze_backbone``.
         in_channels: Image channels.
         image_size: Image side in pixels.
     """
@@ -52,12 +54,15 @@ class BottleneckClassifier(ImageClassifier):
         arch: str,
         backbone_weights: str,
         freeze_backbone: bool,
+        precompute_features: bool,
         in_channels: int,
         image_size: int,
     ) -> None:
         super().__init__(num_classes)
         if n_heads < 1:
             raise ValueError(f"n_heads must be at least 1, got {n_heads}")
+        check_precompute_features(precompute_features, freeze_backbone)
+        self.precompute_features = precompute_features
         self.backbone, num_features = create_backbone(
             arch, backbone_weights, in_channels, image_size
         )
@@ -73,10 +78,21 @@ class BottleneckClassifier(ImageClassifier):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, num_classes)`` logits."""
-        features = self.backbone(images)
+        return self.classify_features(self.backbone(images))
+
+    def feature_extractor(self) -> nn.Module:
+        return self.backbone
+
+    def classify_features(self, features: torch.Tensor) -> torch.Tensor:
+        """Backbone features ``(B, F) -> (B, num_classes)`` logits."""
         angles = torch.tanh(self.projection(features)) * (math.pi / 2)
         logits = self.classifier(self.bottleneck(angles))
         return logits if self.shortcut is None else logits + self.shortcut(features)
+
+    def _batch_logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        if not self.precompute_features:
+            return self(inputs)
+        return self._precomputed_logits(inputs, "precompute_features")
 
 
 class SideBySide(nn.ModuleList):
@@ -120,6 +136,8 @@ class HybridVQC(BottleneckClassifier):
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
             ``create_backbone``).
         freeze_backbone: Train only the projection, the circuit and the classifier.
+        precompute_features: Steps take cached backbone features (see
+            ``FeatureCacheDataModule``); needs ``freeze_backbone``.
         in_channels: Image channels.
         image_size: Image side in pixels.
         lr: AdamW learning rate.
@@ -140,6 +158,7 @@ class HybridVQC(BottleneckClassifier):
         arch: str = "resnet50",
         backbone_weights: str = "none",
         freeze_backbone: bool = False,
+        precompute_features: bool = False,
         in_channels: int = 3,
         image_size: int = 224,
         lr: float = 1e-3,
@@ -153,6 +172,7 @@ class HybridVQC(BottleneckClassifier):
             arch,
             backbone_weights,
             freeze_backbone,
+            precompute_features,
             in_channels,
             image_size,
         )
@@ -187,6 +207,8 @@ class HybridControl(BottleneckClassifier):
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
             ``create_backbone``).
         freeze_backbone: Train only what follows the backbone.
+        precompute_features: Steps take cached backbone features (see
+            ``FeatureCacheDataModule``); needs ``freeze_backbone``.
         in_channels: Image channels.
         image_size: Image side in pixels.
         lr: AdamW learning rate.
@@ -202,6 +224,7 @@ class HybridControl(BottleneckClassifier):
         arch: str = "resnet50",
         backbone_weights: str = "none",
         freeze_backbone: bool = False,
+        precompute_features: bool = False,
         in_channels: int = 3,
         image_size: int = 224,
         lr: float = 1e-3,
@@ -215,6 +238,7 @@ class HybridControl(BottleneckClassifier):
             arch,
             backbone_weights,
             freeze_backbone,
+            precompute_features,
             in_channels,
             image_size,
         )

@@ -23,7 +23,7 @@ class QuanvNet(ImageClassifier):
 
     With ``precompute_quanvolution=True`` the training, validation and test batches hold the
     quanvolution's output instead of images (a
-    :class:`~hqnn_lightning.models.quanv_features.QuanvolutionFeatureDataModule` computes and
+    :class:`~hqnn_lightning.models.feature_cache.FeatureCacheDataModule` computes and
     caches it once per dataset), so only the head runs per step; ``forward`` still takes images.
 
     Args:
@@ -106,6 +106,9 @@ class QuanvNet(ImageClassifier):
             )
         return self.classify_features(self.quanvolution(images))
 
+    def feature_extractor(self) -> nn.Module:
+        return self.quanvolution
+
     def classify_features(self, features: torch.Tensor) -> torch.Tensor:
         """Quanvolution output ``(B, C * k**2, H', W')`` ``-> (B, num_classes)`` logits."""
         return self.classifier(self.head(features))
@@ -117,6 +120,6 @@ class QuanvNet(ImageClassifier):
             raise ValueError(
                 f"precompute_quanvolution=True expects batches of features "
                 f"(B, {', '.join(map(str, self.feature_shape))}), got {tuple(inputs.shape)}; "
-                "wrap the DataModule in QuanvolutionFeatureDataModule"
+                "wrap the DataModule in FeatureCacheDataModule"
             )
         return self.classify_features(inputs)

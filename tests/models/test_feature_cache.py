@@ -7,8 +7,8 @@ from torch.utils.data import Subset, TensorDataset
 
 from hqnn_lightning.data import AugmentationConfig, DigitsDataModule
 from hqnn_lightning.models import QuanvNet
-from hqnn_lightning.models.quanv_features import (
-    QuanvolutionFeatureDataModule,
+from hqnn_lightning.models.feature_cache import (
+    FeatureCacheDataModule,
     build_feature_cache,
     dataset_fingerprint,
 )
@@ -84,7 +84,7 @@ class TestFeatureCache:
         assert dataset_fingerprint(image_dataset()) != dataset_fingerprint(image_dataset(seed=1))
 
     def test_refuses_a_trainable_filter(self, tmp_path):
-        with pytest.raises(ValueError, match="trainable quanvolution"):
+        with pytest.raises(ValueError, match="trainable QuanvolutionLayer"):
             build_feature_cache(QuanvolutionLayer(trainable=True), image_dataset(), tmp_path)
 
     def test_dataset_pickles_for_loader_workers(self, tmp_path):
@@ -105,7 +105,7 @@ class TestQuanvNetWithCachedFeatures:
     def test_trains_on_cached_features_like_on_images(self, tmp_path):
         images = DigitsDataModule(normalize=False, batch_size=32)
         model = self.model(precompute_quanvolution=True)
-        data = QuanvolutionFeatureDataModule(images, model.quanvolution, tmp_path)
+        data = FeatureCacheDataModule(images, model.quanvolution, tmp_path)
         data.setup("fit")
         features, labels = next(iter(data.val_dataloader()))
         pixels, same_labels = next(iter(images.val_dataloader()))
@@ -121,7 +121,7 @@ class TestQuanvNetWithCachedFeatures:
 
     def test_images_in_a_precomputed_step_are_refused(self):
         model = self.model(precompute_quanvolution=True)
-        with pytest.raises(ValueError, match="QuanvolutionFeatureDataModule"):
+        with pytest.raises(ValueError, match="FeatureCacheDataModule"):
             model._batch_logits(torch.rand(2, 1, 8, 8))
 
     def test_features_passed_as_images_are_refused(self):
@@ -130,8 +130,61 @@ class TestQuanvNetWithCachedFeatures:
 
     def test_refuses_augmentation(self, tmp_path):
         with pytest.raises(ValueError, match="augment=False"):
-            QuanvolutionFeatureDataModule(AugmentingDigits(), QuanvolutionLayer(), tmp_path)
+            FeatureCacheDataModule(AugmentingDigits(), QuanvolutionLayer(), tmp_path)
 
     def test_refuses_a_trainable_filter(self):
         with pytest.raises(ValueError, match="fixed filter"):
             self.model(precompute_quanvolution=True, trainable_filter=True)
+
+
+class TestFrozenBackboneFeatures:
+    @pytest.mark.parametrize("name", ["classical_tiny", "hybrid_tiny", "hybrid_control_tiny"])
+    def test_cached_features_give_the_logits_of_images(self, name, tmp_path):
+        from hqnn_lightning.models import create_model
+
+        images = DigitsDataModule(batch_size=16)
+        options = {"num_classes": 10, "in_channels": 1, "image_size": 8, "arch": "small_cnn"}
+        model = create_model(name, freeze_backbone=True, precompute_features=True, **options)
+        data = FeatureCacheDataModule(images, model.feature_extractor(), tmp_path)
+        data.setup("fit")
+        features, _ = next(iter(data.val_dataloader()))
+        pixels, _ = next(iter(images.val_dataloader()))
+        assert features.shape == (16, model.backbone.num_features)
+        model.eval()
+        torch.testing.assert_close(model._batch_logits(features), model(pixels))
+        with pytest.raises(ValueError, match="expects batches of \\(B, F\\) features"):
+            model._batch_logits(pixels)
+        assert data.class_names == images.class_names
+
+    def test_new_backbone_weights_build_a_new_cache(self, tmp_path):
+        from hqnn_lightning.models import SmallCNN
+
+        backbone = SmallCNN(2, width=4).requires_grad_(False)
+        build_feature_cache(backbone, image_dataset(), tmp_path)
+        build_feature_cache(backbone, image_dataset(), tmp_path)
+        assert len(list(tmp_path.glob("features-*"))) == 1
+        with torch.no_grad():
+            backbone[0].weight.mul_(2)
+        rebuilt = build_feature_cache(backbone, image_dataset(), tmp_path)
+        assert len(list(tmp_path.glob("features-*"))) == 2
+        backbone.eval()
+        torch.testing.assert_close(rebuilt[3][0], backbone(image_dataset().tensors[0][3:4])[0])
+
+    def test_a_backbone_that_trains_is_refused(self, tmp_path):
+        from hqnn_lightning.models import SmallCNN, create_model
+
+        with pytest.raises(ValueError, match="trainable SmallCNN"):
+            build_feature_cache(SmallCNN(2, width=4), image_dataset(), tmp_path)
+        with pytest.raises(ValueError, match="needs freeze_backbone=True"):
+            create_model("classical_tiny", num_classes=3, precompute_features=True)
+
+
+@pytest.mark.slow
+def test_runner_trains_a_frozen_hybrid_on_cached_features(tmp_path):
+    from hqnn_lightning.cli import main
+
+    argv = ["--model", "hybrid_tiny", "--freeze-backbone", "true", "--precompute-features", "true"]
+    argv += ["--cache-dir", str(tmp_path / "cache"), "--max-epochs", "2", "--logger", "csv"]
+    (results,) = main([*argv, "--output-dir", str(tmp_path / "runs")])
+    assert len(list((tmp_path / "cache").glob("features-*"))) == 3  # train, val, test
+    assert 0 <= results["test/acc_top1"] <= 1 and results["epochs"] == 2

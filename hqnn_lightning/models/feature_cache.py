@@ -1,21 +1,25 @@
-"""Quanvolution features computed once for a whole dataset and cached on disk.
+"""Features of a fixed extractor computed once for a whole dataset and cached on disk.
 
-A fixed quanvolution filter maps each image to the same features every epoch, so a
-:class:`QuanvNet` with ``precompute_quanvolution=True`` can train its head on features computed
-once. :func:`build_feature_cache` writes them to ``cache_dir/quanv-<key>/`` (float32
+A fixed quanvolution filter, or a frozen backbone, maps each image to the same features every
+epoch, so a model whose steps take those features (:class:`QuanvNet` with
+``precompute_quanvolution=True``; ``ClassicalResNet``, ``HybridVQC`` and ``HybridControl``
+with ``freeze_backbone=True, precompute_features=True``) can train what follows on features
+computed once. :func:`build_feature_cache` writes them to ``cache_dir/<kind>-<key>/`` (float32
 ``features.npy``, memory-mapped when read, ``labels.npy``, ``meta.json``); the key hashes the
-circuit (kernel size, layers, seed), the stride and padding, the image shape, the number of
-samples and a fingerprint of the dataset (:func:`dataset_fingerprint`), so a change to any of
-them builds a new cache instead of reading a stale one.
+extractor (a quanvolution's circuit, seed, stride and padding; any other module's class and
+weights), the image shape, the number of samples and a fingerprint of the dataset
+(:func:`dataset_fingerprint`), so a change to any of them builds a new cache instead of reading
+a stale one.
 
-This is incompatible with augmentation applied before the quanvolution: an augmented image is
-new every epoch, and cached features would freeze one view of each image for the whole
-training run, which is a different experiment. :class:`QuanvolutionFeatureDataModule` therefore
-refuses a DataModule that augments; train with ``augment=False`` or compute features on the
-fly. Trainable filters change at every step and cannot be cached either.
+This is incompatible with augmentation applied before the extractor: an augmented image is new
+every epoch, and cached features would freeze one view of each image for the whole training
+run, which is a different experiment. :class:`FeatureCacheDataModule` therefore refuses a
+DataModule that augments; train with ``augment=False`` or compute features on the fly. A
+trainable extractor changes at every step and cannot be cached either.
 
-The features take as much disk as the float32 images when the stride equals the kernel size
-(``C * k**2`` channels of ``(H / k) x (W / k)``), more with overlapping patches.
+A quanvolution's features take as much disk as the float32 images when the stride equals the
+kernel size (``C * k**2`` channels of ``(H / k) x (W / k)``), more with overlapping patches; a
+backbone's take ``F`` floats per image (2048 for ResNet-50).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 from tqdm.auto import tqdm
 
@@ -110,14 +114,40 @@ def dataset_fingerprint(dataset: Dataset) -> str:
     return digest.hexdigest()
 
 
-def cache_key(layer: QuanvolutionLayer, image_shape: tuple[int, ...], n: int, data: str) -> str:
-    """The cache directory's key: circuit, geometry, image shape, sample count, dataset."""
+def describe_extractor(extractor: nn.Module) -> dict[str, Any]:
+    """What identifies an extractor's output: a quanvolution's circuit and geometry, or any
+    other module's class and weights.
+
+    Raises:
+        ValueError: the extractor trains (a trainable filter, parameters that need gradients).
+    """
+    trainable = getattr(extractor, "trainable", False) or any(
+        parameter.requires_grad for parameter in extractor.parameters()
+    )
+    if trainable:
+        raise ValueError(
+            f"a trainable {type(extractor).__name__} changes at every step; its features "
+            "cannot be cached (freeze it, or compute features on the fly)"
+        )
+    if isinstance(extractor, QuanvolutionLayer):
+        return {
+            "circuit": repr(extractor.circuit),
+            "kernel_size": extractor.kernel_size,
+            "stride": extractor.stride,
+            "padding": extractor.padding,
+        }
+    weights = hashlib.sha256()
+    for name, tensor in extractor.state_dict().items():
+        weights.update(name.encode())
+        weights.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return {"module": repr(extractor), "weights": weights.hexdigest()}
+
+
+def cache_key(extractor: nn.Module, image_shape: tuple[int, ...], n: int, data: str) -> str:
+    """The cache directory's key: extractor, image shape, sample count, dataset."""
     description = {
         "format": CACHE_FORMAT,
-        "circuit": repr(layer.circuit),
-        "kernel_size": layer.kernel_size,
-        "stride": layer.stride,
-        "padding": layer.padding,
+        **describe_extractor(extractor),
         "image_shape": list(image_shape),
         "samples": n,
         "dataset": data,
@@ -126,7 +156,7 @@ def cache_key(layer: QuanvolutionLayer, image_shape: tuple[int, ...], n: int, da
 
 
 def build_feature_cache(
-    layer: QuanvolutionLayer,
+    extractor: nn.Module,
     dataset: ImageDataset,
     cache_dir: str | Path,
     batch_transform: Any = None,
@@ -136,65 +166,66 @@ def build_feature_cache(
     """The features of every sample of ``dataset``, computed once (progress bar) and reused.
 
     Args:
-        layer: A fixed (not trainable) quanvolution; its exact output is cached.
+        extractor: A fixed module (a quanvolution that is not trainable, a frozen backbone),
+            run in eval mode; its exact output is cached.
         dataset: ``(image, label)`` samples, images ``(C, H, W)`` of one shape, in order.
         cache_dir: Parent directory of the caches.
-        batch_transform: Applied to each batch of images before the layer (a DataModule's
+        batch_transform: Applied to each batch of images before the extractor (a DataModule's
             per-batch preprocessing, e.g. uint8 to float); ``None`` for none. It must be
             deterministic, and it is not part of the key: pass a ``fingerprint`` that
             describes it if it can change.
-        batch_size: Images per layer call while building.
+        batch_size: Images per extractor call while building.
         fingerprint: Describes the dataset instead of :func:`dataset_fingerprint`.
 
     Returns:
         The cached features, in ``dataset``'s order.
 
     Raises:
-        ValueError: ``layer`` is trainable, or ``dataset`` is empty.
+        ValueError: ``extractor`` is trainable, or ``dataset`` is empty.
     """
-    if layer.trainable:
-        raise ValueError(
-            "a trainable quanvolution changes at every step; its features cannot be cached"
-        )
     if len(dataset) == 0:
         raise ValueError("cannot cache the features of an empty dataset")
     image_shape = tuple(torch.as_tensor(dataset[0][0]).shape)
     data = fingerprint if fingerprint is not None else dataset_fingerprint(dataset)
-    key = cache_key(layer, image_shape, len(dataset), data)
-    directory = Path(cache_dir).expanduser() / f"quanv-{key}"
+    key = cache_key(extractor, image_shape, len(dataset), data)
+    kind = "quanv" if isinstance(extractor, QuanvolutionLayer) else "features"
+    directory = Path(cache_dir).expanduser() / f"{kind}-{key}"
     if (directory / "meta.json").is_file():
         return FeatureDataset(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     partial = directory.with_name(f"{directory.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
-    channels, height, width = image_shape
-    out_shape = (
-        len(dataset),
-        channels * layer.channels_per_input_channel,
-        layer.output_size(height),
-        layer.output_size(width),
-    )
-    features = np.lib.format.open_memmap(
-        partial / "features.npy", mode="w+", dtype=np.float32, shape=out_shape
-    )
+    features = None
     labels = np.empty(len(dataset), dtype=np.int64)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    training = extractor.training
+    extractor.eval()
     start = 0
-    with torch.no_grad(), tqdm(total=len(dataset), desc="quanvolution features", unit="img") as bar:
+    with torch.no_grad(), tqdm(total=len(dataset), desc=f"{kind} features", unit="img") as bar:
         for images, targets in loader:
             if batch_transform is not None:
                 images = batch_transform(images)
+            batch = extractor(images.float()).numpy()
+            if features is None:  # the output shape is known from the first batch
+                features = np.lib.format.open_memmap(
+                    partial / "features.npy",
+                    mode="w+",
+                    dtype=np.float32,
+                    shape=(len(dataset), *batch.shape[1:]),
+                )
             end = start + len(images)
-            features[start:end] = layer(images.float()).numpy()
+            features[start:end] = batch
             labels[start:end] = targets.numpy()
             start = end
             bar.update(len(images))
+    extractor.train(training)
+    shape = list(features.shape)
     features.flush()
     del features
     np.save(partial / "labels.npy", labels)
-    meta = {"layer": repr(layer), "circuit": repr(layer.circuit), "shape": list(out_shape)}
-    (partial / "meta.json").write_text(json.dumps({**meta, "key": key}, indent=2))
+    meta = {"extractor": describe_extractor(extractor), "shape": shape, "key": key}
+    (partial / "meta.json").write_text(json.dumps(meta, indent=2))
     try:
         partial.rename(directory)
     except OSError:
@@ -203,27 +234,29 @@ def build_feature_cache(
     return FeatureDataset(directory)
 
 
-class QuanvolutionFeatureDataModule(L.LightningDataModule):
-    """An image DataModule whose batches are replaced by cached quanvolution features.
+class FeatureCacheDataModule(L.LightningDataModule):
+    """An image DataModule whose batches are replaced by cached features of a fixed extractor.
 
-    Wraps ``datamodule`` (set up on first use) and serves ``(features, labels)`` batches,
-    features float32 ``(B, C * k**2, H', W')``, from one cache per split; train batches are
-    shuffled in an order fixed by the DataModule's seed. Use it with a :class:`QuanvNet` built
-    with ``precompute_quanvolution=True`` and the same filter (``model.quanvolution``).
+    Wraps ``datamodule`` (set up on first use) and serves ``(features, labels)`` batches from
+    one cache per split; train batches are shuffled in an order fixed by the DataModule's seed.
+    Use it with a model whose steps take those features: a :class:`QuanvNet` built with
+    ``precompute_quanvolution=True`` and ``extractor=model.quanvolution``, or a frozen-backbone
+    model built with ``precompute_features=True`` and ``extractor=model.backbone``
+    (``model.feature_extractor()`` gives either).
 
     Args:
         datamodule: The images; must not augment (see the module's docstring).
-        layer: The fixed quanvolution, typically ``model.quanvolution``.
+        extractor: The fixed module whose output is cached.
         cache_dir: Parent directory of the feature caches.
 
     Raises:
-        ValueError: ``datamodule`` augments its training images, or ``layer`` is trainable.
+        ValueError: ``datamodule`` augments its training images, or ``extractor`` trains.
     """
 
     def __init__(
         self,
         datamodule: ImageClassificationDataModule,
-        layer: QuanvolutionLayer,
+        extractor: nn.Module,
         cache_dir: str | Path = "~/.cache/hqnn_lightning",
     ) -> None:
         super().__init__()
@@ -235,16 +268,13 @@ class QuanvolutionFeatureDataModule(L.LightningDataModule):
             or augmentation.rotation
         ):
             raise ValueError(
-                "precomputed quanvolution features would freeze one augmented view of each "
-                "image for every epoch; build the DataModule with augment=False, or compute "
-                "the quanvolution on the fly (precompute_quanvolution=False)"
+                "precomputed features would freeze one augmented view of each image for every "
+                "epoch; build the DataModule with augment=False (--augment false), or compute "
+                "the features on the fly"
             )
-        if layer.trainable:
-            raise ValueError(
-                "a trainable quanvolution changes at every step; its features cannot be cached"
-            )
+        describe_extractor(extractor)  # refuses a trainable extractor now, not at setup
         self.datamodule = datamodule
-        self.layer = layer
+        self.extractor = extractor
         self.cache_dir = Path(cache_dir).expanduser()
         self.splits: dict[str, FeatureDataset] = {}
 
@@ -252,6 +282,11 @@ class QuanvolutionFeatureDataModule(L.LightningDataModule):
     def num_classes(self) -> int:
         """The wrapped DataModule's number of classes."""
         return self.datamodule.num_classes
+
+    @property
+    def class_names(self) -> list[str]:
+        """The wrapped DataModule's class names."""
+        return self.datamodule.class_names
 
     def setup(self, stage: str | None = None) -> None:
         """Sets the images up and builds (or finds) the three caches."""
@@ -268,7 +303,7 @@ class QuanvolutionFeatureDataModule(L.LightningDataModule):
         preprocessing = repr(getattr(self.datamodule, "augmentation", None))
         for split, dataset in sets.items():
             self.splits[split] = build_feature_cache(
-                self.layer,
+                self.extractor,
                 dataset,
                 self.cache_dir,
                 batch_transform=(lambda x, t=transform: t(x, train=False)) if transform else None,
