@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/vmmrdb_index.py
 	$(PY) benchmarks/quanvolution.py
 	$(PY) benchmarks/train_step.py
+	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/quantum_layers.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -1,0 +1,278 @@
+"""The variational head on each quantum device: accuracy, speed, and a qubit-count sweep.
+
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/quantum_layers.py [--repeats 21 --sweep-qubits 4 8]
+    python benchmarks/quantum_layers.py --accuracy-only
+
+``OMP_WAIT_POLICY=PASSIVE`` (as ``make bench`` sets it) lets OpenMP threads sleep rather than
+spin while they wait: on a machine shared with other jobs, spinning threads of two processes
+make every parallel region wait for a descheduled thread, which slows all rows many times over
+and buries the differences between them. Each table prints the policy, threads and load.
+
+Three tables, one per workload function in ``WORKLOADS``:
+
+1. ``accuracy``: the torch backend against ``default.qubit`` in float64, and its float32
+   (complex64) mode against its float64 mode, largest absolute differences over random
+   circuits (1-6 and 1-8 qubits, depth 1-3, both entanglers and rotations), in the outputs
+   and in the gradients with respect to the inputs and the weights.
+2. ``head``: the study's head (``AngleEmbedding`` Y, 3 ``StronglyEntanglingLayers``, ``<Z>`` on
+   each of 6 wires), batch 256, float32 inputs in ``(-pi/2, pi/2)`` as ``HybridVQC`` feeds it,
+   forward + backward (gradients of inputs and weights, as in training). Every row is timed in
+   the same run, interleaved (one call of each per round, after a warm-up round), so that load
+   from other processes hits all of them alike; ``lightning.qubit`` takes part in fewer rounds.
+   Each row shows its median and its speed-up over ``TorchLayer`` on ``default.qubit``.
+3. ``sweep``: the same circuit at 4-20 qubits, batch 64, depth 1-3, forward + backward, for
+   ``default.qubit``, ``lightning.qubit`` and ``torch``, interleaved per cell. Each cell is
+   first run once on a probe batch whose autograd memory fits in ``--memory-gib`` (at least
+   one sample; at most 4 on ``lightning.qubit``, which runs one sample at a time); if the whole
+   batch would take longer than ``--budget`` seconds, or not fit, the cell is timed on the
+   probe batch, scaled linearly to batch 64 and marked ``~`` (extrapolated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from hqnn_lightning.quantum import VariationalClassifierCircuit, quantum_layer
+
+
+@dataclass
+class Variant:
+    """One timed row: ``run()`` once per round, in ``repeats`` rounds; its time times
+    ``scale`` is the reported one (extrapolated, for the reason ``note``, if ``scale`` > 1)."""
+
+    name: str
+    run: Callable[[], object]
+    repeats: int
+    scale: float = 1.0
+    note: str = ""
+
+
+def conditions() -> str:
+    """Threads, OpenMP wait policy and load average, printed under each table."""
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    policy = os.environ.get("OMP_WAIT_POLICY", "unset")
+    return f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY {policy}, load average {load}."
+
+
+def median_time(fn: Callable[[], object], repeats: int, warmup: bool = True) -> float:
+    """Median seconds of ``repeats`` calls of ``fn``, after one warm-up call if ``warmup``."""
+    return median_times([Variant("", fn, repeats)], warmup)[""]
+
+
+def median_times(variants: list[Variant], warmup: bool = True) -> dict[str, float]:
+    """Median seconds of each variant over interleaved rounds, after a warm-up round."""
+    times: dict[str, list[float]] = {v.name: [] for v in variants}
+    for variant in variants if warmup else ():
+        variant.run()
+    for round_ in range(max(v.repeats for v in variants)):
+        for variant in variants:
+            if round_ < variant.repeats:
+                start = time.perf_counter()
+                variant.run()
+                times[variant.name].append(time.perf_counter() - start)
+    return {name: statistics.median(samples) for name, samples in times.items()}
+
+
+def forward_backward(layer: nn.Module, inputs: torch.Tensor) -> Callable[[], object]:
+    """One training pass through ``layer``: forward, then gradients of inputs and weights."""
+    inputs = inputs.detach().requires_grad_()
+
+    def run() -> None:
+        layer.zero_grad(set_to_none=True)
+        inputs.grad = None
+        layer(inputs).sum().backward()
+
+    return run
+
+
+def head_inputs(batch: int, n_qubits: int, seed: int = 0) -> torch.Tensor:
+    """``(batch, n_qubits)`` float32 angles in ``(-pi/2, pi/2)``, as ``HybridVQC`` makes them."""
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.rand(batch, n_qubits, generator=generator) - 0.5) * math.pi
+
+
+def twin(circuit: VariationalClassifierCircuit, device: str, like: nn.Module, **options):
+    """A layer on ``device`` holding the weights of ``like``."""
+    layer = quantum_layer(circuit, device=device, **options)
+    layer.load_state_dict(like.state_dict())
+    return layer.to(next(like.parameters()).dtype)
+
+
+def largest_differences(reference: nn.Module, layer: nn.Module, inputs, cotangent) -> list[float]:
+    """Largest ``|layer - reference|`` of outputs, input gradients and weight gradients."""
+    results = []
+    for module in (reference, layer):
+        x = inputs.detach().clone().to(next(module.parameters()).dtype).requires_grad_()
+        module.zero_grad(set_to_none=True)
+        out = module(x)
+        (out * cotangent.to(out.dtype)).sum().backward()
+        results.append([out.double(), x.grad.double(), module.weights.grad.double()])
+    return [(a - b).abs().max().item() for a, b in zip(*results, strict=True)]
+
+
+def accuracy(args: argparse.Namespace) -> None:
+    """Table 1: the torch backend's deviations, in float64 and float32."""
+    rng = random.Random(0)
+    rows = [
+        ("torch float64 vs default.qubit float64", "default.qubit", torch.float64, 6, 100),
+        ("torch float32 vs torch float64", "torch", torch.float32, 8, args.accuracy_draws),
+    ]
+    print("\nLargest |difference| over random circuits (depth 1-3, both entanglers, X and Y)\n")
+    print("| comparison | circuits | outputs | input gradients | weight gradients |")
+    print("|---|---|---|---|---|")
+    for name, reference_device, dtype, max_qubits, draws in rows:
+        worst = [0.0, 0.0, 0.0]
+        for _ in range(draws):
+            n = rng.randint(1, max_qubits)
+            circuit = VariationalClassifierCircuit(
+                n, rng.randint(1, 3), rng.choice(["strong", "basic"]), rng.choice(["X", "Y"])
+            )
+            method = rng.choice(["unitary", "gates"])
+            reference = quantum_layer(circuit, device=reference_device).double()
+            layer = twin(circuit, "torch", reference, method=method).to(dtype)
+            inputs = (torch.rand(32, n, dtype=torch.float64) * 4 - 2) * math.pi
+            cotangent = torch.randn(32, n, dtype=torch.float64)
+            found = largest_differences(reference, layer, inputs, cotangent)
+            worst = [max(a, b) for a, b in zip(worst, found, strict=True)]
+        cells = " | ".join(f"{value:.1e}" for value in worst)
+        print(f"| {name} | {draws}, 1-{max_qubits} qubits, batch 32 | {cells} |")
+
+
+def head(args: argparse.Namespace) -> None:
+    """Table 2: the 6-qubit head at batch 256, forward + backward, every device."""
+    circuit = VariationalClassifierCircuit(6, 3, "strong", "Y")
+    inputs = head_inputs(args.batch, 6)
+    reference = quantum_layer(circuit, device="default.qubit")
+    variants = [
+        ("TorchLayer, default.qubit (backprop)", reference, inputs, args.repeats),
+        (
+            "TorchLayer, lightning.qubit (adjoint)",
+            twin(circuit, "lightning.qubit", reference),
+            inputs,
+            args.lightning_repeats,
+        ),
+        ("torch, float32", twin(circuit, "torch", reference), inputs, args.repeats),
+        (
+            "torch, float32, method='gates'",
+            twin(circuit, "torch", reference, method="gates"),
+            inputs,
+            args.repeats,
+        ),
+        (
+            "torch, float64",
+            twin(circuit, "torch", reference).double(),
+            inputs.double(),
+            args.repeats,
+        ),
+    ]
+    times = median_times(
+        [Variant(name, forward_backward(layer, x), n) for name, layer, x, n in variants]
+    )
+    base = times[variants[0][0]]
+    print(
+        f"\n6-qubit head (AngleEmbedding Y, 3 StronglyEntanglingLayers, <Z> x 6), batch "
+        f"{args.batch}, forward + backward. {conditions()}\n"
+    )
+    print("| variant | rounds | median ms | speed-up over default.qubit |\n|---|---|---|---|")
+    for name, _, _, repeats in variants:
+        print(f"| {name} | {repeats} | {times[name] * 1e3:,.1f} | {base / times[name]:,.1f}x |")
+
+
+def saved_bytes(device: str, n_qubits: int, depth: int) -> int:
+    """Rough memory autograd keeps per sample: about one state (``2^n`` complex128 numbers)
+    per gate on ``default.qubit``, one per group of 4 wires and per block on ``torch``; one
+    sample at a time on ``lightning.qubit``."""
+    states = {
+        "default.qubit": n_qubits + 2 * n_qubits * depth,
+        "torch": (math.ceil(n_qubits / 4) + 2) * depth + 4,
+    }.get(device, 0)
+    return states * 2**n_qubits * 16
+
+
+def sweep_variant(args: argparse.Namespace, device: str, n_qubits: int, depth: int) -> Variant:
+    """One sweep cell's timed call, after a probe call that decides its batch.
+
+    The probe runs the largest batch (at most 4 on ``lightning.qubit``) whose autograd memory
+    fits in ``--memory-gib``; if the whole batch would not fit, or would take longer than
+    ``--budget`` seconds by linear scaling, the cell keeps the probe batch (``scale`` > 1).
+    """
+    layer = quantum_layer(VariationalClassifierCircuit(n_qubits, depth), device=device)
+    batch, limit = args.sweep_batch, args.memory_gib * 2**30
+    per_sample = saved_bytes(device, n_qubits, depth)
+    probe = batch
+    while probe > 1 and probe * per_sample > limit:
+        probe //= 2
+    if device == "lightning.qubit":
+        probe = min(probe, 4)
+    run = forward_backward(layer, head_inputs(probe, n_qubits))
+    start = time.perf_counter()
+    run()
+    estimate = (time.perf_counter() - start) * batch / probe
+    repeats = 3 if estimate < args.budget / 3 else 1
+    if batch * per_sample > limit:
+        return Variant(device, run, repeats, batch / probe, f"memory; batch {probe}")
+    if estimate > args.budget:
+        return Variant(device, run, 1, batch / probe, f"time; batch {probe}")
+    if probe < batch:
+        run = forward_backward(layer, head_inputs(batch, n_qubits))
+        run()
+    return Variant(device, run, repeats)
+
+
+def sweep(args: argparse.Namespace) -> None:
+    """Table 3: seconds per forward + backward at batch 64, by qubits, depth and device."""
+    devices = ("default.qubit", "lightning.qubit", "torch")
+    print(
+        f"\nStrongly entangling circuit, batch {args.sweep_batch}, float32 inputs, forward + "
+        f"backward, seconds: median of up to 3 interleaved calls; ~ = measured on a smaller "
+        f"batch and scaled to {args.sweep_batch}, because the whole batch would need more "
+        f"than {args.memory_gib:g} GiB or {args.budget:g} s. {conditions()}\n"
+    )
+    print("| qubits | depth | " + " | ".join(devices) + " | fastest |")
+    print("|---|---|" + "---|" * (len(devices) + 1))
+    for n_qubits in args.sweep_qubits:
+        for depth in args.sweep_depths:
+            variants = [sweep_variant(args, device, n_qubits, depth) for device in devices]
+            times = median_times(variants, warmup=False)
+            seconds = {v.name: times[v.name] * v.scale for v in variants}
+            cells = [
+                f"~{seconds[v.name]:,.2f} ({v.note})" if v.note else f"{seconds[v.name]:,.3f}"
+                for v in variants
+            ]
+            fastest = min(devices, key=seconds.__getitem__)
+            print(f"| {n_qubits} | {depth} | " + " | ".join(cells) + f" | {fastest} |", flush=True)
+
+
+WORKLOADS: list[Callable[[argparse.Namespace], None]] = [accuracy, head, sweep]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=256, help="head table batch")
+    parser.add_argument("--repeats", type=int, default=21, help="head table rounds")
+    parser.add_argument("--lightning-repeats", type=int, default=3)
+    parser.add_argument("--accuracy-draws", type=int, default=400)
+    parser.add_argument("--accuracy-only", action="store_true")
+    parser.add_argument("--sweep-qubits", type=int, nargs="*", default=[4, 8, 12, 16, 20])
+    parser.add_argument("--sweep-depths", type=int, nargs="*", default=[1, 2, 3])
+    parser.add_argument("--sweep-batch", type=int, default=64)
+    parser.add_argument("--budget", type=float, default=20.0, help="seconds per sweep cell")
+    parser.add_argument("--memory-gib", type=float, default=2.0, help="per sweep cell")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    for workload in [accuracy] if args.accuracy_only else WORKLOADS:
+        workload(args)
+
+
+if __name__ == "__main__":
+    main()
