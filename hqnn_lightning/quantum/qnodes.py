@@ -1,7 +1,9 @@
 """Builder functions that return a QNode and the shapes of its trainable arguments.
 
 For users who want a plain :class:`pennylane.qnn.TorchLayer` or a bare QNode; the layers of
-this library build theirs the same way, through :meth:`QuantumDevice.qnode`.
+this library build theirs the same way, through :meth:`QuantumDevice.qnode`. The ``device``
+must be a PennyLane device: ``"torch"`` has no QNode, and ``quantum_layer(circuit,
+device=...)`` builds the layer for any device, ``"torch"`` included.
 """
 
 from __future__ import annotations
