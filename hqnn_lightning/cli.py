@@ -231,7 +231,7 @@ def build_parser() -> ArgumentParser:
         "--q-device",
         type=str | None,
         default=None,
-        help=f"PennyLane device: {', '.join(sorted(KNOWN_DEVICES))}",
+        help=f"quantum device: {', '.join(sorted(KNOWN_DEVICES))} (torch: exact, fastest)",
     )
     add("--shots", type=int | None, default=None, help="samples per circuit; unset: exact")
     add(
