@@ -7,7 +7,10 @@ next to ``results.json``, the CSV metrics and the checkpoints.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import platform
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -20,7 +23,7 @@ from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
-from hqnn_lightning.callbacks import EpochTimer
+from hqnn_lightning.callbacks import EpochTimer, NonFiniteLossError, StopOnNonFiniteLoss
 from hqnn_lightning.data import DATAMODULES, CarDataModule, create_datamodule
 from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR
 from hqnn_lightning.loggers import LOGGERS, create_logger
@@ -30,6 +33,18 @@ from hqnn_lightning.quantum import KNOWN_DEVICES
 from hqnn_lightning.report import group_runs, load_run, plot_confusion_matrix, summary_table
 
 MONITOR = "val/acc_top1"
+RECORDED_PACKAGES = (
+    "hqnn_lightning",
+    "torch",
+    "torchvision",
+    "lightning",
+    "torchmetrics",
+    "pennylane",
+    "pennylane_lightning",
+    "numpy",
+    "wandb",
+)
+"""Packages whose versions each run records in ``environment.json``."""
 BUILD_ERRORS = (KeyError, TypeError, ValueError, FileNotFoundError, ImportError, RuntimeError)
 
 DATA_OPTIONS = (
@@ -200,6 +215,18 @@ def build_parser() -> ArgumentParser:
         help="run once per seed, e.g. [0,1,2], and print the mean +- std table (overrides --seed)",
     )
     add("--max-epochs", type=int, default=10, help="training epochs")
+    add(
+        "--deterministic",
+        type=bool,
+        default=False,
+        help="deterministic algorithms only (torch.use_deterministic_algorithms)",
+    )
+    add(
+        "--gradient-clip-val",
+        type=float | None,
+        default=None,
+        help="clip the gradient norm to this value (Lightning's gradient_clip_val)",
+    )
     add("--lr", type=float | None, default=None, help="AdamW learning rate (model default 1e-3)")
     add("--weight-decay", type=float | None, default=None, help="AdamW weight decay")
     add("--arch", type=str | None, default=None, help="backbone: resnet18..resnet152, small_cnn")
@@ -341,6 +368,7 @@ def train(
     run_dir = _new_directory(Path(config.output_dir), run_name)
     run_name = run_dir.name
     build_parser().save(config, run_dir / "config.yaml", overwrite=True)
+    (run_dir / "environment.json").write_text(json.dumps(environment(), indent=2))
     loggers = [CSVLogger(run_dir, name="", version="csv")]
     if config.logger != "csv":
         loggers.append(
@@ -375,10 +403,12 @@ def train(
         accelerator=config.accelerator,
         devices=1,
         logger=loggers,
-        callbacks=[checkpoint, timer],
+        callbacks=[checkpoint, timer, StopOnNonFiniteLoss()],
         default_root_dir=run_dir,
         fast_dev_run=config.fast_dev_run,
         log_every_n_steps=10,
+        deterministic=config.deterministic,
+        gradient_clip_val=config.gradient_clip_val,
     )
     trainer.fit(model, datamodule=datamodule)
     best = None if config.fast_dev_run else "best"
@@ -463,7 +493,11 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
             datamodule, model = build(seed_config)
         except BUILD_ERRORS as error:
             parser.error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
-        results = train(seed_config, datamodule, model)
+        try:
+            results = train(seed_config, datamodule, model)
+        except NonFiniteLossError as error:
+            print(f"error: {error}", file=sys.stderr)
+            raise SystemExit(1) from None
         print(format_results(results))
         print(f"Run directory: {results['run_dir']}")
         all_results.append(results)
@@ -471,6 +505,40 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         runs = [load_run(results["run_dir"]) for results in all_results]
         print(summary_table(group_runs(runs)))
     return all_results
+
+
+def environment() -> dict[str, Any]:
+    """What produced a run: the command line, the Python and package versions, and the git
+    commit of the library (with ``dirty`` when its files differ from that commit)."""
+    versions = {"python": platform.python_version()}
+    versions.update({package: _version(package) for package in RECORDED_PACKAGES})
+    return {"argv": sys.argv, "versions": versions, "git": _git_state()}
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _git_state() -> dict[str, Any] | None:
+    """The commit of the checkout holding this package, or ``None`` outside one."""
+    root = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return {"commit": commit, "dirty": bool(status.strip())}
 
 
 def _new_directory(parent: Path, name: str) -> Path:

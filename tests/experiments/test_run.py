@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import wandb
 import yaml
 
@@ -76,6 +77,25 @@ def test_tiny_run_writes_results_config_metrics_and_checkpoint(tmp_path, capsys)
     printed = capsys.readouterr().out
     assert format_results(results) in printed
     assert "| hybrid_tiny | " in printed
+
+
+@pytest.mark.slow
+def test_same_seed_gives_the_same_metrics_and_the_run_records_its_environment(tmp_path):
+    argv = [*TINY_RUN, "--deterministic", "true", "--seed", "4", "--gradient-clip-val", "1.0"]
+    (first,) = main([*argv, "--output-dir", str(tmp_path / "a")])
+    (second,) = main([*argv, "--output-dir", str(tmp_path / "b")])
+    metrics = [key for key in first if key.startswith(("val/", "test/"))]
+    assert len(metrics) == 8
+    assert [first[key] for key in metrics] == [second[key] for key in metrics]
+
+    recorded = json.loads((Path(first["run_dir"]) / "environment.json").read_text())
+    assert (
+        recorded["versions"]["torch"] == torch.__version__.split("+")[0]
+        or recorded["versions"]["torch"] == torch.__version__
+    )
+    assert recorded["versions"]["pennylane"] and recorded["versions"]["lightning"]
+    git = recorded["git"]
+    assert git is None or (len(git["commit"]) == 40 and isinstance(git["dirty"], bool))
 
 
 def test_options_come_from_yaml_and_the_command_line_wins(tmp_path):
