@@ -185,7 +185,9 @@ def head(args: argparse.Namespace) -> None:
     )
     print("| variant | rounds | median ms | speed-up over default.qubit |\n|---|---|---|---|")
     for name, _, _, repeats in variants:
-        print(f"| {name} | {repeats} | {times[name] * 1e3:,.1f} | {base / times[name]:,.1f}x |")
+        speedup = base / times[name]
+        ratio = f"{speedup:,.1f}" if speedup >= 1 else f"{speedup:.3f}"
+        print(f"| {name} | {repeats} | {times[name] * 1e3:,.1f} | {ratio}x |")
 
 
 def saved_bytes(device: str, n_qubits: int, depth: int) -> int:
