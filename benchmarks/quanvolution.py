@@ -9,12 +9,11 @@ time for deeper filters and 3x3 patches (stride = kernel size), each against the
 shape, with the number of nonzero terms and the time to build the layer (support and
 coefficients).
 
-One table, one row per variant, every variant timed in the same run, interleaved (one call of
-each per round, ``--repeats`` rounds after a warm-up round), so that load from other processes
-hits all of them alike; the median is reported with its ratio to the Conv2d of the same shape
-and pass (``Conv2d(3, 12, 2, stride=2)``, the issue's target) and its speed-up over
-``default.qubit``. The filter is the
-study's: 2x2 patches, stride 2, one ``RandomLayers`` layer, seed 0.
+In the timing table every variant is timed in the same run, interleaved (one call of each per
+round, ``--repeats`` rounds after a warm-up round), so that load from other processes hits all
+of them alike; the median is reported with its ratio to the Conv2d of the same shape and pass
+(``Conv2d(3, 12, 2, stride=2)``, the issue's target) and its speed-up over ``default.qubit``.
+The filter is the study's: 2x2 patches, stride 2, one ``RandomLayers`` layer, seed 0.
 
 The PennyLane rows are too slow to run on the whole batch: ``default.qubit`` (one broadcast
 simulation of every patch, ``TorchLayer``) runs on ``--slice`` images and the per-patch QNode

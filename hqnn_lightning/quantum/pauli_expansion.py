@@ -140,33 +140,21 @@ def _conjugate(
 def _apply(tensor: torch.Tensor, matrix: torch.Tensor, axes: list[int], bits: int) -> torch.Tensor:
     """``matrix`` (``2^k x 2^k``) contracted into bit positions ``axes`` (0 most significant)
     of the last ``2^bits`` entries of ``tensor`` (its leading dimensions are a batch); returns
-    the same shape.
-
-    The untouched bits between the target ones are grouped into single dimensions, so the
-    contraction is one einsum over at most ``2k + 2`` dimensions, however large ``bits`` is.
-    """
+    the same shape."""
     k = len(axes)
-    shape, subscripts, previous = [-1], ["batch"], 0
-    for group, axis in enumerate(sorted(axes)):
-        shape += [2 ** (axis - previous), 2]
-        subscripts += [f"group{group}", f"in{axis}"]
-        previous = axis + 1
-    shape.append(2 ** (bits - previous))
-    subscripts.append(f"group{k}")
-    letters = {name: chr(ord("a") + i) for i, name in enumerate(subscripts)}
-    inputs = "".join(letters[name] for name in subscripts)
-    outputs = inputs
-    gate_out = ""
-    for i, axis in enumerate(axes):
-        out_letter = chr(ord("t") + i)
-        outputs = outputs.replace(letters[f"in{axis}"], out_letter)
-        gate_out += out_letter
-    gate_in = "".join(letters[f"in{axis}"] for axis in axes)
-    factors = matrix.reshape(*[2] * (2 * k))
-    result = torch.einsum(
-        f"{gate_out}{gate_in},{inputs}->{outputs}", factors, tensor.reshape(shape)
-    )
-    return result.reshape(tensor.shape)
+    grouped = tensor.reshape(-1, *[2] * bits)
+    targets = [1 + axis for axis in axes]
+    moved = torch.movedim(grouped, targets, list(range(-k, 0)))
+    result = _contract_last(moved.reshape(*moved.shape[:-k], 2**k), matrix)
+    result = result.reshape(*moved.shape[:-k], *[2] * k)
+    return torch.movedim(result, list(range(-k, 0)), targets).reshape(tensor.shape)
+
+
+def _contract_last(values: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """``values @ matrix.T`` over the last axis, ``(..., d) -> (..., d_out)``, as a broadcast
+    product and sum: these matrices are tiny, and a BLAS call for them can cost more in thread
+    start-up than the arithmetic."""
+    return (values[..., None, :] * matrix).sum(-1)
 
 
 def _pauli_components(observables: torch.Tensor, m: int) -> torch.Tensor:
@@ -180,7 +168,7 @@ def _pauli_components(observables: torch.Tensor, m: int) -> torch.Tensor:
     basis = np.stack([_PAULIS[name].T.reshape(4) / 2 for name in PAULI_ORDER])
     basis = torch.as_tensor(basis, dtype=torch.complex128, device=observables.device)
     for w in range(m):
-        tensor = torch.movedim(torch.tensordot(basis, tensor, dims=([1], [1 + w])), 0, 1 + w)
+        tensor = torch.movedim(_contract_last(torch.movedim(tensor, 1 + w, -1), basis), -1, 1 + w)
     return tensor.real.reshape(*batch, *[3] * m)
 
 
