@@ -8,7 +8,7 @@ spin while they wait: on a machine shared with other jobs, spinning threads of t
 make every parallel region wait for a descheduled thread, which slows all rows many times over
 and buries the differences between them. Each table prints the policy, threads and load.
 
-Three tables, one per workload function in ``WORKLOADS``:
+Four workloads, the functions in ``WORKLOADS``:
 
 1. ``accuracy``: the torch backend against ``default.qubit`` in float64, and its float32
    (complex64) mode against its float64 mode, largest absolute differences over random
@@ -26,6 +26,9 @@ Three tables, one per workload function in ``WORKLOADS``:
    one sample; at most 4 on ``lightning.qubit``, which runs one sample at a time); if the whole
    batch would take longer than ``--budget`` seconds, or not fit, the cell is timed on the
    probe batch, scaled linearly to batch 64 and marked ``~`` (extrapolated).
+4. ``quanvolution``: the quanvolution's accuracy and timing tables from
+   ``benchmarks/quanvolution.py`` (``default.qubit``, the per-patch loop, the fast path and
+   the same-shape Conv2d on 32 x 3 x 224 x 224 images).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from quanvolution import default_tables as quanvolution_tables
 from torch import nn
 
 from hqnn_lightning.quantum import VariationalClassifierCircuit, quantum_layer
@@ -255,7 +259,13 @@ def sweep(args: argparse.Namespace) -> None:
             print(f"| {n_qubits} | {depth} | " + " | ".join(cells) + f" | {fastest} |", flush=True)
 
 
-WORKLOADS: list[Callable[[argparse.Namespace], None]] = [accuracy, head, sweep]
+def quanvolution(args: argparse.Namespace) -> None:
+    """Table 4: the quanvolution on 32 x 3 x 224 x 224 images, its accuracy against
+    ``default.qubit`` first; ``benchmarks/quanvolution.py`` runs it alone, with options."""
+    quanvolution_tables()
+
+
+WORKLOADS: list[Callable[[argparse.Namespace], None]] = [accuracy, head, sweep, quanvolution]
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ no gradient, so its backward is empty; the Conv2d computes its weight gradient.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -96,19 +97,11 @@ def quanvolution_variants(args: argparse.Namespace) -> list[Variant]:
     conv = nn.Conv2d(3, 12, 2, stride=2)
     patches = args.batch * 3 * (args.size // 2) ** 2
     sliced = images[: args.slice]
-    no_grad = torch.no_grad()
-
-    def forward(module: nn.Module, x: torch.Tensor) -> Callable[[], object]:
-        def run() -> object:
-            with no_grad:
-                return module(x)
-
-        return run
 
     return [
         Variant(
             "default.qubit TorchLayer, broadcast",
-            forward(reference, sliced),
+            _no_grad(reference, sliced),
             args.batch / args.slice,
             f"extrapolated from {args.slice} of {args.batch} images",
         ),
@@ -118,14 +111,14 @@ def quanvolution_variants(args: argparse.Namespace) -> list[Variant]:
             patches / args.loop_patches,
             f"extrapolated from {args.loop_patches} of {patches:,} patches",
         ),
-        Variant("torch (fast path), forward", forward(fast, images)),
+        Variant("torch (fast path), forward", _no_grad(fast, images)),
         Variant("torch (fast path), forward + backward", forward_backward(fast, images)),
         Variant(
             "torch, trainable filter, forward + backward",
             forward_backward(trainable, images),
             note="gradient of the angles through the coefficient-gradient kernel",
         ),
-        Variant("Conv2d(3, 12, 2, stride=2), forward", forward(conv, images)),
+        Variant("Conv2d(3, 12, 2, stride=2), forward", _no_grad(conv, images)),
         Variant("Conv2d(3, 12, 2, stride=2), forward + backward", forward_backward(conv, images)),
     ]
 
@@ -214,7 +207,24 @@ def _no_grad(module: nn.Module, images: torch.Tensor) -> Callable[[], object]:
     return run
 
 
-def main() -> None:
+def timing_table(args: argparse.Namespace) -> None:
+    """The timing table of the study's filter against the PennyLane references and Conv2d."""
+    variants = quanvolution_variants(args)
+    medians = median_times(variants, args.repeats)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print_table(
+        f"Quanvolution, {args.batch} x 3 x {args.size} x {args.size}, 2x2 stride 2, float32, "
+        f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY "
+        f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, load average {load}, "
+        f"median of {args.repeats}",
+        variants,
+        medians,
+        conv="Conv2d(3, 12, 2, stride=2)",
+        reference="default.qubit TorchLayer, broadcast",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--size", type=int, default=224)
@@ -223,23 +233,23 @@ def main() -> None:
     parser.add_argument("--loop-patches", type=int, default=100, help="patches for the loop")
     parser.add_argument("--skip-accuracy", action="store_true", help="only the timings")
     parser.add_argument("--depths", action="store_true", help="only the per-depth table")
-    args = parser.parse_args()
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    """The tables ``args`` asks for (see the module's docstring)."""
     if args.depths:
         depth_table(args)
         return
     if not args.skip_accuracy:
         accuracy_table()
-    variants = quanvolution_variants(args)
-    medians = median_times(variants, args.repeats)
-    print_table(
-        f"Quanvolution, {args.batch} x 3 x {args.size} x {args.size}, 2x2 stride 2, float32, "
-        f"{torch.get_num_threads()} threads, median of {args.repeats}",
-        variants,
-        medians,
-        conv="Conv2d(3, 12, 2, stride=2)",
-        reference="default.qubit TorchLayer, broadcast",
-    )
+    timing_table(args)
+
+
+def default_tables() -> None:
+    """The accuracy and timing tables with the default options (``quantum_layers.py``)."""
+    run(build_parser().parse_args([]))
 
 
 if __name__ == "__main__":
-    main()
+    run(build_parser().parse_args())
