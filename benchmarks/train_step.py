@@ -1,6 +1,6 @@
 """One optimizer step of each quantum model against its classical control, as ratios.
 
-    python benchmarks/train_step.py [--batch 32 --size 224 --repeats 7]
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/train_step.py [--batch 32 --size 224 --repeats 7]
 
 A step is what Lightning's training loop does per batch: forward, cross-entropy, backward,
 AdamW update (with zeroed gradients). Each pair of models sees the same batch of random
@@ -13,13 +13,14 @@ Pairs (issue 4's targets in brackets):
 - ``QuanvNet`` (2x2 quanvolution, stride 2, exact ``"torch"`` backend, fixed filter, ``SmallCNN``
   head) against its Conv2d twin, the same head after ``Conv2d(3, 12, 2, stride=2)``
   [at most 1.5x];
-- :func:`hybrid_pairs` is where ``HybridVQC`` and its same-backbone classical control go
-  [at most 1.05x].
+- ``HybridVQC`` (ResNet-50 from scratch, 6 qubits, exact ``"torch"`` backend) against
+  ``HybridControl``, the same backbone with a classical bottleneck [at most 1.05x].
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -27,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hqnn_lightning.models import QuanvNet, SmallCNN
+from hqnn_lightning.models import HybridControl, HybridVQC, QuanvNet, SmallCNN
 
 NUM_CLASSES = 10
 
@@ -54,12 +55,14 @@ def quanvolution_pairs(size: int) -> list[tuple[str, nn.Module, str, nn.Module]]
 
 
 def hybrid_pairs(size: int) -> list[tuple[str, nn.Module, str, nn.Module]]:
-    """``(name, HybridVQC, control name, classical control)`` pairs.
-
-    Empty until ``HybridVQC`` has an exact fast backend (issue 4, part A): its row pairs the
-    hybrid with ``q_device="torch"`` and the same backbone with a linear classifier.
-    """
-    return []
+    """``(name, HybridVQC, control name, HybridControl)``: the study's hybrid (ResNet-50
+    trained from scratch, 6 qubits, 3 strongly entangling layers, exact ``"torch"`` backend)
+    and the same backbone, projection and classifier with ``tanh(Linear(6, 6))`` in place of
+    the circuit."""
+    hybrid = HybridVQC(NUM_CLASSES, image_size=size, q_device="torch")
+    return [
+        ("HybridVQC (torch)", hybrid, "HybridControl", HybridControl(NUM_CLASSES, image_size=size))
+    ]
 
 
 def step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: tuple) -> None:
@@ -91,9 +94,11 @@ def main() -> None:
             if round_:
                 times[name].append(time.perf_counter() - start)
     median = {name: statistics.median(values) for name, values in times.items()}
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"\nOne training step, batch {args.batch}, {args.size} px, "
-        f"{torch.get_num_threads()} threads, median of {args.repeats}\n"
+        f"\nOne training step, batch {args.batch}, {args.size} px, median of {args.repeats}; "
+        f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY "
+        f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, load average {load}\n"
     )
     print("| model | step ms | control | control step ms | ratio |\n|---|---|---|---|---|")
     for name, _, control, _ in pairs:
