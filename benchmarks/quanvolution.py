@@ -180,7 +180,7 @@ def depth_table(args: argparse.Namespace) -> None:
     medians = median_times(variants, args.repeats)
     print(
         f"\nFast path per filter depth, {args.batch} x 3 x {args.size} x {args.size}, stride = "
-        f"kernel, seed 0, forward, median of {args.repeats}\n"
+        f"kernel, seed 0, forward, median of {args.repeats}; {conditions()}\n"
     )
     print("| filter | terms | layer setup ms | forward ms | / Conv2d forward |")
     print("|---|---|---|---|---|")
@@ -207,16 +207,20 @@ def _no_grad(module: nn.Module, images: torch.Tensor) -> Callable[[], object]:
     return run
 
 
+def conditions() -> str:
+    """Threads, OpenMP wait policy and load average, printed with each table."""
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    policy = os.environ.get("OMP_WAIT_POLICY", "unset")
+    return f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY {policy}, load average {load}"
+
+
 def timing_table(args: argparse.Namespace) -> None:
     """The timing table of the study's filter against the PennyLane references and Conv2d."""
     variants = quanvolution_variants(args)
     medians = median_times(variants, args.repeats)
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print_table(
         f"Quanvolution, {args.batch} x 3 x {args.size} x {args.size}, 2x2 stride 2, float32, "
-        f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY "
-        f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, load average {load}, "
-        f"median of {args.repeats}",
+        f"median of {args.repeats}; {conditions()}",
         variants,
         medians,
         conv="Conv2d(3, 12, 2, stride=2)",
