@@ -2,12 +2,13 @@
 
     python benchmarks/quanvolution.py [--batch 32 --size 224 --repeats 7 --skip-accuracy]
     python benchmarks/quanvolution.py --depths
+    python benchmarks/quanvolution.py --accuracy
 
 First a table of the fast path's largest deviation from ``default.qubit`` in float64 and in
-float32 (45 filters), then the timings. ``--depths`` prints instead the fast path's forward
-time for deeper filters and 3x3 patches (stride = kernel size), each against the Conv2d of its
-shape, with the number of nonzero terms and the time to build the layer (support and
-coefficients).
+float32 (45 filters), then the timings; ``--accuracy`` prints only the first. ``--depths``
+prints instead the fast path's forward time for deeper filters and 3x3 patches (stride =
+kernel size), each against the Conv2d of its shape, with the number of nonzero terms and the
+time to build the layer (support and coefficients).
 
 In the timing table every variant is timed in the same run, interleaved (one call of each per
 round, ``--repeats`` rounds after a warm-up round), so that load from other processes hits all
@@ -237,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--loop-patches", type=int, default=100, help="patches for the loop")
     parser.add_argument("--skip-accuracy", action="store_true", help="only the timings")
     parser.add_argument("--depths", action="store_true", help="only the per-depth table")
+    parser.add_argument("--accuracy", action="store_true", help="only the accuracy table")
     return parser
 
 
@@ -245,9 +247,10 @@ def run(args: argparse.Namespace) -> None:
     if args.depths:
         depth_table(args)
         return
-    if not args.skip_accuracy:
+    if args.accuracy or not args.skip_accuracy:
         accuracy_table()
-    timing_table(args)
+    if not args.accuracy:
+        timing_table(args)
 
 
 def default_tables() -> None:
