@@ -110,16 +110,17 @@ def _compile(
         os.replace(library, target)  # atomic: concurrent builders never see half a file
 
 
-def run_in_threads(total: int, work: Callable[[int, int], None]) -> None:
-    """Calls ``work(begin, end)`` on contiguous slices of ``range(total)``, one slice per
-    thread of ``torch.get_num_threads()`` (at most ``total``), the first on this thread."""
+def run_in_threads(total: int, work: Callable[[int, int, int], None]) -> None:
+    """Calls ``work(begin, end, thread)`` on contiguous slices of ``range(total)``, one slice per
+    thread of ``torch.get_num_threads()`` (at most ``total``; ``thread`` counts from 0, for
+    per-thread buffers), the first on this thread."""
     threads = max(1, min(torch.get_num_threads(), total))
     bounds = [total * t // threads for t in range(threads + 1)]
     helpers = [
-        threading.Thread(target=work, args=(bounds[t], bounds[t + 1])) for t in range(1, threads)
+        threading.Thread(target=work, args=(bounds[t], bounds[t + 1], t)) for t in range(1, threads)
     ]
     for helper in helpers:
         helper.start()
-    work(bounds[0], bounds[1])
+    work(bounds[0], bounds[1], 0)
     for helper in helpers:
         helper.join()

@@ -89,7 +89,7 @@ def augment_uint8(
     pointers = [None if array is None else array.data_ptr() for array in arrays]
     failures = []
 
-    def work(begin: int, end: int) -> None:
+    def work(begin: int, end: int, _: int) -> None:
         status = library.augment_batch(
             images.data_ptr(),
             out.data_ptr(),

@@ -1,12 +1,10 @@
 """The fused CPU kernel of the multilinear quanvolution: build, cache, call.
 
-``quanvolution_kernel.c`` is compiled on first use with the system C compiler (``$CC``, else
-``cc``) into a shared library in ``$HQNN_LIGHTNING_KERNEL_DIR`` (default
-``~/.cache/hqnn_lightning/kernels``), named by a hash of the source, the flags, the compiler's
-version and the CPU's features, so an edit, a new compiler or another machine sharing the
-directory builds its own copy. It is plain C with no torch headers, so the build takes about
-a second, and it is called through :mod:`ctypes`, which releases the GIL: the rows of a batch are
-split over ``torch.get_num_threads()`` Python threads.
+``quanvolution_kernel.c`` is compiled on first use, once per scalar type, by
+:func:`hqnn_lightning.native.build_library` (cached in ``$HQNN_LIGHTNING_KERNEL_DIR``, default
+``~/.cache/hqnn_lightning/kernels``, one build per source, flags, compiler and CPU), and called
+through :mod:`ctypes`, which releases the GIL: the rows of a batch are split over
+``torch.get_num_threads()`` threads.
 
 Without a working compiler :func:`load_kernel` returns ``None`` (with one warning) and callers
 use their pure-torch path.
@@ -15,15 +13,6 @@ use their pure-torch path.
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import platform
-import shutil
-import subprocess
-import tempfile
-import threading
-import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -31,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hqnn_lightning.native import build_library, run_in_threads
+
 SOURCE = Path(__file__).with_name("quanvolution_kernel.c")
-CACHE_ENV = "HQNN_LIGHTNING_KERNEL_DIR"
 COMPILE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fPIC", "-std=c11")
 VARIANTS = {
     torch.float32: ("quanvolution_f32", "float", "cosf", "sinf"),
@@ -112,75 +102,15 @@ class CoefficientTable:
         return [array.ctypes.data for array in arrays]
 
 
-def kernel_directory() -> Path:
-    """Where compiled kernels are cached."""
-    default = Path.home() / ".cache" / "hqnn_lightning" / "kernels"
-    return Path(os.environ.get(CACHE_ENV, default))
-
-
-def _cpu_features() -> str:
-    """The CPU's feature flags (``-march=native`` depends on them), else its description."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("flags", "Features")):
-                return line
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _build(compiler: str, target: Path) -> None:
-    """Compiles the float and double variants and links them into ``target``."""
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        objects = []
-        for name, scalar, cos, sin in VARIANTS.values():
-            obj = Path(scratch) / f"{name}.o"
-            defines = [f"-DNAME={name}", f"-DSCALAR={scalar}", f"-DCOS={cos}", f"-DSIN={sin}"]
-            subprocess.run(
-                [compiler, *COMPILE_FLAGS, *defines, "-c", str(SOURCE), "-o", str(obj)],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            objects.append(str(obj))
-        # Linked without -ffast-math: with it, GCC < 13 links crtfastmath.o into shared
-        # libraries, which would flush denormals to zero for the whole process on load.
-        library = Path(scratch) / target.name
-        subprocess.run(
-            [compiler, "-shared", *objects, "-o", str(library), "-lm"],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        os.replace(library, target)
-
-
 @cache
 def load_kernel() -> ctypes.CDLL | None:
     """The compiled kernel library, built on first use; ``None`` if it cannot be built."""
-    compiler = shutil.which(os.environ.get("CC", "cc"))
-    if compiler is None:
-        warnings.warn(
-            "no C compiler found ($CC or cc): the quanvolution uses its slower pure-torch path",
-            stacklevel=2,
-        )
-        return None
-    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
-    key = hashlib.sha256(
-        "\n".join([SOURCE.read_text(), *COMPILE_FLAGS, version, _cpu_features()]).encode()
-    ).hexdigest()[:16]
-    target = kernel_directory() / f"quanvolution-{key}.so"
-    try:
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _build(compiler, target)
-        library = ctypes.CDLL(str(target))
-    except (OSError, subprocess.CalledProcessError) as error:
-        detail = getattr(error, "stderr", "") or error
-        warnings.warn(
-            f"building the quanvolution kernel failed ({detail}); using the pure-torch path",
-            stacklevel=2,
-        )
+    variants = [
+        (f"-DNAME={name}", f"-DSCALAR={scalar}", f"-DCOS={cos}", f"-DSIN={sin}")
+        for name, scalar, cos, sin in VARIANTS.values()
+    ]
+    library = build_library("quanvolution", SOURCE, COMPILE_FLAGS, variants)
+    if library is None:
         return None
     pointer, i64 = ctypes.c_void_p, ctypes.c_int64
     for name, *_ in VARIANTS.values():
@@ -226,7 +156,7 @@ def run_kernel(
     def work(begin: int, end: int, _: int) -> None:
         function(images.data_ptr(), out.data_ptr(), *geometry, *pointers, begin, end)
 
-    _split_rows(batch * channels * out_h, work)
+    run_in_threads(batch * channels * out_h, work)
     return out
 
 
@@ -274,7 +204,7 @@ def run_kernel_grad(
             end,
         )
 
-    _split_rows(rows, work)
+    run_in_threads(rows, work)
     return partial.sum(0)
 
 
@@ -284,19 +214,3 @@ def _output_size(size: int, kernel_size: int, stride: int) -> int:
 
 def _numpy_dtype(dtype: torch.dtype) -> np.dtype:
     return np.dtype(np.float32) if dtype == torch.float32 else np.dtype(np.float64)
-
-
-def _split_rows(rows: int, work: Callable[[int, int, int], None]) -> None:
-    """Runs ``work(begin, end, thread)`` on ``torch.get_num_threads()`` contiguous ranges of
-    ``rows`` at once: the calling thread takes the first, Python threads the others (ctypes
-    releases the GIL during each call)."""
-    threads = max(1, min(torch.get_num_threads(), rows))
-    bounds = [rows * t // threads for t in range(threads + 1)]
-    helpers = [
-        threading.Thread(target=work, args=(bounds[t], bounds[t + 1], t)) for t in range(1, threads)
-    ]
-    for helper in helpers:
-        helper.start()
-    work(bounds[0], bounds[1], 0)
-    for helper in helpers:
-        helper.join()
