@@ -526,9 +526,15 @@ def _git_state() -> dict[str, Any] | None:
     """The commit of the checkout holding this package, or ``None`` outside one."""
     root = Path(__file__).resolve().parent
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
+        top, commit = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        if Path(top).resolve() != root.parent:  # an installed copy inside another repository
+            return None
         status = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
             cwd=root,
