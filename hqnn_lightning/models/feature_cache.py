@@ -143,11 +143,12 @@ def describe_extractor(extractor: nn.Module) -> dict[str, Any]:
     return {"module": repr(extractor), "weights": weights.hexdigest()}
 
 
-def cache_key(extractor: nn.Module, image_shape: tuple[int, ...], n: int, data: str) -> str:
-    """The cache directory's key: extractor, image shape, sample count, dataset."""
+def cache_key(extractor: dict[str, Any], image_shape: tuple[int, ...], n: int, data: str) -> str:
+    """The cache directory's key: extractor (its :func:`describe_extractor`), image shape,
+    sample count, dataset."""
     description = {
         "format": CACHE_FORMAT,
-        **describe_extractor(extractor),
+        **extractor,
         "image_shape": list(image_shape),
         "samples": n,
         "dataset": data,
@@ -187,7 +188,9 @@ def build_feature_cache(
         raise ValueError("cannot cache the features of an empty dataset")
     image_shape = tuple(torch.as_tensor(dataset[0][0]).shape)
     data = fingerprint if fingerprint is not None else dataset_fingerprint(dataset)
-    key = cache_key(extractor, image_shape, len(dataset), data)
+    # Described once: for a backbone that means hashing all of its weights.
+    described = describe_extractor(extractor)
+    key = cache_key(described, image_shape, len(dataset), data)
     kind = "quanv" if isinstance(extractor, QuanvolutionLayer) else "features"
     directory = Path(cache_dir).expanduser() / f"{kind}-{key}"
     if (directory / "meta.json").is_file():
@@ -224,7 +227,7 @@ def build_feature_cache(
     features.flush()
     del features
     np.save(partial / "labels.npy", labels)
-    meta = {"extractor": describe_extractor(extractor), "shape": shape, "key": key}
+    meta = {"extractor": described, "shape": shape, "key": key}
     (partial / "meta.json").write_text(json.dumps(meta, indent=2))
     try:
         partial.rename(directory)
