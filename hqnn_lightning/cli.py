@@ -26,6 +26,12 @@ from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from hqnn_lightning.callbacks import EpochTimer, NonFiniteLossError, StopOnNonFiniteLoss
 from hqnn_lightning.data import DATAMODULES, CarDataModule, create_datamodule
 from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR
+from hqnn_lightning.hardware_evaluation import (
+    JobFailedError,
+    RetryPolicy,
+    confirm_on_terminal,
+    evaluate_checkpoint,
+)
 from hqnn_lightning.loggers import LOGGERS, create_logger
 from hqnn_lightning.models import MODELS, create_model, parameter_counts
 from hqnn_lightning.models.feature_cache import FeatureCacheDataModule
@@ -80,6 +86,7 @@ MODEL_OPTIONS = (
     "q_device",
     "shots",
     "q_diff_method",
+    "q_device_options",
     "n_heads",
     "residual",
     "precompute_features",
@@ -268,6 +275,23 @@ def build_parser() -> ArgumentParser:
         help="override the device's diff method (backprop, adjoint, parameter-shift, ...)",
     )
     add(
+        "--q-device-options",
+        type=dict[str, Any] | None,
+        default=None,
+        help='device options, e.g. {"noise": "depolarizing", "noise_strength": 0.01} '
+        '(default.mixed), {"fake_backend": "FakeManilaV2"} (qiskit.aer); see docs/devices.md',
+    )
+    add(
+        "--evaluate",
+        type=str | None,
+        default=None,
+        help="CHECKPOINT: evaluate the test set of the checkpoint's run on --q-device with "
+        "--shots, resumably, instead of training (see docs/devices.md)",
+    )
+    add("--yes", action="store_true", help="--evaluate: submit without asking")
+    add("--eval-dir", type=str | None, default=None, help="--evaluate: where results go")
+    add("--max-retries", type=int, default=3, help="--evaluate: retries of a failed batch")
+    add(
         "--n-heads",
         type=int | None,
         default=None,
@@ -317,6 +341,9 @@ def build_parser() -> ArgumentParser:
     )
     add("--output-dir", type=str, default="runs", help="where run directories are created")
     add("--accelerator", type=str, default="auto", help="Lightning accelerator: auto, cpu, gpu")
+    add("--devices", type=int | str, default=1, help="Lightning devices per node, e.g. 2 or auto")
+    add("--num-nodes", type=int, default=1, help="machines (SLURM or torchrun; docs/devices.md)")
+    add("--strategy", type=str, default="auto", help="Lightning strategy: auto, ddp, ddp_spawn")
     add("--fast-dev-run", type=bool, default=False, help="one batch of each stage, no outputs")
     return parser
 
@@ -401,7 +428,9 @@ def train(
     trainer = L.Trainer(
         max_epochs=config.max_epochs,
         accelerator=config.accelerator,
-        devices=1,
+        devices=config.devices,
+        num_nodes=config.num_nodes,
+        strategy=config.strategy,
         logger=loggers,
         callbacks=[checkpoint, timer, StopOnNonFiniteLoss()],
         default_root_dir=run_dir,
@@ -485,6 +514,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """
     parser = build_parser()
     config = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if config.evaluate:
+        return [_evaluate(parser, config)]
     all_results = []
     for seed in config.seeds or [config.seed]:
         seed_config = config.clone()
@@ -505,6 +536,46 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         runs = [load_run(results["run_dir"]) for results in all_results]
         print(summary_table(group_runs(runs)))
     return all_results
+
+
+def _evaluate(parser: ArgumentParser, config: Namespace) -> dict[str, Any]:
+    """``--evaluate CHECKPOINT``: the checkpoint's run's test set on ``--q-device``."""
+    checkpoint = Path(config.evaluate)
+    run_config_path = checkpoint.parent.parent / "config.yaml"
+    if not checkpoint.is_file() or not run_config_path.is_file():
+        parser.error(
+            f"--evaluate {checkpoint}: needs a checkpoint inside a run directory "
+            f"(RUN/checkpoints/NAME.ckpt next to RUN/config.yaml); {run_config_path} not found"
+        )
+    if config.q_device is None:
+        parser.error("--evaluate needs --q-device (and --shots for sampling devices)")
+    run_config = parser.parse_path(run_config_path)
+    data_options = _options(run_config, DATA_OPTIONS)
+    if config.batch_size is not None:
+        data_options["batch_size"] = config.batch_size
+    try:
+        summary = evaluate_checkpoint(
+            checkpoint,
+            run_config.model,
+            create_datamodule(run_config.data, **data_options),
+            config.q_device,
+            config.shots,
+            config.q_diff_method,
+            config.q_device_options,
+            config.eval_dir,
+            confirm=lambda message: confirm_on_terminal(message, config.yes),
+            retry=RetryPolicy(max_retries=config.max_retries),
+        )
+    except (*BUILD_ERRORS, FileExistsError) as error:
+        parser.error(str(error))
+    except PermissionError as error:  # no confirmation, or no credentials
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except JobFailedError as error:
+        print(f"error: {error}; rerun the same command to resume", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(json.dumps(summary, indent=2))
+    return summary
 
 
 def environment() -> dict[str, Any]:

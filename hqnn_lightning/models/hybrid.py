@@ -10,6 +10,7 @@ comparing the control with the classical model measures what the narrow projecti
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -130,6 +131,10 @@ class HybridVQC(BottleneckClassifier):
             ``"lightning.qubit"``), needed for shots.
         shots: ``None`` for exact expectation values, else samples per circuit.
         q_diff_method: Overrides the device's default diff method.
+        q_device_options: Options of the PennyLane device (``{"noise": "depolarizing",
+            "noise_strength": 0.01}`` on ``default.mixed``, ``{"fake_backend": "FakeManilaV2"}``
+            on ``qiskit.aer``, ``{"device_arn": ...}`` on ``braket.aws.qubit``; see
+            ``docs/devices.md``).
         n_heads: Independent circuits side by side, each on its own ``n_qubits`` angles.
         residual: A linear path from the backbone features to the logits, around the circuit.
         arch: Backbone name.
@@ -153,6 +158,7 @@ class HybridVQC(BottleneckClassifier):
         q_device: str = "torch",
         shots: int | None = None,
         q_diff_method: str | None = None,
+        q_device_options: dict[str, Any] | None = None,
         n_heads: int = 1,
         residual: bool = False,
         arch: str = "resnet50",
@@ -179,7 +185,13 @@ class HybridVQC(BottleneckClassifier):
         self.save_hyperparameters()
         circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler)
         layers = [
-            quantum_layer(circuit, device=q_device, shots=shots, diff_method=q_diff_method)
+            quantum_layer(
+                circuit,
+                device=q_device,
+                shots=shots,
+                diff_method=q_diff_method,
+                **(q_device_options or {}),
+            )
             for _ in range(n_heads)
         ]
         self.quantum = layers[0] if n_heads == 1 else SideBySide(layers, n_qubits)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -38,6 +40,8 @@ class QuanvNet(ImageClassifier):
             device name.
         shots: ``None`` for exact expectation values, else samples per circuit (PennyLane
             devices only).
+        q_device_options: Options of the PennyLane device (noise, fake backend, ARN; see
+            ``docs/devices.md``).
         trainable_filter: Learn the filter's ``RandomLayers`` angles with the head.
         precompute_quanvolution: Steps take cached features ``(B, C * k**2, H', W')`` rather
             than images; needs a fixed filter and no augmentation.
@@ -61,6 +65,7 @@ class QuanvNet(ImageClassifier):
         filter_seed: int = 0,
         q_device: str = "torch",
         shots: int | None = None,
+        q_device_options: dict[str, Any] | None = None,
         trainable_filter: bool = False,
         precompute_quanvolution: bool = False,
         head_width: int = 32,
@@ -82,6 +87,7 @@ class QuanvNet(ImageClassifier):
             device=q_device,
             shots=shots,
             trainable=trainable_filter,
+            **(q_device_options or {}),
         )
         side = self.quanvolution.output_size(image_size)
         if side < 1:

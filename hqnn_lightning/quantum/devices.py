@@ -19,32 +19,89 @@ from typing import Any
 
 import pennylane as qml
 
+from hqnn_lightning.quantum import plugins
+from hqnn_lightning.quantum.noise import check_noise, insert_noise
+from hqnn_lightning.quantum.plugins import QPU_EXTRA
+
 
 @dataclass(frozen=True)
 class DeviceInfo:
-    """What the library knows about one PennyLane device.
+    """What the library knows about one device.
 
     Args:
-        analytic_diff_method: Diff method used with exact expectation values (``shots=None``).
+        analytic_diff_method: Diff method used with exact expectation values (``shots=None``);
+            ``None`` if the device only samples (hardware, ``qiskit.aer``), so needs shots.
         sampled_diff_method: Diff method used with finite shots; ``None`` if the device takes
             no shots.
         diff_methods: Every diff method the device accepts.
-        max_wires: Largest qubit count the library lets the simulator allocate.
+        max_wires: Largest qubit count the library lets the device allocate.
         install_hint: What to install when the device's plugin is missing.
         pennylane: Whether ``qml.device`` creates it (``False`` for ``"torch"``).
+        credentials: Whether the plugin would find credentials; ``None`` if it needs none.
+        credentials_hint: What to set when ``credentials()`` is false.
+        required_options: Device options that must be given (``device_arn``).
+        device_kwargs: Turns the library's plain options into ``qml.device`` keyword
+            arguments, ``(wires, options) -> kwargs``; ``None`` passes them unchanged.
+        noise: Whether the device takes the ``noise``/``noise_strength`` options (mixed-state
+            simulators).
+        broadcasts: Whether a broadcast batch is one simulation (``default.qubit``) rather
+            than one circuit per sample.
+        remote: Whether circuits go to a cloud service (queued, possibly billed): hardware
+            evaluations ask for confirmation first.
     """
 
-    analytic_diff_method: str
+    analytic_diff_method: str | None
     sampled_diff_method: str | None
     diff_methods: frozenset[str]
     max_wires: int
     install_hint: str
     pennylane: bool = True
+    credentials: Callable[[], bool] | None = None
+    credentials_hint: str = ""
+    required_options: tuple[str, ...] = ()
+    device_kwargs: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None
+    noise: bool = False
+    broadcasts: bool = False
+    remote: bool = False
 
 
 _ANALYTIC_ONLY = frozenset({"backprop", "adjoint"})
+GRADIENT_TRANSFORMS = frozenset({"parameter-shift", "finite-diff", "spsa", "hadamard"})
+"""Diff methods that differentiate by running more circuits; PennyLane cannot apply them to a
+broadcast batch (issue #6078), so QNodes using them run one circuit per sample."""
+_SHIFT_METHODS = frozenset({"parameter-shift", "finite-diff", "spsa"})
 TORCH_DEVICE = "torch"
 """Name of the library's exact torch state-vector simulator."""
+
+
+def _sampling_device(
+    max_wires: int,
+    install_hint: str = QPU_EXTRA,
+    analytic: bool = False,
+    **fields: Any,
+) -> DeviceInfo:
+    """A device differentiated by parameter-shift, exact only when ``analytic``."""
+    return DeviceInfo(
+        analytic_diff_method="parameter-shift" if analytic else None,
+        sampled_diff_method="parameter-shift",
+        diff_methods=_SHIFT_METHODS,
+        max_wires=max_wires,
+        install_hint=install_hint,
+        **fields,
+    )
+
+
+def _lightning_device(package: str) -> DeviceInfo:
+    return DeviceInfo(
+        analytic_diff_method="adjoint",
+        sampled_diff_method="parameter-shift",
+        diff_methods=frozenset({"adjoint", *_SHIFT_METHODS}),
+        max_wires=30,
+        install_hint=f"pip install 'hqnn_lightning[gpu]' (or {package})",
+    )
+
+
+_IONQ_KEY = ("IONQ_API_KEY", "PENNYLANE_IONQ_API_KEY")
 
 KNOWN_DEVICES: dict[str, DeviceInfo] = {
     "default.qubit": DeviceInfo(
@@ -55,13 +112,59 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
         ),
         max_wires=28,
         install_hint="pip install pennylane",
+        broadcasts=True,
+    ),
+    "default.mixed": DeviceInfo(
+        analytic_diff_method="backprop",
+        sampled_diff_method="parameter-shift",
+        diff_methods=frozenset({"backprop", *_SHIFT_METHODS}),
+        max_wires=12,
+        install_hint="pip install pennylane",
+        noise=True,
+        broadcasts=True,
     ),
     "lightning.qubit": DeviceInfo(
         analytic_diff_method="adjoint",
         sampled_diff_method="parameter-shift",
-        diff_methods=frozenset({"adjoint", "parameter-shift", "finite-diff", "spsa"}),
+        diff_methods=frozenset({"adjoint", *_SHIFT_METHODS}),
         max_wires=30,
         install_hint="pip install pennylane-lightning",
+    ),
+    "lightning.gpu": _lightning_device("pennylane-lightning-gpu"),
+    "lightning.kokkos": _lightning_device("pennylane-lightning-kokkos"),
+    "qiskit.aer": _sampling_device(30, device_kwargs=plugins.qiskit_aer_kwargs),
+    "qiskit.remote": _sampling_device(
+        156,
+        credentials=plugins.ibm_credentials,
+        credentials_hint=(
+            "set QISKIT_IBM_TOKEN (and QISKIT_IBM_INSTANCE), or save an account with "
+            "QiskitRuntimeService.save_account(...)"
+        ),
+        device_kwargs=plugins.qiskit_remote_kwargs,
+        remote=True,
+    ),
+    "braket.local.qubit": _sampling_device(26, analytic=True),
+    "braket.aws.qubit": _sampling_device(
+        100,
+        credentials=plugins.aws_credentials,
+        credentials_hint=(
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and "
+            "AWS_DEFAULT_REGION to the device's region"
+        ),
+        required_options=("device_arn",),
+        remote=True,
+    ),
+    "ionq.simulator": _sampling_device(
+        29,
+        credentials=lambda: plugins.env_credentials(*_IONQ_KEY),
+        credentials_hint="set IONQ_API_KEY",
+        remote=True,
+    ),
+    "ionq.qpu": _sampling_device(
+        36,
+        credentials=lambda: plugins.env_credentials(*_IONQ_KEY),
+        credentials_hint="set IONQ_API_KEY",
+        remote=True,
     ),
     TORCH_DEVICE: DeviceInfo(
         analytic_diff_method="backprop",
@@ -76,16 +179,21 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
 
 @dataclass(frozen=True)
 class QuantumDevice:
-    """A PennyLane device by name, with its shots and differentiation method.
+    """A PennyLane device by name, with its shots, differentiation method and noise.
 
     Build it with :func:`make_device`, which validates every field.
 
     Args:
-        name: PennyLane device name, a key of :data:`KNOWN_DEVICES`.
+        name: Device name, a key of :data:`KNOWN_DEVICES`.
         wires: Number of qubits.
         shots: ``None`` for exact expectation values, else the number of samples per circuit.
         diff_method: How gradients are computed (``"backprop"``, ``"adjoint"``, ...).
-        options: Extra keyword arguments for ``qml.device``.
+        options: The library's device options: keyword arguments for ``qml.device``, or what
+            :attr:`DeviceInfo.device_kwargs` turns into them (``fake_backend``, ``backend``).
+            Plain values, so that the description pickles.
+        noise: A channel of :data:`~hqnn_lightning.quantum.noise.NOISE_CHANNELS` after every
+            gate (``default.mixed``), or ``None``.
+        noise_strength: The channel's probability.
     """
 
     name: str
@@ -93,6 +201,13 @@ class QuantumDevice:
     shots: int | None
     diff_method: str
     options: dict[str, Any] = field(default_factory=dict)
+    noise: str | None = None
+    noise_strength: float = 0.0
+
+    @property
+    def info(self) -> DeviceInfo:
+        """What the library knows about this device."""
+        return KNOWN_DEVICES[self.name]
 
     def create(self) -> qml.devices.Device:
         """A new PennyLane device of this description.
@@ -100,18 +215,33 @@ class QuantumDevice:
         Raises:
             ValueError: the device is ``"torch"``, which has no PennyLane device.
         """
-        if not KNOWN_DEVICES[self.name].pennylane:
+        info = self.info
+        if not info.pennylane:
             raise ValueError(
                 f"{self.name!r} is not a PennyLane device and has no QNode; build its layer "
                 f"with quantum_layer(circuit, device={self.name!r})"
             )
-        return qml.device(self.name, wires=self.wires, **self.options)
+        kwargs = (
+            dict(self.options)
+            if info.device_kwargs is None
+            else info.device_kwargs(self.wires, self.options)
+        )
+        return qml.device(self.name, wires=self.wires, **kwargs)
 
     def qnode(self, circuit: Callable[..., Any]) -> qml.QNode:
-        """Wraps ``circuit`` in a torch-interface QNode on a new device of this description."""
+        """Wraps ``circuit`` in a torch-interface QNode on a new device of this description.
+
+        With a gradient transform (parameter-shift, finite-diff, ...) a batch runs as one
+        circuit per sample (``broadcast_expand``): PennyLane cannot differentiate a broadcast
+        batch that way (issue #6078), and hardware runs one circuit per sample anyway.
+        """
         qnode = qml.QNode(circuit, self.create(), interface="torch", diff_method=self.diff_method)
         if self.shots is not None:
             qnode = qml.set_shots(qnode, shots=self.shots)
+        if self.noise is not None:
+            qnode = insert_noise(qnode, self.noise, self.noise_strength)
+        if self.diff_method in GRADIENT_TRANSFORMS:
+            qnode = qml.transforms.broadcast_expand(qnode)
         return qnode
 
 
@@ -126,24 +256,30 @@ def make_device(
 
     Args:
         name: Device name, one of :data:`KNOWN_DEVICES` (``"torch"``, ``"default.qubit"``,
-            ``"lightning.qubit"``).
+            ``"default.mixed"``, ``"lightning.qubit"``, ``"qiskit.aer"``, ...; see
+            ``docs/devices.md``).
         wires: Number of qubits, at least 1.
         shots: ``None`` for exact expectation values, else a positive number of samples
-            (PennyLane devices only).
-        diff_method: Overrides the default (``backprop`` on ``torch`` and ``default.qubit``,
-            ``adjoint`` on ``lightning.*``, ``parameter-shift`` with finite shots).
-        **options: Passed to ``qml.device`` (``c_dtype``, ``seed``, ...); ``torch`` takes
-            none.
+            (PennyLane devices only; devices that only sample need it).
+        diff_method: Overrides the default (``backprop`` on ``torch``, ``default.qubit`` and
+            ``default.mixed``, ``adjoint`` on ``lightning.*``, ``parameter-shift`` with finite
+            shots and on the plugins' devices).
+        **options: Passed to ``qml.device`` (``c_dtype``, ``seed``, ``device_arn``, ...),
+            except the library's own: ``noise`` and ``noise_strength`` (``default.mixed``),
+            ``fake_backend`` (``qiskit.aer``), ``backend`` (``qiskit.remote``: an IBM
+            backend's name). ``torch`` takes none.
 
     Returns:
         The validated :class:`QuantumDevice`.
 
     Raises:
         ValueError: unknown device name (the message lists the known ones), a qubit count
-            that does not fit the simulator, non-positive shots, shots on ``torch``, device
-            options on ``torch``, or a diff method the device does not support with these
-            shots.
-        ImportError: the device's plugin is not installed.
+            that does not fit the device, non-positive shots, shots on ``torch`` or none on a
+            device that only samples, device options on ``torch``, a missing required option,
+            bad noise options, or a diff method the device does not support with these shots.
+        ImportError: the device's plugin is not installed (the message says what to install).
+        PermissionError: the device needs credentials and none are set (the message names
+            the environment variables).
     """
     if name not in KNOWN_DEVICES:
         raise ValueError(
@@ -162,8 +298,28 @@ def make_device(
             f"{name} computes exact expectation values and takes no shots, got shots={shots}; "
             f"use a PennyLane device such as 'default.qubit' for finite shots"
         )
+    if shots is None and info.analytic_diff_method is None:
+        raise ValueError(
+            f"{name} estimates expectation values from samples: give shots (e.g. shots=1000)"
+        )
     if options and not info.pennylane:
         raise ValueError(f"{name} takes no device options, got {', '.join(sorted(options))}")
+    noise = options.pop("noise", None)
+    noise_strength = options.pop("noise_strength", None)
+    if (noise is not None or noise_strength is not None) and not info.noise:
+        noisy = ", ".join(n for n, i in KNOWN_DEVICES.items() if i.noise)
+        raise ValueError(
+            f"{name} takes no noise option (noise channels need a mixed-state simulator: "
+            f"{noisy}; qiskit.aer takes fake_backend=... for a real device's noise)"
+        )
+    if noise is not None:
+        noise_strength = 0.01 if noise_strength is None else noise_strength
+        check_noise(noise, noise_strength)
+    elif noise_strength is not None:
+        raise ValueError(f"noise_strength={noise_strength} needs noise=<channel> too")
+    missing = [option for option in info.required_options if option not in options]
+    if missing:
+        raise ValueError(f"{name} needs the device option(s) {', '.join(missing)}")
     if diff_method is None:
         diff_method = info.analytic_diff_method if shots is None else info.sampled_diff_method
     if diff_method not in info.diff_methods:
@@ -178,4 +334,8 @@ def make_device(
         )
     if info.pennylane and name not in qml.plugin_devices:
         raise ImportError(f"quantum device {name!r} is not installed: {info.install_hint}")
-    return QuantumDevice(name, wires, shots, diff_method, dict(options))
+    if info.credentials is not None and not info.credentials():
+        raise PermissionError(f"quantum device {name!r} needs credentials: {info.credentials_hint}")
+    return QuantumDevice(
+        name, wires, shots, diff_method, dict(options), noise, float(noise_strength or 0.0)
+    )

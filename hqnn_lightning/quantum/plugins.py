@@ -1,0 +1,99 @@
+"""What the hardware and noisy-simulator plugins need beyond ``qml.device(name, wires)``.
+
+Each builder turns the library's plain, picklable device options (strings and numbers, as
+saved in checkpoints and configs) into the keyword arguments of ``qml.device``: a noise model
+and coupling map from an offline fake IBM backend for ``qiskit.aer``, a Qiskit backend object
+from IBM's runtime service for ``qiskit.remote``. Each credential check says whether the
+plugin would find credentials, so that a missing one is reported before any circuit runs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+QPU_EXTRA = "pip install 'hqnn_lightning[qpu]'"
+"""Installs every hardware and noisy-simulator plugin the library knows."""
+
+IBM_ACCOUNT_FILE = Path("~/.qiskit/qiskit-ibm.json")
+"""Where ``QiskitRuntimeService.save_account`` stores IBM credentials."""
+
+
+def env_credentials(*names: str) -> bool:
+    """Whether any of the environment variables ``names`` is set and not empty."""
+    return any(os.environ.get(name) for name in names)
+
+
+def ibm_credentials() -> bool:
+    """IBM Quantum: ``QISKIT_IBM_TOKEN`` in the environment, or an account saved on disk."""
+    return env_credentials("QISKIT_IBM_TOKEN") or IBM_ACCOUNT_FILE.expanduser().is_file()
+
+
+def aws_credentials() -> bool:
+    """Amazon Braket: anything boto3's credential chain finds (environment, profile, role)."""
+    import boto3
+
+    return boto3.Session().get_credentials() is not None
+
+
+def fake_ibm_backend(name: str) -> Any:
+    """An offline fake IBM backend of ``qiskit_ibm_runtime.fake_provider`` by class name
+    (``"FakeManilaV2"``, ``"FakeBrisbane"``): calibration data shipped with the package.
+
+    Raises:
+        ValueError: no such fake backend (the message lists some).
+    """
+    from qiskit_ibm_runtime import fake_provider
+
+    backend_type = getattr(fake_provider, name, None)
+    if not isinstance(backend_type, type) or not name.startswith("Fake"):
+        known = [n for n in dir(fake_provider) if n.startswith("Fake") and n.endswith("V2")]
+        raise ValueError(
+            f"unknown fake IBM backend {name!r}; for example: {', '.join(known[:8])}, ..."
+        )
+    return backend_type()
+
+
+def qiskit_aer_kwargs(wires: int, options: dict[str, Any]) -> dict[str, Any]:
+    """``qiskit.aer`` options: ``fake_backend="FakeManilaV2"`` becomes that backend's noise
+    model, basis gates and coupling map (circuits are transpiled onto its qubits); the other
+    options go to the device unchanged.
+
+    Raises:
+        ValueError: an unknown fake backend, or one with fewer qubits than ``wires``.
+    """
+    options = dict(options)
+    name = options.pop("fake_backend", None)
+    if name is None:
+        return options
+    from qiskit_aer.noise import NoiseModel
+
+    backend = fake_ibm_backend(name)
+    if backend.num_qubits < wires:
+        raise ValueError(f"{name} has {backend.num_qubits} qubits, the circuit needs {wires}")
+    noise_model = NoiseModel.from_backend(backend)
+    return {
+        "noise_model": noise_model,
+        "basis_gates": noise_model.basis_gates,
+        "coupling_map": backend.coupling_map,
+        **options,
+    }
+
+
+def qiskit_remote_kwargs(wires: int, options: dict[str, Any]) -> dict[str, Any]:
+    """``qiskit.remote`` options: ``backend="ibm_brisbane"`` (or, left out, the least busy
+    operational device with enough qubits) becomes the backend object of IBM's runtime
+    service, authenticated from ``QISKIT_IBM_TOKEN``/``QISKIT_IBM_INSTANCE`` or a saved
+    account."""
+    from qiskit_ibm_runtime import QiskitRuntimeService
+
+    options = dict(options)
+    service = QiskitRuntimeService()
+    name = options.pop("backend", None)
+    backend = (
+        service.backend(name)
+        if name is not None
+        else service.least_busy(operational=True, simulator=False, min_num_qubits=wires)
+    )
+    return {"backend": backend, **options}
