@@ -1,0 +1,340 @@
+"""Resumable evaluation of a checkpoint on another quantum device (``--evaluate``)."""
+
+import json
+import re
+from typing import ClassVar
+
+import pennylane as qml
+import pytest
+import torch
+from pennylane.devices import DefaultQubit
+
+from hqnn_lightning.cli import main
+from hqnn_lightning.data.synthetic import SyntheticImageDataModule
+from hqnn_lightning.hardware_evaluation import (
+    PREDICTIONS_FILE,
+    RESULTS_FILE,
+    EvaluationPlan,
+    JobFailedError,
+    RetryPolicy,
+    call_with_retries,
+    confirm_on_terminal,
+    count_circuits,
+    evaluate_checkpoint,
+    load_on_device,
+    read_finished_batches,
+)
+from hqnn_lightning.quantum import KNOWN_DEVICES
+
+SYNTHETIC = {"image_size": 4, "batch_size": 8}
+"""The synthetic dataset's 96 images of 3 classes at 4x4 px: 24 in the test split, 3 batches."""
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A finished run of hybrid_tiny on synthetic images: config.yaml and checkpoints."""
+    output = tmp_path_factory.mktemp("runs")
+    args = [f"--{key.replace('_', '-')}={value}" for key, value in SYNTHETIC.items()]
+    main(
+        [
+            "--model=hybrid_tiny",
+            "--data=synthetic",
+            *args,
+            "--max-epochs=1",
+            "--logger=csv",
+            f"--output-dir={output}",
+        ]
+    )
+    (run,) = output.iterdir()
+    return run
+
+
+def datamodule(batch_size=8):
+    return SyntheticImageDataModule(**{**SYNTHETIC, "batch_size": batch_size})
+
+
+class FlakyQubit(DefaultQubit):
+    """default.qubit whose executions fail on command: ``fail_on`` maps the 1-based number of
+    an ``execute`` call to the exception it raises; ``executed`` records each call's tapes."""
+
+    fail_on: ClassVar[dict[int, BaseException]] = {}
+    calls: ClassVar[int] = 0
+    executed: ClassVar[list[int]] = []
+
+    def execute(self, circuits, execution_config=None):
+        type(self).calls += 1
+        error = self.fail_on.get(type(self).calls)
+        if error is not None:
+            raise error
+        type(self).executed.append(len(circuits))
+        return super().execute(circuits, execution_config)
+
+
+class _EntryPoint:
+    def load(self):
+        return FlakyQubit
+
+
+@pytest.fixture
+def flaky(monkeypatch):
+    """Registers ``test.flaky`` (a FlakyQubit) as a device of the library."""
+    FlakyQubit.fail_on, FlakyQubit.calls, FlakyQubit.executed = {}, 0, []
+    monkeypatch.setitem(qml.plugin_devices, "test.flaky", _EntryPoint())
+    monkeypatch.setitem(KNOWN_DEVICES, "test.flaky", KNOWN_DEVICES["default.qubit"])
+    return FlakyQubit
+
+
+def evaluate(run_dir, device, tmp_path, **kwargs):
+    return evaluate_checkpoint(
+        run_dir / "checkpoints" / "last.ckpt",
+        "hybrid_tiny",
+        kwargs.pop("data", None) or datamodule(),
+        device,
+        kwargs.pop("shots", 100),
+        output_dir=kwargs.pop("output_dir", tmp_path / "eval"),
+        confirm=kwargs.pop("confirm", lambda message: True),
+        retry=kwargs.pop("retry", RetryPolicy(sleep=lambda seconds: None)),
+        log=lambda message: None,
+        **kwargs,
+    )
+
+
+class TestRetries:
+    def test_delays_grow_exponentially_up_to_the_cap(self):
+        policy = RetryPolicy(initial_delay=10, backoff=2, max_delay=50)
+        assert [policy.delay(k) for k in range(4)] == [10, 20, 40, 50]
+
+    def test_a_job_that_fails_twice_succeeds_on_the_third_attempt(self):
+        outcomes = iter([TimeoutError("queue"), RuntimeError("502"), "done"])
+        slept = []
+
+        def job():
+            outcome = next(outcomes)
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+        policy = RetryPolicy(max_retries=3, initial_delay=1, sleep=slept.append)
+        assert call_with_retries(job, policy, "job", log=lambda m: None) == ("done", 3)
+        assert slept == [1, 2]
+
+    def test_gives_up_after_the_last_retry(self):
+        attempts = []
+
+        def job():
+            attempts.append(1)
+            raise TimeoutError("no answer")
+
+        policy = RetryPolicy(max_retries=2, sleep=lambda s: None)
+        with pytest.raises(JobFailedError, match="failed 3 times.*TimeoutError: no answer"):
+            call_with_retries(job, policy, "batch 1/2", log=lambda m: None)
+        assert len(attempts) == 3
+
+    def test_an_interrupt_is_not_retried(self):
+        def job():
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            call_with_retries(job, RetryPolicy(sleep=pytest.fail), "job", log=lambda m: None)
+
+
+class TestConfirmation:
+    def test_without_a_terminal_it_refuses_unless_yes(self, monkeypatch, capsys):
+        monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+        with pytest.raises(PermissionError, match="--yes"):
+            confirm_on_terminal("cost", assume_yes=False)
+        assert confirm_on_terminal("cost", assume_yes=True)
+        assert capsys.readouterr().out.count("cost") == 2
+
+    @pytest.mark.parametrize(("answer", "expected"), [("y", True), ("", False), ("no", False)])
+    def test_on_a_terminal_it_asks(self, monkeypatch, answer, expected):
+        monkeypatch.delenv("CI", raising=False)
+        monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+        monkeypatch.setattr("builtins.input", lambda prompt: answer)
+        assert confirm_on_terminal("cost", assume_yes=False) is expected
+
+    def test_the_plan_states_circuits_and_shots(self):
+        plan = EvaluationPlan(
+            samples=100,
+            batches=4,
+            done_batches=1,
+            remaining_samples=75,
+            circuits_per_sample=2,
+            shots=1000,
+        )
+        text = plan.describe("qiskit.remote")
+        assert "150 circuit executions" in text
+        assert "150,000 shots in total" in text
+        assert "1 of 4 batches done earlier" in text
+
+
+class TestCountCircuits:
+    def test_one_circuit_per_head_of_a_hybrid(self, run_dir):
+        model = load_on_device(
+            run_dir / "checkpoints" / "last.ckpt", "hybrid_tiny", q_device="torch"
+        )
+        assert count_circuits(model, torch.rand(5, 3, 4, 4)) == 5
+
+    def test_one_circuit_per_patch_and_channel_of_a_quanvolution(self):
+        from hqnn_lightning.models import create_model
+
+        model = create_model("quanv_tiny", num_classes=3, in_channels=3, image_size=8)
+        # 8x8 images, 2x2 patches with stride 2: 16 patches x 3 channels per image.
+        assert count_circuits(model, torch.rand(2, 3, 8, 8)) == 2 * 3 * 16
+
+
+class TestPredictionsFile:
+    def test_a_line_cut_short_by_a_crash_is_dropped(self, tmp_path):
+        path = tmp_path / PREDICTIONS_FILE
+        whole = json.dumps({"batch": 0, "labels": [1]}) + "\n"
+        path.write_text(whole + '{"batch": 1, "lab')
+        assert list(read_finished_batches(path)) == [0]
+        assert path.read_text() == whole
+
+
+class TestEvaluate:
+    def test_every_test_sample_is_predicted_once(self, run_dir, tmp_path):
+        summary = evaluate(run_dir, "default.qubit", tmp_path)
+        records = read_finished_batches(tmp_path / "eval" / PREDICTIONS_FILE)
+        assert sorted(records) == [0, 1, 2]
+        logits = torch.tensor([row for r in records.values() for row in r["logits"]])
+        labels = torch.tensor([label for r in records.values() for label in r["labels"]])
+        assert summary["samples"] == len(labels) == 24
+        accuracy = (logits.argmax(1) == labels).float().mean().item()
+        assert summary["test/acc_top1"] == pytest.approx(accuracy)
+        assert summary["circuits"] == 24 and summary["total_shots"] == 2400
+        assert json.loads((tmp_path / "eval" / RESULTS_FILE).read_text()) == summary
+
+    def test_exact_evaluation_reproduces_the_trained_model(self, run_dir, tmp_path):
+        summary = evaluate(run_dir, "default.qubit", tmp_path, shots=None)
+        model = load_on_device(run_dir / "checkpoints" / "last.ckpt", "hybrid_tiny")
+        data = datamodule()
+        data.setup("test")
+        images, labels = map(torch.cat, zip(*data.test_dataloader(), strict=True))
+        with torch.no_grad():
+            accuracy = (model(images).argmax(1) == labels).float().mean().item()
+        assert summary["test/acc_top1"] == pytest.approx(accuracy)
+
+    def test_failed_jobs_are_retried_and_only_the_failed_batch_reruns(
+        self, run_dir, tmp_path, flaky
+    ):
+        flaky.fail_on = {2: TimeoutError("job timed out"), 3: RuntimeError("HTTP 503")}
+        slept = []
+        evaluate(run_dir, "test.flaky", tmp_path, retry=RetryPolicy(sleep=slept.append))
+        records = read_finished_batches(tmp_path / "eval" / PREDICTIONS_FILE)
+        assert [records[i]["attempts"] for i in range(3)] == [1, 3, 1]
+        assert slept == [10.0, 20.0]
+        # shots: one tape per sample, 8 samples per batch, each batch executed once.
+        assert flaky.executed == [8, 8, 8]
+
+    def test_a_batch_that_keeps_failing_stops_with_the_rest_saved(self, run_dir, tmp_path, flaky):
+        flaky.fail_on = {n: RuntimeError("device offline") for n in range(2, 10)}
+        with pytest.raises(JobFailedError, match="batch 2/3 failed 2 times"):
+            evaluate(run_dir, "test.flaky", tmp_path, retry=RetryPolicy(1, sleep=lambda s: 0))
+        assert list(read_finished_batches(tmp_path / "eval" / PREDICTIONS_FILE)) == [0]
+
+    def test_an_interrupted_evaluation_resumes_without_running_a_batch_twice(
+        self, run_dir, tmp_path, flaky
+    ):
+        flaky.fail_on = {3: KeyboardInterrupt()}
+        with pytest.raises(KeyboardInterrupt):
+            evaluate(run_dir, "test.flaky", tmp_path)
+        assert list(read_finished_batches(tmp_path / "eval" / PREDICTIONS_FILE)) == [0, 1]
+        assert flaky.executed == [8, 8]
+        messages = []
+        summary = evaluate(
+            run_dir,
+            "test.flaky",
+            tmp_path,
+            confirm=lambda message: messages.append(message) or True,
+        )
+        assert flaky.executed == [8, 8, 8]  # only the third batch ran again
+        assert "1 batches (2 of 3 batches done earlier)" in messages[0]
+        assert "8 test samples x 1 circuits = 8 circuit executions" in messages[0]
+        assert summary["samples"] == 24
+
+    def test_a_finished_evaluation_submits_nothing(self, run_dir, tmp_path, flaky):
+        evaluate(run_dir, "test.flaky", tmp_path)
+        calls = flaky.calls
+        evaluate(run_dir, "test.flaky", tmp_path, confirm=pytest.fail)
+        assert flaky.calls == calls
+
+    def test_not_confirmed_submits_nothing(self, run_dir, tmp_path, flaky):
+        summary = evaluate(run_dir, "test.flaky", tmp_path, confirm=lambda message: False)
+        assert summary["cancelled"] and flaky.calls == 0
+
+    def test_other_settings_in_the_same_directory_are_refused(self, run_dir, tmp_path):
+        evaluate(run_dir, "default.qubit", tmp_path, shots=50)
+        with pytest.raises(FileExistsError, match="other settings"):
+            evaluate(run_dir, "default.qubit", tmp_path, shots=60)
+
+    def test_qiskit_aer_with_a_fake_backends_noise(self, run_dir, tmp_path):
+        pytest.importorskip("qiskit_aer")
+        pytest.importorskip("qiskit_ibm_runtime")
+        summary = evaluate(
+            run_dir,
+            "qiskit.aer",
+            tmp_path,
+            shots=200,
+            data=datamodule(batch_size=24),
+            device_options={"fake_backend": "FakeManilaV2"},
+        )
+        assert summary["samples"] == 24 and summary["total_shots"] == 4800
+
+    def test_braket_local_simulator(self, run_dir, tmp_path):
+        pytest.importorskip("braket.pennylane_plugin")
+        summary = evaluate(
+            run_dir, "braket.local.qubit", tmp_path, shots=200, data=datamodule(batch_size=6)
+        )
+        assert summary["samples"] == 24 and summary["total_shots"] == 4800
+
+
+class TestCommandLine:
+    def test_evaluate_refuses_without_yes_when_no_one_can_answer(
+        self, run_dir, tmp_path, monkeypatch, capsys
+    ):
+        monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+        argv = [
+            "--evaluate",
+            str(run_dir / "checkpoints" / "last.ckpt"),
+            "--q-device",
+            "default.qubit",
+            "--shots",
+            "100",
+            "--eval-dir",
+            str(tmp_path / "e"),
+        ]
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        captured = capsys.readouterr()
+        assert "24 circuit executions, 100 shots per circuit, 2,400 shots in total" in captured.out
+        assert "rerun with --yes" in captured.err
+        assert not (tmp_path / "e" / PREDICTIONS_FILE).exists()
+        (summary,) = main([*argv, "--yes"])
+        assert summary["samples"] == 24
+        assert (tmp_path / "e" / RESULTS_FILE).is_file()
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (["--q-device", "qiskit.aer"], "give shots"),
+            (
+                ["--q-device", "default.qubit", "--q-device-options", '{"noise": "bit_flip"}'],
+                "mixed-state",
+            ),
+            ([], "needs --q-device"),
+        ],
+    )
+    def test_bad_device_options_stop_before_anything_runs(self, run_dir, args, message, capsys):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--evaluate", str(run_dir / "checkpoints" / "last.ckpt"), "--yes", *args])
+        assert exit_info.value.code == 2
+        assert re.search(message, capsys.readouterr().err)
+
+    def test_a_checkpoint_outside_a_run_is_named(self, tmp_path, capsys):
+        checkpoint = tmp_path / "model.ckpt"
+        checkpoint.write_bytes(b"")
+        with pytest.raises(SystemExit):
+            main(["--evaluate", str(checkpoint), "--q-device", "default.qubit"])
+        assert "config.yaml not found" in capsys.readouterr().err
