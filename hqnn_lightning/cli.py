@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import platform
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +26,7 @@ from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from hqnn_lightning.callbacks import EpochTimer, NonFiniteLossError, StopOnNonFiniteLoss
 from hqnn_lightning.data import DATAMODULES, CarDataModule, create_datamodule
 from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR
+from hqnn_lightning.distributed import RUN_DIR_VARIABLE, is_global_zero, run_directory
 from hqnn_lightning.hardware_evaluation import (
     JobFailedError,
     RetryPolicy,
@@ -390,12 +391,27 @@ def run(config: Namespace) -> dict[str, Any]:
 def train(
     config: Namespace, datamodule: L.LightningDataModule, model: L.LightningModule
 ) -> dict[str, Any]:
-    """Fits ``model``, then validates and tests its best checkpoint; see :func:`run`."""
-    run_name = f"{config.model}-{config.data}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = _new_directory(Path(config.output_dir), run_name)
+    """Fits ``model``, then validates and tests its best checkpoint; see :func:`run`.
+
+    With several processes (``--devices 2 --strategy ddp``, SLURM, torchrun) every process
+    runs this; they share one run directory, and only global rank 0 writes files and W&B.
+    """
+    try:
+        return _train(config, datamodule, model)
+    finally:
+        os.environ.pop(RUN_DIR_VARIABLE, None)  # the next run in this process gets its own
+
+
+def _train(
+    config: Namespace, datamodule: L.LightningDataModule, model: L.LightningModule
+) -> dict[str, Any]:
+    run_dir = run_directory(
+        Path(config.output_dir), f"{config.model}-{config.data}-seed{config.seed}"
+    )
     run_name = run_dir.name
-    build_parser().save(config, run_dir / "config.yaml", overwrite=True)
-    (run_dir / "environment.json").write_text(json.dumps(environment(), indent=2))
+    if is_global_zero():
+        build_parser().save(config, run_dir / "config.yaml", overwrite=True)
+        (run_dir / "environment.json").write_text(json.dumps(environment(), indent=2))
     loggers = [CSVLogger(run_dir, name="", version="csv")]
     if config.logger != "csv":
         loggers.append(
@@ -459,8 +475,10 @@ def train(
         **{key: float(value) for key, value in {**val_metrics, **test_metrics}.items()},
         "run_dir": str(run_dir),
     }
+    matrix = model.confusion_matrix() if not config.fast_dev_run else None  # all ranks sync
+    if not trainer.is_global_zero:
+        return results
     (run_dir / "results.json").write_text(json.dumps(results, indent=2))
-    matrix = model.confusion_matrix() if not config.fast_dev_run else None
     if matrix is not None:
         _save_confusion_matrix(matrix.cpu().numpy(), datamodule.class_names, run_dir, loggers)
     for logger in loggers:
@@ -516,6 +534,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     config = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     if config.evaluate:
         return [_evaluate(parser, config)]
+    if config.seeds and (str(config.devices) != "1" or config.num_nodes != 1):
+        parser.error("--seeds runs one process; with --devices or --num-nodes, run each seed")
     all_results = []
     for seed in config.seeds or [config.seed]:
         seed_config = config.clone()
@@ -529,8 +549,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         except NonFiniteLossError as error:
             print(f"error: {error}", file=sys.stderr)
             raise SystemExit(1) from None
-        print(format_results(results))
-        print(f"Run directory: {results['run_dir']}")
+        if is_global_zero():
+            print(format_results(results))
+            print(f"Run directory: {results['run_dir']}")
         all_results.append(results)
     if len(all_results) > 1:
         runs = [load_run(results["run_dir"]) for results in all_results]
@@ -616,18 +637,6 @@ def _git_state() -> dict[str, Any] | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return {"commit": commit, "dirty": bool(status.strip())}
-
-
-def _new_directory(parent: Path, name: str) -> Path:
-    """Creates ``parent/name``, or ``name-1``, ``name-2``, ... when it exists already."""
-    attempt = 0
-    while True:
-        path = parent / (name if attempt == 0 else f"{name}-{attempt}")
-        try:
-            path.mkdir(parents=True)
-            return path
-        except FileExistsError:
-            attempt += 1
 
 
 def _options(config: Namespace, names: Sequence[str]) -> dict[str, Any]:

@@ -1,0 +1,132 @@
+"""Multi-process training with Lightning's strategies, on 2 CPU processes (gloo)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from hqnn_lightning import distributed
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ("hybrid_tiny", "quanv_tiny")
+
+
+def run(argv, tmp_path, timeout=120):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    for key in ("RANK", "LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "SLURM_NTASKS", "SLURM_PROCID"):
+        env.pop(key, None)
+    return subprocess.run(
+        [sys.executable, *argv],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("strategy", "specs"),
+    [
+        ("ddp", ["hybrid_tiny", "quanv_tiny"]),
+        # spawn pickles the model: a QuantumLayer on lightning.qubit rebuilds its QNode.
+        ("ddp_spawn", ["hybrid_tiny:lightning.qubit"]),
+    ],
+)
+def test_both_ranks_end_with_the_same_weights(tmp_path, strategy, specs):
+    result = run(["-m", "tests.distributed.ddp_fit", str(tmp_path), strategy, *specs], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for model in (spec.partition(":")[0] for spec in specs):
+        ranks = [torch.load(tmp_path / f"{model}-rank{r}.pt") for r in (0, 1)]
+        assert [rank["world"] for rank in ranks] == [2, 2]
+        before, after = ranks[0]["before"], ranks[0]["after"]
+        assert any(not torch.equal(after[k], before[k]) for k in after), f"{model} did not train"
+        assert "quantum.weights" in after or model != "hybrid_tiny"
+        for key in after:
+            # Each rank trained on its own half of the batches; equal weights mean the
+            # gradients were averaged across the processes.
+            torch.testing.assert_close(ranks[1]["after"][key], after[key], msg=key)
+
+
+@pytest.mark.slow
+def test_the_runner_trains_on_two_processes_into_one_run_directory(tmp_path):
+    argv = [
+        str(ROOT / "experiments" / "run.py"),
+        "--model",
+        "hybrid_tiny",
+        "--data",
+        "synthetic",
+        "--image-size",
+        "4",
+        "--max-epochs",
+        "1",
+        "--logger",
+        "csv",
+        "--accelerator",
+        "cpu",
+        "--devices",
+        "2",
+        "--strategy",
+        "ddp",
+        "--output-dir",
+        str(tmp_path / "runs"),
+    ]
+    result = run(argv, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["epochs"] == 1 and 0 <= results["test/acc_top1"] <= 1
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert result.stdout.count("| model |") == 1  # the table is printed by rank 0 only
+
+
+class TestRunDirectory:
+    def test_a_single_process_gets_a_new_directory_and_passes_it_on(self, tmp_path, monkeypatch):
+        monkeypatch.delenv(distributed.RUN_DIR_VARIABLE, raising=False)
+        for key in ("SLURM_NTASKS", "WORLD_SIZE", "TORCHELASTIC_RUN_ID"):
+            monkeypatch.delenv(key, raising=False)
+        first = distributed.run_directory(tmp_path, "hybrid-digits-seed0")
+        assert os.environ[distributed.RUN_DIR_VARIABLE] == str(first)
+        assert distributed.run_directory(tmp_path, "hybrid-digits-seed0") == first
+        monkeypatch.delenv(distributed.RUN_DIR_VARIABLE)
+        assert distributed.run_directory(tmp_path, "hybrid-digits-seed0") != first
+
+    @pytest.mark.parametrize(
+        ("env", "expected"),
+        [
+            ({"SLURM_NTASKS": "8", "SLURM_JOB_ID": "4242"}, "job4242"),
+            ({"WORLD_SIZE": "4", "TORCHELASTIC_RUN_ID": "abc"}, "jobabc"),
+        ],
+    )
+    def test_the_processes_of_a_job_share_its_directory(self, tmp_path, monkeypatch, env, expected):
+        monkeypatch.delenv(distributed.RUN_DIR_VARIABLE, raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        path = distributed.run_directory(tmp_path, "quanv-digits-seed0")
+        assert path == tmp_path / f"quanv-digits-seed0-{expected}" and path.is_dir()
+        monkeypatch.delenv(distributed.RUN_DIR_VARIABLE)
+        assert distributed.run_directory(tmp_path, "quanv-digits-seed0") == path
+
+    @pytest.mark.parametrize(
+        ("env", "zero"),
+        [
+            ({}, True),
+            ({"RANK": "0"}, True),
+            ({"RANK": "3"}, False),
+            ({"SLURM_PROCID": "1"}, False),
+            ({"LOCAL_RANK": "1"}, False),
+            ({"NODE_RANK": "1", "LOCAL_RANK": "0"}, False),
+        ],
+    )
+    def test_global_zero_from_the_launchers_variables(self, monkeypatch, env, zero):
+        for key in ("RANK", "SLURM_PROCID", "LOCAL_RANK", "NODE_RANK"):
+            monkeypatch.delenv(key, raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert distributed.is_global_zero() is zero
