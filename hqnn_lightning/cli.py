@@ -587,14 +587,14 @@ def _evaluate(parser: ArgumentParser, config: Namespace) -> dict[str, Any]:
             confirm=lambda message: confirm_on_terminal(message, config.yes),
             retry=RetryPolicy(max_retries=config.max_retries),
         )
-    except (*BUILD_ERRORS, FileExistsError) as error:
-        parser.error(str(error))
-    except PermissionError as error:  # no confirmation, or no credentials
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
     except JobFailedError as error:
         print(f"error: {error}; rerun the same command to resume", file=sys.stderr)
         raise SystemExit(1) from None
+    except PermissionError as error:  # no confirmation, or no credentials
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except (*BUILD_ERRORS, FileExistsError) as error:
+        parser.error(str(error))
     print(json.dumps(summary, indent=2))
     return summary
 

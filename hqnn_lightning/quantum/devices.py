@@ -40,12 +40,10 @@ class DeviceInfo:
         credentials: Whether the plugin would find credentials; ``None`` if it needs none.
         credentials_hint: What to set when ``credentials()`` is false.
         required_options: Device options that must be given (``device_arn``).
-        device_kwargs: Turns the library's plain options into ``qml.device`` keyword
-            arguments, ``(wires, options) -> kwargs``; ``None`` passes them unchanged.
+        factory: Makes the device from the library's plain options, ``(wires, options) ->
+            device``; ``None``: ``qml.device(name, wires=wires, **options)``.
         noise: Whether the device takes the ``noise``/``noise_strength`` options (mixed-state
             simulators).
-        broadcasts: Whether a broadcast batch is one simulation (``default.qubit``) rather
-            than one circuit per sample.
         remote: Whether circuits go to a cloud service (queued, possibly billed): hardware
             evaluations ask for confirmation first.
     """
@@ -59,9 +57,8 @@ class DeviceInfo:
     credentials: Callable[[], bool] | None = None
     credentials_hint: str = ""
     required_options: tuple[str, ...] = ()
-    device_kwargs: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None
+    factory: Callable[[int, dict[str, Any]], qml.devices.Device] | None = None
     noise: bool = False
-    broadcasts: bool = False
     remote: bool = False
 
 
@@ -112,7 +109,6 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
         ),
         max_wires=28,
         install_hint="pip install pennylane",
-        broadcasts=True,
     ),
     "default.mixed": DeviceInfo(
         analytic_diff_method="backprop",
@@ -121,7 +117,6 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
         max_wires=12,
         install_hint="pip install pennylane",
         noise=True,
-        broadcasts=True,
     ),
     "lightning.qubit": DeviceInfo(
         analytic_diff_method="adjoint",
@@ -132,7 +127,7 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
     ),
     "lightning.gpu": _lightning_device("pennylane-lightning-gpu"),
     "lightning.kokkos": _lightning_device("pennylane-lightning-kokkos"),
-    "qiskit.aer": _sampling_device(30, device_kwargs=plugins.qiskit_aer_kwargs),
+    "qiskit.aer": _sampling_device(30, factory=plugins.qiskit_aer_device),
     "qiskit.remote": _sampling_device(
         156,
         credentials=plugins.ibm_credentials,
@@ -140,7 +135,7 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
             "set QISKIT_IBM_TOKEN (and QISKIT_IBM_INSTANCE), or save an account with "
             "QiskitRuntimeService.save_account(...)"
         ),
-        device_kwargs=plugins.qiskit_remote_kwargs,
+        factory=plugins.qiskit_remote_device,
         remote=True,
     ),
     "braket.local.qubit": _sampling_device(26, analytic=True),
@@ -189,7 +184,7 @@ class QuantumDevice:
         shots: ``None`` for exact expectation values, else the number of samples per circuit.
         diff_method: How gradients are computed (``"backprop"``, ``"adjoint"``, ...).
         options: The library's device options: keyword arguments for ``qml.device``, or what
-            :attr:`DeviceInfo.device_kwargs` turns into them (``fake_backend``, ``backend``).
+            :attr:`DeviceInfo.factory` makes the device from (``fake_backend``, ``backend``).
             Plain values, so that the description pickles.
         noise: A channel of :data:`~hqnn_lightning.quantum.noise.NOISE_CHANNELS` after every
             gate (``default.mixed``), or ``None``.
@@ -221,12 +216,9 @@ class QuantumDevice:
                 f"{self.name!r} is not a PennyLane device and has no QNode; build its layer "
                 f"with quantum_layer(circuit, device={self.name!r})"
             )
-        kwargs = (
-            dict(self.options)
-            if info.device_kwargs is None
-            else info.device_kwargs(self.wires, self.options)
-        )
-        return qml.device(self.name, wires=self.wires, **kwargs)
+        if info.factory is not None:
+            return info.factory(self.wires, self.options)
+        return qml.device(self.name, wires=self.wires, **self.options)
 
     def qnode(self, circuit: Callable[..., Any]) -> qml.QNode:
         """Wraps ``circuit`` in a torch-interface QNode on a new device of this description.

@@ -1,10 +1,10 @@
 """What the hardware and noisy-simulator plugins need beyond ``qml.device(name, wires)``.
 
-Each builder turns the library's plain, picklable device options (strings and numbers, as
-saved in checkpoints and configs) into the keyword arguments of ``qml.device``: a noise model
-and coupling map from an offline fake IBM backend for ``qiskit.aer``, a Qiskit backend object
-from IBM's runtime service for ``qiskit.remote``. Each credential check says whether the
-plugin would find credentials, so that a missing one is reported before any circuit runs.
+Each builder makes the device from the library's plain, picklable device options (strings
+and numbers, as saved in checkpoints and configs): Aer simulating an offline fake IBM backend
+for ``qiskit.aer``, a backend of IBM's runtime service for ``qiskit.remote``. Each credential
+check says whether the plugin would find credentials, so that a missing one is reported
+before any circuit runs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+
+import pennylane as qml
 
 QPU_EXTRA = "pip install 'hqnn_lightning[qpu]'"
 """Installs every hardware and noisy-simulator plugin the library knows."""
@@ -55,10 +57,11 @@ def fake_ibm_backend(name: str) -> Any:
     return backend_type()
 
 
-def qiskit_aer_kwargs(wires: int, options: dict[str, Any]) -> dict[str, Any]:
-    """``qiskit.aer`` options: ``fake_backend="FakeManilaV2"`` becomes that backend's noise
-    model, basis gates and coupling map (circuits are transpiled onto its qubits); the other
-    options go to the device unchanged.
+def qiskit_aer_device(wires: int, options: dict[str, Any]) -> qml.devices.Device:
+    """``qiskit.aer``; with ``fake_backend="FakeManilaV2"``, Aer simulating that backend
+    (``AerSimulator.from_backend``: its noise model, basis gates and coupling map). Circuits
+    then go through the same path as on IBM hardware (pennylane-qiskit's ``QiskitDevice``:
+    transpiled onto the backend's qubits, SWAPs routed, run by the runtime's primitives).
 
     Raises:
         ValueError: an unknown fake backend, or one with fewer qubits than ``wires``.
@@ -66,26 +69,21 @@ def qiskit_aer_kwargs(wires: int, options: dict[str, Any]) -> dict[str, Any]:
     options = dict(options)
     name = options.pop("fake_backend", None)
     if name is None:
-        return options
-    from qiskit_aer.noise import NoiseModel
+        return qml.device("qiskit.aer", wires=wires, **options)
+    from qiskit_aer import AerSimulator
 
     backend = fake_ibm_backend(name)
     if backend.num_qubits < wires:
         raise ValueError(f"{name} has {backend.num_qubits} qubits, the circuit needs {wires}")
-    noise_model = NoiseModel.from_backend(backend)
-    return {
-        "noise_model": noise_model,
-        "basis_gates": noise_model.basis_gates,
-        "coupling_map": backend.coupling_map,
-        **options,
-    }
+    return qml.device(
+        "qiskit.remote", wires=wires, backend=AerSimulator.from_backend(backend), **options
+    )
 
 
-def qiskit_remote_kwargs(wires: int, options: dict[str, Any]) -> dict[str, Any]:
-    """``qiskit.remote`` options: ``backend="ibm_brisbane"`` (or, left out, the least busy
-    operational device with enough qubits) becomes the backend object of IBM's runtime
-    service, authenticated from ``QISKIT_IBM_TOKEN``/``QISKIT_IBM_INSTANCE`` or a saved
-    account."""
+def qiskit_remote_device(wires: int, options: dict[str, Any]) -> qml.devices.Device:
+    """``qiskit.remote`` on IBM Quantum: ``backend="ibm_brisbane"`` (or, left out, the least
+    busy operational device with enough qubits) from IBM's runtime service, authenticated from
+    ``QISKIT_IBM_TOKEN``/``QISKIT_IBM_INSTANCE`` or a saved account."""
     from qiskit_ibm_runtime import QiskitRuntimeService
 
     options = dict(options)
@@ -96,4 +94,4 @@ def qiskit_remote_kwargs(wires: int, options: dict[str, Any]) -> dict[str, Any]:
         if name is not None
         else service.least_busy(operational=True, simulator=False, min_num_qubits=wires)
     )
-    return {"backend": backend, **options}
+    return qml.device("qiskit.remote", wires=wires, backend=backend, **options)
