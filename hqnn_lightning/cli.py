@@ -52,7 +52,15 @@ RECORDED_PACKAGES = (
     "wandb",
 )
 """Packages whose versions each run records in ``environment.json``."""
-BUILD_ERRORS = (KeyError, TypeError, ValueError, FileNotFoundError, ImportError, RuntimeError)
+BUILD_ERRORS = (
+    KeyError,
+    TypeError,
+    ValueError,
+    FileNotFoundError,
+    PermissionError,
+    ImportError,
+    RuntimeError,
+)
 
 DATA_OPTIONS = (
     "data_dir",
