@@ -88,13 +88,13 @@ def test_the_runner_trains_on_two_processes_into_one_run_directory(tmp_path):
 
 class TestRunDirectory:
     def test_a_single_process_gets_a_new_directory_and_passes_it_on(self, tmp_path, monkeypatch):
-        monkeypatch.delenv(distributed.RUN_DIR_VARIABLE, raising=False)
+        monkeypatch.setenv(distributed.RUN_DIR_VARIABLE, "")  # restored after the test
         for key in ("SLURM_NTASKS", "WORLD_SIZE", "TORCHELASTIC_RUN_ID"):
             monkeypatch.delenv(key, raising=False)
         first = distributed.run_directory(tmp_path, "hybrid-digits-seed0")
         assert os.environ[distributed.RUN_DIR_VARIABLE] == str(first)
         assert distributed.run_directory(tmp_path, "hybrid-digits-seed0") == first
-        monkeypatch.delenv(distributed.RUN_DIR_VARIABLE)
+        monkeypatch.setenv(distributed.RUN_DIR_VARIABLE, "")
         assert distributed.run_directory(tmp_path, "hybrid-digits-seed0") != first
 
     @pytest.mark.parametrize(
@@ -105,12 +105,12 @@ class TestRunDirectory:
         ],
     )
     def test_the_processes_of_a_job_share_its_directory(self, tmp_path, monkeypatch, env, expected):
-        monkeypatch.delenv(distributed.RUN_DIR_VARIABLE, raising=False)
+        monkeypatch.setenv(distributed.RUN_DIR_VARIABLE, "")  # restored after the test
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         path = distributed.run_directory(tmp_path, "quanv-digits-seed0")
         assert path == tmp_path / f"quanv-digits-seed0-{expected}" and path.is_dir()
-        monkeypatch.delenv(distributed.RUN_DIR_VARIABLE)
+        monkeypatch.setenv(distributed.RUN_DIR_VARIABLE, "")
         assert distributed.run_directory(tmp_path, "quanv-digits-seed0") == path
 
     @pytest.mark.parametrize(
