@@ -254,9 +254,7 @@ class TestFactory:
 class TestDeviceKnowledge:
     def test_unknown_name_lists_torch(self):
         assert "torch" in KNOWN_DEVICES
-        with pytest.raises(
-            ValueError, match=r"known devices: default\.qubit, lightning\.qubit, torch"
-        ):
+        with pytest.raises(ValueError, match=r"known devices: .*default\.qubit.*, torch$"):
             make_device("qulacs", wires=2)
 
     def test_torch_has_no_qnode(self):
