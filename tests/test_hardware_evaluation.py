@@ -87,7 +87,7 @@ def flaky(monkeypatch):
 def evaluate(run_dir, device, tmp_path, **kwargs):
     return evaluate_checkpoint(
         run_dir / "checkpoints" / "last.ckpt",
-        "hybrid_tiny",
+        run_dir.name.split("-")[0],  # runs are named <model>-<data>-seed<seed>-...
         kwargs.pop("data", None) or datamodule(),
         device,
         kwargs.pop("shots", 100),
@@ -287,6 +287,17 @@ class TestEvaluate:
             run_dir, "braket.local.qubit", tmp_path, shots=200, data=datamodule(batch_size=6)
         )
         assert summary["samples"] == 24 and summary["total_shots"] == 4800
+
+
+def test_a_quanvolutional_checkpoint_runs_one_circuit_per_patch(tmp_path):
+    output = tmp_path / "runs"
+    args = ["--model=quanv_tiny", "--data=synthetic", "--image-size=4", "--batch-size=8"]
+    main([*args, "--max-epochs=1", "--logger=csv", f"--output-dir={output}"])
+    (run,) = output.iterdir()
+    summary = evaluate(run, "default.qubit", tmp_path, shots=50)
+    # 4x4 images, 2x2 patches with stride 2: 4 patches x 3 channels = 12 circuits per image.
+    assert summary["samples"] == 24 and summary["circuits"] == 24 * 12
+    assert 0 <= summary["test/acc_top1"] <= 1
 
 
 class TestCommandLine:
