@@ -217,6 +217,17 @@ class TestPluginSimulators:
             rtol=0,
         )
 
+    @pytest.mark.parametrize("name", ["lightning.kokkos", "lightning.gpu"])
+    def test_lightning_extras_default_to_adjoint_and_match_default_qubit(self, name):
+        if name not in qml.plugin_devices:
+            pytest.skip(f"{name} is not installed (pip install 'hqnn_lightning[gpu]')")
+        try:
+            values = expectation_values(name)
+        except Exception as error:  # lightning.gpu installed on a machine without a GPU
+            pytest.skip(f"{name} does not run here: {error}")
+        assert make_device(name, 2).diff_method == "adjoint"
+        torch.testing.assert_close(values, expectation_values("default.qubit"), atol=1e-6, rtol=0)
+
     def test_qiskit_aer_with_a_fake_backends_noise(self):
         pytest.importorskip("qiskit_aer")
         pytest.importorskip("qiskit_ibm_runtime")
