@@ -139,10 +139,15 @@ class EvaluationPlan:
             if self.done_batches
             else ""
         )
+        remote = (
+            "; sent to a cloud service (queued, possibly billed)"
+            if device in KNOWN_DEVICES and KNOWN_DEVICES[device].remote
+            else ""
+        )
         return (
             f"{device}: {self.batches - self.done_batches} batches{resumed}, "
             f"{self.remaining_samples:,} test samples x {self.circuits_per_sample:,} circuits "
-            f"= {self.circuits:,} circuit executions, {shots}{total}"
+            f"= {self.circuits:,} circuit executions, {shots}{total}{remote}"
         )
 
 

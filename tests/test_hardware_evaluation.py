@@ -166,6 +166,7 @@ class TestConfirmation:
         assert "150 circuit executions" in text
         assert "150,000 shots in total" in text
         assert "1 of 4 batches done earlier" in text
+        assert "cloud service" in text and "cloud service" not in plan.describe("qiskit.aer")
 
 
 class TestCountCircuits:

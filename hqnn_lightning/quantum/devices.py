@@ -44,8 +44,8 @@ class DeviceInfo:
             device``; ``None``: ``qml.device(name, wires=wires, **options)``.
         noise: Whether the device takes the ``noise``/``noise_strength`` options (mixed-state
             simulators).
-        remote: Whether circuits go to a cloud service (queued, possibly billed): hardware
-            evaluations ask for confirmation first.
+        remote: Whether circuits go to a cloud service (queued, possibly billed); the
+            hardware evaluation's cost prompt says so.
     """
 
     analytic_diff_method: str | None
