@@ -14,6 +14,7 @@ from hqnn_lightning.data import (
     create_datamodule,
     stratified_split,
 )
+from hqnn_lightning.hardware_evaluation import RetryPolicy, evaluate_checkpoint
 from hqnn_lightning.loggers import create_logger
 from hqnn_lightning.models import (
     MODELS,
@@ -60,6 +61,7 @@ __all__ = [
     "QuanvolutionFilterCircuit",
     "QuanvolutionLayer",
     "Registry",
+    "RetryPolicy",
     "SyntheticImageDataModule",
     "TorchStatevectorLayer",
     "VariationalClassifierCircuit",
@@ -67,6 +69,7 @@ __all__ = [
     "create_datamodule",
     "create_logger",
     "create_model",
+    "evaluate_checkpoint",
     "make_device",
     "parameter_counts",
     "quantum_layer",
