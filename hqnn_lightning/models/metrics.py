@@ -55,8 +55,11 @@ class ClassificationMetricsMixin:
 
     def confusion_matrix(self) -> torch.Tensor | None:
         """Counts of the last test, ``(num_classes, num_classes)`` int64, rows the true class
-        and columns the predicted one; ``None`` above :data:`CONFUSION_MAX_CLASSES` classes."""
-        return None if self.test_confusion is None else self.test_confusion.compute()
+        and columns the predicted one; ``None`` above :data:`CONFUSION_MAX_CLASSES` classes, or
+        when this process ran no test batch (``ddp_spawn`` tests in spawned processes)."""
+        if self.test_confusion is None or self.test_confusion.update_count == 0:
+            return None
+        return self.test_confusion.compute()
 
     def _batch_logits(self, inputs: torch.Tensor) -> torch.Tensor:
         """Logits of a batch's inputs: ``self(inputs)``, unless a model's batches hold
