@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import csv
+import random
 import time
+from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
+from lightning.pytorch.loggers import CSVLogger
 
 
 class EpochTimer(L.Callback):
     """Logs the wall-clock seconds of each training epoch as ``time/epoch_seconds``.
 
     The time runs from the start of the epoch's first training batch to the end of the epoch,
-    so it includes the validation that Lightning runs at the epoch's end.
+    so it includes the validation that Lightning runs at the epoch's end. An epoch resumed from
+    a mid-epoch checkpoint is timed from the resumption.
     """
 
     def __init__(self) -> None:
         self.epoch_seconds: list[float] = []
         self._start: float | None = None
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.perf_counter()
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
@@ -56,3 +65,76 @@ class StopOnNonFiniteLoss(L.Callback):
                 "--gradient-clip-val; the checkpoints saved before this step hold the last "
                 "good weights."
             )
+
+
+class RngStateCheckpoint(L.Callback):
+    """Saves the random number generators' states (Python, NumPy, torch CPU and CUDA) in every
+    checkpoint and restores them when training resumes from one, so that the draws after a
+    resumption (dropout, batch augmentation, shots) are those of the uninterrupted run.
+
+    The states are tensors and plain values, so ``torch.load(weights_only=True)`` reads them.
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        numpy_state = np.random.get_state(legacy=False)
+        states: dict[str, Any] = {
+            "python": random.getstate(),
+            "numpy": {
+                "key": torch.from_numpy(numpy_state["state"]["key"].astype(np.int64)),
+                "pos": int(numpy_state["state"]["pos"]),
+                "has_gauss": int(numpy_state["has_gauss"]),
+                "gauss": float(numpy_state["gauss"]),
+            },
+            "torch": torch.get_rng_state(),
+        }
+        if torch.cuda.is_available():
+            states["cuda"] = torch.cuda.get_rng_state_all()
+        return states
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        version, internal, gauss = state_dict["python"]
+        random.setstate((version, tuple(internal), gauss))
+        numpy_state = state_dict["numpy"]
+        np.random.set_state(
+            {
+                "bit_generator": "MT19937",
+                "state": {
+                    "key": numpy_state["key"].numpy().astype(np.uint32),
+                    "pos": numpy_state["pos"],
+                },
+                "has_gauss": numpy_state["has_gauss"],
+                "gauss": numpy_state["gauss"],
+            }
+        )
+        torch.set_rng_state(state_dict["torch"])
+        if "cuda" in state_dict and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state_dict["cuda"])
+
+
+class CSVMetricsCheckpoint(L.Callback):
+    """Keeps the rows a :class:`CSVLogger` has logged in every checkpoint, and writes them back
+    into ``metrics.csv`` when training resumes from one.
+
+    Rows logged after the checkpoint (by the run that was interrupted) are dropped and logged
+    again by the resumed run, so the file holds each epoch once, as an uninterrupted run's.
+
+    Args:
+        logger: The run's CSV logger.
+    """
+
+    def __init__(self, logger: CSVLogger) -> None:
+        self.logger = logger
+
+    def state_dict(self) -> dict[str, list[dict[str, Any]]]:
+        self.logger.save()
+        path = self.logger.experiment.metrics_file_path
+        try:
+            with open(path, newline="") as file:
+                return {"rows": list(csv.DictReader(file))}
+        except FileNotFoundError:
+            return {"rows": []}
+
+    def load_state_dict(self, state_dict: dict[str, list[dict[str, Any]]]) -> None:
+        writer = self.logger.experiment
+        writer.metrics = [dict(row) for row in state_dict["rows"]]
+        self.logger.save()

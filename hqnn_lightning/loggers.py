@@ -40,6 +40,7 @@ def create_logger(
     tags: list[str] | None = None,
     config: dict[str, Any] | None = None,
     log_model: bool = False,
+    run_id: str | None = None,
 ) -> Logger:
     """Builds the logger ``name`` writing under ``save_dir``.
 
@@ -53,6 +54,7 @@ def create_logger(
         tags: W&B tags.
         config: The run's resolved options, recorded as the W&B config.
         log_model: Upload the checkpoints to W&B as a model artifact at the end of training.
+        run_id: W&B run id; a run that exists already with it is resumed (``resume="allow"``).
 
     Raises:
         ValueError: unknown logger name.
@@ -72,5 +74,7 @@ def create_logger(
             config=config,
             log_model=log_model,
             mode=wandb_mode(),
+            id=run_id,
+            resume="allow" if run_id else None,
         )
     raise ValueError(f"unknown logger {name!r}; known: {', '.join(LOGGERS)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torchmetrics import MetricCollection
+from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import (
     MulticlassAccuracy,
     MulticlassConfusionMatrix,
@@ -28,6 +28,10 @@ class ClassificationMetricsMixin:
     ``num_classes`` (so it reads 1.0 with fewer than six classes). The test stage also counts a
     confusion matrix (:meth:`confusion_matrix`), up to :data:`CONFUSION_MAX_CLASSES` classes.
 
+    The loss is a ``MeanMetric`` weighted by batch size. The train stage's metric states are
+    part of the ``state_dict``, so a checkpoint saved in the middle of an epoch holds the
+    running sums, and a run resumed from it reports the epoch's metrics over all its batches.
+
     The host module must map images ``(B, C, H, W)`` to logits ``(B, num_classes)``.
     """
 
@@ -45,6 +49,9 @@ class ClassificationMetricsMixin:
         )
         for stage in STAGES:
             setattr(self, f"{stage}_metrics", metrics.clone(prefix=f"{stage}/"))
+            setattr(self, f"{stage}_loss", MeanMetric())
+        self.train_metrics.persistent(True)
+        self.train_loss.persistent(True)
         self.test_confusion = (
             MulticlassConfusionMatrix(num_classes) if num_classes <= CONFUSION_MAX_CLASSES else None
         )
@@ -71,14 +78,9 @@ class ClassificationMetricsMixin:
         metrics.update(logits.detach(), labels)
         if stage == "test" and self.test_confusion is not None:
             self.test_confusion.update(logits.detach(), labels)
-        self.log(
-            f"{stage}/loss",
-            loss,
-            on_step=False,
-            on_epoch=True,
-            prog_bar=True,
-            batch_size=labels.shape[0],
-        )
+        mean_loss: MeanMetric = getattr(self, f"{stage}_loss")
+        mean_loss.update(loss.detach(), weight=labels.shape[0])
+        self.log(f"{stage}/loss", mean_loss, on_step=False, on_epoch=True, prog_bar=True)
         self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage != "train")
         return loss
 
