@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
 
@@ -76,7 +78,8 @@ class RngStateCheckpoint(L.Callback):
     """
 
     def state_dict(self) -> dict[str, Any]:
-        numpy_state = np.random.get_state(legacy=False)
+        # The legacy global generator is the one seed_everything seeds and libraries draw from.
+        numpy_state = np.random.get_state(legacy=False)  # noqa: NPY002
         states: dict[str, Any] = {
             "python": random.getstate(),
             "numpy": {
@@ -91,11 +94,18 @@ class RngStateCheckpoint(L.Callback):
             states["cuda"] = torch.cuda.get_rng_state_all()
         return states
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        state = checkpoint.get("callbacks", {}).get(self.state_key)
+        if state and trainer.state.fn == "fit":  # not when a checkpoint is loaded to test
+            self._set_states(state)
+
+    def _set_states(self, state_dict: dict[str, Any]) -> None:
         version, internal, gauss = state_dict["python"]
         random.setstate((version, tuple(internal), gauss))
         numpy_state = state_dict["numpy"]
-        np.random.set_state(
+        np.random.set_state(  # noqa: NPY002
             {
                 "bit_generator": "MT19937",
                 "state": {
@@ -125,16 +135,60 @@ class CSVMetricsCheckpoint(L.Callback):
     def __init__(self, logger: CSVLogger) -> None:
         self.logger = logger
 
-    def state_dict(self) -> dict[str, list[dict[str, Any]]]:
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
         self.logger.save()
-        path = self.logger.experiment.metrics_file_path
         try:
-            with open(path, newline="") as file:
-                return {"rows": list(csv.DictReader(file))}
+            with open(self.logger.experiment.metrics_file_path, newline="") as file:
+                rows = list(csv.DictReader(file))
         except FileNotFoundError:
-            return {"rows": []}
+            rows = []
+        progress = trainer.fit_loop.epoch_progress.current
+        if progress.processed > progress.completed:
+            # Saved in the epoch's end hooks, before Lightning logs the epoch's training
+            # metrics; a run resumed from here starts the next epoch, so keep that row now.
+            connector = trainer._logger_connector
+            logged = {key: str(value.item()) for key, value in connector.metrics["log"].items()}
+            step = trainer.fit_loop.epoch_loop._batches_that_stepped - 1
+            rows.append({**logged, "epoch": str(trainer.current_epoch), "step": str(step)})
+        checkpoint.setdefault("callbacks", {})[self.state_key] = {"rows": rows}
 
-    def load_state_dict(self, state_dict: dict[str, list[dict[str, Any]]]) -> None:
-        writer = self.logger.experiment
-        writer.metrics = [dict(row) for row in state_dict["rows"]]
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        state = checkpoint.get("callbacks", {}).get(self.state_key)
+        if not state or trainer.state.fn != "fit":  # not when a checkpoint is loaded to test
+            return
+        self.logger.experiment.metrics = [dict(row) for row in state["rows"]]
         self.logger.save()
+
+
+class StepCheckpoint(ModelCheckpoint):
+    """Updates ``last.ckpt`` in ``dirpath`` every ``every_n_train_steps`` training steps, so
+    that a run killed in the middle of an epoch loses at most that many steps.
+
+    It skips an epoch's last batch: the end-of-epoch checkpoint follows right after the
+    validation, and Lightning would resume a checkpoint taken between the two as if that
+    validation had run.
+    """
+
+    def __init__(self, dirpath: str | Path, every_n_train_steps: int) -> None:
+        super().__init__(
+            dirpath=dirpath,
+            every_n_train_steps=every_n_train_steps,
+            save_top_k=0,
+            save_last=True,
+            enable_version_counter=False,
+        )
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        if not trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)

@@ -28,6 +28,7 @@ from hqnn_lightning.callbacks import (
     EpochTimer,
     NonFiniteLossError,
     RngStateCheckpoint,
+    StepCheckpoint,
     StopOnNonFiniteLoss,
 )
 from hqnn_lightning.data import DATAMODULES, CarDataModule, create_datamodule
@@ -41,6 +42,7 @@ from hqnn_lightning.resume import (
     Resumption,
     check_checkpoint,
     record_resumption,
+    resume_warnings_silenced,
     resumed_config,
     wandb_run_id,
 )
@@ -431,15 +433,7 @@ def train(
     callbacks: list[L.Callback] = [timer, StopOnNonFiniteLoss(), RngStateCheckpoint()]
     callbacks.append(CSVMetricsCheckpoint(csv_logger))
     if config.checkpoint_every_n_steps:
-        callbacks.append(
-            ModelCheckpoint(
-                dirpath=run_dir / "checkpoints",
-                every_n_train_steps=config.checkpoint_every_n_steps,
-                save_top_k=0,
-                save_last=True,
-                enable_version_counter=False,
-            )
-        )
+        callbacks.append(StepCheckpoint(run_dir / "checkpoints", config.checkpoint_every_n_steps))
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         monitor=MONITOR,
@@ -462,7 +456,8 @@ def train(
         gradient_clip_val=config.gradient_clip_val,
     )
     resume_from = resumption.checkpoint if resumption else None
-    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
+    with resume_warnings_silenced(resumption is not None):
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
     best = None if config.fast_dev_run else "best"
     val_metrics = trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
     test_metrics = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]

@@ -9,7 +9,9 @@ random number generators, the metrics logged so far) and, for W&B, ``wandb_run_i
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,7 +123,7 @@ def resumed_config(
     merged = parser.parse_args(["--config", str(saved_path), *argv])
     changed = [
         key
-        for key in saved.keys()
+        for key in saved.keys()  # noqa: SIM118 (a Namespace's keys() flattens nested ones)
         if key.split(".")[0] not in MACHINE_OPTIONS and saved[key] != merged[key]
     ]
     if changed:
@@ -192,6 +194,26 @@ def record_resumption(
     recorded = json.loads(environment_path.read_text()) if environment_path.is_file() else {}
     recorded.setdefault("resumed", []).append({**environment, "checkpoint": str(checkpoint)})
     environment_path.write_text(json.dumps(recorded, indent=2))
+
+
+LIGHTNING_RESUME_WARNINGS = (
+    # The train DataModules record where the epoch stands (ResumableTrainOrder).
+    "You're resuming from a checkpoint that ended before the epoch ended",
+    # CSVMetricsCheckpoint writes the checkpoint's rows back.
+    "Experiment logs directory .* exists and is not empty",
+    "Checkpoint directory .* exists and is not empty",
+)
+
+
+@contextmanager
+def resume_warnings_silenced(resuming: bool) -> Iterator[None]:
+    """Silences, while ``resuming``, the warnings Lightning gives about resuming that the
+    library's checkpoints make moot (:data:`LIGHTNING_RESUME_WARNINGS`)."""
+    with warnings.catch_warnings():
+        if resuming:
+            for message in LIGHTNING_RESUME_WARNINGS:
+                warnings.filterwarnings("ignore", message=message)
+        yield
 
 
 def _names(kind: str, names: list[str]) -> str:

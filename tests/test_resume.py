@@ -1,4 +1,4 @@
-"""``--resume``: a run killed mid-epoch continues to the weights and metrics of one never stopped."""
+"""``--resume``: a killed run continues to the weights and metrics of one never stopped."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ import torch
 
 from hqnn_lightning.cli import main
 
-KILL_AFTER_STEP = 28  # epoch 1, batch 8 of digits' 20 training batches of 64
+# Digits has 20 training batches of 64 per epoch; checkpoints every 7 steps and at epoch ends.
+MID_EPOCH = 28  # epoch 1, batch 8: resumes from the step checkpoint of step 28
+EPOCH_START = 40  # epoch 2, batch 0: resumes from the end-of-epoch checkpoint of epoch 1
 TINY_FIT = [
     "--model",
     "hybrid_tiny",
@@ -31,7 +33,7 @@ TINY_FIT = [
     "7",
 ]
 
-# Runs the CLI with a callback that, once the checkpoint of KILL_AFTER_STEP is written, says so
+# Runs the CLI with a callback that, once the checkpoint of a given step is written, says so
 # through a marker file and waits to be killed: the kill always lands at the same point.
 PAUSING_RUN = """
 import signal, sys
@@ -57,12 +59,12 @@ main(sys.argv[3:])
 """
 
 
-def kill_mid_epoch(argv: list[str], tmp_path: Path) -> Path:
-    """Runs ``argv`` in a subprocess, SIGKILLs it after step KILL_AFTER_STEP's checkpoint, and
-    returns its run directory."""
+def kill_after(step: int, argv: list[str], tmp_path: Path) -> tuple[Path, int]:
+    """Runs ``argv`` in a subprocess, SIGKILLs it once the checkpoint of ``step`` is written,
+    and returns its run directory and the index in its epoch of the batch it was killed at."""
     marker = tmp_path / "paused"
     process = subprocess.Popen(
-        [sys.executable, "-c", PAUSING_RUN, str(KILL_AFTER_STEP), str(marker), *argv],
+        [sys.executable, "-c", PAUSING_RUN, str(step), str(marker), *argv],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -76,14 +78,13 @@ def kill_mid_epoch(argv: list[str], tmp_path: Path) -> Path:
             if time.monotonic() > deadline:
                 pytest.fail("the run did not reach the step to kill it at")
             time.sleep(0.05)
-        assert marker.read_text() != "0"  # in the middle of an epoch
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
         process.stderr.close()
     assert process.returncode == -signal.SIGKILL
     (run_dir,) = (tmp_path / "killed").iterdir()
-    return run_dir
+    return run_dir, int(marker.read_text())
 
 
 def metric_rows(run_dir: Path) -> list[dict[str, str]]:
@@ -95,10 +96,20 @@ def metric_rows(run_dir: Path) -> list[dict[str, str]]:
     return rows
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    (results,) = main([*TINY_FIT, "--output-dir", str(tmp_path_factory.mktemp("whole"))])
+    return results
+
+
 @pytest.mark.slow
-def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path):
-    (uninterrupted,) = main([*TINY_FIT, "--output-dir", str(tmp_path / "whole")])
-    killed_dir = kill_mid_epoch([*TINY_FIT, "--output-dir", str(tmp_path / "killed")], tmp_path)
+@pytest.mark.parametrize(("step", "batch_in_epoch"), [(MID_EPOCH, 8), (EPOCH_START, 0)])
+def test_a_killed_run_resumes_to_the_uninterrupted_result(
+    step, batch_in_epoch, uninterrupted, tmp_path
+):
+    argv = [*TINY_FIT, "--output-dir", str(tmp_path / "killed")]
+    killed_dir, killed_at = kill_after(step, argv, tmp_path)
+    assert killed_at == batch_in_epoch
     assert not (killed_dir / "results.json").exists()
 
     (resumed,) = main([*TINY_FIT, "--output-dir", str(tmp_path / "killed"), "--resume", "last"])

@@ -30,7 +30,9 @@ class ClassificationMetricsMixin:
 
     The loss is a ``MeanMetric`` weighted by batch size. The train stage's metric states are
     part of the ``state_dict``, so a checkpoint saved in the middle of an epoch holds the
-    running sums, and a run resumed from it reports the epoch's metrics over all its batches.
+    running sums, and a run resumed from it reports the epoch's metrics over all its batches;
+    they are reset when an epoch starts and logged when it ends (also when a run resumes at an
+    epoch's end, where Lightning has seen no training step log them).
 
     The host module must map images ``(B, C, H, W)`` to logits ``(B, num_classes)``.
     """
@@ -56,6 +58,14 @@ class ClassificationMetricsMixin:
             MulticlassConfusionMatrix(num_classes) if num_classes <= CONFUSION_MAX_CLASSES else None
         )
 
+    def on_train_epoch_start(self) -> None:
+        self.train_metrics.reset()
+        self.train_loss.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self.log("train/loss", self.train_loss.compute(), prog_bar=True)
+        self.log_dict(self.train_metrics.compute())
+
     def on_test_epoch_start(self) -> None:
         if self.test_confusion is not None:
             self.test_confusion.reset()
@@ -80,8 +90,9 @@ class ClassificationMetricsMixin:
             self.test_confusion.update(logits.detach(), labels)
         mean_loss: MeanMetric = getattr(self, f"{stage}_loss")
         mean_loss.update(loss.detach(), weight=labels.shape[0])
-        self.log(f"{stage}/loss", mean_loss, on_step=False, on_epoch=True, prog_bar=True)
-        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage != "train")
+        if stage != "train":  # the train stage logs in on_train_epoch_end
+            self.log(f"{stage}/loss", mean_loss, on_step=False, on_epoch=True, prog_bar=True)
+            self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
     def training_step(
