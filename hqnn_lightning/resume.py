@@ -9,6 +9,7 @@ random number generators, the metrics logged so far) and, for W&B, ``wandb_run_i
 from __future__ import annotations
 
 import json
+import secrets
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import wandb
 from jsonargparse import ArgumentParser, Namespace
 from torch import nn
 
@@ -162,9 +162,11 @@ def check_checkpoint(path: str | Path, model: nn.Module) -> dict[str, Any]:
             f"{_names('missing', missing)}{'; ' if missing and extra else ''}"
             f"{_names('unexpected', extra)}"
         )
+    parameters = dict(model.named_parameters())
     reshaped = [
         f"{name} {tuple(saved[name].shape)} (model: {tuple(value.shape)})"
-        for name, value in expected.items()
+        # Weights first: a metric's state changes shape with them.
+        for name, value in sorted(expected.items(), key=lambda item: item[0] not in parameters)
         if tuple(saved[name].shape) != tuple(value.shape)
     ]
     if reshaped:
@@ -181,7 +183,7 @@ def wandb_run_id(run_dir: Path) -> str:
     path = run_dir / WANDB_ID_FILE
     if path.is_file():
         return path.read_text().strip()
-    run_id = wandb.util.generate_id()
+    run_id = secrets.token_hex(4)  # W&B ids are short strings of [a-z0-9]
     path.write_text(run_id + "\n")
     return run_id
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torchmetrics import MeanMetric, MetricCollection
@@ -12,6 +14,7 @@ from torchmetrics.classification import (
 )
 
 STAGES = ("train", "val", "test")
+TOP_K = 5
 
 CONFUSION_MAX_CLASSES = 256
 """Above this many classes no test confusion matrix is kept (VMMRdb's 9,170 would need 84M
@@ -25,7 +28,8 @@ class ClassificationMetricsMixin:
     has no ``__init__`` of its own, so inheritance order never surprises. Logged per epoch, the
     keys are ``{stage}/loss``, ``{stage}/acc_top1``, ``{stage}/acc_top5`` and
     ``{stage}/f1_macro`` for ``stage`` in ``train``, ``val``, ``test``. Top-5 is clipped to
-    ``num_classes`` (so it reads 1.0 with fewer than six classes). The test stage also counts a
+    ``num_classes`` (so it reads 1.0 with five classes or fewer, with a warning when the model is
+    built). The test stage also counts a
     confusion matrix (:meth:`confusion_matrix`), up to :data:`CONFUSION_MAX_CLASSES` classes.
 
     The loss is a ``MeanMetric`` weighted by batch size. The train stage's metric states are
@@ -40,11 +44,17 @@ class ClassificationMetricsMixin:
     def _init_metrics(self, num_classes: int) -> None:
         if num_classes < 2:
             raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+        if num_classes <= TOP_K:
+            warnings.warn(
+                f"with {num_classes} classes every prediction is in the top {TOP_K}, so "
+                f"acc_top{TOP_K} is always 1.0 and says nothing; read acc_top1",
+                stacklevel=3,
+            )
         metrics = MetricCollection(
             {
                 "acc_top1": MulticlassAccuracy(num_classes, top_k=1, average="micro"),
                 "acc_top5": MulticlassAccuracy(
-                    num_classes, top_k=min(5, num_classes), average="micro"
+                    num_classes, top_k=min(TOP_K, num_classes), average="micro"
                 ),
                 "f1_macro": MulticlassF1Score(num_classes, average="macro"),
             }
