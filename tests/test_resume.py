@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 
 from hqnn_lightning.cli import main
+from hqnn_lightning.models import QuanvNet, create_model
+from hqnn_lightning.resume import Resumption, find_resumption
 
 # Digits has 20 training batches of 64 per epoch; checkpoints every 7 steps and at epoch ends.
 MID_EPOCH = 28  # epoch 1, batch 8: resumes from the step checkpoint of step 28
@@ -138,3 +142,66 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(
     assert metric_rows(whole_dir) == metric_rows(killed_dir)
     environment = json.loads((killed_dir / "environment.json").read_text())
     assert environment["resumed"][0]["checkpoint"].endswith("last.ckpt")
+
+
+@pytest.mark.slow
+def test_a_resumed_wandb_run_logs_into_the_same_run_id(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    argv = ["--model", "hybrid_tiny", "--max-epochs", "1", "--logger", "wandb"]
+    (first,) = main([*argv, "--output-dir", str(tmp_path)])
+    run_dir = Path(first["run_dir"])
+    run_id = (run_dir / "wandb_run_id").read_text().strip()
+
+    (resumed,) = main([*argv, "--output-dir", str(tmp_path), "--resume", str(run_dir)])
+    assert resumed["run_dir"] == str(run_dir)
+    offline_runs = sorted((run_dir / "wandb").glob("offline-run-*"))
+    assert len(offline_runs) == 2
+    assert all(path.name.endswith(f"-{run_id}") for path in offline_runs)
+
+
+class TestFindResumption:
+    def make_run(self, output_dir: Path, name: str) -> Path:
+        run_dir = output_dir / name
+        (run_dir / "checkpoints").mkdir(parents=True)
+        (run_dir / "config.yaml").write_text("model: hybrid_tiny\n")
+        (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"")
+        return run_dir
+
+    def test_last_is_the_most_recently_saved_run_of_that_model_data_and_seed(self, tmp_path):
+        older = self.make_run(tmp_path, "hybrid-digits-seed0-20260101-120000")
+        newer = self.make_run(tmp_path, "hybrid-digits-seed0-20260101-110000")
+        self.make_run(tmp_path, "hybrid-digits-seed1-20260101-130000")
+        os.utime(older / "checkpoints" / "last.ckpt", ns=(1, 1))
+        found = find_resumption("last", tmp_path, "hybrid-digits-seed0-")
+        assert found == Resumption(newer, newer / "checkpoints" / "last.ckpt")
+
+    def test_a_run_directory_or_a_checkpoint_in_it(self, tmp_path):
+        run_dir = self.make_run(tmp_path, "quanv-digits-seed0-20260101-120000")
+        best = run_dir / "checkpoints" / "best-epoch3.ckpt"
+        best.write_bytes(b"")
+        assert find_resumption(str(run_dir), tmp_path, "x").checkpoint == (
+            run_dir / "checkpoints" / "last.ckpt"
+        )
+        assert find_resumption(str(best), tmp_path, "x") == Resumption(run_dir.resolve(), best)
+
+    def test_a_checkpoint_outside_a_run_directory(self, tmp_path):
+        (tmp_path / "a" / "b").mkdir(parents=True)
+        (tmp_path / "a" / "b" / "model.ckpt").write_bytes(b"")
+        with pytest.raises(FileNotFoundError, match="not in a run directory's checkpoints/"):
+            find_resumption(str(tmp_path / "a" / "b" / "model.ckpt"), tmp_path, "x")
+
+
+def test_the_fixed_quanvolution_filter_is_rebuilt_exactly_from_the_checkpoint(tmp_path):
+    """The fixed filter has no weights in the state_dict: its gates and angles come from
+    filter_seed, a hyper-parameter the checkpoint holds, and not from the global RNG."""
+    model = create_model("quanv_tiny", num_classes=10, in_channels=1, image_size=8, filter_seed=7)
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_checkpointing=False)
+    trainer.strategy.connect(model)
+    trainer.save_checkpoint(tmp_path / "model.ckpt")
+    torch.manual_seed(12345)
+    loaded = QuanvNet.load_from_checkpoint(tmp_path / "model.ckpt")
+    images = torch.rand(2, 1, 8, 8)
+    assert loaded.hparams.filter_seed == 7
+    assert torch.equal(loaded.quanvolution(images), model.quanvolution(images))
