@@ -92,6 +92,7 @@ MODEL_OPTIONS = (
     "n_qubits",
     "q_depth",
     "entangler",
+    "reupload",
     "q_device",
     "shots",
     "q_diff_method",
@@ -269,6 +270,12 @@ def build_parser() -> ArgumentParser:
     add("--n-qubits", type=int | None, default=None, help="qubits of the hybrid circuit (6)")
     add("--q-depth", type=int | None, default=None, help="entangling layers of the circuit (3)")
     add("--entangler", type=str | None, default=None, help="strong or basic entangling layers")
+    add(
+        "--reupload",
+        type=bool | None,
+        default=None,
+        help="hybrid: encode the angles again before every entangling layer (data re-uploading)",
+    )
     add(
         "--q-device",
         type=str | None,

@@ -35,6 +35,7 @@ IGNORED_OPTIONS = frozenset(
         "cache_dir",
         "fast_dev_run",
         "accelerator",
+        "deterministic",
     }
 )
 """Options that do not change what a run measures, left out when grouping runs."""
@@ -50,7 +51,7 @@ CONTROLS = {"hybrid": "hybrid_control", "quanv": "quanv_control"}
 """Each quantum model's same-shape classical control, compared in the report's last column."""
 
 QUANTUM_OPTIONS = frozenset(
-    {"q_device", "shots", "q_diff_method", "q_depth", "entangler", "n_layers"}
+    {"q_device", "shots", "q_diff_method", "q_depth", "entangler", "reupload", "n_layers"}
 )
 """Options of the circuit alone, ignored when pairing a quantum model with its control."""
 

@@ -54,6 +54,20 @@ def test_table_gives_mean_std_and_gaps_to_baseline_and_control() -> None:
     assert table[3].split(" | ")[-1] == "- |"  # a control has no control
 
 
+def test_circuit_only_options_pair_a_variant_with_the_plain_control() -> None:
+    runs = [
+        record("hybrid", 0, 0.3, n_qubits=6, reupload=True, q_depth=3),
+        record("hybrid", 0, 0.1, n_qubits=6, n_heads=4),
+        record("hybrid_control", 0, 0.5, n_qubits=6),
+        record("hybrid_control", 0, 0.6, n_qubits=6, n_heads=4, deterministic=False),
+        record("classical", 0, 0.9, deterministic=True),
+    ]
+    rows = [row.split(" | ") for row in summary_table(group_runs(runs)).splitlines()[2:]]
+    gaps = {row[0].lstrip("| "): row[-1] for row in rows}
+    assert gaps["hybrid n_qubits=6 q_depth=3 reupload=True"] == "-20.00 |"
+    assert gaps["hybrid n_heads=4 n_qubits=6"] == "-50.00 |"
+
+
 def test_baseline_must_name_a_group() -> None:
     with pytest.raises(ValueError, match="no group named 'resnet'; groups: hybrid"):
         summary_table(group_runs([record("hybrid", 0, 0.2)]), baseline="resnet")
