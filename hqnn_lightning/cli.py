@@ -437,8 +437,12 @@ def train(
             if isinstance(logger, WandbLogger):
                 logger.log_image("data/augmentation", images=[str(grid)])
     timer = EpochTimer()
-    callbacks: list[L.Callback] = [timer, StopOnNonFiniteLoss(), RngStateCheckpoint()]
-    callbacks.append(CSVMetricsCheckpoint(csv_logger))
+    callbacks: list[L.Callback] = [
+        timer,
+        StopOnNonFiniteLoss(),
+        RngStateCheckpoint(),
+        CSVMetricsCheckpoint(csv_logger),
+    ]
     if config.checkpoint_every_n_steps:
         callbacks.append(StepCheckpoint(run_dir / "checkpoints", config.checkpoint_every_n_steps))
     checkpoint = ModelCheckpoint(
