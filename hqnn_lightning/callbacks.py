@@ -169,8 +169,8 @@ class StepCheckpoint(ModelCheckpoint):
     that a run killed in the middle of an epoch loses at most that many steps.
 
     It skips an epoch's last batch: the end-of-epoch checkpoint follows right after the
-    validation, and Lightning would resume a checkpoint taken between the two as if that
-    validation had run.
+    validation, and Lightning (2.6) resumes a checkpoint of an epoch's last batch at the next
+    epoch, skipping that epoch's validation and end.
     """
 
     def __init__(self, dirpath: str | Path, every_n_train_steps: int) -> None:
