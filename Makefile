@@ -1,12 +1,13 @@
 # Two commands: `make run` trains the hybrid model on the built-in dataset, `make test` runs
 # the test suite. Both create .venv and install the package on first use, then reuse it.
+# `make docs` builds the documentation site; CI runs it after `make test`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench docs clean
 
 install: $(STAMP)
 
@@ -16,7 +17,7 @@ $(PY):
 # Reinstalls when pyproject.toml changes. The dependency ranges admit the torch 2.14.1 /
 # torchvision 0.29.1 wheels that pip finds on this machine's disk.
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,docs]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -31,6 +32,11 @@ bench: $(STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/train_step.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/quantum_layers.py
 
+# The documentation site (mkdocs.yml) into site/; any warning (a broken link, a docstring that
+# does not parse) fails the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
@@ -39,4 +45,4 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf runs lightning_logs wandb .pytest_cache .ruff_cache .hypothesis
+	rm -rf runs lightning_logs wandb site .pytest_cache .ruff_cache .hypothesis

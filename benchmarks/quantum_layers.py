@@ -155,8 +155,10 @@ def accuracy(args: argparse.Namespace) -> None:
 def head(args: argparse.Namespace) -> None:
     """Table 2: the 6-qubit head at batch 256, forward + backward, every device."""
     circuit = VariationalClassifierCircuit(6, 3, "strong", "Y")
+    reuploading = VariationalClassifierCircuit(6, 3, "strong", "Y", reupload=True)
     inputs = head_inputs(args.batch, 6)
     reference = quantum_layer(circuit, device="default.qubit")
+    reuploading_reference = twin(reuploading, "default.qubit", reference)
     variants = [
         ("TorchLayer, default.qubit (backprop)", reference, inputs, args.repeats),
         (
@@ -176,6 +178,18 @@ def head(args: argparse.Namespace) -> None:
             "torch, float64",
             twin(circuit, "torch", reference).double(),
             inputs.double(),
+            args.repeats,
+        ),
+        (
+            "data re-uploading: TorchLayer, default.qubit",
+            reuploading_reference,
+            inputs,
+            args.repeats,
+        ),
+        (
+            "data re-uploading: torch, float32",
+            twin(reuploading, "torch", reference),
+            inputs,
             args.repeats,
         ),
     ]
@@ -265,7 +279,12 @@ def quanvolution(args: argparse.Namespace) -> None:
     quanvolution_tables()
 
 
-WORKLOADS: list[Callable[[argparse.Namespace], None]] = [accuracy, head, sweep, quanvolution]
+WORKLOADS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "accuracy": accuracy,
+    "head": head,
+    "sweep": sweep,
+    "quanvolution": quanvolution,
+}
 
 
 def main() -> None:
@@ -274,7 +293,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=21, help="head table rounds")
     parser.add_argument("--lightning-repeats", type=int, default=3)
     parser.add_argument("--accuracy-draws", type=int, default=400)
-    parser.add_argument("--accuracy-only", action="store_true")
+    parser.add_argument("--accuracy-only", action="store_true", help="same as --only accuracy")
+    parser.add_argument("--only", nargs="*", choices=list(WORKLOADS), help="tables to make")
     parser.add_argument("--sweep-qubits", type=int, nargs="*", default=[4, 8, 12, 16, 20])
     parser.add_argument("--sweep-depths", type=int, nargs="*", default=[1, 2, 3])
     parser.add_argument("--sweep-batch", type=int, default=64)
@@ -282,8 +302,9 @@ def main() -> None:
     parser.add_argument("--memory-gib", type=float, default=2.0, help="per sweep cell")
     args = parser.parse_args()
     torch.manual_seed(0)
-    for workload in [accuracy] if args.accuracy_only else WORKLOADS:
-        workload(args)
+    names = ["accuracy"] if args.accuracy_only else args.only or list(WORKLOADS)
+    for name in names:
+        WORKLOADS[name](args)
 
 
 if __name__ == "__main__":

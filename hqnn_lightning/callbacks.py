@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import csv
+import random
 import time
+from pathlib import Path
+from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
 
 
 class EpochTimer(L.Callback):
     """Logs the wall-clock seconds of each training epoch as ``time/epoch_seconds``.
 
     The time runs from the start of the epoch's first training batch to the end of the epoch,
-    so it includes the validation that Lightning runs at the epoch's end.
+    so it includes the validation that Lightning runs at the epoch's end. An epoch resumed from
+    a mid-epoch checkpoint is timed from the resumption.
     """
 
     def __init__(self) -> None:
         self.epoch_seconds: list[float] = []
         self._start: float | None = None
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.perf_counter()
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
@@ -56,3 +67,128 @@ class StopOnNonFiniteLoss(L.Callback):
                 "--gradient-clip-val; the checkpoints saved before this step hold the last "
                 "good weights."
             )
+
+
+class RngStateCheckpoint(L.Callback):
+    """Saves the random number generators' states (Python, NumPy, torch CPU and CUDA) in every
+    checkpoint and restores them when training resumes from one, so that the draws after a
+    resumption (dropout, batch augmentation, shots) are those of the uninterrupted run.
+
+    The states are tensors and plain values, so ``torch.load(weights_only=True)`` reads them.
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        # The legacy global generator is the one seed_everything seeds and libraries draw from.
+        numpy_state = np.random.get_state(legacy=False)  # noqa: NPY002
+        states: dict[str, Any] = {
+            "python": random.getstate(),
+            "numpy": {
+                "key": torch.from_numpy(numpy_state["state"]["key"].astype(np.int64)),
+                "pos": int(numpy_state["state"]["pos"]),
+                "has_gauss": int(numpy_state["has_gauss"]),
+                "gauss": float(numpy_state["gauss"]),
+            },
+            "torch": torch.get_rng_state(),
+        }
+        if torch.cuda.is_available():
+            states["cuda"] = torch.cuda.get_rng_state_all()
+        return states
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        state = checkpoint.get("callbacks", {}).get(self.state_key)
+        if state and trainer.state.fn == "fit":  # not when a checkpoint is loaded to test
+            self._set_states(state)
+
+    def _set_states(self, state_dict: dict[str, Any]) -> None:
+        version, internal, gauss = state_dict["python"]
+        random.setstate((version, tuple(internal), gauss))
+        numpy_state = state_dict["numpy"]
+        np.random.set_state(  # noqa: NPY002
+            {
+                "bit_generator": "MT19937",
+                "state": {
+                    "key": numpy_state["key"].numpy().astype(np.uint32),
+                    "pos": numpy_state["pos"],
+                },
+                "has_gauss": numpy_state["has_gauss"],
+                "gauss": numpy_state["gauss"],
+            }
+        )
+        torch.set_rng_state(state_dict["torch"])
+        if "cuda" in state_dict and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state_dict["cuda"])
+
+
+class CSVMetricsCheckpoint(L.Callback):
+    """Keeps the rows a :class:`CSVLogger` has logged in every checkpoint, and writes them back
+    into ``metrics.csv`` when training resumes from one.
+
+    Rows logged after the checkpoint (by the run that was interrupted) are dropped and logged
+    again by the resumed run, so the file holds each epoch once, as an uninterrupted run's.
+
+    Args:
+        logger: The run's CSV logger.
+    """
+
+    def __init__(self, logger: CSVLogger) -> None:
+        self.logger = logger
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        self.logger.save()
+        try:
+            with open(self.logger.experiment.metrics_file_path, newline="") as file:
+                rows = list(csv.DictReader(file))
+        except FileNotFoundError:
+            rows = []
+        progress = trainer.fit_loop.epoch_progress.current
+        if progress.processed > progress.completed:
+            # Saved in the epoch's end hooks, before Lightning logs the epoch's training
+            # metrics; a run resumed from here starts the next epoch, so keep that row now.
+            connector = trainer._logger_connector
+            logged = {key: str(value.item()) for key, value in connector.metrics["log"].items()}
+            step = trainer.fit_loop.epoch_loop._batches_that_stepped - 1
+            rows.append({**logged, "epoch": str(trainer.current_epoch), "step": str(step)})
+        checkpoint.setdefault("callbacks", {})[self.state_key] = {"rows": rows}
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        state = checkpoint.get("callbacks", {}).get(self.state_key)
+        if not state or trainer.state.fn != "fit":  # not when a checkpoint is loaded to test
+            return
+        self.logger.experiment.metrics = [dict(row) for row in state["rows"]]
+        self.logger.save()
+
+
+class StepCheckpoint(ModelCheckpoint):
+    """Updates ``last.ckpt`` in ``dirpath`` every ``every_n_train_steps`` training steps, so
+    that a run killed in the middle of an epoch loses at most that many steps.
+
+    It skips an epoch's last batch: the end-of-epoch checkpoint follows right after the
+    validation, and Lightning (2.6) resumes a checkpoint of an epoch's last batch at the next
+    epoch, skipping that epoch's validation and end.
+    """
+
+    def __init__(self, dirpath: str | Path, every_n_train_steps: int) -> None:
+        super().__init__(
+            dirpath=dirpath,
+            every_n_train_steps=every_n_train_steps,
+            save_top_k=0,
+            save_last=True,
+            enable_version_counter=False,
+        )
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        if not trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)

@@ -23,7 +23,14 @@ from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
-from hqnn_lightning.callbacks import EpochTimer, NonFiniteLossError, StopOnNonFiniteLoss
+from hqnn_lightning.callbacks import (
+    CSVMetricsCheckpoint,
+    EpochTimer,
+    NonFiniteLossError,
+    RngStateCheckpoint,
+    StepCheckpoint,
+    StopOnNonFiniteLoss,
+)
 from hqnn_lightning.data import DATAMODULES, CarDataModule, create_datamodule
 from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR
 from hqnn_lightning.distributed import RUN_DIR_VARIABLE, is_global_zero, run_directory
@@ -38,6 +45,14 @@ from hqnn_lightning.models import MODELS, create_model, parameter_counts
 from hqnn_lightning.models.feature_cache import FeatureCacheDataModule
 from hqnn_lightning.quantum import KNOWN_DEVICES
 from hqnn_lightning.report import group_runs, load_run, plot_confusion_matrix, summary_table
+from hqnn_lightning.resume import (
+    Resumption,
+    check_checkpoint,
+    record_resumption,
+    resume_warnings_silenced,
+    resumed_config,
+    wandb_run_id,
+)
 
 MONITOR = "val/acc_top1"
 RECORDED_PACKAGES = (
@@ -92,6 +107,7 @@ MODEL_OPTIONS = (
     "n_qubits",
     "q_depth",
     "entangler",
+    "reupload",
     "q_device",
     "shots",
     "q_diff_method",
@@ -271,6 +287,12 @@ def build_parser() -> ArgumentParser:
     add("--q-depth", type=int | None, default=None, help="entangling layers of the circuit (3)")
     add("--entangler", type=str | None, default=None, help="strong or basic entangling layers")
     add(
+        "--reupload",
+        type=bool | None,
+        default=None,
+        help="hybrid: encode the angles again before every entangling layer (data re-uploading)",
+    )
+    add(
         "--q-device",
         type=str | None,
         default=None,
@@ -349,6 +371,19 @@ def build_parser() -> ArgumentParser:
         help="upload the best and last checkpoints to W&B as a model artifact",
     )
     add("--output-dir", type=str, default="runs", help="where run directories are created")
+    add(
+        "--resume",
+        type=str | None,
+        default=None,
+        help="continue a run: its directory, a checkpoint in it, or last (the newest run of "
+        "this model, data and seed under --output-dir); its config.yaml gives the options",
+    )
+    add(
+        "--checkpoint-every-n-steps",
+        type=int | None,
+        default=None,
+        help="also update checkpoints/last.ckpt every N training steps (for --resume)",
+    )
     add("--accelerator", type=str, default="auto", help="Lightning accelerator: auto, cpu, gpu")
     add("--devices", type=int | str, default=1, help="Lightning devices per node, e.g. 2 or auto")
     add("--num-nodes", type=int, default=1, help="machines (SLURM or torchrun; docs/devices.md)")
@@ -397,30 +432,43 @@ def run(config: Namespace) -> dict[str, Any]:
 
 
 def train(
-    config: Namespace, datamodule: L.LightningDataModule, model: L.LightningModule
+    config: Namespace,
+    datamodule: L.LightningDataModule,
+    model: L.LightningModule,
+    resumption: Resumption | None = None,
 ) -> dict[str, Any]:
-    """Fits ``model``, then validates and tests its best checkpoint; see :func:`run`.
+    """Fits ``model`` (from ``resumption``'s checkpoint, into its run directory, if given),
+    then validates and tests its best checkpoint; see :func:`run`.
 
     With several processes (``--devices 2 --strategy ddp``, SLURM, torchrun) every process
     runs this; they share one run directory, and only global rank 0 writes files and W&B.
     """
     try:
-        return _train(config, datamodule, model)
+        return _train(config, datamodule, model, resumption)
     finally:
         os.environ.pop(RUN_DIR_VARIABLE, None)  # the next run in this process gets its own
 
 
 def _train(
-    config: Namespace, datamodule: L.LightningDataModule, model: L.LightningModule
+    config: Namespace,
+    datamodule: L.LightningDataModule,
+    model: L.LightningModule,
+    resumption: Resumption | None,
 ) -> dict[str, Any]:
-    run_dir = run_directory(
-        Path(config.output_dir), f"{config.model}-{config.data}-seed{config.seed}"
-    )
+    if resumption is None:
+        run_dir = run_directory(
+            Path(config.output_dir), f"{config.model}-{config.data}-seed{config.seed}"
+        )
+        if is_global_zero():
+            build_parser().save(config, run_dir / "config.yaml", overwrite=True)
+            (run_dir / "environment.json").write_text(json.dumps(environment(), indent=2))
+    else:
+        run_dir = resumption.run_dir
+        if is_global_zero():
+            record_resumption(run_dir / "environment.json", environment(), resumption.checkpoint)
     run_name = run_dir.name
-    if is_global_zero():
-        build_parser().save(config, run_dir / "config.yaml", overwrite=True)
-        (run_dir / "environment.json").write_text(json.dumps(environment(), indent=2))
-    loggers = [CSVLogger(run_dir, name="", version="csv")]
+    csv_logger = CSVLogger(run_dir, name="", version="csv")
+    loggers: list[Logger] = [csv_logger]
     if config.logger != "csv":
         loggers.append(
             create_logger(
@@ -433,6 +481,7 @@ def _train(
                 tags=config.wandb_tags,
                 config=_plain(config),
                 log_model=config.wandb_log_model,
+                run_id=wandb_run_id(run_dir) if config.logger == "wandb" else None,
             )
         )
     if isinstance(datamodule, CarDataModule):
@@ -441,6 +490,14 @@ def _train(
             if isinstance(logger, WandbLogger):
                 logger.log_image("data/augmentation", images=[str(grid)])
     timer = EpochTimer()
+    callbacks: list[L.Callback] = [
+        timer,
+        StopOnNonFiniteLoss(),
+        RngStateCheckpoint(),
+        CSVMetricsCheckpoint(csv_logger),
+    ]
+    if config.checkpoint_every_n_steps:
+        callbacks.append(StepCheckpoint(run_dir / "checkpoints", config.checkpoint_every_n_steps))
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         monitor=MONITOR,
@@ -448,6 +505,7 @@ def _train(
         save_last=True,
         filename="best-epoch{epoch}",
         auto_insert_metric_name=False,
+        enable_version_counter=False,
     )
     trainer = L.Trainer(
         max_epochs=config.max_epochs,
@@ -456,14 +514,16 @@ def _train(
         num_nodes=config.num_nodes,
         strategy=config.strategy,
         logger=loggers,
-        callbacks=[checkpoint, timer, StopOnNonFiniteLoss()],
+        callbacks=[checkpoint, *callbacks],
         default_root_dir=run_dir,
         fast_dev_run=config.fast_dev_run,
         log_every_n_steps=10,
         deterministic=config.deterministic,
         gradient_clip_val=config.gradient_clip_val,
     )
-    trainer.fit(model, datamodule=datamodule)
+    resume_from = resumption.checkpoint if resumption else None
+    with resume_warnings_silenced(resumption is not None):
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
     best = None if config.fast_dev_run else "best"
     val_metrics = trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
     test_metrics = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
@@ -539,21 +599,30 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         The results of each run, in seed order.
     """
     parser = build_parser()
-    config = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    config = parser.parse_args(argv)
     if config.evaluate:
         return [_evaluate(parser, config)]
     if config.seeds and (str(config.devices) != "1" or config.num_nodes != 1):
         parser.error("--seeds runs one process; with --devices or --num-nodes, run each seed")
+    resumption = None
+    if config.resume:
+        try:
+            config, resumption = resumed_config(parser, argv, config)
+        except (FileNotFoundError, ValueError) as error:
+            parser.error(str(error))
     all_results = []
     for seed in config.seeds or [config.seed]:
         seed_config = config.clone()
         seed_config.seed, seed_config.seeds = seed, None
         try:
             datamodule, model = build(seed_config)
+            if resumption:
+                check_checkpoint(resumption.checkpoint, model)
         except BUILD_ERRORS as error:
             parser.error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
         try:
-            results = train(seed_config, datamodule, model)
+            results = train(seed_config, datamodule, model, resumption)
         except NonFiniteLossError as error:
             print(f"error: {error}", file=sys.stderr)
             raise SystemExit(1) from None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import netrc
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
+import wandb
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 
 LOGGERS = ("wandb", "csv", "tensorboard")
@@ -40,6 +42,7 @@ def create_logger(
     tags: list[str] | None = None,
     config: dict[str, Any] | None = None,
     log_model: bool = False,
+    run_id: str | None = None,
 ) -> Logger:
     """Builds the logger ``name`` writing under ``save_dir``.
 
@@ -53,6 +56,10 @@ def create_logger(
         tags: W&B tags.
         config: The run's resolved options, recorded as the W&B config.
         log_model: Upload the checkpoints to W&B as a model artifact at the end of training.
+        run_id: W&B run id; a run that exists already with it is resumed (``resume="allow"``).
+
+    An online W&B run that cannot start (no network, a bad API key) does not stop the
+    training: the run logs offline instead, and a one-line message on stderr says why.
 
     Raises:
         ValueError: unknown logger name.
@@ -62,15 +69,30 @@ def create_logger(
     if name == "tensorboard":
         return TensorBoardLogger(save_dir, name="", version="tensorboard")
     if name == "wandb":
-        return WandbLogger(
-            name=run_name,
-            save_dir=str(save_dir),
-            project=project,
-            entity=entity,
-            group=group,
-            tags=tags,
-            config=config,
-            log_model=log_model,
-            mode=wandb_mode(),
-        )
+        options = {
+            "name": run_name,
+            "save_dir": str(save_dir),
+            "project": project,
+            "entity": entity,
+            "group": group,
+            "tags": tags,
+            "config": config,
+            "log_model": log_model,
+            "id": run_id,
+            "resume": "allow" if run_id else None,
+        }
+        mode = wandb_mode()
+        logger = WandbLogger(mode=mode, **options)
+        if mode != "online":
+            return logger
+        try:
+            logger.experiment  # noqa: B018 (starts the run now, to know whether it can)
+        except wandb.errors.Error as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+            print(
+                f"W&B could not start online ({reason}); this run logs to W&B offline instead",
+                file=sys.stderr,
+            )
+            return WandbLogger(mode="offline", **options)
+        return logger
     raise ValueError(f"unknown logger {name!r}; known: {', '.join(LOGGERS)}")

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import yaml
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 IGNORED_OPTIONS = frozenset(
     {
@@ -35,6 +37,7 @@ IGNORED_OPTIONS = frozenset(
         "cache_dir",
         "fast_dev_run",
         "accelerator",
+        "deterministic",
     }
 )
 """Options that do not change what a run measures, left out when grouping runs."""
@@ -50,7 +53,7 @@ CONTROLS = {"hybrid": "hybrid_control", "quanv": "quanv_control"}
 """Each quantum model's same-shape classical control, compared in the report's last column."""
 
 QUANTUM_OPTIONS = frozenset(
-    {"q_device", "shots", "q_diff_method", "q_depth", "entangler", "n_layers"}
+    {"q_device", "shots", "q_diff_method", "q_depth", "entangler", "reupload", "n_layers"}
 )
 """Options of the circuit alone, ignored when pairing a quantum model with its control."""
 
@@ -107,14 +110,15 @@ class RunGroup:
         return np.array([value for value in values if value is not None], dtype=float)
 
     def curve(self, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Epochs ``(E,)`` and the mean and std over runs ``(E,)`` of ``metric`` per epoch, on
-        the epochs every run has."""
+        """Epochs ``(E,)`` and the mean and sample std over runs ``(E,)`` of ``metric`` per
+        epoch (the table's statistics; std 0 for one run), on the epochs every run has."""
         histories = [run.history.get(metric, {}) for run in self.runs]
         epochs = sorted(set.intersection(*(set(history) for history in histories)))
         values = np.array([[history[epoch] for epoch in epochs] for history in histories])
         if not epochs:
             return np.array([]), np.array([]), np.array([])
-        return np.array(epochs), values.mean(axis=0), values.std(axis=0)
+        std = values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(len(epochs))
+        return np.array(epochs), values.mean(axis=0), std
 
 
 def load_run(run_dir: str | Path) -> RunRecord:
@@ -232,16 +236,12 @@ def summary_table(
 def plot_curves(groups: Sequence[RunGroup], output_dir: str | Path) -> list[Path]:
     """Saves one PNG per entry of :data:`CURVES`, one line per group (mean over seeds, with a
     band of +- one std); returns the paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for stem, (metric, label, scale) in CURVES.items():
-        figure, axes = plt.subplots(figsize=(6.4, 4.0))
+        figure = _figure((6.4, 4.0))
+        axes = figure.subplots()
         for group in groups:
             epochs, mean, std = group.curve(metric)
             if not len(epochs):
@@ -261,7 +261,6 @@ def plot_curves(groups: Sequence[RunGroup], output_dir: str | Path) -> list[Path
         figure.tight_layout()
         path = output_dir / f"{stem}.png"
         figure.savefig(path, dpi=120)
-        plt.close(figure)
         paths.append(path)
     return paths
 
@@ -271,15 +270,11 @@ def plot_confusion_matrix(
 ) -> Path:
     """Saves a ``(K, K)`` confusion matrix (rows true, columns predicted) as a PNG heatmap of
     each row's fractions; class names label the axes up to 30 classes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     matrix = np.asarray(matrix, dtype=float)
     fractions = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     size = min(12.0, 3.0 + 0.3 * len(matrix))
-    figure, axes = plt.subplots(figsize=(size, size))
+    figure = _figure((size, size))
+    axes = figure.subplots()
     image = axes.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
     figure.colorbar(image, ax=axes, fraction=0.046, label="fraction of the true class")
     if len(class_names) <= 30:
@@ -292,8 +287,15 @@ def plot_confusion_matrix(
     figure.tight_layout()
     path = Path(path)
     figure.savefig(path, dpi=120)
-    plt.close(figure)
     return path
+
+
+def _figure(size: tuple[float, float]) -> Figure:
+    """A figure drawn on its own Agg canvas: saving it neither needs nor changes pyplot's
+    backend, so a notebook's inline figures keep working after a run."""
+    figure = Figure(figsize=size)
+    FigureCanvasAgg(figure)
+    return figure
 
 
 def _read_history(path: Path, epochs: int) -> dict[str, dict[int, float]]:

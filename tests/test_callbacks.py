@@ -1,13 +1,17 @@
-"""The library's callbacks: a NaN loss stops training with the last good checkpoint kept."""
+"""The library's callbacks: a NaN loss stops training with the last good checkpoint kept; the
+random number generators' states travel in checkpoints."""
 
 from __future__ import annotations
 
+import random
+
 import lightning as L
+import numpy as np
 import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from hqnn_lightning.callbacks import NonFiniteLossError, StopOnNonFiniteLoss
+from hqnn_lightning.callbacks import NonFiniteLossError, RngStateCheckpoint, StopOnNonFiniteLoss
 from hqnn_lightning.data import DigitsDataModule
 from hqnn_lightning.models import ClassicalResNet
 
@@ -36,3 +40,27 @@ def test_nan_loss_stops_at_its_step_and_the_last_checkpoint_is_good(tmp_path):
     assert saved["epoch"] == 0
     assert all(torch.isfinite(value).all() for value in saved["state_dict"].values())
     assert all(torch.isfinite(parameter).all() for parameter in model.parameters())
+
+
+class TestRngStateCheckpoint:
+    def draws(self) -> tuple[float, float, float]:
+        return random.random(), float(np.random.rand()), torch.rand(()).item()  # noqa: NPY002
+
+    def test_restores_python_numpy_and_torch_when_fitting(self, tmp_path):
+        callback = RngStateCheckpoint()
+        torch.save({"callbacks": {callback.state_key: callback.state_dict()}}, tmp_path / "c.ckpt")
+        expected = self.draws()
+        checkpoint = torch.load(tmp_path / "c.ckpt", weights_only=True)  # plain tensors/values
+        trainer = L.Trainer(logger=False)
+        trainer.state.fn = "fit"
+        callback.on_load_checkpoint(trainer, None, checkpoint)
+        assert self.draws() == expected
+
+    def test_left_alone_when_a_checkpoint_is_loaded_to_test(self):
+        callback = RngStateCheckpoint()
+        checkpoint = {"callbacks": {callback.state_key: callback.state_dict()}}
+        first = self.draws()
+        trainer = L.Trainer(logger=False)
+        trainer.state.fn = "test"
+        callback.on_load_checkpoint(trainer, None, checkpoint)
+        assert self.draws() != first

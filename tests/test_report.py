@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -54,6 +55,20 @@ def test_table_gives_mean_std_and_gaps_to_baseline_and_control() -> None:
     assert table[3].split(" | ")[-1] == "- |"  # a control has no control
 
 
+def test_circuit_only_options_pair_a_variant_with_the_plain_control() -> None:
+    runs = [
+        record("hybrid", 0, 0.3, n_qubits=6, reupload=True, q_depth=3),
+        record("hybrid", 0, 0.1, n_qubits=6, n_heads=4),
+        record("hybrid_control", 0, 0.5, n_qubits=6),
+        record("hybrid_control", 0, 0.6, n_qubits=6, n_heads=4, deterministic=False),
+        record("classical", 0, 0.9, deterministic=True),
+    ]
+    rows = [row.split(" | ") for row in summary_table(group_runs(runs)).splitlines()[2:]]
+    gaps = {row[0].lstrip("| "): row[-1] for row in rows}
+    assert gaps["hybrid n_qubits=6 q_depth=3 reupload=True"] == "-20.00 |"
+    assert gaps["hybrid n_heads=4 n_qubits=6"] == "-50.00 |"
+
+
 def test_baseline_must_name_a_group() -> None:
     with pytest.raises(ValueError, match="no group named 'resnet'; groups: hybrid"):
         summary_table(group_runs([record("hybrid", 0, 0.2)]), baseline="resnet")
@@ -97,3 +112,32 @@ def test_seeds_run_then_report_from_the_saved_files(tmp_path: Path, capsys) -> N
     history = [json.loads(Path(r["run_dir"], "results.json").read_text()) for r in hybrid]
     assert all(h["epochs"] == 2 for h in history)
     assert curve.min() >= 0 and curve.max() <= 1
+
+
+def test_curve_band_is_the_sample_std_of_the_table() -> None:
+    runs = [record("hybrid", seed, 0.5) for seed in (0, 1)]
+    runs[0].history = {"val/acc_top1": {0: 0.2, 1: 0.4}}
+    runs[1].history = {"val/acc_top1": {0: 0.4, 1: 0.4}}
+    epochs, mean, std = group_runs(runs)[0].curve("val/acc_top1")
+    assert epochs.tolist() == [0, 1]
+    assert mean.tolist() == pytest.approx([0.3, 0.4])
+    assert std.tolist() == pytest.approx([0.1 * 2**0.5, 0.0])  # ddof=1, as in the table
+    assert group_runs(runs[:1])[0].curve("val/acc_top1")[2].tolist() == [0.0, 0.0]
+
+
+def test_saving_figures_leaves_pyplots_backend_alone(tmp_path: Path) -> None:
+    import matplotlib
+
+    from hqnn_lightning.report import plot_confusion_matrix, plot_curves
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # any backend other than Agg, as a notebook's inline one would be
+    try:
+        run = record("hybrid", 0, 0.5)
+        run.history = {"val/acc_top1": {0: 0.2}}
+        assert len(plot_curves(group_runs([run]), tmp_path)) == 3
+        plot_confusion_matrix(np.eye(3), ["a", "b", "c"], tmp_path / "cm.png")
+        assert matplotlib.get_backend() == "svg"
+        assert (tmp_path / "cm.png").read_bytes()[:4] == b"\x89PNG"
+    finally:
+        matplotlib.use(before)

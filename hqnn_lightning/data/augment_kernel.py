@@ -63,7 +63,8 @@ def augment_uint8(
         factors: float32 ``(B, n)``: the factor of each of those operations.
         flip: bool ``(B,)`` or ``None``.
         angle: float32 ``(B,)`` counter-clockwise degrees, or ``None``.
-        mean, std: Per-channel normalisation of the ``[0, 1]`` values, or ``None``.
+        mean: Per-channel mean subtracted from the ``[0, 1]`` values, or ``None``.
+        std: Per-channel standard deviation they are divided by, or ``None``.
 
     Returns:
         float32 ``(B, 3, H, W)``.

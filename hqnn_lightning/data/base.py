@@ -3,30 +3,36 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import lightning as L
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from hqnn_lightning.data.sampling import ResumableTrainOrder, seeded_train_loader
+
 ImageDataset: TypeAlias = Dataset[tuple[Tensor, Tensor]]
 """A dataset of ``(image, label)`` pairs: float32 ``(C, H, W)`` and an int64 scalar."""
 
 
-class ImageClassificationDataModule(L.LightningDataModule, ABC):
+class ImageClassificationDataModule(ResumableTrainOrder, L.LightningDataModule, ABC):
     """Train/val/test loaders of square images with one class label each.
 
     Subclasses describe their data through :attr:`num_classes`, :attr:`class_names`,
     :attr:`image_size` and :attr:`num_channels`, which are known before :meth:`setup` so that
-    a model can be built from them, and implement :meth:`build_datasets`. Batches are
+    a model can be built from them, and implement :meth:`build_datasets`. The train order of
+    epoch ``e`` is fixed by ``(seed, e)`` and checkpoints record where an epoch stands
+    (:class:`~hqnn_lightning.data.sampling.ResumableTrainOrder`), so a run resumed mid-epoch
+    sees the batches of the uninterrupted run. Batches are
     ``(images, labels)`` with images float32 ``(B, C, H, W)``, ``H == W == image_size``, and
     labels int64 ``(B,)`` in ``[0, num_classes)``.
 
     Args:
         batch_size: Samples per batch, >= 1.
         num_workers: Loader worker processes, >= 0; 0 loads in the main process.
-        seed: Seed of the train loader's shuffle (one seed, one order); subclasses also draw
+        seed: Seed of the train loader's shuffle (one seed and epoch, one order); subclasses
+            also draw
             their train/val/test split from it.
 
     Raises:
@@ -84,30 +90,28 @@ class ImageClassificationDataModule(L.LightningDataModule, ABC):
             self.train_set, self.val_set, self.test_set = self.build_datasets()
 
     def train_dataloader(self) -> DataLoader[tuple[Tensor, Tensor]]:
-        """Shuffled train batches, in an order fixed by ``seed``."""
-        generator = torch.Generator().manual_seed(self.seed)
-        return self._loader(self.train_set, "train_dataloader", generator=generator)
+        """Shuffled train batches, in an order fixed by ``seed`` and the epoch."""
+        dataset = self._checked(self.train_set, "train_dataloader")
+        sampler = self.train_sampler(dataset, self.seed, self.batch_size)
+        return seeded_train_loader(dataset, sampler, **self._loader_options())
 
     def val_dataloader(self) -> DataLoader[tuple[Tensor, Tensor]]:
         """Val batches in dataset order."""
-        return self._loader(self.val_set, "val_dataloader")
+        return DataLoader(self._checked(self.val_set, "val_dataloader"), **self._loader_options())
 
     def test_dataloader(self) -> DataLoader[tuple[Tensor, Tensor]]:
         """Test batches in dataset order."""
-        return self._loader(self.test_set, "test_dataloader")
+        return DataLoader(self._checked(self.test_set, "test_dataloader"), **self._loader_options())
 
-    def _loader(
-        self, dataset: ImageDataset | None, caller: str, generator: torch.Generator | None = None
-    ) -> DataLoader[tuple[Tensor, Tensor]]:
-        """A loader over ``dataset`` that shuffles iff a ``generator`` is given."""
+    def _checked(self, dataset: ImageDataset | None, caller: str) -> ImageDataset:
         if dataset is None:
             raise RuntimeError(f"{type(self).__name__}.setup() must run before {caller}()")
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=generator is not None,
-            generator=generator,
-            num_workers=self.num_workers,
-            pin_memory=torch.cuda.is_available(),
-            persistent_workers=self.num_workers > 0,
-        )
+        return dataset
+
+    def _loader_options(self) -> dict[str, Any]:
+        return {
+            "batch_size": self.batch_size,
+            "num_workers": self.num_workers,
+            "pin_memory": torch.cuda.is_available(),
+            "persistent_workers": self.num_workers > 0,
+        }

@@ -46,7 +46,7 @@ class CombinedCarsDataModule(CarDataModule):
         crop_to_bbox: Crop Stanford images to their bounding boxes.
         min_images_per_class: Drop VMMRdb classes with fewer images.
         test_fraction: Fraction of each VMMRdb class held out for testing.
-        The other arguments are those of :class:`CarDataModule`, with the same defaults.
+        **kwargs: The other arguments of :class:`CarDataModule`, with the same defaults.
     """
 
     def __init__(

@@ -158,7 +158,7 @@ class StanfordCarsDataModule(CarDataModule):
         download: In ``prepare_data``, fetch the public Hugging Face copy
             (:data:`HF_DATASET`, with the ``datasets`` library) into the folder layout when
             ``data_dir`` holds no layout yet.
-        The other arguments are those of :class:`CarDataModule`, with the same defaults.
+        **kwargs: The other arguments of :class:`CarDataModule`, with the same defaults.
     """
 
     def __init__(

@@ -68,7 +68,7 @@ class VMMRdbDataModule(CarDataModule):
         min_images_per_class: Drop classes with fewer images (before any other selection).
         test_fraction: Fraction of each class held out for testing.
         class_selection: As in :class:`CarDataModule`; ``"most_images"`` by default here.
-        The other arguments are those of :class:`CarDataModule`, with the same defaults.
+        **kwargs: The other arguments of :class:`CarDataModule`, with the same defaults.
     """
 
     def __init__(

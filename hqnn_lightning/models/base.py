@@ -28,6 +28,22 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         self._init_metrics(num_classes)
         self._frozen: list[nn.Module] = []
 
+    def setup(self, stage: str) -> None:
+        """Checks, before any batch, that the DataModule has the model's number of classes.
+
+        Raises:
+            ValueError: the two disagree (labels would fall outside the logits).
+        """
+        datamodule = self.trainer.datamodule
+        data_classes = getattr(datamodule, "num_classes", None)
+        model_classes = self.hparams.get("num_classes")
+        if None not in (data_classes, model_classes) and data_classes != model_classes:
+            raise ValueError(
+                f"{type(self).__name__} was built with num_classes={model_classes} but "
+                f"{type(datamodule).__name__} has {data_classes} classes; build the model with "
+                "num_classes=datamodule.num_classes"
+            )
+
     def freeze_module(self, module: nn.Module) -> None:
         """Stops training ``module``: no gradients, and eval mode even during ``fit``."""
         module.requires_grad_(False)

@@ -42,6 +42,7 @@ from hqnn_lightning.data.base import ImageClassificationDataModule, ImageDataset
 from hqnn_lightning.data.car_base import ImageFileDataset
 from hqnn_lightning.data.image_cache import CachedImageDataset
 from hqnn_lightning.data.index_cache import files_signature
+from hqnn_lightning.data.sampling import ResumableTrainOrder, seeded_train_loader
 from hqnn_lightning.quantum import QuanvolutionLayer
 
 CACHE_FORMAT = 1
@@ -237,7 +238,7 @@ def build_feature_cache(
     return FeatureDataset(directory)
 
 
-class FeatureCacheDataModule(L.LightningDataModule):
+class FeatureCacheDataModule(ResumableTrainOrder, L.LightningDataModule):
     """An image DataModule whose batches are replaced by cached features of a fixed extractor.
 
     Wraps ``datamodule`` (set up on first use) and serves ``(features, labels)`` batches from
@@ -317,18 +318,20 @@ class FeatureCacheDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
         if not self.splits:
             raise RuntimeError(f"{type(self).__name__}.setup() must run before the loaders")
-        generator = torch.Generator().manual_seed(self.datamodule.seed) if shuffle else None
-        return DataLoader(
-            self.splits[split],
-            batch_size=self.datamodule.batch_size,
-            shuffle=shuffle,
-            generator=generator,
-            num_workers=self.datamodule.num_workers,
-            persistent_workers=self.datamodule.num_workers > 0,
-        )
+        dataset, wrapped = self.splits[split], self.datamodule
+        options = {
+            "batch_size": wrapped.batch_size,
+            "num_workers": wrapped.num_workers,
+            "persistent_workers": wrapped.num_workers > 0,
+        }
+        if shuffle:
+            sampler = self.train_sampler(dataset, wrapped.seed, wrapped.batch_size)
+            return seeded_train_loader(dataset, sampler, **options)
+        return DataLoader(dataset, **options)
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled train features, in an order fixed by the DataModule's seed."""
+        """Shuffled train features, in an order fixed by the DataModule's seed and the epoch
+        (resumable mid-epoch, as the wrapped DataModule's)."""
         return self._loader("train", shuffle=True)
 
     def val_dataloader(self) -> DataLoader:

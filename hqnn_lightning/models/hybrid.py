@@ -119,13 +119,16 @@ class HybridVQC(BottleneckClassifier):
     ``(-pi/2, pi/2)``, the :class:`VariationalClassifierCircuit` to ``(B, n_qubits)``
     expectation values in ``[-1, 1]``, and a linear layer to ``(B, num_classes)`` logits. The
     ``F -> n_qubits`` projection is the bottleneck the study blamed for the hybrid's collapse;
-    ``n_heads`` circuits side by side and a ``residual`` classical path are ways around it.
+    ``n_heads`` circuits side by side, data re-uploading (``reupload``) and a ``residual``
+    classical path are ways around it.
 
     Args:
         num_classes: Number of classes.
         n_qubits: Qubits of each circuit, and width of each head (6 in the study).
         q_depth: Entangling layers of the circuit.
         entangler: ``"strong"`` (StronglyEntanglingLayers) or ``"basic"``.
+        reupload: Encode the angles again before every entangling layer (data re-uploading),
+            another way to get more out of a narrow bottleneck.
         q_device: ``"torch"`` (the exact torch simulator, fastest; see
             ``docs/quantum_backends.md``) or a PennyLane device name (``"default.qubit"``,
             ``"lightning.qubit"``), needed for shots.
@@ -155,6 +158,7 @@ class HybridVQC(BottleneckClassifier):
         n_qubits: int = 6,
         q_depth: int = 3,
         entangler: str = "strong",
+        reupload: bool = False,
         q_device: str = "torch",
         shots: int | None = None,
         q_diff_method: str | None = None,
@@ -183,7 +187,7 @@ class HybridVQC(BottleneckClassifier):
             image_size,
         )
         self.save_hyperparameters()
-        circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler)
+        circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, reupload=reupload)
         layers = [
             quantum_layer(
                 circuit,

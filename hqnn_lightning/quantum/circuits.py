@@ -39,19 +39,25 @@ class VariationalClassifierCircuit(CircuitDescription):
     ``inputs`` of shape ``(B, n_qubits)`` (radians) enter as one rotation per wire
     (``AngleEmbedding``); ``q_depth`` layers of ``StronglyEntanglingLayers`` (``"strong"``) or
     ``BasicEntanglerLayers`` (``"basic"``) follow; the circuit returns ``n_qubits`` expectation
-    values in ``[-1, 1]``.
+    values in ``[-1, 1]``. With ``reupload`` the encoding is repeated before every layer (data
+    re-uploading, Perez-Salinas et al. 2020), so the outputs are trigonometric polynomials of
+    degree up to ``q_depth`` in each input rather than of degree one; the weights and the
+    layers are the same, layer ``l`` of ``StronglyEntanglingLayers`` keeping the CNOT range it
+    has in the whole template.
 
     Args:
         n_qubits: Number of qubits, and of input features.
         q_depth: Number of entangling layers.
         entangler: ``"strong"`` or ``"basic"``.
         rotation: Axis of the encoding rotation, ``"X"`` or ``"Y"``.
+        reupload: Encode the inputs again before every entangling layer.
     """
 
     n_qubits: int
     q_depth: int
     entangler: str = "strong"
     rotation: str = "Y"
+    reupload: bool = False
 
     def __post_init__(self) -> None:
         if self.n_qubits < 1:
@@ -75,10 +81,31 @@ class VariationalClassifierCircuit(CircuitDescription):
         """Shapes of the trainable arguments, as ``TorchLayer`` takes them."""
         return {"weights": tuple(ENTANGLERS[self.entangler].shape(self.q_depth, self.n_qubits))}
 
+    def entangling_layers(self, weights: Any) -> list[qml.operation.Operation]:
+        """The trainable part, one template per encoding: ``weights`` of shape
+        ``weight_shapes["weights"]`` (radians) as one template, or with ``reupload`` one
+        single-layer template per layer, with the ``ranges`` the whole template gives it.
+
+        The templates are built without being queued: a QNode records them where
+        :meth:`__call__` applies them, after their encoding."""
+        wires = range(self.n_qubits)
+        template = ENTANGLERS[self.entangler]
+        with qml.QueuingManager.stop_recording():
+            if not self.reupload:
+                return [template(weights, wires=wires)]
+            layers = []
+            for layer in range(self.q_depth):
+                options = {}
+                if self.entangler == "strong" and self.n_qubits > 1:
+                    options["ranges"] = (layer % (self.n_qubits - 1) + 1,)
+                layers.append(template(weights[layer : layer + 1], wires=wires, **options))
+            return layers
+
     def __call__(self, inputs: Any, weights: Any) -> list[Any]:
         wires = range(self.n_qubits)
-        qml.AngleEmbedding(inputs, wires=wires, rotation=self.rotation)
-        ENTANGLERS[self.entangler](weights, wires=wires)
+        for layer in self.entangling_layers(weights):
+            qml.AngleEmbedding(inputs, wires=wires, rotation=self.rotation)
+            qml.apply(layer)
         return [qml.expval(qml.PauliZ(wire)) for wire in wires]
 
 

@@ -23,6 +23,7 @@ def variational_classifier_qnode(
     q_depth: int,
     entangler: str = "strong",
     rotation: str = "Y",
+    reupload: bool = False,
     device: str = "default.qubit",
     shots: int | None = None,
     diff_method: str | None = None,
@@ -34,7 +35,7 @@ def variational_classifier_qnode(
         ``(qnode, weight_shapes)``: ``qnode(inputs, weights)`` maps ``(B, n_qubits)`` angles to
         ``n_qubits`` expectation values; ``weight_shapes`` is ``{"weights": shape}``.
     """
-    circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, rotation)
+    circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, rotation, reupload)
     qdevice = make_device(device, n_qubits, shots, diff_method, **device_options)
     return qdevice.qnode(circuit), circuit.weight_shapes
 

@@ -10,7 +10,9 @@ to rounding:
   single real-by-complex matrix product. Fastest while ``2^n`` is small next to the batch.
 - ``"gates"``: the batch of states ``(B, 2^n)`` goes through the blocks, the gates of 4 wires
   at a time fused into one ``16 x 16`` matrix, and each block's CNOTs as one permutation of
-  amplitudes. Its cost grows as ``B * 2^n`` rather than ``8^n``, for many qubits.
+  amplitudes. Its cost grows as ``B * 2^n`` rather than ``8^n``, for many qubits. A data
+  re-uploading circuit runs this way only: each re-encoding is folded into the next block's
+  gates, which makes that block's fused matrices one per sample at no extra cost.
 """
 
 from __future__ import annotations
@@ -134,10 +136,13 @@ def z_signs(n_qubits: int, dtype: torch.dtype, device: torch.device) -> torch.Te
     return (1 - 2 * _bits(n_qubits, device)).to(dtype)
 
 
-def choose_method(n_qubits: int, batch: int) -> str:
+def choose_method(n_qubits: int, batch: int, reencodes: bool = False) -> str:
     """``"unitary"`` up to 6 qubits, or while ``2^n`` is at most half the batch; else
     ``"gates"``. Measured on a CPU: building the ``2^n x 2^n`` matrix costs about as much as
-    pushing ``2^(n+1)`` states through the gates."""
+    pushing ``2^(n+1)`` states through the gates. A program that ``reencodes`` its inputs has
+    no unitary shared by the batch: always ``"gates"``."""
+    if reencodes:
+        return "gates"
     return "unitary" if 2**n_qubits <= max(64, batch // 2) else "gates"
 
 
@@ -156,6 +161,11 @@ class StatevectorSimulator(nn.Module):
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        if method == "unitary" and program.reencoded_blocks:
+            raise ValueError(
+                "method='unitary' needs one encoding; a data re-uploading circuit runs with "
+                "method='gates' or 'auto'"
+            )
         self.program = program
         self.method = method
         n = program.n_qubits
@@ -174,14 +184,19 @@ class StatevectorSimulator(nn.Module):
         permutations = [torch.from_numpy(cnot_permutation(b.cnots, n)) for b in program.blocks]
         self.register_buffer("permutations", torch.stack(permutations), persistent=False)
         # The "gates" steps: the last FUSED_WIRES wires first (see _run_gates), skipping a
-        # step when the block has no gate on its wires.
+        # step when the block has no gate on its wires and no encoding before it.
         groups = [(max(0, last - FUSED_WIRES), last) for last in range(n, 0, -FUSED_WIRES)]
         self.steps = [
             [
-                (first, last, any(first <= g.wire < last for g in block.gates))
+                (
+                    first,
+                    last,
+                    index in program.reencoded_blocks
+                    or any(first <= g.wire < last for g in block.gates),
+                )
                 for first, last in groups
             ]
-            for block in program.blocks
+            for index, block in enumerate(program.blocks)
         ]
 
     def fixed_angles(self, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -218,7 +233,9 @@ class StatevectorSimulator(nn.Module):
         ``(B, n_qubits)``."""
         method = self.method
         if method == "auto":
-            method = choose_method(self.program.n_qubits, inputs.shape[0])
+            method = choose_method(
+                self.program.n_qubits, inputs.shape[0], bool(self.program.reencoded_blocks)
+            )
         if method == "unitary":
             return self._run_unitary(inputs, angles)
         return self._run_gates(inputs, angles)
@@ -237,16 +254,25 @@ class StatevectorSimulator(nn.Module):
         # moves those wires to the front, so the state is never transposed on its own; after
         # a block's steps the wires are back in order, and its CNOTs permute the amplitudes.
         n, batch = self.program.n_qubits, inputs.shape[0]
+        program = self.program
         mats = self.block_matrices(angles)
-        state = product_state(inputs, self.program.input_scale).to(mats.dtype)
-        if self.program.rotation == "X":
+        state = product_state(inputs, program.input_scale).to(mats.dtype)
+        if program.rotation == "X":
             state = state * encoding_phase(n, mats.dtype, mats.device)
-        for wires, permutation, steps in zip(mats, self.permutations, self.steps, strict=True):
+        if program.reencoded_blocks:
+            angles_in = inputs.reshape(-1, 1) * program.input_scale
+            encoding = rotation_matrices("R" + program.rotation, angles_in)
+            encoding = encoding.view(batch, n, 2, 2)
+        for index, (wires, permutation, steps) in enumerate(
+            zip(mats, self.permutations, self.steps, strict=True)
+        ):
+            if index in program.reencoded_blocks:
+                wires = wires @ encoding
             for first, last, has_gates in steps:
                 size = 2 ** (last - first)
                 trailing = state.view(batch, -1, size).transpose(1, 2)
                 if has_gates:
-                    fused = kron(wires[first:last]).expand(batch, size, size)
+                    fused = kron(wires[..., first:last, :, :]).expand(batch, size, size)
                     state = torch.bmm(fused, trailing).reshape(batch, -1)
                 else:
                     state = trailing.reshape(batch, -1)

@@ -1,7 +1,8 @@
 """Circuit descriptions compiled into gate programs for the torch state-vector simulator.
 
 A program is an angle encoding of the inputs, then blocks of single-qubit rotations on distinct
-wires, each followed by the CNOTs before the next block, then ``<Z>`` on every wire. The gate
+wires, each followed by the CNOTs before the next block, then ``<Z>`` on every wire; a
+data re-uploading circuit encodes the inputs again before some blocks. The gate
 sequence is read off PennyLane's own template decompositions (``StronglyEntanglingLayers`` with
 its default ``ranges``, ``BasicEntanglerLayers`` with its special cases for one and two wires,
 ``RandomLayers`` with its seeded choice of gates), so it is the QNode's sequence by
@@ -19,7 +20,6 @@ import numpy as np
 import pennylane as qml
 
 from hqnn_lightning.quantum.circuits import (
-    ENTANGLERS,
     QuanvolutionFilterCircuit,
     VariationalClassifierCircuit,
 )
@@ -64,6 +64,8 @@ class StatevectorProgram:
             flattened in ``weight_shapes`` order.
         fixed_angles: The angle vector of a circuit without weights (a fixed quanvolution
             filter), else ``None``.
+        reencoded_blocks: Indices of the blocks before which the inputs are encoded again
+            (the same rotations on every wire), in increasing order; empty for one encoding.
     """
 
     n_qubits: int
@@ -72,6 +74,7 @@ class StatevectorProgram:
     blocks: tuple[Block, ...]
     n_angles: int
     fixed_angles: tuple[float, ...] | None = None
+    reencoded_blocks: tuple[int, ...] = ()
 
     @property
     def n_outputs(self) -> int:
@@ -87,14 +90,7 @@ class StatevectorProgram:
         return by_name
 
 
-def program_from_operations(
-    operations: list[qml.operation.Operator],
-    n_qubits: int,
-    rotation: str,
-    input_scale: float,
-    n_angles: int,
-    fixed_angles: tuple[float, ...] | None = None,
-) -> StatevectorProgram:
+def group_blocks(operations: list[qml.operation.Operator]) -> tuple[Block, ...]:
     """Groups a decomposed gate sequence into blocks.
 
     Each rotation's parameters must be indices into the angle vector (see
@@ -120,9 +116,7 @@ def program_from_operations(
         gates.append(Gate(op.name, wires[0], tuple(round(float(p)) for p in op.parameters)))
     if gates or cnots:
         blocks.append(Block(tuple(gates), tuple(cnots)))
-    return StatevectorProgram(
-        n_qubits, rotation, input_scale, tuple(blocks), n_angles, fixed_angles
-    )
+    return tuple(blocks)
 
 
 def weight_indices(shape: tuple[int, ...]) -> np.ndarray:
@@ -145,11 +139,21 @@ def compile_circuit(circuit: object) -> StatevectorProgram:
 
 @compile_circuit.register
 def _(circuit: VariationalClassifierCircuit) -> StatevectorProgram:
+    # One group of blocks per template; every template after the first follows an encoding.
     shape = circuit.weight_shapes["weights"]
-    template = ENTANGLERS[circuit.entangler]
-    operations = template(weight_indices(shape), wires=range(circuit.n_qubits)).decomposition()
-    return program_from_operations(
-        operations, circuit.n_qubits, circuit.rotation, 1.0, math.prod(shape)
+    blocks: list[Block] = []
+    reencoded: list[int] = []
+    for template in circuit.entangling_layers(weight_indices(shape)):
+        if blocks:
+            reencoded.append(len(blocks))
+        blocks.extend(group_blocks(template.decomposition()))
+    return StatevectorProgram(
+        circuit.n_qubits,
+        circuit.rotation,
+        1.0,
+        tuple(blocks),
+        math.prod(shape),
+        reencoded_blocks=tuple(reencoded),
     )
 
 
@@ -158,11 +162,9 @@ def _(circuit: QuanvolutionFilterCircuit) -> StatevectorProgram:
     # Pixels x enter as RY(pi * x); the RandomLayers angles are weights if the circuit has any
     # (a trainable filter), else its fixed random_weights.
     shape = circuit.random_weights.shape
-    operations = circuit.random_layers(weight_indices(shape)).decomposition()
+    blocks = group_blocks(circuit.random_layers(weight_indices(shape)).decomposition())
     fixed = None if circuit.weight_shapes else tuple(circuit.random_weights.flatten().tolist())
-    return program_from_operations(
-        operations, circuit.n_qubits, "Y", math.pi, math.prod(shape), fixed
-    )
+    return StatevectorProgram(circuit.n_qubits, "Y", math.pi, blocks, math.prod(shape), fixed)
 
 
 def cnot_permutation(cnots: tuple[tuple[int, int], ...], n_qubits: int) -> np.ndarray:

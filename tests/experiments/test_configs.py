@@ -14,6 +14,7 @@ STUDY = {
     "combined_hybrid_heads",
     "combined_hybrid_residual",
     "combined_hybrid_12qubits",
+    "combined_hybrid_reupload",
     *(f"subset{k}_{model}" for k in (3, 5, 10) for model in ("quanv", "quanv_control")),
 }
 MAX_SUBSET = 10
@@ -74,3 +75,11 @@ def test_quanv_config_keeps_pixels_in_the_unit_interval():
     datamodule, _ = build(config)
     images, _ = next(iter(datamodule.train_dataloader()))
     assert images.min() >= 0 and images.max() <= 1
+
+
+def test_reupload_config_builds_a_reuploading_circuit(car_data, tmp_path):
+    path = CONFIGS[0].parent / "combined_hybrid_reupload.yaml"
+    overrides = ["--data-dir", str(car_data), "--backbone-weights", "none", "--arch", "resnet18"]
+    overrides += ["--image-size", "16", "--cache-dir", str(tmp_path / "cache")]
+    _, model = build(build_parser().parse_args(["--config", str(path), *overrides]))
+    assert model.quantum.circuit.reupload and model.quantum.circuit.q_depth == 3

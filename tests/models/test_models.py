@@ -171,6 +171,14 @@ class TestBottleneckVariants:
         x = images(2, 1, 8, 8)
         torch.testing.assert_close(model(x), model.shortcut(model.backbone(x)))
 
+    def test_reuploading_hybrid_encodes_before_every_layer_and_trains(self):
+        model = tiny("hybrid_tiny", q_depth=2, reupload=True)
+        assert model.quantum.circuit.reupload and model.hparams.reupload
+        assert model.quantum.simulator.program.reencoded_blocks == (1,)
+        model(images(4, 1, 8, 8)).sum().backward()
+        assert model.quantum.weights.grad.abs().sum() > 0
+        assert model.projection.weight.grad.abs().sum() > 0
+
     def test_no_heads_is_refused(self):
         with pytest.raises(ValueError, match="n_heads must be at least 1"):
             tiny("hybrid_tiny", n_heads=0)

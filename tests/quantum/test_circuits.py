@@ -40,6 +40,40 @@ class TestVariationalClassifierCircuit:
         assert [m.obs.name for m in tape.measurements] == ["PauliZ", "PauliZ"]
 
 
+class TestDataReuploading:
+    def test_encodes_before_every_layer(self):
+        circuit = VariationalClassifierCircuit(3, 3, "strong", "Y", reupload=True)
+        tape = qml.tape.make_qscript(circuit)(np.full(3, 0.1), np.zeros((3, 3, 3)))
+        names = [op.name for op in tape.operations]
+        assert names == ["AngleEmbedding", "StronglyEntanglingLayers"] * 3
+
+    @pytest.mark.parametrize(
+        ("n_qubits", "entangler"), [(1, "strong"), (4, "strong"), (3, "basic")]
+    )
+    def test_layers_are_those_of_the_whole_template(self, n_qubits, entangler):
+        # With zero inputs every encoding is the identity, so re-uploading changes nothing: a
+        # layer with another CNOT range than the whole template's would show here.
+        depth = 4
+        weights = np.random.default_rng(0).uniform(0, 2 * np.pi, (depth, n_qubits, 3))
+        weights = weights if entangler == "strong" else weights[..., 0]
+        device = qml.device("default.qubit", wires=n_qubits)
+        outputs = []
+        for reupload in (False, True):
+            circuit = VariationalClassifierCircuit(n_qubits, depth, entangler, "Y", reupload)
+            outputs.append(qml.QNode(circuit, device)(np.zeros(n_qubits), weights))
+        np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-12)
+
+    def test_reuploading_changes_the_function_of_the_inputs(self):
+        weights = np.random.default_rng(1).uniform(0, 2 * np.pi, (2, 3, 3))
+        inputs = np.array([0.3, -0.7, 1.1])
+        device = qml.device("default.qubit", wires=3)
+        once, twice = (
+            qml.QNode(VariationalClassifierCircuit(3, 2, reupload=r), device)(inputs, weights)
+            for r in (False, True)
+        )
+        assert np.abs(np.array(once) - np.array(twice)).max() > 1e-3
+
+
 class TestQuanvolutionFilterCircuit:
     def test_one_qubit_per_pixel(self):
         assert QuanvolutionFilterCircuit(kernel_size=3).n_qubits == 9

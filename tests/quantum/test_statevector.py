@@ -22,7 +22,7 @@ from hqnn_lightning.quantum.statevector import choose_method, kron, rotation_mat
 from hqnn_lightning.quantum.statevector_program import (
     cnot_permutation,
     compile_circuit,
-    program_from_operations,
+    group_blocks,
 )
 
 EXACT = {"atol": 1e-10, "rtol": 0.0}
@@ -86,6 +86,32 @@ class TestAgreesWithDefaultQubit:
         reference, layer = twin_layers(circuit, method, seed)
         inputs = draw(seed + 1, batch, n_qubits)
         cotangent = draw(seed + 2, batch, n_qubits, low=-1.0, high=1.0)
+        assert_agree(reference, layer, inputs, cotangent, EXACT)
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        n_qubits=st.integers(1, 6),
+        q_depth=st.integers(1, 4),
+        entangler=st.sampled_from(["strong", "basic"]),
+        rotation=st.sampled_from(["X", "Y"]),
+        batch=st.integers(1, 5),
+        seed=st.integers(0, 2**31 - 1),
+    )
+    def test_reuploading_values_and_gradients(
+        self, n_qubits, q_depth, entangler, rotation, batch, seed
+    ):
+        circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, rotation, True)
+        reference, layer = twin_layers(circuit, "auto", seed)
+        inputs = draw(seed + 1, batch, n_qubits)
+        cotangent = draw(seed + 2, batch, n_qubits, low=-1.0, high=1.0)
+        assert_agree(reference, layer, inputs, cotangent, EXACT)
+
+    def test_reuploading_past_the_fused_wires(self):
+        # 9 qubits, 3 layers: each re-encoding is folded into per-sample fused matrices of
+        # wires 5-8, 1-4 and 0.
+        circuit = VariationalClassifierCircuit(9, 3, "strong", "Y", reupload=True)
+        reference, layer = twin_layers(circuit, "gates", seed=6)
+        inputs, cotangent = draw(7, 3, 9), draw(8, 3, 9, low=-1.0, high=1.0)
         assert_agree(reference, layer, inputs, cotangent, EXACT)
 
     @settings(max_examples=30, deadline=None)
@@ -319,9 +345,16 @@ class TestProgram:
         assert choose_method(6, 1) == "unitary"
         assert choose_method(8, 256) == "gates"
         assert choose_method(8, 512) == "unitary"
+        assert choose_method(2, 512, reencodes=True) == "gates"
+
+    def test_reuploading_has_no_unitary_method(self):
+        circuit = VariationalClassifierCircuit(3, 2, reupload=True)
+        assert compile_circuit(circuit).reencoded_blocks == (1,)
+        with pytest.raises(ValueError, match="re-uploading circuit runs with method='gates'"):
+            TorchStatevectorLayer(circuit, method="unitary")
 
     def test_unknown_gate_and_circuit_are_refused(self):
         with pytest.raises(NotImplementedError, match="no gate Hadamard"):
-            program_from_operations([qml.Hadamard(0)], 1, "Y", 1.0, 0)
+            group_blocks([qml.Hadamard(0)])
         with pytest.raises(NotImplementedError, match="cannot run str"):
             compile_circuit("circuit")

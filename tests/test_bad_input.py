@@ -1,0 +1,200 @@
+"""Bad input, tried on purpose through the Python API and the command line: each gets one clear
+sentence (the CLI prints it and exits with 2), not a traceback from inside a library.
+
+The unknown model, dataset, device and logger names and the qubit count a simulator cannot hold
+are tried on the command line in ``tests/experiments/test_run.py``
+(``test_bad_options_stop_before_training_with_a_clear_message``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from hqnn_lightning.cli import build_parser, main
+from hqnn_lightning.data import StanfordCarsDataModule, SyntheticImageDataModule, create_datamodule
+from hqnn_lightning.loggers import create_logger
+from hqnn_lightning.models import create_model
+from hqnn_lightning.quantum import make_device
+from hqnn_lightning.resume import check_checkpoint
+from tests.data.car_files import write_folders
+
+
+def cli_error(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """Runs the CLI on ``argv``, checks it exits with 2, and returns its last stderr line."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--logger", "csv", "--output-dir", str(tmp_path / "runs")])
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+class TestNames:
+    @pytest.mark.parametrize(
+        ("build", "message"),
+        [
+            (lambda: create_model("qcnn", num_classes=3), "unknown model 'qcnn'; known: classical"),
+            (lambda: create_datamodule("mnist"), "unknown dataset 'mnist'; known: combined"),
+            (lambda: make_device("ibm.fake", wires=2), "unknown quantum device 'ibm.fake'"),
+            (lambda: create_logger("mlflow", ".", "run"), "unknown logger 'mlflow'; known: wandb"),
+        ],
+    )
+    def test_unknown_names_list_the_known_ones(self, build, message):
+        with pytest.raises((KeyError, ValueError), match=message):
+            build()
+
+
+class TestCircuitSizes:
+    @pytest.mark.parametrize(
+        ("option", "message"),
+        [("n_qubits", "n_qubits must be at least 1, got 0"), ("q_depth", "q_depth must be")],
+    )
+    def test_api(self, option, message):
+        with pytest.raises(ValueError, match=message):
+            create_model("hybrid_tiny", num_classes=3, **{option: 0})
+
+    @pytest.mark.parametrize(
+        ("option", "message"), [("--n-qubits", "n_qubits"), ("--q-depth", "q")]
+    )
+    def test_cli(self, option, message, tmp_path, capsys):
+        assert f"{message}" in cli_error(["--model", "hybrid_tiny", option, "0"], tmp_path, capsys)
+
+    def test_more_qubits_than_the_simulator_holds(self):
+        with pytest.raises(ValueError, match="between 1 and 28 qubits"):
+            make_device("default.qubit", wires=40)
+
+
+class TestClassCounts:
+    def test_model_and_data_disagree(self):
+        model = create_model("hybrid_tiny", num_classes=4, in_channels=3, image_size=8)
+        trainer = L.Trainer(max_epochs=1, logger=False, enable_progress_bar=False)
+        with pytest.raises(ValueError, match="num_classes=4 but SyntheticImageDataModule has 3"):
+            trainer.fit(model, datamodule=SyntheticImageDataModule(num_classes=3))
+
+    def test_top5_with_five_classes_or_fewer_warns_and_reads_one(self):
+        with pytest.warns(UserWarning, match="acc_top5 is always 1.0"):
+            model = create_model("hybrid_tiny", num_classes=3)
+        logits, labels = torch.randn(8, 3), torch.randint(0, 3, (8,))
+        assert model.val_metrics["val/acc_top5"](logits, labels) == 1.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            create_model("hybrid_tiny", num_classes=6)
+
+    def test_top5_warning_on_the_command_line(self, tmp_path):
+        argv = ["--model", "hybrid_tiny", "--data", "synthetic", "--num-classes", "3"]
+        with pytest.warns(UserWarning, match="acc_top5 is always 1.0"):
+            main(
+                [*argv, "--fast-dev-run", "true", "--logger", "csv", "--output-dir", str(tmp_path)]
+            )
+
+
+class TestDataDirectories:
+    @pytest.mark.parametrize("name", ["missing", "empty"])
+    def test_api(self, name, tmp_path):
+        (tmp_path / "empty").mkdir()
+        data = StanfordCarsDataModule(data_dir=str(tmp_path / name), cache_dir=str(tmp_path))
+        with pytest.raises(FileNotFoundError, match="no Stanford Cars layout found in"):
+            data.setup()
+
+    @pytest.mark.parametrize("name", ["missing", "empty"])
+    def test_cli(self, name, tmp_path, capsys):
+        (tmp_path / "empty").mkdir()
+        argv = ["--data", "stanford_cars", "--data-dir", str(tmp_path / name)]
+        argv += ["--cache-dir", str(tmp_path / "cache")]
+        assert "error: no Stanford Cars layout found in" in cli_error(argv, tmp_path, capsys)
+
+    def test_corrupt_images_are_skipped_with_one_warning(self, tmp_path):
+        data_dir = write_folders(tmp_path / "cars", per_class=10, test_per_class=2)
+        broken = next((data_dir / "train").glob("*/000.jpg"))
+        broken.write_bytes(b"not a jpeg")
+        argv = ["--model", "quanv_tiny", "--data", "stanford_cars", "--data-dir", str(data_dir)]
+        argv += ["--num-classes", "3", "--val-fraction", "0.2", "--image-size", "16"]
+        argv += ["--cache-dir", str(tmp_path / "cache")]
+        argv += ["--fast-dev-run", "true", "--logger", "csv", "--output-dir", str(tmp_path)]
+        with pytest.warns(UserWarning, match="skipped 1 unreadable image file") as caught:
+            (results,) = main(argv)
+        assert str(broken) in str(caught[0].message)
+        assert 0 <= results["test/acc_top1"] <= 1
+
+
+class TestConfigFiles:
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("n_qbits: 4\n", "Option 'n_qbits' is not accepted"),
+            ("n_qubits: four\n", 'Parser key "n_qubits"'),
+        ],
+    )
+    def test_unknown_key_or_wrong_type(self, text, message, tmp_path, capsys):
+        config = tmp_path / "experiment.yaml"
+        config.write_text(text)
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["--config", str(config)])
+        assert message in capsys.readouterr().err
+        assert message in cli_error(["--config", str(config)], tmp_path, capsys)
+
+
+class TestCheckpointOfAnotherModel:
+    @pytest.fixture
+    def run_dir(self, tmp_path):
+        """A run directory of hybrid_tiny whose last.ckpt holds a quanv_tiny."""
+        run_dir = tmp_path / "runs" / "hybrid_tiny-digits-seed0-20260101-000000"
+        (run_dir / "checkpoints").mkdir(parents=True)
+        config = build_parser().parse_args(["--model", "hybrid_tiny", "--logger", "csv"])
+        build_parser().save(config, run_dir / "config.yaml")
+        other = create_model("quanv_tiny", num_classes=10, in_channels=1, image_size=8)
+        torch.save({"state_dict": other.state_dict()}, run_dir / "checkpoints" / "last.ckpt")
+        return run_dir
+
+    def test_api(self, run_dir):
+        model = create_model("hybrid_tiny", num_classes=10, in_channels=1, image_size=8)
+        with pytest.raises(ValueError, match="holds another model than the HybridVQC"):
+            check_checkpoint(run_dir / "checkpoints" / "last.ckpt", model)
+
+    def test_other_class_count(self, run_dir):
+        model = create_model("hybrid_tiny", num_classes=10, in_channels=1, image_size=8)
+        torch.save({"state_dict": model.state_dict()}, run_dir / "checkpoints" / "last.ckpt")
+        fewer = create_model("hybrid_tiny", num_classes=7, in_channels=1, image_size=8)
+        with pytest.raises(
+            ValueError, match=r"builds: classifier.weight \(10, 2\) \(model: \(7, 2\)\)"
+        ):
+            check_checkpoint(run_dir / "checkpoints" / "last.ckpt", fewer)
+
+    def test_cli(self, run_dir, tmp_path, capsys):
+        error = cli_error(["--resume", str(run_dir)], tmp_path, capsys)
+        assert "holds another model than the HybridVQC this run builds: missing" in error
+
+    def test_cli_refuses_changed_options(self, run_dir, tmp_path, capsys):
+        error = cli_error(["--resume", str(run_dir), "--max-epochs", "3"], tmp_path, capsys)
+        assert "the command line changes max_epochs=3 (run: 10)" in error
+
+
+@pytest.mark.slow
+class TestWandbWithoutNetwork:
+    @pytest.fixture(autouse=True)
+    def bad_key(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("HOME", str(tmp_path))
+        monkeypatch.setenv("WANDB_API_KEY", "not-a-valid-key-" + "0" * 24)
+        monkeypatch.delenv("WANDB_MODE", raising=False)
+        monkeypatch.setenv("WANDB_INIT_TIMEOUT", "3")
+        monkeypatch.setenv("WANDB_SILENT", "true")
+
+    def test_api_goes_offline_and_says_so(self, tmp_path, capsys):
+        logger = create_logger("wandb", tmp_path, "run", project="p", run_id="abc123")
+        assert "W&B could not start online" in capsys.readouterr().err
+        assert logger.experiment.settings.mode == "offline"
+        assert logger.experiment.id == "abc123"
+        logger.experiment.finish()
+
+    def test_cli_goes_offline_and_says_so(self, tmp_path, capsys):
+        argv = ["--model", "hybrid_tiny", "--logger", "wandb", "--fast-dev-run", "true"]
+        (results,) = main([*argv, "--output-dir", str(tmp_path / "runs")])
+        captured = capsys.readouterr()
+        assert "this run logs to W&B offline instead" in captured.err
+        assert "W&B ran offline; to upload: wandb sync" in captured.out
+        run_dir = Path(results["run_dir"])
+        run_id = (run_dir / "wandb_run_id").read_text().strip()
+        assert list((run_dir / "wandb").glob(f"offline-run-*-{run_id}"))

@@ -1,0 +1,207 @@
+"""``--resume``: a killed run continues to the weights and metrics of one never stopped."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from hqnn_lightning.cli import main
+from hqnn_lightning.models import QuanvNet, create_model
+from hqnn_lightning.resume import Resumption, find_resumption
+
+# Digits has 20 training batches of 64 per epoch; checkpoints every 7 steps and at epoch ends.
+MID_EPOCH = 28  # epoch 1, batch 8: resumes from the step checkpoint of step 28
+EPOCH_START = 40  # epoch 2, batch 0: resumes from the end-of-epoch checkpoint of epoch 1
+TINY_FIT = [
+    "--model",
+    "hybrid_tiny",
+    "--max-epochs",
+    "3",
+    "--logger",
+    "csv",
+    "--deterministic",
+    "true",
+    "--seed",
+    "5",
+    "--checkpoint-every-n-steps",
+    "7",
+]
+
+# Runs the CLI with a callback that, once the checkpoint of a given step is written, says so
+# through a marker file and waits to be killed: the kill always lands at the same point.
+PAUSING_RUN = """
+import signal, sys
+from pathlib import Path
+import lightning
+
+from hqnn_lightning.cli import main
+
+step, marker = int(sys.argv[1]), Path(sys.argv[2])
+
+class WaitForKill(lightning.Callback):
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.global_step == step:
+            marker.write_text(str(batch_idx))
+            signal.pause()
+
+class Trainer(lightning.Trainer):
+    def __init__(self, *args, callbacks=(), **kwargs):
+        super().__init__(*args, callbacks=[*callbacks, WaitForKill()], **kwargs)
+
+lightning.Trainer = Trainer
+main(sys.argv[3:])
+"""
+
+
+def kill_after(step: int, argv: list[str], tmp_path: Path) -> tuple[Path, int]:
+    """Runs ``argv`` in a subprocess, SIGKILLs it once the checkpoint of ``step`` is written,
+    and returns its run directory and the index in its epoch of the batch it was killed at."""
+    marker = tmp_path / "paused"
+    process = subprocess.Popen(
+        [sys.executable, "-c", PAUSING_RUN, str(step), str(marker), *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            if process.poll() is not None:
+                pytest.fail(
+                    f"the run ended before it was killed:\n{process.stderr.read().decode()}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail("the run did not reach the step to kill it at")
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    (run_dir,) = (tmp_path / "killed").iterdir()
+    return run_dir, int(marker.read_text())
+
+
+def metric_rows(run_dir: Path) -> list[dict[str, str]]:
+    """The rows of ``metrics.csv``, without the wall-clock column."""
+    with (run_dir / "csv" / "metrics.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    for row in rows:
+        row.pop("time/epoch_seconds")
+    return rows
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    (results,) = main([*TINY_FIT, "--output-dir", str(tmp_path_factory.mktemp("whole"))])
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("step", "batch_in_epoch"), [(MID_EPOCH, 8), (EPOCH_START, 0)])
+def test_a_killed_run_resumes_to_the_uninterrupted_result(
+    step, batch_in_epoch, uninterrupted, tmp_path
+):
+    argv = [*TINY_FIT, "--output-dir", str(tmp_path / "killed")]
+    killed_dir, killed_at = kill_after(step, argv, tmp_path)
+    assert killed_at == batch_in_epoch
+    assert not (killed_dir / "results.json").exists()
+
+    (resumed,) = main([*TINY_FIT, "--output-dir", str(tmp_path / "killed"), "--resume", "last"])
+    assert resumed["run_dir"] == str(killed_dir)
+    whole_dir = Path(uninterrupted["run_dir"])
+
+    final = [torch.load(d / "checkpoints" / "last.ckpt") for d in (whole_dir, killed_dir)]
+    assert final[0]["global_step"] == final[1]["global_step"] == 60
+    assert final[0]["state_dict"].keys() == final[1]["state_dict"].keys()
+    differing = [
+        name
+        for name, value in final[0]["state_dict"].items()
+        if not torch.equal(value, final[1]["state_dict"][name])
+    ]
+    assert differing == []
+    for a, b in zip(
+        final[0]["optimizer_states"][0]["state"].values(),
+        final[1]["optimizer_states"][0]["state"].values(),
+        strict=True,
+    ):
+        assert all(torch.equal(a[key], b[key]) for key in a)
+    assert final[0]["lr_schedulers"] == final[1]["lr_schedulers"]
+
+    metrics = [key for key in uninterrupted if key.startswith(("val/", "test/"))]
+    assert [uninterrupted[key] for key in metrics] == [resumed[key] for key in metrics]
+    assert metric_rows(whole_dir) == metric_rows(killed_dir)
+    environment = json.loads((killed_dir / "environment.json").read_text())
+    assert environment["resumed"][0]["checkpoint"].endswith("last.ckpt")
+
+
+@pytest.mark.slow
+def test_a_resumed_wandb_run_logs_into_the_same_run_id(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    argv = ["--model", "hybrid_tiny", "--max-epochs", "1", "--logger", "wandb"]
+    (first,) = main([*argv, "--output-dir", str(tmp_path)])
+    run_dir = Path(first["run_dir"])
+    run_id = (run_dir / "wandb_run_id").read_text().strip()
+
+    (resumed,) = main([*argv, "--output-dir", str(tmp_path), "--resume", str(run_dir)])
+    assert resumed["run_dir"] == str(run_dir)
+    offline_runs = sorted((run_dir / "wandb").glob("offline-run-*"))
+    assert len(offline_runs) == 2
+    assert all(path.name.endswith(f"-{run_id}") for path in offline_runs)
+
+
+class TestFindResumption:
+    def make_run(self, output_dir: Path, name: str) -> Path:
+        run_dir = output_dir / name
+        (run_dir / "checkpoints").mkdir(parents=True)
+        (run_dir / "config.yaml").write_text("model: hybrid_tiny\n")
+        (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"")
+        return run_dir
+
+    def test_last_is_the_most_recently_saved_run_of_that_model_data_and_seed(self, tmp_path):
+        older = self.make_run(tmp_path, "hybrid-digits-seed0-20260101-120000")
+        newer = self.make_run(tmp_path, "hybrid-digits-seed0-20260101-110000")
+        self.make_run(tmp_path, "hybrid-digits-seed1-20260101-130000")
+        os.utime(older / "checkpoints" / "last.ckpt", ns=(1, 1))
+        found = find_resumption("last", tmp_path, "hybrid-digits-seed0-")
+        assert found == Resumption(newer, newer / "checkpoints" / "last.ckpt")
+
+    def test_a_run_directory_or_a_checkpoint_in_it(self, tmp_path):
+        run_dir = self.make_run(tmp_path, "quanv-digits-seed0-20260101-120000")
+        best = run_dir / "checkpoints" / "best-epoch3.ckpt"
+        best.write_bytes(b"")
+        assert find_resumption(str(run_dir), tmp_path, "x").checkpoint == (
+            run_dir / "checkpoints" / "last.ckpt"
+        )
+        assert find_resumption(str(best), tmp_path, "x") == Resumption(run_dir.resolve(), best)
+
+    def test_a_checkpoint_outside_a_run_directory(self, tmp_path):
+        (tmp_path / "a" / "b").mkdir(parents=True)
+        (tmp_path / "a" / "b" / "model.ckpt").write_bytes(b"")
+        with pytest.raises(FileNotFoundError, match="not in a run directory's checkpoints/"):
+            find_resumption(str(tmp_path / "a" / "b" / "model.ckpt"), tmp_path, "x")
+
+
+def test_the_fixed_quanvolution_filter_is_rebuilt_exactly_from_the_checkpoint(tmp_path):
+    """The fixed filter has no weights in the state_dict: its gates and angles come from
+    filter_seed, a hyper-parameter the checkpoint holds, and not from the global RNG."""
+    model = create_model("quanv_tiny", num_classes=10, in_channels=1, image_size=8, filter_seed=7)
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_checkpointing=False)
+    trainer.strategy.connect(model)
+    trainer.save_checkpoint(tmp_path / "model.ckpt")
+    torch.manual_seed(12345)
+    loaded = QuanvNet.load_from_checkpoint(tmp_path / "model.ckpt")
+    images = torch.rand(2, 1, 8, 8)
+    assert loaded.hparams.filter_seed == 7
+    assert torch.equal(loaded.quanvolution(images), model.quanvolution(images))
