@@ -138,6 +138,8 @@ class CSVMetricsCheckpoint(L.Callback):
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
+        if not trainer.is_global_zero:
+            return  # only rank 0 writes the CSV file and the checkpoint (DDP)
         self.logger.save()
         try:
             with open(self.logger.experiment.metrics_file_path, newline="") as file:
