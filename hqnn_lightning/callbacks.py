@@ -194,3 +194,22 @@ class StepCheckpoint(ModelCheckpoint):
     ) -> None:
         if not trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+
+class EpochCheckpoint(ModelCheckpoint):
+    """Writes ``last.ckpt`` in ``dirpath`` after every epoch's validation, whatever the metric.
+
+    ``ModelCheckpoint(monitor=..., save_last=True)`` no longer does that: since Lightning 2.6
+    it rewrites ``last.ckpt`` only at a step where it saved a top-k checkpoint, so a run whose
+    best epoch came early would resume from that epoch. This is a second callback beside the
+    best-model one, with no monitor and one file, named ``last``.
+    """
+
+    def __init__(self, dirpath: str | Path) -> None:
+        super().__init__(
+            dirpath=dirpath,
+            filename=self.CHECKPOINT_NAME_LAST,
+            monitor=None,
+            save_top_k=1,
+            enable_version_counter=False,
+        )

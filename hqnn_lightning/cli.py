@@ -25,6 +25,7 @@ from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
 from hqnn_lightning.callbacks import (
     CSVMetricsCheckpoint,
+    EpochCheckpoint,
     EpochTimer,
     NonFiniteLossError,
     RngStateCheckpoint,
@@ -496,13 +497,13 @@ def _train(
         RngStateCheckpoint(),
         CSVMetricsCheckpoint(csv_logger),
     ]
+    callbacks.append(EpochCheckpoint(run_dir / "checkpoints"))
     if config.checkpoint_every_n_steps:
         callbacks.append(StepCheckpoint(run_dir / "checkpoints", config.checkpoint_every_n_steps))
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         monitor=MONITOR,
         mode="max",
-        save_last=True,
         filename="best-epoch{epoch}",
         auto_insert_metric_name=False,
         enable_version_counter=False,

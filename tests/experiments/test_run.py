@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import wandb
 import yaml
 
@@ -77,6 +78,23 @@ def test_tiny_run_writes_results_config_metrics_and_checkpoint(tmp_path, capsys)
     printed = capsys.readouterr().out
     assert format_results(results) in printed
     assert "| hybrid_tiny | " in printed
+
+
+def test_last_checkpoint_is_the_last_epoch_not_the_best(tmp_path):
+    # Seed 0 of hybrid_tiny peaks at epoch 1 of 4; Lightning 2.6's save_last would leave
+    # last.ckpt there (see EpochCheckpoint).
+    argv = [*TINY_RUN, "--max-epochs", "4", "--seed", "0", "--output-dir", str(tmp_path)]
+    (results,) = main(argv)
+    checkpoints = Path(results["run_dir"]) / "checkpoints"
+    best = torch.load(results["best_checkpoint"], map_location="cpu", weights_only=False)
+    last = torch.load(checkpoints / "last.ckpt", map_location="cpu", weights_only=False)
+    assert best["epoch"] < 3
+    assert last["epoch"] == 3 and last["global_step"] == 4 * best["global_step"] // (
+        best["epoch"] + 1
+    )
+    assert sorted(path.name for path in checkpoints.iterdir()) == sorted(
+        ["last.ckpt", Path(results["best_checkpoint"]).name]
+    )
 
 
 @pytest.mark.slow
