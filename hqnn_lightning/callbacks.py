@@ -52,7 +52,7 @@ class NonFiniteLossError(RuntimeError):
 class StopOnNonFiniteLoss(L.Callback):
     """Stops training at the first training batch whose loss is NaN or infinite.
 
-    Raises :class:`NonFiniteLossError` before that loss is backpropagated, so no optimizer step
+    Raises `NonFiniteLossError` before that loss is backpropagated, so no optimizer step
     spreads the fault: the weights in memory, and the checkpoints saved until then
     (``last.ckpt`` at the end of the previous epoch, the best one), are the last good ones.
     """
@@ -122,7 +122,7 @@ class RngStateCheckpoint(L.Callback):
 
 
 class CSVMetricsCheckpoint(L.Callback):
-    """Keeps the rows a :class:`CSVLogger` has logged in every checkpoint, and writes them back
+    """Keeps the rows a `CSVLogger` has logged in every checkpoint, and writes them back
     into ``metrics.csv`` when training resumes from one.
 
     Rows logged after the checkpoint (by the run that was interrupted) are dropped and logged

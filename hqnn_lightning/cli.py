@@ -439,7 +439,7 @@ def train(
     resumption: Resumption | None = None,
 ) -> dict[str, Any]:
     """Fits ``model`` (from ``resumption``'s checkpoint, into its run directory, if given),
-    then validates and tests its best checkpoint; see :func:`run`.
+    then validates and tests its best checkpoint; see `run`.
 
     With several processes (``--devices 2 --strategy ddp``, SLURM, torchrun) every process
     runs this; they share one run directory, and only global rank 0 writes files and W&B.

@@ -3,7 +3,7 @@
 Lightning's ``ddp`` strategy starts the other processes by running the same command again,
 and SLURM and torchrun start every process themselves; each would otherwise name its own
 run directory by the time it started. Here the global-zero process creates the directory and
-passes it on through :data:`RUN_DIR_VARIABLE` (inherited by the processes Lightning starts),
+passes it on through `RUN_DIR_VARIABLE` (inherited by the processes Lightning starts),
 and the processes of a SLURM or torchrun job name it after the job, which they share.
 """
 
@@ -53,10 +53,10 @@ def new_directory(parent: Path, name: str) -> Path:
 def run_directory(parent: Path, name: str) -> Path:
     """The run's directory under ``parent``, the same in every process of the run.
 
-    A process started by Lightning's launcher takes the one in :data:`RUN_DIR_VARIABLE`; the
+    A process started by Lightning's launcher takes the one in `RUN_DIR_VARIABLE`; the
     processes of a SLURM or torchrun job use ``name-job<id>``; otherwise a new
     ``name-<date>-<time>`` (``-1``, ``-2``, ... when taken) is created and recorded in
-    :data:`RUN_DIR_VARIABLE` for the processes this one starts.
+    `RUN_DIR_VARIABLE` for the processes this one starts.
     """
     inherited = os.environ.get(RUN_DIR_VARIABLE)
     if inherited:

@@ -171,8 +171,8 @@ def confirm_on_terminal(message: str, assume_yes: bool) -> bool:
 
 def count_circuits(model: nn.Module, inputs: torch.Tensor) -> int:
     """Circuit executions ``model(inputs)`` needs, counted on the model's exact ``torch``
-    layers: the rows each :class:`TorchStatevectorLayer` receives and the patches each
-    :class:`QuanvolutionLayer` cuts. ``inputs`` is one batch, ``(B, C, H, W)``."""
+    layers: the rows each `TorchStatevectorLayer` receives and the patches each
+    `QuanvolutionLayer` cuts. ``inputs`` is one batch, ``(B, C, H, W)``."""
     counts = []
 
     def statevector_rows(module: TorchStatevectorLayer, args: tuple[torch.Tensor]) -> None:
@@ -337,9 +337,9 @@ def evaluate_checkpoint(
         device_options: The device's options (noise, fake backend, ARN, ...).
         output_dir: Where ``predictions.jsonl``, ``evaluation.json`` and ``results.json`` go;
             default ``<run>/evaluations/<device>-shots<N>-<key>``.
-        confirm: Shown the cost (:meth:`EvaluationPlan.describe`); submits only if it returns
+        confirm: Shown the cost (`EvaluationPlan.describe`); submits only if it returns
             ``True``.
-        retry: How failed batches are retried (default :class:`RetryPolicy`).
+        retry: How failed batches are retried (default `RetryPolicy`).
         log: Where progress messages go.
 
     Returns:

@@ -47,7 +47,7 @@ def create_logger(
     """Builds the logger ``name`` writing under ``save_dir``.
 
     Args:
-        name: One of :data:`LOGGERS`.
+        name: One of `LOGGERS`.
         save_dir: The run's directory.
         run_name: Name of the run (W&B run name, TensorBoard version).
         project: W&B project.

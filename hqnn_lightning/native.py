@@ -5,8 +5,8 @@ second with the system compiler, ``$CC`` or ``cc``). The shared library lands in
 ``$HQNN_LIGHTNING_KERNEL_DIR`` (default ``~/.cache/hqnn_lightning/kernels``) under a name that
 hashes the source, the flags, the compiler's version and the CPU's features, so an edit, a new
 compiler or another machine sharing the folder builds its own copy. ctypes releases the GIL
-during a call, so :func:`run_in_threads` spreads work over ``torch.get_num_threads()`` threads.
-Without a working compiler :func:`build_library` returns ``None`` (with one warning) and
+during a call, so `run_in_threads` spreads work over ``torch.get_num_threads()`` threads.
+Without a working compiler `build_library` returns ``None`` (with one warning) and
 callers keep their pure-torch path.
 """
 

@@ -1,6 +1,6 @@
 """A name -> constructor registry, used for models and DataModules.
 
-``--model hybrid`` on the command line is a key of a :class:`Registry`, not a branch of an
+``--model hybrid`` on the command line is a key of a `Registry`, not a branch of an
 if/else chain: a new model is one decorated function or class, found by every entry point.
 """
 

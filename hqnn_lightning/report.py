@@ -1,6 +1,6 @@
 """Reads saved run directories and summarises them: mean +- std over seeds, and the curves.
 
-A run directory (written by :func:`hqnn_lightning.cli.train`) holds ``config.yaml`` (the
+A run directory (written by `hqnn_lightning.cli.train`) holds ``config.yaml`` (the
 resolved options), ``results.json`` (final metrics, parameter counts, seconds per epoch) and
 ``csv/metrics.csv`` (one row per logged epoch and stage). Runs whose options differ only by the
 seed form one *group*; a group is named after its model plus whichever options tell it apart
@@ -194,7 +194,7 @@ def summary_table(
     Accuracies are in percent. The last two columns give the difference in mean test top-1
     (percentage points) to the ``baseline`` group (a label or a model name; default the group
     of model ``classical``, or of one variant of it, when there is exactly one) and to the
-    group's control: the group whose model is ``controls[model]`` (default :data:`CONTROLS`)
+    group's control: the group whose model is ``controls[model]`` (default `CONTROLS`)
     with otherwise equal options (circuit options aside).
     """
     controls = CONTROLS if controls is None else controls
@@ -234,7 +234,7 @@ def summary_table(
 
 
 def plot_curves(groups: Sequence[RunGroup], output_dir: str | Path) -> list[Path]:
-    """Saves one PNG per entry of :data:`CURVES`, one line per group (mean over seeds, with a
+    """Saves one PNG per entry of `CURVES`, one line per group (mean over seeds, with a
     band of +- one std); returns the paths."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -104,7 +104,7 @@ def resumed_config(
     """The options of the run that ``config.resume`` continues, and where it continues from.
 
     The run's ``config.yaml`` gives every option; options on the command line must agree with
-    it, except :data:`MACHINE_OPTIONS`, which the command line may change.
+    it, except `MACHINE_OPTIONS`, which the command line may change.
 
     Args:
         parser: The runner's parser.
@@ -113,7 +113,7 @@ def resumed_config(
             directory select the run.
 
     Raises:
-        FileNotFoundError: nothing to resume (see :func:`find_resumption`).
+        FileNotFoundError: nothing to resume (see `find_resumption`).
         ValueError: an option on the command line differs from the run's ``config.yaml``.
     """
     prefix = f"{config.model}-{config.data}-seed{config.seed}-"
@@ -210,7 +210,7 @@ LIGHTNING_RESUME_WARNINGS = (
 @contextmanager
 def resume_warnings_silenced(resuming: bool) -> Iterator[None]:
     """Silences, while ``resuming``, the warnings Lightning gives about resuming that the
-    library's checkpoints make moot (:data:`LIGHTNING_RESUME_WARNINGS`)."""
+    library's checkpoints make moot (`LIGHTNING_RESUME_WARNINGS`)."""
     with warnings.catch_warnings():
         if resuming:
             for message in LIGHTNING_RESUME_WARNINGS:

@@ -1,4 +1,4 @@
-"""The CPU fast path of :class:`~hqnn_lightning.data.transforms.BatchAugmentation`.
+"""The CPU fast path of `BatchAugmentation`.
 
 On the CPU the tensor path makes a dozen passes over each batch in memory, and its rotation
 (``grid_sample``) alone takes half the time. ``augment_kernel.c`` does the whole augmentation of
@@ -56,7 +56,7 @@ def augment_uint8(
     """Augments a uint8 CPU batch with given per-sample parameters.
 
     Args:
-        library: From :func:`load_augment_kernel`.
+        library: From `load_augment_kernel`.
         images: uint8 ``(B, 3, H, W)`` on the CPU.
         ops: int64 ``(B, n)``: each sample's colour operations in order (brightness 0,
             contrast 1, saturation 2), or ``None``.

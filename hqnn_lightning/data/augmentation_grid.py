@@ -39,7 +39,7 @@ def save_augmentation_grid(
 
     Args:
         images: Source images: a uint8 ``(B, 3, H, W)`` batch, or a sequence of uint8
-            ``(3, H, W)`` tensors or RGB PIL images; only the first :data:`MAX_SOURCES` are drawn.
+            ``(3, H, W)`` tensors or RGB PIL images; only the first `MAX_SOURCES` are drawn.
         augment: Maps one source image to one augmented float ``(3, S, S)`` image, e.g.
             ``train_transform(config)``; it is called ``n_views`` times per source image.
         path: The PNG file to write; missing parent directories are created.
@@ -49,7 +49,7 @@ def save_augmentation_grid(
             are shown as they are (clipped to ``[0, 1]``).
 
     Returns:
-        ``path``, as a :class:`~pathlib.Path`.
+        ``path``, as a `Path`.
 
     Raises:
         ValueError: no source image, or ``n_views`` < 1.

@@ -19,11 +19,11 @@ ImageDataset: TypeAlias = Dataset[tuple[Tensor, Tensor]]
 class ImageClassificationDataModule(ResumableTrainOrder, L.LightningDataModule, ABC):
     """Train/val/test loaders of square images with one class label each.
 
-    Subclasses describe their data through :attr:`num_classes`, :attr:`class_names`,
-    :attr:`image_size` and :attr:`num_channels`, which are known before :meth:`setup` so that
-    a model can be built from them, and implement :meth:`build_datasets`. The train order of
+    Subclasses describe their data through `num_classes`, `class_names`,
+    `image_size` and `num_channels`, which are known before `setup` so that
+    a model can be built from them, and implement `build_datasets`. The train order of
     epoch ``e`` is fixed by ``(seed, e)`` and checkpoints record where an epoch stands
-    (:class:`~hqnn_lightning.data.sampling.ResumableTrainOrder`), so a run resumed mid-epoch
+    (`ResumableTrainOrder`), so a run resumed mid-epoch
     sees the batches of the uninterrupted run. Batches are
     ``(images, labels)`` with images float32 ``(B, C, H, W)``, ``H == W == image_size``, and
     labels int64 ``(B,)`` in ``[0, num_classes)``.
@@ -74,7 +74,7 @@ class ImageClassificationDataModule(ResumableTrainOrder, L.LightningDataModule, 
 
     @abstractmethod
     def build_datasets(self) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
-        """Builds the ``(train, val, test)`` datasets; called once, by the first :meth:`setup`.
+        """Builds the ``(train, val, test)`` datasets; called once, by the first `setup`.
 
         Each yields ``(image, label)``: float32 ``(C, H, W)`` and an int64 scalar.
         """

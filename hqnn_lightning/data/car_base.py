@@ -73,7 +73,7 @@ class ImageFileDataset(Dataset[tuple[Tensor, Tensor]]):
 class CarDataModule(ImageClassificationDataModule):
     """Car photographs: official train/test split, a stratified val split, optional subset.
 
-    Subclasses implement :meth:`load_index`, and take their own arguments plus ``**kwargs``,
+    Subclasses implement `load_index`, and take their own arguments plus ``**kwargs``,
     passed on, for these. Every file is checked once (a reduced-size decode)
     before training (cached until a file changes); unreadable ones are skipped with a one-line
     warning that counts them.

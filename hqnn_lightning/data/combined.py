@@ -31,10 +31,10 @@ KEEP_RULES = ("matched", "union")
 class CombinedCarsDataModule(CarDataModule):
     """Stanford Cars + VMMRdb with one (make, model, year) class per car.
 
-    Each dataset's class names are parsed into a :class:`~hqnn_lightning.data.taxonomy.CarLabel`
+    Each dataset's class names are parsed into a `CarLabel`
     whose ``key`` (``mercedes_benz_c_class_2012``) is the combined class. Stanford's body styles
     merge (its "Silverado 1500 Regular Cab" and "Extended Cab" are one class). The match between
-    the two datasets is kept in :attr:`taxonomy_match`; its summary is logged (Lightning's
+    the two datasets is kept in `taxonomy_match`; its summary is logged (Lightning's
     logger, INFO) at setup. Stanford keeps its official test split; VMMRdb's is drawn per
     class from ``seed``.
 
@@ -46,7 +46,7 @@ class CombinedCarsDataModule(CarDataModule):
         crop_to_bbox: Crop Stanford images to their bounding boxes.
         min_images_per_class: Drop VMMRdb classes with fewer images.
         test_fraction: Fraction of each VMMRdb class held out for testing.
-        **kwargs: The other arguments of :class:`CarDataModule`, with the same defaults.
+        **kwargs: The other arguments of `CarDataModule`, with the same defaults.
     """
 
     def __init__(

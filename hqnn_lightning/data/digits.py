@@ -17,10 +17,10 @@ _MAX_PIXEL = 16.0
 
 @DATAMODULES.register("digits")
 class DigitsDataModule(ImageClassificationDataModule):
-    """The 1,797 8x8 greyscale handwritten digits of :func:`sklearn.datasets.load_digits`.
+    """The 1,797 8x8 greyscale handwritten digits of `sklearn.datasets.load_digits`.
 
     The set ships inside scikit-learn, so it needs no download, and is small enough to be
-    resized, normalized and held in memory once, in :meth:`setup`. Pixel values 0..16 are
+    resized, normalized and held in memory once, in `setup`. Pixel values 0..16 are
     scaled to ``[0, 1]``, then, if ``normalize``, standardized with the mean and standard
     deviation of the train split's pixels. The split is stratified by class and fixed by
     ``seed``; with the default fractions it holds 1,257 train, 270 val and 270 test images.

@@ -3,7 +3,7 @@
 Decoding a JPEG and resizing it costs more than everything else a loader does per sample; with
 the images stored as one ``(N, 3, S, S)`` uint8 memory-mapped array, an epoch reads slices of a
 file the page cache already holds. The augmentation then runs on whole batches
-(:class:`~hqnn_lightning.data.transforms.BatchAugmentation`).
+(`BatchAugmentation`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Datasets of photographs scraped from the web hold zero-byte files, truncated JPEGs, CMYK and
 greyscale images, PNGs with alpha and macOS ``._*`` AppleDouble files. They are found once,
-before training, by :func:`find_unreadable` (a fast reduced-size decode that still reads the
+before training, by `find_unreadable` (a fast reduced-size decode that still reads the
 whole stream), so that an epoch never meets one.
 """
 

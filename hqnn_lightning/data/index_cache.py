@@ -32,7 +32,7 @@ def files_signature(paths: Sequence[Path]) -> str:
 def cached_unreadable(paths: Sequence[Path], cache_dir: Path, description: str) -> list[Path]:
     """The files of ``paths`` that do not decode, computed once per set of files.
 
-    The answer is stored as JSON under ``cache_dir``, keyed by :func:`files_signature`, so it
+    The answer is stored as JSON under ``cache_dir``, keyed by `files_signature`, so it
     is recomputed (with a progress bar) only when a file is added, removed or changed.
     """
     cache_file = cache_dir / f"unreadable-{files_signature(paths)}.json"

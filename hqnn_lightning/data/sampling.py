@@ -2,7 +2,7 @@
 
 A ``DataLoader(shuffle=True, generator=torch.Generator().manual_seed(seed))`` draws each epoch's
 order from where the previous epoch left its generator, so a run restarted from a checkpoint
-would replay epoch 0's order. :class:`EpochShuffleSampler` gives the same orders as that loader
+would replay epoch 0's order. `EpochShuffleSampler` gives the same orders as that loader
 (with ``num_workers=0``, or workers that are not persistent) but computes epoch ``e``'s from
 ``(seed, e)`` alone, and can start an epoch part-way, so that a run resumed from a mid-epoch
 checkpoint sees exactly the batches the uninterrupted run saw.
@@ -23,7 +23,7 @@ class EpochShuffleSampler(Sampler[int]):
     Pass it with ``generator=sampler.generator`` to the ``DataLoader``: the loader draws its
     workers' base seed from that generator, as a shuffling ``DataLoader`` does, so the orders
     and the worker seeds are those of ``DataLoader(shuffle=True, generator=...)`` seeded with
-    ``seed``. Lightning calls :meth:`set_epoch` before each epoch (as for a
+    ``seed``. Lightning calls `set_epoch` before each epoch (as for a
     ``DistributedSampler``).
 
     Args:
@@ -88,11 +88,11 @@ def _draw_epoch(generator: torch.Generator, num_samples: int) -> list[int]:
 
 
 class ResumableTrainOrder:
-    """Mixin of a ``LightningDataModule`` whose train loader uses :class:`EpochShuffleSampler`.
+    """Mixin of a ``LightningDataModule`` whose train loader uses `EpochShuffleSampler`.
 
-    Its :meth:`state_dict`, which Lightning stores in every checkpoint, records the epoch and
-    how many training samples of it the model has seen; :meth:`load_state_dict` makes the next
-    train loader continue from there. Call :meth:`train_sampler` from ``train_dataloader``.
+    Its `state_dict`, which Lightning stores in every checkpoint, records the epoch and
+    how many training samples of it the model has seen; `load_state_dict` makes the next
+    train loader continue from there. Call `train_sampler` from ``train_dataloader``.
     """
 
     trainer: Any

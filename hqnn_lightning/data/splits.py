@@ -45,7 +45,7 @@ def stratified_split(
 
     Raises:
         ValueError: ``labels`` is not 1-D; a fraction is invalid (see
-            :func:`check_split_fractions`); a class has fewer than 2 samples in a pool to
+            `check_split_fractions`); a class has fewer than 2 samples in a pool to
             split (the message names it); or a requested set would hold fewer samples than
             there are classes.
     """

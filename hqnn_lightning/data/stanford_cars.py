@@ -147,18 +147,18 @@ def detect_layout(root: Path, crop: bool) -> Callable[[], CarIndex]:
 class StanfordCarsDataModule(CarDataModule):
     """Stanford Cars, read from the devkit, single-file or folder-per-class layout.
 
-    The layout is detected from the files under ``data_dir`` (see :data:`LAYOUTS_HELP`). The
+    The layout is detected from the files under ``data_dir`` (see `LAYOUTS_HELP`). The
     official train/test split is kept and validation is carved from train, stratified. The
-    other arguments are those of :class:`CarDataModule`.
+    other arguments are those of `CarDataModule`.
 
     Args:
         data_dir: Where the dataset is, or will be downloaded to.
         crop_to_bbox: Crop each image to its annotated bounding box (devkit and single-file
             layouts).
         download: In ``prepare_data``, fetch the public Hugging Face copy
-            (:data:`HF_DATASET`, with the ``datasets`` library) into the folder layout when
+            (`HF_DATASET`, with the ``datasets`` library) into the folder layout when
             ``data_dir`` holds no layout yet.
-        **kwargs: The other arguments of :class:`CarDataModule`, with the same defaults.
+        **kwargs: The other arguments of `CarDataModule`, with the same defaults.
     """
 
     def __init__(

@@ -36,7 +36,7 @@ class SyntheticImageDataModule(ImageClassificationDataModule):
 
     Raises:
         ValueError: an argument is out of its range. Too few ``samples_per_class`` for the
-            split is reported by :meth:`setup`.
+            split is reported by `setup`.
     """
 
     def __init__(

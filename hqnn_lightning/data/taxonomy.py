@@ -2,22 +2,22 @@
 
 Stanford Cars names its classes ``"Make Model [Trim] BodyStyle Year"`` ("Ford F-150 Regular Cab
 2012"), VMMRdb its folders ``make_model_year`` (``ford_f150_2012``, sometimes with spaces inside
-the model: ``honda_civic ex_2005``). Both parse into a :class:`CarLabel` by the same rules, and
-its :attr:`~CarLabel.key` (``ford_f150_2012``) is the merged class: two classes match when their
+the model: ``honda_civic ex_2005``). Both parse into a `CarLabel` by the same rules, and
+its `key` (``ford_f150_2012``) is the merged class: two classes match when their
 keys are equal.
 
 Rules:
 
-- Tokens (:func:`canonical_tokens`): the name is lowercased; a hyphen between a letter and a
+- Tokens (`canonical_tokens`): the name is lowercased; a hyphen between a letter and a
   digit is deleted ("F-150" -> ``f150``, "SRT-8" -> ``srt8``); every other run of characters
   that are neither letters nor digits separates tokens: spaces, underscores, hyphens, slashes,
   dots ("C-Class" -> ``c class``, "C/V" -> ``c v``, "16.4" -> ``16 4``, "Conv." -> ``conv``).
 - Year: the last token, four digits in 1900-2100.
-- Body style: the tokens in :data:`BODY_STYLE_WORDS` are dropped wherever they stand after the
+- Body style: the tokens in `BODY_STYLE_WORDS` are dropped wherever they stand after the
   first token ("Ram Pickup 3500 Crew Cab" -> ``ram 3500``), so Stanford's body styles of one
   model and year merge into one class; unless every token between the first and the year is
   one (VMMRdb's ``ford_club wagon`` keeps ``club wagon``).
-- Make: the longest of :data:`MULTI_WORD_MAKES` that the remaining tokens start with, else the
+- Make: the longest of `MULTI_WORD_MAKES` that the remaining tokens start with, else the
   first token. Model: the tokens after the make, at least one, in which a token of one or two
   letters joins the all-digit token after it ("F 150", "RS 4" -> ``f150``, ``rs4``), so that
   however either dataset spaced the designation the keys agree.
@@ -32,7 +32,7 @@ Known limits:
   joined (``clk320``).
 - A body-style word that is part of a model name is dropped (VMMRdb's ``dodge_ram van`` becomes
   ``dodge_ram``).
-- A multi-word make missing from :data:`MULTI_WORD_MAKES` splits after its first word; both
+- A multi-word make missing from `MULTI_WORD_MAKES` splits after its first word; both
   datasets split it alike, so the keys still agree.
 """
 
@@ -196,7 +196,7 @@ def match_taxonomies(stanford_names: Iterable[str], vmmrdb_names: Iterable[str])
     Repeated names count once.
 
     Raises:
-        ValueError: a name does not parse (see :func:`parse_stanford_name`).
+        ValueError: a name does not parse (see `parse_stanford_name`).
     """
     return match_keys(
         _keys(stanford_names, parse_stanford_name), _keys(vmmrdb_names, parse_vmmrdb_name)
@@ -233,7 +233,7 @@ def close_matches(name: str, candidates: Iterable[str], n: int = 5) -> list[str]
     """Up to ``n`` of ``candidates`` closest to ``name``, best first, for "did you mean" hints.
 
     Names are compared by key where they parse (so ``"Audi S6 Sedan 2011"`` finds
-    ``audi_s6_2011`` across datasets), else by their joined :func:`canonical_tokens`.
+    ``audi_s6_2011`` across datasets), else by their joined `canonical_tokens`.
     """
     by_form: dict[str, list[str]] = {}
     for candidate in candidates:

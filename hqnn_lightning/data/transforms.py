@@ -5,16 +5,16 @@ then scaled to ``[0, 1]`` and (optionally) standardised with the ImageNet mean a
 
 Two ways to apply it:
 
-* :func:`train_transform` / :func:`eval_transform`: torchvision ``v2`` pipelines applied to one
+* `train_transform` / `eval_transform`: torchvision ``v2`` pipelines applied to one
   decoded image at a time (uint8 ``(3, H, W)`` tensor or PIL image), in the loader's workers.
-* :class:`BatchAugmentation` / :class:`BatchNormalize`: the same distribution applied to a whole
+* `BatchAugmentation` / `BatchNormalize`: the same distribution applied to a whole
   batch of already-resized images (uint8 or float ``(B, 3, S, S)``, on any device) with tensor
   operations, each sample with its own random parameters. Meant for an on-disk cache of
   resized images, where augmenting on the accelerator avoids a per-sample CPU bottleneck.
 
 On uint8 input the batched version reproduces torchvision's uint8 arithmetic (each colour
 operation truncates to an integer, the grayscale image is floored, the rotation rounds), so that
-for the same random parameters both agree up to float rounding: see :class:`BatchAugmentation`.
+for the same random parameters both agree up to float rounding: see `BatchAugmentation`.
 """
 
 from __future__ import annotations
@@ -55,12 +55,12 @@ class AugmentationConfig:
         hue: Hue shift range (torchvision's convention, a fraction of the hue circle): the shift
             is uniform in ``[-hue, hue]``, at most 0.5; 0 disables it. Hue jitter converts each
             image to HSV and back, which costs several times the three other colour operations
-            together, and :class:`BatchAugmentation` applies it one image at a time.
+            together, and `BatchAugmentation` applies it one image at a time.
         rotation: Random rotation range in degrees: the angle is uniform in
             ``[-rotation, rotation]`` (positive is counter-clockwise), corners filled with 0;
             0 disables it.
-        normalize: Standardise each RGB channel with :data:`IMAGENET_MEAN` and
-            :data:`IMAGENET_STD` after scaling to ``[0, 1]``.
+        normalize: Standardise each RGB channel with `IMAGENET_MEAN` and
+            `IMAGENET_STD` after scaling to ``[0, 1]``.
 
     Raises:
         ValueError: a field is out of range; the message names it.
@@ -149,11 +149,11 @@ def _to_float(config: AugmentationConfig) -> list[nn.Module]:
 def scale_and_normalize(images: Tensor, normalize: bool) -> Tensor:
     """Scales uint8 images to float32 ``[0, 1]`` and optionally standardises them.
 
-    The same operations as the end of :func:`eval_transform`, so the values are identical.
+    The same operations as the end of `eval_transform`, so the values are identical.
 
     Args:
         images: uint8 or float ``(..., 3, H, W)``; float values are taken to be in ``[0, 1]``.
-        normalize: Standardise with :data:`IMAGENET_MEAN` and :data:`IMAGENET_STD`.
+        normalize: Standardise with `IMAGENET_MEAN` and `IMAGENET_STD`.
 
     Returns:
         float32 ``(..., 3, H, W)``.
@@ -177,7 +177,7 @@ def _check_batch(images: Tensor, image_size: int) -> None:
 class BatchNormalize(nn.Module):
     """The evaluation preprocessing of a batch of already-resized images.
 
-    Gives the same values as :func:`eval_transform` on each image (whose resize is then a
+    Gives the same values as `eval_transform` on each image (whose resize is then a
     no-op).
 
     Args:
@@ -212,8 +212,8 @@ class AugmentationParams:
         flip: bool ``(B,)``: flip this sample horizontally; ``None`` if flips are disabled.
         jitter: float32 ``(B, 4)``: brightness, contrast and saturation factors and the hue shift;
             ``None`` if colour jitter is disabled. Entries of disabled operations are ignored.
-        order: int64 ``(B, 4)``: a permutation of the operation indices :data:`BRIGHTNESS`,
-            :data:`CONTRAST`, :data:`SATURATION`, :data:`HUE` per sample, the order in which
+        order: int64 ``(B, 4)``: a permutation of the operation indices `BRIGHTNESS`,
+            `CONTRAST`, `SATURATION`, `HUE` per sample, the order in which
             they are applied (disabled ones are skipped), as torchvision draws it.
         angle: float32 ``(B,)``: counter-clockwise rotation in degrees; ``None`` if disabled.
     """
@@ -225,7 +225,7 @@ class AugmentationParams:
 
 
 class BatchAugmentation(nn.Module):
-    """:func:`train_transform` without the resize, applied to a batch with tensor operations.
+    """`train_transform` without the resize, applied to a batch with tensor operations.
 
     Each sample gets its own flip, jitter factors, jitter order and angle, drawn from the same
     distribution as torchvision's ``RandomHorizontalFlip``, ``ColorJitter`` and
@@ -251,7 +251,7 @@ class BatchAugmentation(nn.Module):
     torchvision processes float tensors.
 
     On the CPU, uint8 batches without hue jitter go through a fused C kernel
-    (:mod:`~hqnn_lightning.data.augment_kernel`, compiled on first use) that does the same
+    (`augment_kernel`, compiled on first use) that does the same
     arithmetic per image in one pass; ``cpu_kernel=False``, or no C compiler, keeps the tensor
     operations.
 
@@ -318,7 +318,7 @@ class BatchAugmentation(nn.Module):
 
         Args:
             images: uint8 (or float in ``[0, 1]``) ``(B, 3, S, S)``.
-            params: One entry per sample, e.g. from :meth:`sample_params`.
+            params: One entry per sample, e.g. from `sample_params`.
 
         Returns:
             float32 ``(B, 3, S, S)``, normalised if configured.
@@ -398,8 +398,8 @@ def _grayscale(x: Tensor, quantized: bool) -> Tensor:
 def _adjust_each(x: Tensor, op: Tensor, factors: Tensor, bound: float, quantized: bool) -> Tensor:
     """Sample ``i`` of float ``(B, 3, H, W)`` through operation ``op[i]`` with its factor.
 
-    ``op`` ``(B,)`` holds :data:`BRIGHTNESS`, :data:`CONTRAST` or :data:`SATURATION` (samples
-    with :data:`HUE` are left unchanged); ``factors`` is ``(B, 4)``.
+    ``op`` ``(B,)`` holds `BRIGHTNESS`, `CONTRAST` or `SATURATION` (samples
+    with `HUE` are left unchanged); ``factors`` is ``(B, 4)``.
     """
     shape = (-1, 1, 1, 1)
     is_hue = (op == HUE).view(shape)

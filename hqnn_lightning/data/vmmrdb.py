@@ -61,14 +61,14 @@ class VMMRdbDataModule(CarDataModule):
     and validation from what is left. Its long tail is cut with ``min_images_per_class`` and
     ``num_classes`` (the ``k`` classes with most images by default). Unreadable files are found
     once, with a progress bar, and cached until a file changes: a second setup only lists and
-    stats the files. The other arguments are those of :class:`CarDataModule`.
+    stats the files. The other arguments are those of `CarDataModule`.
 
     Args:
         data_dir: The folder holding the class folders.
         min_images_per_class: Drop classes with fewer images (before any other selection).
         test_fraction: Fraction of each class held out for testing.
-        class_selection: As in :class:`CarDataModule`; ``"most_images"`` by default here.
-        **kwargs: The other arguments of :class:`CarDataModule`, with the same defaults.
+        class_selection: As in `CarDataModule`; ``"most_images"`` by default here.
+        **kwargs: The other arguments of `CarDataModule`, with the same defaults.
     """
 
     def __init__(

@@ -1,6 +1,6 @@
 """LightningModules: the classical baseline, the hybrid VQC and the quanvolutional net.
 
-Importing this package registers every model in :data:`MODELS`.
+Importing this package registers every model in `MODELS`.
 """
 
 from hqnn_lightning.models.backbones import BACKBONES, SmallCNN, create_backbone

@@ -52,7 +52,7 @@ def create_backbone(
     """Builds a feature extractor ``(B, in_channels, H, W) -> (B, num_features)``.
 
     Args:
-        arch: One of :data:`BACKBONES`.
+        arch: One of `BACKBONES`.
         weights: ``"none"`` (random initialisation), ``"imagenet"`` (torchvision's
             ``IMAGENET1K_V2`` weights where they exist, else ``V1``, from the torch hub cache or
             by download; fails within seconds, with instructions, when neither works), or the

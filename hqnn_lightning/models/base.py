@@ -57,7 +57,7 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         return self
 
     def feature_extractor(self) -> nn.Module:
-        """The fixed first stage whose output :class:`FeatureCacheDataModule` can cache."""
+        """The fixed first stage whose output `FeatureCacheDataModule` can cache."""
         raise NotImplementedError(f"{type(self).__name__} has no cacheable feature extractor")
 
     def _precomputed_logits(self, features: torch.Tensor, flag: str) -> torch.Tensor:
@@ -70,7 +70,7 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         return self.classify_features(features)
 
     def classify_features(self, features: torch.Tensor) -> torch.Tensor:
-        """What follows :meth:`feature_extractor`: its output ``-> (B, num_classes)``."""
+        """What follows `feature_extractor`: its output ``-> (B, num_classes)``."""
         raise NotImplementedError(f"{type(self).__name__} does not classify features")
 
     def configure_optimizers(self) -> Any:

@@ -22,7 +22,7 @@ class ClassicalResNet(ImageClassifier):
             ``create_backbone``).
         freeze_backbone: Train only the classifier.
         precompute_features: Steps take cached backbone features ``(B, F)`` rather than images
-            (:class:`~hqnn_lightning.models.feature_cache.FeatureCacheDataModule` computes them
+            (`FeatureCacheDataModule` computes them
             once); needs ``freeze_backbone``. ``forward`` still takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 the ResNet gets a small-image stem).

@@ -14,12 +14,12 @@ from hqnn_lightning.models.registry import MODELS
 @MODELS.register("quanv_control_trainable", trainable_filter=True)
 @MODELS.register("quanv_control_tiny", head_width=8)
 class ConvControlNet(ImageClassifier):
-    """:class:`~hqnn_lightning.models.quanv.QuanvNet` with a classical filter in place of the
+    """`QuanvNet` with a classical filter in place of the
     quantum one, so that a comparison isolates what the circuit does.
 
     ``(B, C, H, W)`` images go through ``tanh(Conv2d(C, C * k**2, k, stride, groups=C))`` to
     ``(B, C * k**2, H', W')``: like the quanvolution, each input channel's ``k x k`` patch
-    becomes ``k**2`` values in ``[-1, 1]``, without mixing channels. The same :class:`SmallCNN`
+    becomes ``k**2`` values in ``[-1, 1]``, without mixing channels. The same `SmallCNN`
     head and linear classifier as QuanvNet follow. The filter is random and fixed (seeded by
     ``filter_seed``, PyTorch's default ``Conv2d`` initialisation), as the quanvolution's is,
     unless ``trainable_filter``.

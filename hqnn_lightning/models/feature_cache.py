@@ -1,19 +1,19 @@
 """Features of a fixed extractor computed once for a whole dataset and cached on disk.
 
 A fixed quanvolution filter, or a frozen backbone, maps each image to the same features every
-epoch, so a model whose steps take those features (:class:`QuanvNet` with
+epoch, so a model whose steps take those features (`QuanvNet` with
 ``precompute_quanvolution=True``; ``ClassicalResNet``, ``HybridVQC`` and ``HybridControl``
 with ``freeze_backbone=True, precompute_features=True``) can train what follows on features
-computed once. :func:`build_feature_cache` writes them to ``cache_dir/<kind>-<key>/`` (float32
+computed once. `build_feature_cache` writes them to ``cache_dir/<kind>-<key>/`` (float32
 ``features.npy``, memory-mapped when read, ``labels.npy``, ``meta.json``); the key hashes the
 extractor (a quanvolution's circuit, seed, stride and padding; any other module's class and
 weights), the image shape, the number of samples and a fingerprint of the dataset
-(:func:`dataset_fingerprint`), so a change to any of them builds a new cache instead of reading
+(`dataset_fingerprint`), so a change to any of them builds a new cache instead of reading
 a stale one.
 
 This is incompatible with augmentation applied before the extractor: an augmented image is new
 every epoch, and cached features would freeze one view of each image for the whole training
-run, which is a different experiment. :class:`FeatureCacheDataModule` therefore refuses a
+run, which is a different experiment. `FeatureCacheDataModule` therefore refuses a
 DataModule that augments; train with ``augment=False`` or compute features on the fly. A
 trainable extractor changes at every step and cannot be cached either.
 
@@ -82,9 +82,9 @@ def dataset_fingerprint(dataset: Dataset) -> str:
     """A digest that changes when the samples of ``dataset`` do.
 
     Cheap for the library's datasets: file paths, sizes, modification times, crop boxes,
-    labels and the transform's description (:class:`ImageFileDataset`), the decoded-image
-    cache's file and rows (:class:`CachedImageDataset`), the tensors' bytes
-    (:class:`TensorDataset`), the indices and the base's fingerprint (:class:`Subset`). Any
+    labels and the transform's description (`ImageFileDataset`), the decoded-image
+    cache's file and rows (`CachedImageDataset`), the tensors' bytes
+    (`TensorDataset`), the indices and the base's fingerprint (`Subset`). Any
     other dataset is read in full and its samples hashed (with a progress bar).
     """
     digest = hashlib.sha256(type(dataset).__name__.encode())
@@ -145,7 +145,7 @@ def describe_extractor(extractor: nn.Module) -> dict[str, Any]:
 
 
 def cache_key(extractor: dict[str, Any], image_shape: tuple[int, ...], n: int, data: str) -> str:
-    """The cache directory's key: extractor (its :func:`describe_extractor`), image shape,
+    """The cache directory's key: extractor (its `describe_extractor`), image shape,
     sample count, dataset."""
     description = {
         "format": CACHE_FORMAT,
@@ -177,7 +177,7 @@ def build_feature_cache(
             deterministic, and it is not part of the key: pass a ``fingerprint`` that
             describes it if it can change.
         batch_size: Images per extractor call while building.
-        fingerprint: Describes the dataset instead of :func:`dataset_fingerprint`.
+        fingerprint: Describes the dataset instead of `dataset_fingerprint`.
 
     Returns:
         The cached features, in ``dataset``'s order.
@@ -243,7 +243,7 @@ class FeatureCacheDataModule(ResumableTrainOrder, L.LightningDataModule):
 
     Wraps ``datamodule`` (set up on first use) and serves ``(features, labels)`` batches from
     one cache per split; train batches are shuffled in an order fixed by the DataModule's seed.
-    Use it with a model whose steps take those features: a :class:`QuanvNet` built with
+    Use it with a model whose steps take those features: a `QuanvNet` built with
     ``precompute_quanvolution=True`` and ``extractor=model.quanvolution``, or a frozen-backbone
     model built with ``precompute_features=True`` and ``extractor=model.backbone``
     (``model.feature_extractor()`` gives either).

@@ -1,8 +1,8 @@
 """HybridVQC: backbone features squeezed into a variational quantum circuit, and its control.
 
-Both models share :class:`BottleneckClassifier`: backbone features -> a narrow projection ->
-``tanh * pi / 2`` -> a *bottleneck layer* -> a linear classifier. In :class:`HybridVQC` the
-bottleneck layer is the quantum circuit; in :class:`HybridControl` it is a classical layer of
+Both models share `BottleneckClassifier`: backbone features -> a narrow projection ->
+``tanh * pi / 2`` -> a *bottleneck layer* -> a linear classifier. In `HybridVQC` the
+bottleneck layer is the quantum circuit; in `HybridControl` it is a classical layer of
 the same width, so that comparing the two measures what the circuit adds or takes away, and
 comparing the control with the classical model measures what the narrow projection costs.
 """
@@ -26,7 +26,7 @@ class BottleneckClassifier(ImageClassifier):
     ``Linear(n_heads * width, num_classes)``, plus, with ``residual``, a linear shortcut from
     the backbone features to the logits.
 
-    Subclasses set :meth:`bottleneck`, a map ``(B, n_heads * width) -> (B, n_heads * width)``
+    Subclasses set `bottleneck`, a map ``(B, n_heads * width) -> (B, n_heads * width)``
     of angles in ``(-pi/2, pi/2)`` to values in ``[-1, 1]``, and call
     ``self.save_hyperparameters()``.
 
@@ -116,7 +116,7 @@ class HybridVQC(BottleneckClassifier):
 
     ``(B, C, H, W)`` images go through the backbone to ``(B, F)`` features (``F = 2048`` for
     ResNet-50), a linear projection to ``(B, n_qubits)``, ``tanh(.) * pi / 2`` to angles in
-    ``(-pi/2, pi/2)``, the :class:`VariationalClassifierCircuit` to ``(B, n_qubits)``
+    ``(-pi/2, pi/2)``, the `VariationalClassifierCircuit` to ``(B, n_qubits)``
     expectation values in ``[-1, 1]``, and a linear layer to ``(B, num_classes)`` logits. The
     ``F -> n_qubits`` projection is the bottleneck the study blamed for the hybrid's collapse;
     ``n_heads`` circuits side by side, data re-uploading (``reupload``) and a ``residual``
@@ -207,7 +207,7 @@ class HybridVQC(BottleneckClassifier):
 @MODELS.register("hybrid_control")
 @MODELS.register("hybrid_control_tiny", arch="small_cnn", n_qubits=2)
 class HybridControl(BottleneckClassifier):
-    """:class:`HybridVQC` with each circuit replaced by ``tanh(Linear(n_qubits, n_qubits))``.
+    """`HybridVQC` with each circuit replaced by ``tanh(Linear(n_qubits, n_qubits))``.
 
     The same backbone, projection, angles, width, heads, shortcut and classifier; the
     bottleneck layer is classical, with values in ``[-1, 1]`` like the circuit's expectation

@@ -24,13 +24,13 @@ counts, and no figure could show them)."""
 class ClassificationMetricsMixin:
     """Metrics and the shared train/val/test steps of a classifier LightningModule.
 
-    Mix it in before ``LightningModule`` and call :meth:`_init_metrics` from ``__init__``; it
+    Mix it in before ``LightningModule`` and call `_init_metrics` from ``__init__``; it
     has no ``__init__`` of its own, so inheritance order never surprises. Logged per epoch, the
     keys are ``{stage}/loss``, ``{stage}/acc_top1``, ``{stage}/acc_top5`` and
     ``{stage}/f1_macro`` for ``stage`` in ``train``, ``val``, ``test``. Top-5 is clipped to
     ``num_classes`` (so it reads 1.0 with five classes or fewer, with a warning when the model is
     built). The test stage also counts a
-    confusion matrix (:meth:`confusion_matrix`), up to :data:`CONFUSION_MAX_CLASSES` classes.
+    confusion matrix (`confusion_matrix`), up to `CONFUSION_MAX_CLASSES` classes.
 
     The loss is a ``MeanMetric`` weighted by batch size. The train stage's metric states are
     part of the ``state_dict``, so a checkpoint saved in the middle of an epoch holds the
@@ -82,7 +82,7 @@ class ClassificationMetricsMixin:
 
     def confusion_matrix(self) -> torch.Tensor | None:
         """Counts of the last test, ``(num_classes, num_classes)`` int64, rows the true class
-        and columns the predicted one; ``None`` above :data:`CONFUSION_MAX_CLASSES` classes, or
+        and columns the predicted one; ``None`` above `CONFUSION_MAX_CLASSES` classes, or
         when this process ran no test batch (``ddp_spawn`` tests in spawned processes)."""
         if self.test_confusion is None or self.test_confusion.update_count == 0:
             return None

@@ -18,14 +18,14 @@ from hqnn_lightning.quantum import QuanvolutionLayer
 class QuanvNet(ImageClassifier):
     """The study's quanvolutional network, ``f = d(q(e(patch)))`` then a CNN.
 
-    ``(B, C, H, W)`` images go through a :class:`QuanvolutionLayer` (random circuits on
+    ``(B, C, H, W)`` images go through a `QuanvolutionLayer` (random circuits on
     ``kernel_size x kernel_size`` patches, fixed unless ``trainable_filter``) to
-    ``(B, C * kernel_size**2, H', W')``, then a :class:`SmallCNN` head to ``(B, 2 * head_width)``
+    ``(B, C * kernel_size**2, H', W')``, then a `SmallCNN` head to ``(B, 2 * head_width)``
     features and a linear layer to ``(B, num_classes)`` logits.
 
     With ``precompute_quanvolution=True`` the training, validation and test batches hold the
     quanvolution's output instead of images (a
-    :class:`~hqnn_lightning.models.feature_cache.FeatureCacheDataModule` computes and
+    `FeatureCacheDataModule` computes and
     caches it once per dataset), so only the head runs per step; ``forward`` still takes images.
 
     Args:
@@ -36,7 +36,7 @@ class QuanvNet(ImageClassifier):
         stride: Step between patches.
         n_layers: ``RandomLayers`` in the filter circuit.
         filter_seed: Seed of the random filter.
-        q_device: ``"torch"`` (exact, fastest; see :class:`QuanvolutionLayer`) or a PennyLane
+        q_device: ``"torch"`` (exact, fastest; see `QuanvolutionLayer`) or a PennyLane
             device name.
         shots: ``None`` for exact expectation values, else samples per circuit (PennyLane
             devices only).

@@ -12,8 +12,8 @@ def parameter_counts(model: nn.Module) -> dict[str, int]:
 
     Returns:
         ``{"classical": ..., "quantum": ..., "trainable": ...}``; ``quantum`` counts the weights
-        of its :class:`QuantumLayer`, :class:`TorchStatevectorLayer` and
-        :class:`ExpansionQuanvolution` modules (circuit angles).
+        of its `QuantumLayer`, `TorchStatevectorLayer` and
+        `ExpansionQuanvolution` modules (circuit angles).
     """
     total = sum(p.numel() for p in model.parameters())
     quantum = sum(

@@ -4,7 +4,7 @@ Each circuit is a frozen dataclass: its fields describe it (qubits, depth, seed)
 inside a QNode applies the gates. A description, unlike a closure, pickles (spawn-based DDP,
 checkpoints), compares equal when it describes the same circuit, and can be compiled to other
 back-ends from the same fields. Its ``__call__`` takes ``inputs`` and then exactly the names in
-``weight_shapes``, as :class:`pennylane.qnn.TorchLayer` requires.
+``weight_shapes``, as `pennylane.qnn.TorchLayer` requires.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class VariationalClassifierCircuit(CircuitDescription):
         single-layer template per layer, with the ``ranges`` the whole template gives it.
 
         The templates are built without being queued: a QNode records them where
-        :meth:`__call__` applies them, after their encoding."""
+        `__call__` applies them, after their encoding."""
         wires = range(self.n_qubits)
         template = ENTANGLERS[self.entangler]
         with qml.QueuingManager.stop_recording():
@@ -171,9 +171,9 @@ class QuanvolutionFilterCircuit(CircuitDescription):
 class TrainableQuanvolutionFilterCircuit(QuanvolutionFilterCircuit):
     """A quanvolution filter whose ``RandomLayers`` angles are trained.
 
-    The gates are those of :class:`QuanvolutionFilterCircuit` with the same ``seed``; their
+    The gates are those of `QuanvolutionFilterCircuit` with the same ``seed``; their
     angles are the weight ``weights`` of shape ``(n_layers, n_qubits)`` (radians), which a
-    layer initialises to :attr:`random_weights`, so training starts from the fixed filter.
+    layer initialises to `random_weights`, so training starts from the fixed filter.
     """
 
     @property

@@ -1,6 +1,6 @@
 """Quantum devices by name, each with a differentiation method it supports.
 
-:func:`make_device` returns a :class:`QuantumDevice`: a plain, picklable description (name,
+`make_device` returns a `QuantumDevice`: a plain, picklable description (name,
 wires, shots, diff method, options) that creates the PennyLane device and QNodes on it. Layers
 keep the description rather than the device, because simulator devices such as
 ``lightning.qubit`` hold C++ state that cannot be pickled, and spawn-based DDP and checkpoints
@@ -8,7 +8,7 @@ need to pickle the model.
 
 ``"torch"`` is the library's own exact state-vector simulator in plain torch
 (``statevector.py``), not a PennyLane device: it has a description like the others, so that
-options are validated in one place, but no QNode; :func:`quantum_layer` builds its layer.
+options are validated in one place, but no QNode; `quantum_layer` builds its layer.
 """
 
 from __future__ import annotations
@@ -176,17 +176,17 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
 class QuantumDevice:
     """A PennyLane device by name, with its shots, differentiation method and noise.
 
-    Build it with :func:`make_device`, which validates every field.
+    Build it with `make_device`, which validates every field.
 
     Args:
-        name: Device name, a key of :data:`KNOWN_DEVICES`.
+        name: Device name, a key of `KNOWN_DEVICES`.
         wires: Number of qubits.
         shots: ``None`` for exact expectation values, else the number of samples per circuit.
         diff_method: How gradients are computed (``"backprop"``, ``"adjoint"``, ...).
         options: The library's device options: keyword arguments for ``qml.device``, or what
-            :attr:`DeviceInfo.factory` makes the device from (``fake_backend``, ``backend``).
+            `DeviceInfo.factory` makes the device from (``fake_backend``, ``backend``).
             Plain values, so that the description pickles.
-        noise: A channel of :data:`~hqnn_lightning.quantum.noise.NOISE_CHANNELS` after every
+        noise: A channel of `NOISE_CHANNELS` after every
             gate (``default.mixed``), or ``None``.
         noise_strength: The channel's probability.
     """
@@ -247,7 +247,7 @@ def make_device(
     """Describes a quantum device and picks a diff method it supports.
 
     Args:
-        name: Device name, one of :data:`KNOWN_DEVICES` (``"torch"``, ``"default.qubit"``,
+        name: Device name, one of `KNOWN_DEVICES` (``"torch"``, ``"default.qubit"``,
             ``"default.mixed"``, ``"lightning.qubit"``, ``"qiskit.aer"``, ...; see
             ``docs/devices.md``).
         wires: Number of qubits, at least 1.
@@ -262,7 +262,7 @@ def make_device(
             backend's name). ``torch`` takes none.
 
     Returns:
-        The validated :class:`QuantumDevice`.
+        The validated `QuantumDevice`.
 
     Raises:
         ValueError: unknown device name (the message lists the known ones), a qubit count

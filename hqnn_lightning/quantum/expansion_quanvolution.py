@@ -1,18 +1,18 @@
 """The quanvolution's exact fast path: the filter's multilinear expansion, slid over images.
 
-A :class:`QuanvolutionFilterCircuit` maps a patch to ``<Z_q>`` values that are exactly
+A `QuanvolutionFilterCircuit` maps a patch to ``<Z_q>`` values that are exactly
 ``sum_P c[q, P] prod_i f_i(P_i)`` with ``f_i = (1, cos(pi x_i), sin(pi x_i))``
-(:mod:`~hqnn_lightning.quantum.pauli_expansion`). :class:`ExpansionQuanvolution` evaluates that
+(`pauli_expansion`). `ExpansionQuanvolution` evaluates that
 form on every patch in one of two ways, which agree to rounding:
 
-- the compiled CPU kernel (:mod:`~hqnn_lightning.quantum.quanvolution_kernel`), fused so that no
+- the compiled CPU kernel (`quanvolution_kernel`), fused so that no
   per-patch feature reaches memory, for float32/float64 CPU images that need no gradient; a
   trainable filter gets the gradient of its angles through a second kernel, which accumulates
   the gradient of each coefficient, and autograd from the coefficients to the angles;
 - pure torch otherwise (CUDA, images that require grad, no C compiler): the same products in
   chunks of patches, differentiable by autograd in the pixels and the angles.
 
-Both evaluate only the coefficients in the filter's support (:func:`expansion_support`), the
+Both evaluate only the coefficients in the filter's support (`expansion_support`), the
 terms that are not identically zero.
 """
 
@@ -143,7 +143,7 @@ def expansion_convolution(
 
     Args:
         images: ``(B, C, H, W)`` pixels.
-        coefficients: ``(k**2, 3**(k**2))`` from :func:`expansion_coefficients`, same dtype.
+        coefficients: ``(k**2, 3**(k**2))`` from `expansion_coefficients`, same dtype.
         kernel_size: Patch side ``k``.
         stride: Step between patches.
 

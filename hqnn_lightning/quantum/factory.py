@@ -21,18 +21,18 @@ def quantum_layer(
     """The layer that runs ``circuit`` on ``device``: ``(..., n_qubits) -> (..., n_outputs)``.
 
     ``device="torch"`` (the default, the fastest exact simulation) gives a
-    :class:`TorchStatevectorLayer`; a PennyLane device name (``"default.qubit"``,
-    ``"lightning.qubit"``) gives a :class:`QuantumLayer`, the reference, and the route to
+    `TorchStatevectorLayer`; a PennyLane device name (``"default.qubit"``,
+    ``"lightning.qubit"``) gives a `QuantumLayer`, the reference, and the route to
     finite shots and hardware. Both hold the circuit's weights under the same names, so their
     state dicts are interchangeable.
 
     Args:
-        circuit: A circuit description such as :class:`VariationalClassifierCircuit`.
-        device: ``"torch"`` or a PennyLane device name (see :func:`make_device`).
+        circuit: A circuit description such as `VariationalClassifierCircuit`.
+        device: ``"torch"`` or a PennyLane device name (see `make_device`).
         shots: ``None`` for exact expectation values, else samples per circuit (PennyLane
             devices only).
         diff_method: Overrides the device's default diff method.
-        **options: ``method`` for ``"torch"`` (see :class:`TorchStatevectorLayer`), PennyLane
+        **options: ``method`` for ``"torch"`` (see `TorchStatevectorLayer`), PennyLane
             device options (``seed``, ``c_dtype``, ...) otherwise.
 
     Raises:

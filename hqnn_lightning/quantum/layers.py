@@ -12,7 +12,7 @@ from hqnn_lightning.quantum.devices import make_device
 
 
 class QuantumCircuit(Protocol):
-    """What :class:`QuantumLayer` needs of a circuit description (see ``circuits.py``)."""
+    """What `QuantumLayer` needs of a circuit description (see ``circuits.py``)."""
 
     @property
     def n_qubits(self) -> int: ...
@@ -27,7 +27,7 @@ class QuantumCircuit(Protocol):
 
 
 class QuantumLayer(qml.qnn.TorchLayer):
-    """A circuit description on a named device, as a :class:`pennylane.qnn.TorchLayer`.
+    """A circuit description on a named device, as a `pennylane.qnn.TorchLayer`.
 
     ``forward`` maps ``(..., n_qubits)`` inputs to ``(..., n_outputs)`` expectation values.
     All leading dimensions are flattened into one batch that the QNode receives at once
@@ -39,8 +39,8 @@ class QuantumLayer(qml.qnn.TorchLayer):
     descriptions, since some devices (``lightning.qubit``) cannot be pickled.
 
     Args:
-        circuit: A circuit description such as :class:`VariationalClassifierCircuit`.
-        device: PennyLane device name (see :func:`make_device`).
+        circuit: A circuit description such as `VariationalClassifierCircuit`.
+        device: PennyLane device name (see `make_device`).
         shots: ``None`` for exact expectation values, else samples per circuit.
         diff_method: Overrides the device's default diff method.
         **device_options: Passed to the PennyLane device.

@@ -50,7 +50,7 @@ def insert_noise(qnode: qml.QNode, noise: str, strength: float) -> qml.QNode:
 
     Args:
         qnode: A QNode on a device that simulates mixed states (``default.mixed``).
-        noise: A key of :data:`NOISE_CHANNELS`.
+        noise: A key of `NOISE_CHANNELS`.
         strength: The channel's probability, in ``[0, 1]``.
     """
     check_noise(noise, strength)

@@ -10,7 +10,7 @@ The encoded state is the product of the ``rho_i``, so for the filter unitary ``U
 over the ``3^n`` Pauli strings ``P`` made of ``I``, ``Z`` and ``X`` only (``Y`` terms meet a zero
 in ``rho``). The coefficients depend on the filter alone, never on the pixels.
 
-:func:`expansion_coefficients` computes them in torch from the circuit's gates, in the Heisenberg
+`expansion_coefficients` computes them in torch from the circuit's gates, in the Heisenberg
 picture (``U^dag Z_q U`` built gate by gate, which costs ``4^n`` per gate rather than a
 ``2^n x 2^n`` matrix product), and is differentiable in the gate angles.
 """
@@ -26,12 +26,12 @@ PAULI_ORDER = ("I", "Z", "X")
 """Index ``a`` of a qubit's factor in a coefficient's multi-index: ``1``, ``cos``, ``sin``."""
 
 SUPPORT_SEED = 20240
-"""Seed of the generic angles at which :func:`expansion_support` reads the nonzero terms."""
+"""Seed of the generic angles at which `expansion_support` reads the nonzero terms."""
 BATCHED_QUBITS = 5
 """Largest filter whose observables are conjugated together in the full space
 (``n * 4^n`` amplitudes); larger ones go one light cone at a time."""
 RESIDUE = 1e-12
-"""Largest magnitude :func:`expansion_support` takes for the rounding residue of a zero."""
+"""Largest magnitude `expansion_support` takes for the rounding residue of a zero."""
 
 _PAULIS = {
     "I": np.eye(2),
@@ -46,15 +46,15 @@ def expansion_coefficients(
     """``c[q, P]`` of the filter, float64 ``(n_outputs, 3**n_qubits)``.
 
     The flat index of ``P = (a_0, ..., a_{n-1})`` is row-major with qubit 0 (the patch's
-    top-left pixel) most significant, ``a_i`` indexing :data:`PAULI_ORDER`. Up to
-    :data:`BATCHED_QUBITS` qubits, the ``U^dag Z_q U`` of all ``q`` are built together on all
+    top-left pixel) most significant, ``a_i`` indexing `PAULI_ORDER`. Up to
+    `BATCHED_QUBITS` qubits, the ``U^dag Z_q U`` of all ``q`` are built together on all
     qubits; above, each on the qubits of ``q``'s backward light cone only, which is far smaller
     for shallow filters.
 
     Args:
         circuit: The filter description.
         weights: ``RandomLayers`` angles ``(n_layers, n_qubits)`` in radians; ``None`` uses the
-            circuit's fixed :attr:`~QuanvolutionFilterCircuit.random_weights`. Gradients flow
+            circuit's fixed `random_weights`. Gradients flow
             to a tensor that requires them.
     """
     if weights is None:
@@ -74,8 +74,8 @@ def expansion_support(circuit: QuanvolutionFilterCircuit) -> np.ndarray:
 
     Each coefficient is a trigonometric polynomial in the ``RandomLayers`` angles; one that is
     not identically zero vanishes only on a set of measure zero, while one that is comes out of
-    :func:`expansion_coefficients` as exactly zero or as a rounding residue (about 1e-16). A
-    coefficient is in the support if it exceeds :data:`RESIDUE` at either of two generic
+    `expansion_coefficients` as exactly zero or as a rounding residue (about 1e-16). A
+    coefficient is in the support if it exceeds `RESIDUE` at either of two generic
     (fixed pseudo-random) angle draws. Outside the support, the coefficients and their
     gradients in the angles are zero.
     """
@@ -178,7 +178,7 @@ def evaluate_expansion(coefficients: torch.Tensor, pixels: torch.Tensor) -> torc
     Builds all ``3^n`` products per patch, so it is a reference, not a fast path.
 
     Args:
-        coefficients: ``(n_out, 3^n)`` from :func:`expansion_coefficients`.
+        coefficients: ``(n_out, 3^n)`` from `expansion_coefficients`.
         pixels: ``(N, n)`` pixel values (the circuit rotates by ``pi`` times them).
     """
     angles = torch.pi * pixels

@@ -1,7 +1,7 @@
 """Builder functions that return a QNode and the shapes of its trainable arguments.
 
-For users who want a plain :class:`pennylane.qnn.TorchLayer` or a bare QNode; the layers of
-this library build theirs the same way, through :meth:`QuantumDevice.qnode`. The ``device``
+For users who want a plain `pennylane.qnn.TorchLayer` or a bare QNode; the layers of
+this library build theirs the same way, through `QuantumDevice.qnode`. The ``device``
 must be a PennyLane device: ``"torch"`` has no QNode, and ``quantum_layer(circuit,
 device=...)`` builds the layer for any device, ``"torch"`` included.
 """
@@ -29,7 +29,7 @@ def variational_classifier_qnode(
     diff_method: str | None = None,
     **device_options: Any,
 ) -> tuple[qml.QNode, WeightShapes]:
-    """The variational classifier circuit (:class:`VariationalClassifierCircuit`) as a QNode.
+    """The variational classifier circuit (`VariationalClassifierCircuit`) as a QNode.
 
     Returns:
         ``(qnode, weight_shapes)``: ``qnode(inputs, weights)`` maps ``(B, n_qubits)`` angles to
@@ -49,7 +49,7 @@ def quanvolution_filter_qnode(
     diff_method: str | None = None,
     **device_options: Any,
 ) -> tuple[qml.QNode, WeightShapes]:
-    """The fixed quanvolution filter (:class:`QuanvolutionFilterCircuit`) as a QNode.
+    """The fixed quanvolution filter (`QuanvolutionFilterCircuit`) as a QNode.
 
     Returns:
         ``(qnode, weight_shapes)``: ``qnode(inputs)`` maps ``(B, kernel_size**2)`` pixels in

@@ -16,11 +16,11 @@ from hqnn_lightning.quantum.expansion_quanvolution import ExpansionQuanvolution
 from hqnn_lightning.quantum.layers import QuantumLayer
 
 TORCH_DEVICE = "torch"
-"""Device name of the exact simulator-free path (:class:`ExpansionQuanvolution`)."""
+"""Device name of the exact simulator-free path (`ExpansionQuanvolution`)."""
 
 
 class QuanvolutionLayer(nn.Module):
-    """Applies a :class:`QuanvolutionFilterCircuit` to every patch of every channel.
+    """Applies a `QuanvolutionFilterCircuit` to every patch of every channel.
 
     Each input channel is cut into ``kernel_size x kernel_size`` patches with ``stride`` (as
     ``torch.nn.functional.unfold`` does); each patch is one circuit evaluation returning
@@ -33,7 +33,7 @@ class QuanvolutionLayer(nn.Module):
     ``c``.
 
     ``device="torch"`` (the default) evaluates the circuit's exact expansion in the patch's
-    cosines and sines (:class:`ExpansionQuanvolution`): a fused compiled kernel on the CPU when
+    cosines and sines (`ExpansionQuanvolution`): a fused compiled kernel on the CPU when
     no gradient flows through the layer, pure torch otherwise; it agrees with ``default.qubit``
     to rounding. A PennyLane device name (``"default.qubit"``, ``"lightning.qubit"``) runs the
     circuit's QNode instead, all patches of all channels of all images in one broadcast call:

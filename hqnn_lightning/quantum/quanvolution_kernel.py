@@ -1,12 +1,12 @@
 """The fused CPU kernel of the multilinear quanvolution: build, cache, call.
 
 ``quanvolution_kernel.c`` is compiled on first use, once per scalar type, by
-:func:`hqnn_lightning.native.build_library` (cached in ``$HQNN_LIGHTNING_KERNEL_DIR``, default
+`hqnn_lightning.native.build_library` (cached in ``$HQNN_LIGHTNING_KERNEL_DIR``, default
 ``~/.cache/hqnn_lightning/kernels``, one build per source, flags, compiler and CPU), and called
-through :mod:`ctypes`, which releases the GIL: the rows of a batch are split over
+through `ctypes`, which releases the GIL: the rows of a batch are split over
 ``torch.get_num_threads()`` threads.
 
-Without a working compiler :func:`load_kernel` returns ``None`` (with one warning) and callers
+Without a working compiler `load_kernel` returns ``None`` (with one warning) and callers
 use their pure-torch path.
 """
 
@@ -131,7 +131,7 @@ def run_kernel(
     """The quanvolution of unpadded, contiguous CPU images.
 
     Args:
-        library: From :func:`load_kernel`.
+        library: From `load_kernel`.
         images: ``(B, C, H, W)`` float32 or float64 pixels, contiguous, on the CPU.
         table: The filter's coefficients.
         kernel_size: Patch side; ``kernel_size**2 == table.n_qubits``.
@@ -171,8 +171,8 @@ def run_kernel_grad(
     """The gradient of a loss with respect to the table's coefficients.
 
     Args:
-        library: From :func:`load_kernel`.
-        images: ``(B, C, H, W)`` pixels as given to :func:`run_kernel`.
+        library: From `load_kernel`.
+        images: ``(B, C, H, W)`` pixels as given to `run_kernel`.
         grad_out: ``(B, C * k**2, H', W')`` gradient of the loss with respect to the output,
             contiguous, of ``images``' dtype.
         table: The filter's coefficients (their values are not used).

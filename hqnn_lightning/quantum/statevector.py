@@ -1,6 +1,6 @@
-"""Exact state-vector simulation of a :class:`StatevectorProgram` in plain torch.
+"""Exact state-vector simulation of a `StatevectorProgram` in plain torch.
 
-:class:`StatevectorSimulator` maps a batch of inputs and the gate angles to ``<Z>`` of every
+`StatevectorSimulator` maps a batch of inputs and the gate angles to ``<Z>`` of every
 wire. It is differentiable by autograd with respect to both, and follows the tensors' device
 and precision (float32 -> complex64, float64 -> complex128). Two exact strategies, which agree
 to rounding:
@@ -107,7 +107,7 @@ def product_state(inputs: torch.Tensor, input_scale: float) -> torch.Tensor:
     """The real encoded state ``(B, 2^n)`` of ``RY(input_scale * x_i)`` on wire ``i``.
 
     ``RY(a)|0> = (cos a/2, sin a/2)``; ``RX(a)|0> = (cos a/2, -i sin a/2)`` is the same up to
-    the fixed phase ``(-i)^(number of ones)`` of each basis state (:func:`encoding_phase`).
+    the fixed phase ``(-i)^(number of ones)`` of each basis state (`encoding_phase`).
     """
     half = inputs * (input_scale / 2)
     factors = torch.stack([torch.cos(half), torch.sin(half)], -1)
@@ -147,14 +147,14 @@ def choose_method(n_qubits: int, batch: int, reencodes: bool = False) -> str:
 
 
 class StatevectorSimulator(nn.Module):
-    """Runs a :class:`StatevectorProgram`: ``(B, n) inputs, (n_angles,) angles -> (B, n)``.
+    """Runs a `StatevectorProgram`: ``(B, n) inputs, (n_angles,) angles -> (B, n)``.
 
     Holds the program's index tensors as non-persistent buffers, so they follow the module to
     a device and stay out of state dicts; it has no parameters.
 
     Args:
         program: The compiled circuit.
-        method: ``"unitary"``, ``"gates"`` or ``"auto"`` (:func:`choose_method` per batch).
+        method: ``"unitary"``, ``"gates"`` or ``"auto"`` (`choose_method` per batch).
     """
 
     def __init__(self, program: StatevectorProgram, method: Method = "auto") -> None:

@@ -82,7 +82,7 @@ class StatevectorProgram:
         return self.n_qubits
 
     def gates_by_name(self) -> dict[str, list[Gate]]:
-        """Every gate, grouped by name in :data:`GATE_NAMES` order, in program order."""
+        """Every gate, grouped by name in `GATE_NAMES` order, in program order."""
         by_name: dict[str, list[Gate]] = {name: [] for name in GATE_NAMES}
         for block in self.blocks:
             for gate in block.gates:
@@ -94,7 +94,7 @@ def group_blocks(operations: list[qml.operation.Operator]) -> tuple[Block, ...]:
     """Groups a decomposed gate sequence into blocks.
 
     Each rotation's parameters must be indices into the angle vector (see
-    :func:`weight_indices`); a new block starts when a rotation follows a CNOT or meets a wire
+    `weight_indices`); a new block starts when a rotation follows a CNOT or meets a wire
     that already has a gate in the current block.
 
     Raises:
@@ -126,7 +126,7 @@ def weight_indices(shape: tuple[int, ...]) -> np.ndarray:
 
 @singledispatch
 def compile_circuit(circuit: object) -> StatevectorProgram:
-    """The :class:`StatevectorProgram` of a circuit description.
+    """The `StatevectorProgram` of a circuit description.
 
     Raises:
         NotImplementedError: a circuit type the backend does not know.

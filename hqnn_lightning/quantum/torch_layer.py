@@ -14,13 +14,13 @@ from hqnn_lightning.quantum.statevector_program import compile_circuit
 
 
 class TorchStatevectorLayer(nn.Module):
-    """:class:`QuantumLayer`'s contract, simulated exactly in plain torch (``device="torch"``).
+    """`QuantumLayer`'s contract, simulated exactly in plain torch (``device="torch"``).
 
     ``forward`` maps ``(..., n_qubits)`` inputs (radians) to ``(..., n_outputs)`` expectation
     values; all leading dimensions form one batch. The trainable weights are the circuit's
     ``weight_shapes`` under the same names (``weights``), initialised uniformly in
-    ``[0, 2 pi)``, so state dicts move between this layer and :class:`QuantumLayer`. A circuit
-    with fixed angles (:class:`QuanvolutionFilterCircuit`) has no parameters.
+    ``[0, 2 pi)``, so state dicts move between this layer and `QuantumLayer`. A circuit
+    with fixed angles (`QuanvolutionFilterCircuit`) has no parameters.
 
     The simulation (``statevector.py``) is differentiable by autograd with respect to inputs
     and weights, runs on the device of its inputs (CPU or CUDA) and in their precision: float64
@@ -30,11 +30,11 @@ class TorchStatevectorLayer(nn.Module):
     The layer pickles and deep-copies as any module does.
 
     Args:
-        circuit: A circuit description such as :class:`VariationalClassifierCircuit`.
+        circuit: A circuit description such as `VariationalClassifierCircuit`.
         device: Must be ``"torch"``; here so that the factory's arguments fit both layers.
         shots: Must be ``None``: the simulation is exact.
         diff_method: ``None`` or ``"backprop"`` (autograd).
-        method: ``"unitary"``, ``"gates"`` or ``"auto"`` (see :class:`StatevectorSimulator`).
+        method: ``"unitary"``, ``"gates"`` or ``"auto"`` (see `StatevectorSimulator`).
     """
 
     def __init__(
