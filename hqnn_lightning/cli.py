@@ -390,6 +390,12 @@ def build_parser() -> ArgumentParser:
     add("--num-nodes", type=int, default=1, help="machines (SLURM or torchrun; docs/devices.md)")
     add("--strategy", type=str, default="auto", help="Lightning strategy: auto, ddp, ddp_spawn")
     add("--fast-dev-run", type=bool, default=False, help="one batch of each stage, no outputs")
+    add(
+        "--progress-bar",
+        type=bool,
+        default=True,
+        help="Lightning's progress bar (false for batch jobs whose logs it would fill)",
+    )
     return parser
 
 
@@ -518,6 +524,7 @@ def _train(
         callbacks=[checkpoint, *callbacks],
         default_root_dir=run_dir,
         fast_dev_run=config.fast_dev_run,
+        enable_progress_bar=config.progress_bar,
         log_every_n_steps=10,
         deterministic=config.deterministic,
         gradient_clip_val=config.gradient_clip_val,

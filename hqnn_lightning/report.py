@@ -38,9 +38,19 @@ IGNORED_OPTIONS = frozenset(
         "fast_dev_run",
         "accelerator",
         "deterministic",
+        "progress_bar",
+        "wandb_log_model",
+        "checkpoint_every_n_steps",
+        "resume",
+        "yes",
+        "max_retries",
     }
 )
 """Options that do not change what a run measures, left out when grouping runs."""
+
+SINGLE_PROCESS = {"devices": 1, "num_nodes": 1, "strategy": "auto"}
+"""Options left out of the grouping at these values, so that runs made before the runner
+recorded them group with runs made after."""
 
 CURVES = {
     "val_accuracy": ("val/acc_top1", "validation top-1 accuracy (%)", 100.0),
@@ -84,6 +94,7 @@ class RunRecord:
                 (name, json.dumps(value, sort_keys=True))
                 for name, value in self.config.items()
                 if name not in IGNORED_OPTIONS
+                and not (name in SINGLE_PROCESS and value == SINGLE_PROCESS[name])
             )
         )
 

@@ -69,6 +69,18 @@ def test_circuit_only_options_pair_a_variant_with_the_plain_control() -> None:
     assert gaps["hybrid n_heads=4 n_qubits=6"] == "-50.00 |"
 
 
+def test_options_a_later_runner_records_do_not_split_a_group() -> None:
+    later = {"devices": 1, "num_nodes": 1, "strategy": "auto", "yes": False, "max_retries": 3}
+    runs = [
+        record("hybrid", 0, 0.2),
+        record("hybrid", 1, 0.4, progress_bar=True, deterministic=False, **later),
+        record("hybrid", 2, 0.4, devices=2, strategy="ddp"),
+    ]
+    groups = group_runs(runs)
+    assert [len(group.runs) for group in groups] == [2, 1]
+    assert groups[1].label == "hybrid devices=2 strategy=ddp"
+
+
 def test_baseline_must_name_a_group() -> None:
     with pytest.raises(ValueError, match="no group named 'resnet'; groups: hybrid"):
         summary_table(group_runs([record("hybrid", 0, 0.2)]), baseline="resnet")

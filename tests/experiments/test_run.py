@@ -196,3 +196,11 @@ def test_car_subset_run_with_augmentation_figure(tmp_path):
     assert results["params_quantum"] == 0 and 0 <= results["test/acc_top1"] <= 1
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert saved["num_classes"] == 3 and saved["data"] == "stanford_cars"
+
+
+@pytest.mark.parametrize("shown", [True, False])
+def test_progress_bar_can_be_turned_off(shown, tmp_path, capsys):
+    argv = [*TINY_RUN, "--fast-dev-run", "true", "--output-dir", str(tmp_path)]
+    main([*argv, "--progress-bar", str(shown).lower()])
+    captured = capsys.readouterr()
+    assert ("it/s" in captured.out + captured.err) == shown
