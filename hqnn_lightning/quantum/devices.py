@@ -88,13 +88,14 @@ def _sampling_device(
     )
 
 
-def _lightning_device(package: str) -> DeviceInfo:
+def _lightning_device(install_hint: str) -> DeviceInfo:
+    """A pennylane-lightning simulator: adjoint when exact, parameter-shift with shots."""
     return DeviceInfo(
         analytic_diff_method="adjoint",
         sampled_diff_method="parameter-shift",
         diff_methods=frozenset({"adjoint", *_SHIFT_METHODS}),
         max_wires=30,
-        install_hint=f"pip install 'hqnn_lightning[gpu]' (or {package})",
+        install_hint=install_hint,
     )
 
 
@@ -118,15 +119,13 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
         install_hint="pip install pennylane",
         noise=True,
     ),
-    "lightning.qubit": DeviceInfo(
-        analytic_diff_method="adjoint",
-        sampled_diff_method="parameter-shift",
-        diff_methods=frozenset({"adjoint", *_SHIFT_METHODS}),
-        max_wires=30,
-        install_hint="pip install pennylane-lightning",
+    "lightning.qubit": _lightning_device("pip install pennylane-lightning"),
+    "lightning.gpu": _lightning_device(
+        "pip install 'hqnn_lightning[gpu]' (or pennylane-lightning-gpu)"
     ),
-    "lightning.gpu": _lightning_device("pennylane-lightning-gpu"),
-    "lightning.kokkos": _lightning_device("pennylane-lightning-kokkos"),
+    "lightning.kokkos": _lightning_device(
+        "pip install 'hqnn_lightning[gpu]' (or pennylane-lightning-kokkos)"
+    ),
     "qiskit.aer": _sampling_device(30, factory=plugins.qiskit_aer_device),
     "qiskit.remote": _sampling_device(
         156,
