@@ -9,6 +9,7 @@ file the page cache already holds. The augmentation then runs on whole batches
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,14 +47,19 @@ def build_image_cache(
     if path.is_file():
         return np.memmap(path, dtype=np.uint8, mode="r", shape=shape)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    images = np.memmap(partial, dtype=np.uint8, mode="w+", shape=shape)
-    for index, sample in enumerate(tqdm(samples, desc="caching decoded images", unit="img")):
-        image = TF.pil_to_tensor(load_rgb(sample.path, sample.bbox))
-        images[index] = TF.resize(image, [image_size, image_size], antialias=True).numpy()
-    images.flush()
-    del images
-    partial.replace(path)
+    # A file of this process's own: processes building the same cache at once (seeds run side
+    # by side, DDP ranks) would otherwise truncate each other's memory map (SIGBUS).
+    partial = path.with_name(f"{path.name}.partial-{os.getpid()}")
+    try:
+        images = np.memmap(partial, dtype=np.uint8, mode="w+", shape=shape)
+        for index, sample in enumerate(tqdm(samples, desc="caching decoded images", unit="img")):
+            image = TF.pil_to_tensor(load_rgb(sample.path, sample.bbox))
+            images[index] = TF.resize(image, [image_size, image_size], antialias=True).numpy()
+        images.flush()
+        del images
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     return np.memmap(path, dtype=np.uint8, mode="r", shape=shape)
 
 

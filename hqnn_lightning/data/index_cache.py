@@ -40,7 +40,7 @@ def cached_unreadable(paths: Sequence[Path], cache_dir: Path, description: str) 
         return [Path(path) for path in json.loads(cache_file.read_text())]
     unreadable = find_unreadable(paths, description)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    temporary = cache_file.with_suffix(".tmp")
+    temporary = cache_file.with_name(f"{cache_file.name}.partial-{os.getpid()}")
     temporary.write_text(json.dumps([str(path) for path in unreadable]))
-    temporary.replace(cache_file)
+    temporary.replace(cache_file)  # atomic: a concurrent builder never sees half a file
     return unreadable
