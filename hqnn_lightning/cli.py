@@ -502,8 +502,8 @@ def _train(
         StopOnNonFiniteLoss(),
         RngStateCheckpoint(),
         CSVMetricsCheckpoint(csv_logger),
+        EpochCheckpoint(run_dir / "checkpoints"),
     ]
-    callbacks.append(EpochCheckpoint(run_dir / "checkpoints"))
     if config.checkpoint_every_n_steps:
         callbacks.append(StepCheckpoint(run_dir / "checkpoints", config.checkpoint_every_n_steps))
     checkpoint = ModelCheckpoint(
