@@ -15,7 +15,8 @@ from pathlib import Path
 
 from jsonargparse import ArgumentParser
 
-from hqnn_lightning.report import CONTROLS, find_runs, group_runs, plot_curves, summary_table
+from hqnn_lightning.models import MODELS
+from hqnn_lightning.report import find_runs, group_runs, plot_curves, summary_table
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -33,8 +34,8 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument(
         "--control",
         type=dict[str, str],
-        default=CONTROLS,
-        help="quantum model -> its classical control model",
+        default=MODELS.controls(),
+        help="quantum model -> its classical control model (default: as registered)",
     )
     args = parser.parse_args(argv)
     try:

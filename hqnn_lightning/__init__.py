@@ -5,7 +5,6 @@ The public classes and functions are importable from here::
     from hqnn_lightning import DigitsDataModule, HybridVQC, QuantumLayer
 """
 
-from hqnn_lightning.callbacks import EpochTimer
 from hqnn_lightning.data import (
     DATAMODULES,
     DigitsDataModule,
@@ -14,8 +13,6 @@ from hqnn_lightning.data import (
     create_datamodule,
     stratified_split,
 )
-from hqnn_lightning.hardware_evaluation import RetryPolicy, evaluate_checkpoint
-from hqnn_lightning.loggers import create_logger
 from hqnn_lightning.models import (
     MODELS,
     ClassicalResNet,
@@ -40,7 +37,10 @@ from hqnn_lightning.quantum import (
     quanvolution_filter_qnode,
     variational_classifier_qnode,
 )
-from hqnn_lightning.registry import Registry
+from hqnn_lightning.run.callbacks import EpochTimer
+from hqnn_lightning.run.hardware_evaluation import RetryPolicy, evaluate_checkpoint
+from hqnn_lightning.run.loggers import create_logger
+from hqnn_lightning.utils.registry import Registry
 
 __version__ = "0.1.0"
 

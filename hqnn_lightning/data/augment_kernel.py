@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from hqnn_lightning.native import build_library, run_in_threads
+from hqnn_lightning.utils.native import build_library, run_in_threads
 
 SOURCE = Path(__file__).with_name("augment_kernel.c")
 COMPILE_FLAGS = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hqnn_lightning.data.base import ImageClassificationDataModule
-from hqnn_lightning.registry import Registry
+from hqnn_lightning.utils.registry import Registry
 
 DATAMODULES: Registry[ImageClassificationDataModule] = Registry("dataset")
 

@@ -109,7 +109,7 @@ class SideBySide(nn.ModuleList):
         return torch.cat([layer(part) for layer, part in zip(self, slices, strict=True)], dim=-1)
 
 
-@MODELS.register("hybrid")
+@MODELS.register("hybrid", control="hybrid_control")
 @MODELS.register("hybrid_tiny", arch="small_cnn", n_qubits=2, q_depth=1)
 class HybridVQC(BottleneckClassifier):
     """The study's hybrid: features -> ``n_qubits`` angles -> circuit -> classes.

@@ -13,7 +13,7 @@ from hqnn_lightning.models.registry import MODELS
 from hqnn_lightning.quantum import QuanvolutionLayer
 
 
-@MODELS.register("quanv")
+@MODELS.register("quanv", control="quanv_control")
 @MODELS.register("quanv_tiny", head_width=8)
 class QuanvNet(ImageClassifier):
     """The study's quanvolutional network, ``f = d(q(e(patch)))`` then a CNN.

@@ -6,7 +6,7 @@ from typing import Any
 
 import lightning as L
 
-from hqnn_lightning.registry import Registry
+from hqnn_lightning.utils.registry import Registry
 
 MODELS: Registry[L.LightningModule] = Registry("model")
 

@@ -1,7 +1,7 @@
 """The fused CPU kernel of the multilinear quanvolution: build, cache, call.
 
 ``quanvolution_kernel.c`` is compiled on first use, once per scalar type, by
-`hqnn_lightning.native.build_library` (cached in ``$HQNN_LIGHTNING_KERNEL_DIR``, default
+`hqnn_lightning.utils.native.build_library` (cached in ``$HQNN_LIGHTNING_KERNEL_DIR``, default
 ``~/.cache/hqnn_lightning/kernels``, one build per source, flags, compiler and CPU), and called
 through `ctypes`, which releases the GIL: the rows of a batch are split over
 ``torch.get_num_threads()`` threads.
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hqnn_lightning.native import build_library, run_in_threads
+from hqnn_lightning.utils.native import build_library, run_in_threads
 
 SOURCE = Path(__file__).with_name("quanvolution_kernel.c")
 COMPILE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fPIC", "-std=c11")

@@ -9,7 +9,7 @@ import torch
 
 from hqnn_lightning.data import augment_kernel
 from hqnn_lightning.data.transforms import IMAGENET_STD, AugmentationConfig, BatchAugmentation
-from hqnn_lightning.native import build_library
+from hqnn_lightning.utils.native import build_library
 
 KERNEL = augment_kernel.load_augment_kernel()
 needs_kernel = pytest.mark.skipif(KERNEL is None, reason="no C compiler")

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from hqnn_lightning.cli import build, build_parser
+from hqnn_lightning.run.build import build
+from hqnn_lightning.run.options import build_parser
 from tests.data.car_files import CLASS_NAMES, write_folders, write_image, write_vmmrdb
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "experiments" / "configs").glob("*.yaml"))

@@ -11,8 +11,10 @@ import torch
 import wandb
 import yaml
 
-from hqnn_lightning.cli import build_parser, format_results, main
-from tests.wandb_records import config, history, read_records
+from hqnn_lightning.run.cli import main
+from hqnn_lightning.run.options import build_parser
+from hqnn_lightning.run.seeds import format_results
+from tests.run.wandb_records import config, history, read_records
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_RUN = ["--model", "hybrid_tiny", "--max-epochs", "1", "--logger", "csv"]

@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hqnn_lightning.cli import MONITOR, build, build_parser
+from hqnn_lightning.run.build import build
+from hqnn_lightning.run.options import build_parser
+from hqnn_lightning.run.training import MONITOR
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEPS = sorted((ROOT / "experiments" / "configs" / "sweeps").glob("*.yaml"))

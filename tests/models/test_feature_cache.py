@@ -181,7 +181,7 @@ class TestFrozenBackboneFeatures:
 
 @pytest.mark.slow
 def test_runner_trains_a_frozen_hybrid_on_cached_features(tmp_path):
-    from hqnn_lightning.cli import main
+    from hqnn_lightning.run.cli import main
 
     argv = ["--model", "hybrid_tiny", "--freeze-backbone", "true", "--precompute-features", "true"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--max-epochs", "2", "--logger", "csv"]

@@ -15,12 +15,13 @@ import lightning as L
 import pytest
 import torch
 
-from hqnn_lightning.cli import build_parser, main
 from hqnn_lightning.data import StanfordCarsDataModule, SyntheticImageDataModule, create_datamodule
-from hqnn_lightning.loggers import create_logger
 from hqnn_lightning.models import create_model
 from hqnn_lightning.quantum import make_device
-from hqnn_lightning.resume import check_checkpoint
+from hqnn_lightning.run.cli import main
+from hqnn_lightning.run.loggers import create_logger
+from hqnn_lightning.run.options import build_parser
+from hqnn_lightning.run.resume import check_checkpoint
 from tests.data.car_files import write_folders
 
 

@@ -198,10 +198,6 @@ def count_circuits(model: nn.Module, inputs: torch.Tensor) -> int:
     return sum(counts)
 
 
-QUANTUM_OPTIONS = ("q_device", "shots", "q_diff_method", "q_device_options")
-"""Constructor arguments that choose where a model's quantum layers run."""
-
-
 def load_on_device(
     checkpoint: str | Path, model_name: str, **quantum_options: Any
 ) -> L.LightningModule:

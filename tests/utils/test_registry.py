@@ -1,6 +1,6 @@
 import pytest
 
-from hqnn_lightning.registry import Registry
+from hqnn_lightning.utils.registry import Registry
 
 
 def make(a: int, b: int = 2, c: str = "x") -> tuple[int, int, str]:

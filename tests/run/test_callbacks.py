@@ -11,9 +11,9 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from hqnn_lightning.callbacks import NonFiniteLossError, RngStateCheckpoint, StopOnNonFiniteLoss
 from hqnn_lightning.data import DigitsDataModule
 from hqnn_lightning.models import ClassicalResNet
+from hqnn_lightning.run.callbacks import NonFiniteLossError, RngStateCheckpoint, StopOnNonFiniteLoss
 
 FAULTY_STEP = 25  # in the second epoch: digits has 20 training batches of 64
 

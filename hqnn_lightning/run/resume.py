@@ -8,7 +8,6 @@ random number generators, the metrics logged so far) and, for W&B, ``wandb_run_i
 
 from __future__ import annotations
 
-import json
 import secrets
 import warnings
 from collections.abc import Iterator, Sequence
@@ -21,21 +20,11 @@ import torch
 from jsonargparse import ArgumentParser, Namespace
 from torch import nn
 
+from hqnn_lightning.run.options import resumable_options
+
 LAST = "last"
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 WANDB_ID_FILE = "wandb_run_id"
-MACHINE_OPTIONS = (
-    "resume",
-    "config",
-    "output_dir",
-    "checkpoint_every_n_steps",
-    "data_dir",
-    "cache_dir",
-    "num_workers",
-    "accelerator",
-)
-"""Options that may differ when a run is resumed: where things are on this machine, and how it
-loads and computes. Every other option must equal the run's ``config.yaml``."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +93,7 @@ def resumed_config(
     """The options of the run that ``config.resume`` continues, and where it continues from.
 
     The run's ``config.yaml`` gives every option; options on the command line must agree with
-    it, except `MACHINE_OPTIONS`, which the command line may change.
+    it, except those that describe the machine (`resumable_options`), which it may change.
 
     Args:
         parser: The runner's parser.
@@ -121,10 +110,11 @@ def resumed_config(
     saved_path = resumption.run_dir / "config.yaml"
     saved = parser.parse_args(["--config", str(saved_path)])
     merged = parser.parse_args(["--config", str(saved_path), *argv])
+    changeable = resumable_options()
     changed = [
         key
         for key in saved.keys()  # noqa: SIM118 (a Namespace's keys() flattens nested ones)
-        if key.split(".")[0] not in MACHINE_OPTIONS and saved[key] != merged[key]
+        if key.split(".")[0] not in changeable and saved[key] != merged[key]
     ]
     if changed:
         differences = ", ".join(f"{key}={merged[key]!r} (run: {saved[key]!r})" for key in changed)
@@ -186,16 +176,6 @@ def wandb_run_id(run_dir: Path) -> str:
     run_id = secrets.token_hex(4)  # W&B ids are short strings of [a-z0-9]
     path.write_text(run_id + "\n")
     return run_id
-
-
-def record_resumption(
-    environment_path: Path, environment: dict[str, Any], checkpoint: Path
-) -> None:
-    """Appends ``environment`` (what resumed the run) and ``checkpoint`` to the ``resumed``
-    list of the run's ``environment.json``."""
-    recorded = json.loads(environment_path.read_text()) if environment_path.is_file() else {}
-    recorded.setdefault("resumed", []).append({**environment, "checkpoint": str(checkpoint)})
-    environment_path.write_text(json.dumps(recorded, indent=2))
 
 
 LIGHTNING_RESUME_WARNINGS = (

@@ -1,7 +1,7 @@
 import pytest
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-from hqnn_lightning.loggers import create_logger, wandb_mode
+from hqnn_lightning.run.loggers import create_logger, wandb_mode
 
 
 class TestWandbMode:

@@ -9,9 +9,10 @@ import pytest
 import torch
 from pennylane.devices import DefaultQubit
 
-from hqnn_lightning.cli import main
 from hqnn_lightning.data.synthetic import SyntheticImageDataModule
-from hqnn_lightning.hardware_evaluation import (
+from hqnn_lightning.quantum import KNOWN_DEVICES
+from hqnn_lightning.run.cli import main
+from hqnn_lightning.run.hardware_evaluation import (
     PREDICTIONS_FILE,
     RESULTS_FILE,
     EvaluationPlan,
@@ -24,7 +25,6 @@ from hqnn_lightning.hardware_evaluation import (
     load_on_device,
     read_finished_batches,
 )
-from hqnn_lightning.quantum import KNOWN_DEVICES
 
 SYNTHETIC = {"image_size": 4, "batch_size": 8}
 """The synthetic dataset's 96 images of 3 classes at 4x4 px: 24 in the test split, 3 batches."""

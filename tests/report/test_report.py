@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import yaml
 
-from hqnn_lightning.cli import main as run_main
 from hqnn_lightning.report import RunRecord, find_runs, group_runs, load_run, summary_table
+from hqnn_lightning.run.cli import main as run_main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "experiments"))
 from report import main as report_main  # noqa: E402
 

@@ -15,9 +15,9 @@ import lightning as L
 import pytest
 import torch
 
-from hqnn_lightning.cli import main
 from hqnn_lightning.models import QuanvNet, create_model
-from hqnn_lightning.resume import Resumption, find_resumption
+from hqnn_lightning.run.cli import main
+from hqnn_lightning.run.resume import Resumption, find_resumption
 
 # Digits has 20 training batches of 64 per epoch; checkpoints every 7 steps and at epoch ends.
 MID_EPOCH = 28  # epoch 1, batch 8: resumes from the step checkpoint of step 28
@@ -44,7 +44,7 @@ import signal, sys
 from pathlib import Path
 import lightning
 
-from hqnn_lightning.cli import main
+from hqnn_lightning.run.cli import main
 
 step, marker = int(sys.argv[1]), Path(sys.argv[2])
 

@@ -24,14 +24,18 @@ class Registry(Generic[T]):
         self.kind = kind
         self._constructors: dict[str, Callable[..., T]] = {}
         self._defaults: dict[str, dict[str, Any]] = {}
+        self._controls: dict[str, str] = {}
 
     def register(
-        self, name: str, **defaults: Any
+        self, name: str, *, control: str | None = None, **defaults: Any
     ) -> Callable[[Callable[..., T]], Callable[..., T]]:
         """Decorator that registers a class or function under ``name``.
 
         Args:
             name: The registry key.
+            control: The name of what ``name`` is compared with: a quantum model's classical
+                control of the same shape (``hybrid`` -> ``hybrid_control``), which the
+                report pairs it with.
             **defaults: Keyword arguments that ``name`` passes unless the caller sets them, so
                 one class can be registered several times as variants (``hybrid_tiny``).
         """
@@ -41,6 +45,8 @@ class Registry(Generic[T]):
                 raise ValueError(f"{self.kind} {name!r} is already registered")
             self._constructors[name] = constructor
             self._defaults[name] = defaults
+            if control is not None:
+                self._controls[name] = control
             return constructor
 
         return decorator
@@ -77,6 +83,10 @@ class Registry(Generic[T]):
         """The keyword arguments that the variant ``name`` sets on its constructor."""
         self.get(name)
         return dict(self._defaults[name])
+
+    def controls(self) -> dict[str, str]:
+        """``{name: its control}`` for every name registered with a ``control``."""
+        return dict(self._controls)
 
     def create(self, name: str, **kwargs: Any) -> T:
         """Builds ``name`` from ``kwargs`` over its registered defaults.

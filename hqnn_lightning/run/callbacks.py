@@ -12,7 +12,9 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers import CSVLogger, WandbLogger
+
+from hqnn_lightning.report import plot_confusion_matrix
 
 
 class EpochTimer(L.Callback):
@@ -150,9 +152,10 @@ class CSVMetricsCheckpoint(L.Callback):
         if progress.processed > progress.completed:
             # Saved in the epoch's end hooks, before Lightning logs the epoch's training
             # metrics; a run resumed from here starts the next epoch, so keep that row now.
+            # No public attribute holds metrics logged but not yet sent to the loggers.
             connector = trainer._logger_connector
             logged = {key: str(value.item()) for key, value in connector.metrics["log"].items()}
-            step = trainer.fit_loop.epoch_loop._batches_that_stepped - 1
+            step = trainer.global_step - 1  # one optimizer step per batch
             rows.append({**logged, "epoch": str(trainer.current_epoch), "step": str(step)})
         checkpoint.setdefault("callbacks", {})[self.state_key] = {"rows": rows}
 
@@ -213,3 +216,56 @@ class EpochCheckpoint(ModelCheckpoint):
             save_top_k=1,
             enable_version_counter=False,
         )
+
+
+class AugmentationFigure(L.Callback):
+    """Saves the DataModule's augmentation figure (``save_augmentation_grid``, which the car
+    datasets have) as ``augmentation.png`` in ``run_dir`` when fitting starts, and logs it to
+    W&B.
+
+    Args:
+        run_dir: The run's directory.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        save = getattr(trainer.datamodule, "save_augmentation_grid", None)
+        if save is None or not trainer.is_global_zero:
+            return
+        figure = save(self.run_dir / "augmentation.png")
+        _log_image(trainer, "data/augmentation", figure)
+
+
+class ConfusionMatrixFigure(L.Callback):
+    """After a test, writes the model's confusion matrix (``confusion_matrix()``, counts with
+    rows the true class) as ``confusion_matrix.csv`` and ``confusion_matrix.png`` in
+    ``run_dir``, and logs the figure to W&B. Nothing is written under ``fast_dev_run`` or
+    above the classes the model counts.
+
+    Args:
+        run_dir: The run's directory.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.fast_dev_run:
+            return
+        matrix = pl_module.confusion_matrix()  # every rank: the counts are synced
+        if matrix is None or not trainer.is_global_zero:
+            return
+        counts = matrix.cpu().numpy()
+        np.savetxt(self.run_dir / "confusion_matrix.csv", counts, fmt="%d", delimiter=",")
+        figure = plot_confusion_matrix(
+            counts, trainer.datamodule.class_names, self.run_dir / "confusion_matrix.png"
+        )
+        _log_image(trainer, "test/confusion_matrix", figure)
+
+
+def _log_image(trainer: L.Trainer, key: str, path: Path) -> None:
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            logger.log_image(key, images=[str(path)])

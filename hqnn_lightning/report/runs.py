@@ -1,0 +1,167 @@
+"""Reads saved run directories back and groups runs that differ only by the seed.
+
+A run directory (written by `hqnn_lightning.run.training.train`) holds ``config.yaml`` (the
+resolved options), ``results.json`` (final metrics, parameter counts, seconds per epoch) and
+``csv/metrics.csv`` (one row per logged epoch and stage). Runs whose options differ only by the
+seed form one *group*; a group is named after its model plus whichever options tell it apart
+from the other groups (``hybrid freeze_backbone=True``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from hqnn_lightning.run.options import logistics_options, renamed, runner_defaults
+
+
+@dataclass
+class RunRecord:
+    """One run directory, read back.
+
+    Args:
+        run_dir: The directory.
+        config: The resolved options (``config.yaml``).
+        results: The final results (``results.json``).
+        history: Per-epoch values, ``{metric: {epoch: value}}``, for the training epochs only.
+    """
+
+    run_dir: Path
+    config: dict[str, Any]
+    results: dict[str, Any]
+    history: dict[str, dict[int, float]] = field(default_factory=dict)
+
+    @property
+    def group_key(self) -> tuple[tuple[str, str], ...]:
+        """The options that define the experiment: the model, and the other options but the
+        seed and logistics (`logistics_options`) and runner options at their defaults, so
+        that runs made before the runner recorded an option group with runs made after."""
+        ignored, defaults = logistics_options(), runner_defaults()
+        defaults.pop("model")
+        return tuple(
+            sorted(
+                (name, json.dumps(value, sort_keys=True))
+                for name, value in self.config.items()
+                if name not in ignored and not (name in defaults and value == defaults[name])
+            )
+        )
+
+
+@dataclass
+class RunGroup:
+    """Runs of one experiment that differ only by the seed.
+
+    Args:
+        label: Model name plus the options that set the group apart from the others.
+        runs: The runs, in seed order.
+    """
+
+    label: str
+    runs: list[RunRecord]
+
+    @property
+    def model(self) -> str:
+        return str(self.runs[0].config["model"])
+
+    def values(self, metric: str) -> np.ndarray:
+        """The final ``metric`` of every run that has it, ``(n_runs,)``."""
+        values = [run.results.get(metric) for run in self.runs]
+        return np.array([value for value in values if value is not None], dtype=float)
+
+    def curve(self, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Epochs ``(E,)`` and the mean and sample std over runs ``(E,)`` of ``metric`` per
+        epoch (the table's statistics; std 0 for one run), on the epochs every run has."""
+        histories = [run.history.get(metric, {}) for run in self.runs]
+        epochs = sorted(set.intersection(*(set(history) for history in histories)))
+        values = np.array([[history[epoch] for epoch in epochs] for history in histories])
+        if not epochs:
+            return np.array([]), np.array([]), np.array([])
+        std = values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(len(epochs))
+        return np.array(epochs), values.mean(axis=0), std
+
+
+def load_run(run_dir: str | Path) -> RunRecord:
+    """Reads one run directory.
+
+    Raises:
+        FileNotFoundError: ``run_dir`` lacks ``results.json`` or ``config.yaml`` (an
+            unfinished or foreign directory); the message names the file.
+    """
+    run_dir = Path(run_dir)
+    for name in ("results.json", "config.yaml"):
+        if not (run_dir / name).is_file():
+            raise FileNotFoundError(
+                f"{run_dir / name} not found: not a finished run directory of experiments/run.py"
+            )
+    results = json.loads((run_dir / "results.json").read_text())
+    config = renamed(yaml.safe_load((run_dir / "config.yaml").read_text()) or {})
+    history = _read_history(run_dir / "csv" / "metrics.csv", int(results.get("epochs") or 0))
+    return RunRecord(run_dir, config, results, history)
+
+
+def find_runs(paths: Iterable[str | Path]) -> list[RunRecord]:
+    """Every run under ``paths``: run directories themselves, or folders holding them.
+
+    Raises:
+        FileNotFoundError: a path does not exist, or no run was found.
+    """
+    runs = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist")
+        found = (
+            [path]
+            if (path / "results.json").is_file()
+            else sorted(results.parent for results in path.rglob("results.json"))
+        )
+        runs += [load_run(run_dir) for run_dir in found]
+    if not runs:
+        raise FileNotFoundError(
+            f"no run directory (with results.json) under {', '.join(map(str, paths))}"
+        )
+    return runs
+
+
+def group_runs(runs: Sequence[RunRecord]) -> list[RunGroup]:
+    """Groups runs that differ only by the seed, labelled by model and distinguishing options.
+
+    Groups keep the order in which their first run appears.
+    """
+    grouped: dict[tuple[tuple[str, str], ...], list[RunRecord]] = {}
+    for run in runs:
+        grouped.setdefault(run.group_key, []).append(run)
+    keys = list(grouped)
+    options = {name for key in keys for name, _ in key} - {"model"}
+    varying = sorted(name for name in options if len({dict(key).get(name) for key in keys}) > 1)
+    groups = []
+    for key in keys:
+        values = dict(key)
+        details = [f"{name}={json.loads(values[name])}" for name in varying if name in values]
+        label = " ".join([json.loads(values["model"]), *details])
+        members = sorted(grouped[key], key=lambda run: run.config.get("seed", 0))
+        groups.append(RunGroup(label, members))
+    return groups
+
+
+def _read_history(path: Path, epochs: int) -> dict[str, dict[int, float]]:
+    """Per-epoch values of the training epochs ``0 .. epochs - 1`` (the validation and test of
+    the best checkpoint after training are logged at epoch ``epochs`` and left out)."""
+    history: dict[str, dict[int, float]] = {}
+    if not path.is_file():
+        return history
+    with path.open(newline="") as file:
+        for row in csv.DictReader(file):
+            epoch = int(row["epoch"])
+            if epoch >= epochs:
+                continue
+            for name, value in row.items():
+                if name not in ("epoch", "step") and value not in ("", None):
+                    history.setdefault(name, {})[epoch] = float(value)
+    return history

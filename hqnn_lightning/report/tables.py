@@ -1,0 +1,128 @@
+"""The report's table: mean +- std over seeds per group, with the gaps to a baseline and to
+each quantum model's same-shape classical control."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from hqnn_lightning.models import MODELS
+from hqnn_lightning.report.runs import RunGroup, RunRecord
+
+METRICS = ("val/acc_top1", "val/acc_top5", "test/acc_top1", "test/acc_top5")
+
+
+def summary_table(
+    groups: Sequence[RunGroup],
+    baseline: str | None = None,
+    controls: Mapping[str, str] | None = None,
+) -> str:
+    """A Markdown table: one row per group, mean +- std over its seeds.
+
+    Accuracies are in percent. The last two columns give the difference in mean test top-1
+    (percentage points) to the ``baseline`` group (a label or a model name; default the group
+    of model ``classical``, or of one variant of it, when there is exactly one) and to the
+    group's control: the group whose model is ``controls[model]`` (default: the controls
+    declared where the models are registered, ``MODELS.controls()``) with otherwise equal
+    options, the options of the circuit alone aside (those the model takes and its control
+    does not).
+    """
+    controls = MODELS.controls() if controls is None else controls
+    reference = _find_group(groups, baseline) if baseline else _only(groups, "classical")
+    header = [
+        "model",
+        "seeds",
+        "params classical",
+        "params quantum",
+        "val top-1 %",
+        "val top-5 %",
+        "test top-1 %",
+        "test top-5 %",
+        "s/epoch",
+        f"Δ test top-1 vs {reference.label if reference else 'baseline'}",
+        "Δ test top-1 vs control",
+    ]
+    rows = []
+    for group in groups:
+        first = group.runs[0].results
+        control = _control_of(group, groups, controls)
+        rows.append(
+            [
+                group.label,
+                str(len(group.runs)),
+                f"{first.get('params_classical', 0):,}",
+                f"{first.get('params_quantum', 0):,}",
+                *(_mean_std(100 * group.values(metric)) for metric in METRICS),
+                _mean_std(group.values("seconds_per_epoch"), digits=1),
+                _gap(group, reference),
+                _gap(group, control),
+            ]
+        )
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _mean_std(values: np.ndarray, digits: int = 2) -> str:
+    if values.size == 0:
+        return "-"
+    if values.size == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+
+
+def _gap(group: RunGroup, reference: RunGroup | None) -> str:
+    if reference is None or reference is group:
+        return "-"
+    ours, theirs = group.values("test/acc_top1"), reference.values("test/acc_top1")
+    if ours.size == 0 or theirs.size == 0:
+        return "-"
+    gap = 100 * (ours.mean() - theirs.mean())
+    return f"{gap:+.2f}" if math.isfinite(gap) else "-"
+
+
+def _only(groups: Sequence[RunGroup], model: str) -> RunGroup | None:
+    """The one group whose model is ``model`` or a variant of it (``model_tiny``), if unique."""
+    matches = [
+        group for group in groups if group.model == model or group.model.startswith(f"{model}_")
+    ]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _find_group(groups: Sequence[RunGroup], name: str) -> RunGroup:
+    for group in groups:
+        if name in (group.label, group.model):
+            return group
+    raise ValueError(
+        f"no group named {name!r}; groups: {', '.join(group.label for group in groups)}"
+    )
+
+
+def _control_of(
+    group: RunGroup, groups: Sequence[RunGroup], controls: Mapping[str, str]
+) -> RunGroup | None:
+    control_model = controls.get(group.model)
+    if control_model is None:
+        return None
+
+    circuit_only = _circuit_options(group.model, control_model)
+
+    def comparable(run: RunRecord) -> dict[str, str]:
+        return {name: value for name, value in run.group_key if name not in circuit_only}
+
+    wanted = {**comparable(group.runs[0]), "model": json.dumps(control_model)}
+    for candidate in groups:
+        if comparable(candidate.runs[0]) == wanted:
+            return candidate
+    return None
+
+
+def _circuit_options(model: str, control: str) -> set[str]:
+    """The arguments ``model`` takes and its control ``control`` does not (the circuit's);
+    none when either is not registered (runs of a model this version does not have)."""
+    if model not in MODELS or control not in MODELS:
+        return set()
+    return MODELS.accepted_arguments(model) - MODELS.accepted_arguments(control)

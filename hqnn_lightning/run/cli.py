@@ -1,0 +1,93 @@
+"""The command line of ``experiments/run.py``: train, validate and test one model on one
+dataset, once per seed, continue a run (``--resume``), or evaluate a checkpoint on a quantum
+device (``--evaluate``).
+
+Every option can also come from YAML (``--config FILE.yaml``, keys spelled ``n_qubits`` or
+``n-qubits``); the resolved configuration is saved as ``config.yaml`` in the run's directory,
+next to ``results.json``, the CSV metrics and the checkpoints. The options are described in
+`hqnn_lightning.run.options`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from jsonargparse import ArgumentParser, Namespace
+
+from hqnn_lightning.data import create_datamodule
+from hqnn_lightning.run.build import BUILD_ERRORS
+from hqnn_lightning.run.hardware_evaluation import (
+    JobFailedError,
+    RetryPolicy,
+    confirm_on_terminal,
+    evaluate_checkpoint,
+)
+from hqnn_lightning.run.options import build_parser, constructor_arguments
+from hqnn_lightning.run.resume import resumed_config
+from hqnn_lightning.run.seeds import run_seeds
+
+
+def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Parses ``argv`` (default ``sys.argv[1:]``), runs once per seed, and prints the results.
+
+    Returns:
+        The results of each run, in seed order (of the evaluation, with ``--evaluate``).
+    """
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    config = parser.parse_args(argv)
+    if config.evaluate:
+        return [_evaluate(parser, config)]
+    if config.seeds and (str(config.devices) != "1" or config.num_nodes != 1):
+        parser.error("--seeds runs one process; with --devices or --num-nodes, run each seed")
+    resumption = None
+    if config.resume:
+        try:
+            config, resumption = resumed_config(parser, argv, config)
+        except (FileNotFoundError, ValueError) as error:
+            parser.error(str(error))
+    return run_seeds(config, resumption, parser.error)
+
+
+def _evaluate(parser: ArgumentParser, config: Namespace) -> dict[str, Any]:
+    """``--evaluate CHECKPOINT``: the checkpoint's run's test set on ``--q-device``."""
+    checkpoint = Path(config.evaluate)
+    run_config_path = checkpoint.parent.parent / "config.yaml"
+    if not checkpoint.is_file() or not run_config_path.is_file():
+        parser.error(
+            f"--evaluate {checkpoint}: needs a checkpoint inside a run directory "
+            f"(RUN/checkpoints/NAME.ckpt next to RUN/config.yaml); {run_config_path} not found"
+        )
+    if config.q_device is None:
+        parser.error("--evaluate needs --q-device (and --shots for sampling devices)")
+    run_config = parser.parse_args(["--config", str(run_config_path)])
+    if config.batch_size is not None:
+        run_config.batch_size = config.batch_size
+    try:
+        _, data_arguments = constructor_arguments(run_config, used_elsewhere={"cache_dir"})
+        summary = evaluate_checkpoint(
+            checkpoint,
+            run_config.model,
+            create_datamodule(run_config.data, **data_arguments),
+            config.q_device,
+            config.shots,
+            config.q_diff_method,
+            config.q_device_options,
+            config.eval_dir,
+            confirm=lambda message: confirm_on_terminal(message, config.yes),
+            retry=RetryPolicy(max_retries=config.max_retries),
+        )
+    except JobFailedError as error:
+        print(f"error: {error}; rerun the same command to resume", file=sys.stderr)
+        raise SystemExit(1) from None
+    except PermissionError as error:  # no confirmation, or no credentials
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except (*BUILD_ERRORS, FileExistsError) as error:
+        parser.error(str(error))
+    print(json.dumps(summary, indent=2))
+    return summary

@@ -1,0 +1,467 @@
+"""The options of ``experiments/run.py``: the runner's own, listed once, and the rest derived.
+
+Two kinds of options, one flat namespace (``--n-qubits``, or ``n_qubits:`` in YAML):
+
+- `RUNNER_OPTIONS` belong to the runner itself: what to build (``model``, ``data``), seeds,
+  epochs, outputs, resumption, hardware evaluation, loggers and the machine. They are the only
+  options written by hand. Each says whether it is part of an experiment's definition
+  (``experiment``: the report groups runs by it, a resumed run may not change it) and whether
+  it describes this machine (``machine``: a resumed run may change it).
+- Every other option is an argument of a registered model's or DataModule's constructor,
+  derived from its signature (type, default) and the ``Args:`` section of its docstring
+  (help), with the registered variants' defaults. Such an option is ``None`` unless set, so
+  each constructor keeps its own default; `constructor_arguments` sends each set option to
+  the chosen model or DataModule, and refuses one that neither takes.
+
+`RENAMED_OPTIONS` keeps older spellings working on the command line, in YAML files and in
+old run directories' ``config.yaml``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
+
+import docstring_parser
+from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
+
+from hqnn_lightning.data import DATAMODULES
+from hqnn_lightning.models import MODELS
+from hqnn_lightning.run.loggers import LOGGERS
+from hqnn_lightning.utils.registry import Registry
+
+FROM_DATA = {
+    "num_classes": "num_classes",
+    "in_channels": "num_channels",
+    "image_size": "image_size",
+}
+"""Model arguments that the runner takes from the DataModule (argument -> DataModule
+attribute), not from an option."""
+
+RENAMED_OPTIONS = {"precompute_quanvolution": "precompute_features"}
+"""Older option name -> its name now; the old one is still read."""
+
+
+@dataclass(frozen=True)
+class RunnerOption:
+    """One option of the runner itself.
+
+    Args:
+        name: The option's name (``max_epochs``; ``--max-epochs`` on the command line).
+        type: Its type, as jsonargparse reads it.
+        default: Its value when not given.
+        help: What it does, for ``--help``.
+        experiment: Part of what a run measures: the report groups runs by it and a resumed
+            run must keep it. ``False`` for seeds and logistics (where outputs go, loggers).
+        machine: Describes this machine (paths, workers, accelerator): a resumed run may
+            change it.
+        data_argument: Also passed to the DataModule, when its constructor takes it.
+    """
+
+    name: str
+    type: Any
+    default: Any
+    help: str
+    experiment: bool = True
+    machine: bool = False
+    data_argument: bool = False
+
+    @property
+    def flag(self) -> str:
+        return option_flag(self.name)
+
+
+RUNNER_OPTIONS = (
+    RunnerOption("model", str, "hybrid", f"model: {', '.join(MODELS.names())}"),
+    RunnerOption("data", str, "digits", f"dataset: {', '.join(DATAMODULES.names())}"),
+    RunnerOption(
+        "data_dir",
+        str | None,
+        None,
+        "dataset directory (datasets on disk)",
+        machine=True,
+        data_argument=True,
+    ),
+    RunnerOption(
+        "cache_dir",
+        str | None,
+        None,
+        "where caches go: decoded images of car datasets, precomputed features "
+        "(default ~/.cache/hqnn_lightning)",
+        experiment=False,
+        machine=True,
+        data_argument=True,
+    ),
+    RunnerOption(
+        "num_workers",
+        int | None,
+        None,
+        "DataLoader worker processes (default: the dataset's)",
+        experiment=False,
+        machine=True,
+        data_argument=True,
+    ),
+    RunnerOption(
+        "seed",
+        int,
+        0,
+        "seed of the split, the initialisation and the order",
+        experiment=False,
+        data_argument=True,
+    ),
+    RunnerOption(
+        "seeds",
+        list[int] | None,
+        None,
+        "run once per seed, e.g. [0,1,2], and print the mean +- std table (overrides --seed)",
+        experiment=False,
+    ),
+    RunnerOption("max_epochs", int, 10, "training epochs"),
+    RunnerOption(
+        "deterministic",
+        bool,
+        False,
+        "deterministic algorithms only (torch.use_deterministic_algorithms)",
+        experiment=False,
+    ),
+    RunnerOption(
+        "gradient_clip_val",
+        float | None,
+        None,
+        "clip the gradient norm to this value (Lightning's gradient_clip_val)",
+    ),
+    RunnerOption(
+        "evaluate",
+        str | None,
+        None,
+        "CHECKPOINT: evaluate the test set of the checkpoint's run on --q-device with "
+        "--shots, resumably, instead of training (see docs/devices.md)",
+        experiment=False,
+    ),
+    RunnerOption("yes", bool, False, "--evaluate: submit without asking", experiment=False),
+    RunnerOption("eval_dir", str | None, None, "--evaluate: where results go", experiment=False),
+    RunnerOption("max_retries", int, 3, "--evaluate: retries of a failed batch", experiment=False),
+    RunnerOption(
+        "logger",
+        Literal[LOGGERS],
+        "wandb",
+        f"experiment logger: {', '.join(LOGGERS)}; wandb runs offline without credentials",
+        experiment=False,
+    ),
+    RunnerOption("wandb_project", str, "hqnn-lightning", "W&B project", experiment=False),
+    RunnerOption("wandb_entity", str | None, None, "W&B entity (user or team)", experiment=False),
+    RunnerOption("wandb_group", str | None, None, "W&B group", experiment=False),
+    RunnerOption("wandb_tags", list[str], [], "W&B tags, e.g. [study,digits]", experiment=False),
+    RunnerOption(
+        "wandb_log_model",
+        bool,
+        False,
+        "upload the best and last checkpoints to W&B as a model artifact",
+        experiment=False,
+    ),
+    RunnerOption(
+        "output_dir",
+        str,
+        "runs",
+        "where run directories are created",
+        experiment=False,
+        machine=True,
+    ),
+    RunnerOption(
+        "resume",
+        str | None,
+        None,
+        "continue a run: its directory, a checkpoint in it, or last (the newest run of "
+        "this model, data and seed under --output-dir); its config.yaml gives the options",
+        experiment=False,
+        machine=True,
+    ),
+    RunnerOption(
+        "checkpoint_every_n_steps",
+        int | None,
+        None,
+        "also update checkpoints/last.ckpt every N training steps (for --resume)",
+        experiment=False,
+        machine=True,
+    ),
+    RunnerOption(
+        "accelerator",
+        str,
+        "auto",
+        "Lightning accelerator: auto, cpu, gpu",
+        experiment=False,
+        machine=True,
+    ),
+    RunnerOption("devices", int | str, 1, "Lightning devices per node, e.g. 2 or auto"),
+    RunnerOption("num_nodes", int, 1, "machines (SLURM or torchrun; docs/devices.md)"),
+    RunnerOption("strategy", str, "auto", "Lightning strategy: auto, ddp, ddp_spawn"),
+    RunnerOption(
+        "fast_dev_run",
+        bool,
+        False,
+        "one batch of each stage, no outputs",
+        experiment=False,
+    ),
+    RunnerOption(
+        "progress_bar",
+        bool,
+        True,
+        "Lightning's progress bar (false for batch jobs whose logs it would fill)",
+        experiment=False,
+    ),
+)
+"""The options of the runner itself; every other option is derived (`constructor_options`)."""
+
+RUNNER = {option.name: option for option in RUNNER_OPTIONS}
+
+
+@dataclass(frozen=True)
+class ConstructorOption:
+    """An option derived from the constructors of registered models or DataModules.
+
+    Args:
+        name: The argument's name.
+        type: Its type (the union of the constructors' annotations), or ``None``.
+        help: Its description, the registered names that take it, and their defaults.
+        takers: ``{registry kind: names of the registered constructors that take it}``.
+    """
+
+    name: str
+    type: Any
+    help: str
+    takers: Mapping[str, tuple[str, ...]]
+
+    @property
+    def flag(self) -> str:
+        return option_flag(self.name)
+
+
+@cache
+def constructor_options() -> tuple[ConstructorOption, ...]:
+    """Every argument of every registered model and DataModule constructor, as options;
+    runner options and the model arguments in `FROM_DATA` aside."""
+    found: dict[str, list[tuple[Registry[Any], str, _Argument]]] = {}
+    for registry, skipped in ((MODELS, set(FROM_DATA)), (DATAMODULES, set())):
+        for name in registry.names():
+            for argument in _arguments(registry, name):
+                if argument.name not in RUNNER and argument.name not in skipped:
+                    found.setdefault(argument.name, []).append((registry, name, argument))
+    return tuple(_constructor_option(name, found[name]) for name in sorted(found))
+
+
+def option_flag(name: str) -> str:
+    """``--n-qubits`` for ``n_qubits``."""
+    return "--" + name.replace("_", "-")
+
+
+def resumable_options() -> frozenset[str]:
+    """Options a resumed run may change: those that describe the machine."""
+    return frozenset(option.name for option in RUNNER_OPTIONS if option.machine) | {"config"}
+
+
+def logistics_options() -> frozenset[str]:
+    """Options that do not change what a run measures: seeds, outputs, loggers, workers."""
+    return frozenset(option.name for option in RUNNER_OPTIONS if not option.experiment) | {"config"}
+
+
+def runner_defaults() -> dict[str, Any]:
+    """``{name: default}`` of the runner options that define an experiment."""
+    return {option.name: option.default for option in RUNNER_OPTIONS if option.experiment}
+
+
+class RunnerParser(ArgumentParser):
+    """jsonargparse's parser, reading older option names (`RENAMED_OPTIONS`) as their names
+    now, from the command line as from YAML."""
+
+    def parse_args(self, *args: Any, **kwargs: Any) -> Namespace:
+        config = super().parse_args(*args, **kwargs)
+        for old, new in RENAMED_OPTIONS.items():
+            if config.get(old) is not None and config.get(new) is None:
+                config[new] = config[old]
+            config[old] = None
+        return config
+
+
+def build_parser() -> RunnerParser:
+    """The parser of ``experiments/run.py``; ``--help`` documents every option."""
+    parser = RunnerParser(
+        prog="experiments/run.py",
+        description=(
+            "Train a classical, hybrid quantum or quanvolutional model, then validate and test "
+            "its best checkpoint. Options left unset keep the model's and dataset's defaults."
+        ),
+    )
+    parser.add_argument("--config", action=ActionConfigFile, help="YAML file of any options below")
+    for option in RUNNER_OPTIONS:
+        _add(parser, option.flag, option.type, option.default, option.help)
+    for option in constructor_options():
+        _add(parser, option.flag, option.type, None, option.help)
+    for old, new in RENAMED_OPTIONS.items():
+        _add(parser, option_flag(old), bool | None, None, f"older name of {option_flag(new)}")
+    return parser
+
+
+def renamed(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` (a saved ``config.yaml``) with its older option names (`RENAMED_OPTIONS`)
+    replaced by their names now."""
+    config = dict(config)
+    for old, new in RENAMED_OPTIONS.items():
+        value = config.pop(old, None)
+        if value is not None and config.get(new) is None:
+            config[new] = value
+    return config
+
+
+def constructor_arguments(
+    config: Namespace, used_elsewhere: Collection[str] = ()
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The options set in ``config`` (not ``None``), split into the arguments of the model
+    ``config.model`` and of the DataModule ``config.data``.
+
+    Runner options marked ``data_argument`` go to the DataModule when it takes them.
+
+    Args:
+        config: The parsed options.
+        used_elsewhere: Options the runner uses itself when the DataModule does not take
+            them (``cache_dir`` for the feature cache).
+
+    Raises:
+        KeyError: ``config.model`` or ``config.data`` is not registered.
+        TypeError: an option is set that neither constructor takes; the message names it and
+            the models or datasets that do take it.
+    """
+    model_takes = MODELS.accepted_arguments(config.model) - set(FROM_DATA)
+    data_takes = DATAMODULES.accepted_arguments(config.data)
+    model_arguments: dict[str, Any] = {}
+    data_arguments: dict[str, Any] = {}
+    for option in constructor_options():
+        value = config.get(option.name)
+        if value is None:
+            continue
+        if option.name in model_takes:
+            model_arguments[option.name] = value
+        if option.name in data_takes:
+            data_arguments[option.name] = value
+        if option.name not in model_takes | data_takes:
+            raise TypeError(
+                f"{option.flag}: "
+                + "; ".join(
+                    _not_taken(
+                        kind,
+                        config.model if kind == MODELS.kind else config.data,
+                        option.name,
+                        names,
+                    )
+                    for kind, names in option.takers.items()
+                )
+            )
+    for option in RUNNER_OPTIONS:
+        value = config.get(option.name)
+        if not option.data_argument or value is None:
+            continue
+        if option.name in data_takes:
+            data_arguments[option.name] = value
+        elif option.name not in used_elsewhere:
+            raise TypeError(
+                f"{option.flag}: " + _not_taken(DATAMODULES.kind, config.data, option.name, ())
+            )
+    return model_arguments, data_arguments
+
+
+def _not_taken(kind: str, name: str, argument: str, takers: Sequence[str]) -> str:
+    those = f" ({kind}s that do: {', '.join(takers)})" if takers else ""
+    return f"{kind} {name!r} does not take {argument}{those}"
+
+
+def _add(parser: ArgumentParser, flag: str, kind: Any, default: Any, help: str) -> None:
+    """Adds ``flag``; a boolean one may also be given bare (``--deterministic``)."""
+    if kind in (bool, bool | None):
+        parser.add_argument(flag, type=kind, default=default, help=help, nargs="?", const=True)
+    else:
+        parser.add_argument(flag, type=kind, default=default, help=help)
+
+
+@dataclass(frozen=True)
+class _Argument:
+    name: str
+    annotation: Any
+    default: Any
+    description: str
+
+
+def _arguments(registry: Registry[Any], name: str) -> Iterator[_Argument]:
+    """The keyword arguments of the constructor registered as ``name``: annotation,
+    default (the variant's, where it sets one) and docstring description, each from the
+    class in the method resolution order that declares the argument."""
+    variant = registry.defaults(name)
+    for argument in sorted(registry.accepted_arguments(name)):
+        owner = _declaring(registry.get(name), argument)
+        parameter = inspect.signature(owner).parameters[argument]
+        default = variant.get(argument, parameter.default)
+        yield _Argument(
+            argument,
+            _annotations(owner).get(argument),
+            None if default is inspect.Parameter.empty else default,
+            _descriptions(owner).get(argument, ""),
+        )
+
+
+def _declaring(constructor: Callable[..., Any], argument: str) -> Callable[..., Any]:
+    """The class (or function) whose own signature names ``argument``."""
+    if not inspect.isclass(constructor):
+        return constructor
+    for klass in constructor.__mro__:
+        if "__init__" in vars(klass) and argument in inspect.signature(klass).parameters:
+            return klass
+    raise ValueError(f"no class of {constructor.__name__} declares {argument}")
+
+
+def _annotations(owner: Callable[..., Any]) -> dict[str, Any]:
+    function = owner.__init__ if inspect.isclass(owner) else owner
+    return typing.get_type_hints(function)
+
+
+def _descriptions(owner: Callable[..., Any]) -> dict[str, str]:
+    documented = {}
+    for text in (inspect.getdoc(owner), getattr(owner.__init__, "__doc__", None)):
+        for parameter in docstring_parser.parse(text or "").params:
+            documented.setdefault(parameter.arg_name, " ".join(parameter.description.split()))
+    return documented
+
+
+def _constructor_option(
+    name: str, found: list[tuple[Registry[Any], str, _Argument]]
+) -> ConstructorOption:
+    takers: dict[str, list[str]] = {}
+    defaults: dict[str, list[str]] = {}
+    annotations = []
+    for registry, registered, argument in found:
+        takers.setdefault(registry.kind, []).append(registered)
+        defaults.setdefault(repr(argument.default), []).append(registered)
+        if argument.annotation not in annotations:
+            annotations.append(argument.annotation)
+    description = next((argument.description for *_, argument in found if argument.description), "")
+    description = description.replace("``", "")
+    kind = typing.Union[(*annotations, None)]
+    return ConstructorOption(
+        name,
+        kind,
+        f"{description} [{_takers_text(takers)}; default {_defaults_text(defaults)}]",
+        {kind_: tuple(names) for kind_, names in takers.items()},
+    )
+
+
+def _takers_text(takers: dict[str, list[str]]) -> str:
+    return "; ".join(f"{kind}: {', '.join(names)}" for kind, names in takers.items())
+
+
+def _defaults_text(defaults: dict[str, list[str]]) -> str:
+    """``6`` when all agree, else the most common value and the exceptions:
+    ``6, hybrid_tiny: 2``."""
+    ordered = sorted(defaults.items(), key=lambda item: -len(item[1]))
+    (common, _), rest = ordered[0], ordered[1:]
+    return ", ".join([common, *(f"{', '.join(names)}: {value}" for value, names in rest)])

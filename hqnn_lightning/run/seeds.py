@@ -1,0 +1,82 @@
+"""One run per seed (``--seeds [0,1,2]``), each printed, then the mean +- std table."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from jsonargparse import Namespace
+
+from hqnn_lightning.report import group_runs, load_run, summary_table
+from hqnn_lightning.run.build import BUILD_ERRORS, build
+from hqnn_lightning.run.callbacks import NonFiniteLossError
+from hqnn_lightning.run.distributed import is_global_zero
+from hqnn_lightning.run.resume import Resumption, check_checkpoint
+from hqnn_lightning.run.training import train
+
+
+def run_seeds(
+    config: Namespace,
+    resumption: Resumption | None,
+    usage_error: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Builds and trains ``config`` once per seed of ``config.seeds`` (or once, with
+    ``config.seed``), printing each run's results and, for several seeds, the summary.
+
+    Args:
+        config: The parsed options.
+        resumption: The run to continue, for ``--resume``.
+        usage_error: Called with the message when an option does not fit; it must not
+            return (``parser.error``).
+
+    Returns:
+        The results of each run, in seed order.
+
+    Raises:
+        SystemExit: with status 1 when a run's training loss stops being finite.
+    """
+    all_results = []
+    for seed in config.seeds or [config.seed]:
+        seed_config = config.clone()
+        seed_config.seed, seed_config.seeds = seed, None
+        try:
+            datamodule, model = build(seed_config)
+            if resumption:
+                check_checkpoint(resumption.checkpoint, model)
+        except BUILD_ERRORS as error:
+            usage_error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
+        try:
+            results = train(seed_config, datamodule, model, resumption)
+        except NonFiniteLossError as error:
+            print(f"error: {error}", file=sys.stderr)
+            raise SystemExit(1) from None
+        if is_global_zero():
+            print(format_results(results))
+            print(f"Run directory: {results['run_dir']}")
+        all_results.append(results)
+    if len(all_results) > 1:
+        runs = [load_run(results["run_dir"]) for results in all_results]
+        print(summary_table(group_runs(runs)))
+    return all_results
+
+
+def format_results(results: dict[str, Any]) -> str:
+    """A Markdown table of one run's results (accuracies in percent)."""
+
+    def percent(key: str) -> str:
+        value = results.get(key)
+        return "-" if value is None else f"{100 * value:.2f}"
+
+    seconds = results["seconds_per_epoch"]
+    header = (
+        "| model | params classical | params quantum | epochs | val top-1 % | val top-5 % "
+        "| test top-1 % | test top-5 % | s/epoch |"
+    )
+    row = (
+        f"| {results['model']} | {results['params_classical']:,} | {results['params_quantum']:,} "
+        f"| {results['epochs']} | {percent('val/acc_top1')} | {percent('val/acc_top5')} "
+        f"| {percent('test/acc_top1')} | {percent('test/acc_top5')} "
+        f"| {'-' if seconds is None else f'{seconds:.1f}'} |"
+    )
+    return "\n".join([header, "|" + "---|" * 9, row])

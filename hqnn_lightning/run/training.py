@@ -1,0 +1,179 @@
+"""Training one run: its directory, loggers and callbacks; fit, then validate and test the
+best checkpoint, and write ``results.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from jsonargparse import Namespace
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
+
+from hqnn_lightning.models import parameter_counts
+from hqnn_lightning.run.callbacks import (
+    AugmentationFigure,
+    ConfusionMatrixFigure,
+    CSVMetricsCheckpoint,
+    EpochCheckpoint,
+    EpochTimer,
+    RngStateCheckpoint,
+    StepCheckpoint,
+    StopOnNonFiniteLoss,
+)
+from hqnn_lightning.run.distributed import RUN_DIR_VARIABLE, is_global_zero, run_directory
+from hqnn_lightning.run.loggers import create_logger
+from hqnn_lightning.run.options import build_parser
+from hqnn_lightning.run.provenance import record_resumption, write_environment
+from hqnn_lightning.run.resume import Resumption, resume_warnings_silenced, wandb_run_id
+
+MONITOR = "val/acc_top1"
+"""The metric that picks the best checkpoint, which is validated and tested."""
+
+
+def train(
+    config: Namespace,
+    datamodule: L.LightningDataModule,
+    model: L.LightningModule,
+    resumption: Resumption | None = None,
+) -> dict[str, Any]:
+    """Fits ``model`` (from ``resumption``'s checkpoint, into its run directory, if given),
+    then validates and tests its best checkpoint.
+
+    With several processes (``--devices 2 --strategy ddp``, SLURM, torchrun) every process
+    runs this; they share one run directory, and only global rank 0 writes files and W&B.
+
+    Returns:
+        The results: model name, parameter counts, epochs, best validation and test metrics,
+        mean seconds per epoch, and the run's directory.
+    """
+    try:
+        return _train(config, datamodule, model, resumption)
+    finally:
+        os.environ.pop(RUN_DIR_VARIABLE, None)  # the next run in this process gets its own
+
+
+def _train(
+    config: Namespace,
+    datamodule: L.LightningDataModule,
+    model: L.LightningModule,
+    resumption: Resumption | None,
+) -> dict[str, Any]:
+    run_dir = _run_directory(config, resumption)
+    csv_logger = CSVLogger(run_dir, name="", version="csv")
+    timer = EpochTimer()
+    best = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        monitor=MONITOR,
+        mode="max",
+        filename="best-epoch{epoch}",
+        auto_insert_metric_name=False,
+        enable_version_counter=False,
+    )
+    callbacks: list[L.Callback] = [
+        best,
+        timer,
+        StopOnNonFiniteLoss(),
+        RngStateCheckpoint(),
+        CSVMetricsCheckpoint(csv_logger),
+        EpochCheckpoint(run_dir / "checkpoints"),
+        AugmentationFigure(run_dir),
+        ConfusionMatrixFigure(run_dir),
+    ]
+    if config.checkpoint_every_n_steps:
+        callbacks.append(StepCheckpoint(run_dir / "checkpoints", config.checkpoint_every_n_steps))
+    trainer = L.Trainer(
+        max_epochs=config.max_epochs,
+        accelerator=config.accelerator,
+        devices=config.devices,
+        num_nodes=config.num_nodes,
+        strategy=config.strategy,
+        logger=[csv_logger, *_dashboard(config, run_dir)],
+        callbacks=callbacks,
+        default_root_dir=run_dir,
+        fast_dev_run=config.fast_dev_run,
+        enable_progress_bar=config.progress_bar,
+        log_every_n_steps=10,
+        deterministic=config.deterministic,
+        gradient_clip_val=config.gradient_clip_val,
+    )
+    with resume_warnings_silenced(resumption is not None):
+        trainer.fit(
+            model, datamodule=datamodule, ckpt_path=resumption.checkpoint if resumption else None
+        )
+    checkpoint = None if config.fast_dev_run else "best"
+    val_metrics = trainer.validate(
+        model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False
+    )
+    test_metrics = trainer.test(model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
+    counts = parameter_counts(model)
+    results = {
+        "model": config.model,
+        "data": config.data,
+        "seed": config.seed,
+        "params_classical": counts["classical"],
+        "params_quantum": counts["quantum"],
+        "epochs": trainer.current_epoch,
+        "best_checkpoint": best.best_model_path or None,
+        "seconds_per_epoch": (
+            sum(timer.epoch_seconds) / len(timer.epoch_seconds) if timer.epoch_seconds else None
+        ),
+        **{key: float(value) for key, value in {**val_metrics[0], **test_metrics[0]}.items()},
+        "run_dir": str(run_dir),
+    }
+    if trainer.is_global_zero:
+        (run_dir / "results.json").write_text(json.dumps(results, indent=2))
+        _finish_wandb(trainer.loggers)
+    return results
+
+
+def _run_directory(config: Namespace, resumption: Resumption | None) -> Path:
+    """The run's directory: a new one with ``config.yaml`` and ``environment.json``, or the
+    resumed run's, whose ``environment.json`` records the resumption."""
+    if resumption is not None:
+        if is_global_zero():
+            record_resumption(resumption.run_dir / "environment.json", resumption.checkpoint)
+        return resumption.run_dir
+    run_dir = run_directory(
+        Path(config.output_dir), f"{config.model}-{config.data}-seed{config.seed}"
+    )
+    if is_global_zero():
+        build_parser().save(config, run_dir / "config.yaml", overwrite=True)
+        write_environment(run_dir / "environment.json")
+    return run_dir
+
+
+def _dashboard(config: Namespace, run_dir: Path) -> list[Logger]:
+    """The chosen logger beside the CSV one that every run has: W&B or TensorBoard."""
+    if config.logger == "csv":
+        return []
+    values = config.as_dict()
+    values.pop("config", None)
+    return [
+        create_logger(
+            config.logger,
+            run_dir,
+            run_dir.name,
+            project=config.wandb_project,
+            entity=config.wandb_entity,
+            group=config.wandb_group,
+            tags=config.wandb_tags,
+            config=values,
+            log_model=config.wandb_log_model,
+            run_id=wandb_run_id(run_dir) if config.logger == "wandb" else None,
+        )
+    ]
+
+
+def _finish_wandb(loggers: list[Logger]) -> None:
+    """Finishes the W&B run, so that the next seed of ``--seeds`` starts its own, and says
+    how to upload an offline one."""
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            settings = logger.experiment.settings
+            logger.experiment.finish()
+            if settings.mode == "offline":
+                print(f"W&B ran offline; to upload: wandb sync {settings.sync_dir}")

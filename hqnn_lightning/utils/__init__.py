@@ -1,0 +1,2 @@
+"""What the other packages share: the name -> constructor `registry`, and `native`, which
+builds and loads the package's C kernels."""
