@@ -46,7 +46,7 @@ import torch
 from quanvolution import default_tables as quanvolution_tables
 from torch import nn
 
-from hqnn_lightning.quantum import VariationalClassifierCircuit, quantum_layer
+from hqnn_lightning.quantum import VariationalClassifierCircuit, make_device, make_layer
 
 
 @dataclass
@@ -107,7 +107,7 @@ def head_inputs(batch: int, n_qubits: int, seed: int = 0) -> torch.Tensor:
 
 def twin(circuit: VariationalClassifierCircuit, device: str, like: nn.Module, **options):
     """A layer on ``device`` holding the weights of ``like``."""
-    layer = quantum_layer(circuit, device=device, **options)
+    layer = make_layer(circuit, make_device(device, circuit.n_qubits), **options)
     layer.load_state_dict(like.state_dict())
     return layer.to(next(like.parameters()).dtype)
 
@@ -142,7 +142,7 @@ def accuracy(args: argparse.Namespace) -> None:
                 n, rng.randint(1, 3), rng.choice(["strong", "basic"]), rng.choice(["X", "Y"])
             )
             method = rng.choice(["unitary", "gates"])
-            reference = quantum_layer(circuit, device=reference_device).double()
+            reference = make_layer(circuit, make_device(reference_device, n)).double()
             layer = twin(circuit, "torch", reference, method=method).to(dtype)
             inputs = (torch.rand(32, n, dtype=torch.float64) * 4 - 2) * math.pi
             cotangent = torch.randn(32, n, dtype=torch.float64)
@@ -157,7 +157,7 @@ def head(args: argparse.Namespace) -> None:
     circuit = VariationalClassifierCircuit(6, 3, "strong", "Y")
     reuploading = VariationalClassifierCircuit(6, 3, "strong", "Y", reupload=True)
     inputs = head_inputs(args.batch, 6)
-    reference = quantum_layer(circuit, device="default.qubit")
+    reference = make_layer(circuit, make_device("default.qubit", 6))
     reuploading_reference = twin(reuploading, "default.qubit", reference)
     variants = [
         ("TorchLayer, default.qubit (backprop)", reference, inputs, args.repeats),
@@ -226,7 +226,7 @@ def sweep_variant(args: argparse.Namespace, device: str, n_qubits: int, depth: i
     fits in ``--memory-gib``; if the whole batch would not fit, or would take longer than
     ``--budget`` seconds by linear scaling, the cell keeps the probe batch (``scale`` > 1).
     """
-    layer = quantum_layer(VariationalClassifierCircuit(n_qubits, depth), device=device)
+    layer = make_layer(VariationalClassifierCircuit(n_qubits, depth), make_device(device, n_qubits))
     batch, limit = args.sweep_batch, args.memory_gib * 2**30
     per_sample = saved_bytes(device, n_qubits, depth)
     probe = batch

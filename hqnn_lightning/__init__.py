@@ -33,7 +33,7 @@ from hqnn_lightning.quantum import (
     TorchStatevectorLayer,
     VariationalClassifierCircuit,
     make_device,
-    quantum_layer,
+    make_layer,
     quanvolution_filter_qnode,
     variational_classifier_qnode,
 )
@@ -71,8 +71,8 @@ __all__ = [
     "create_model",
     "evaluate_checkpoint",
     "make_device",
+    "make_layer",
     "parameter_counts",
-    "quantum_layer",
     "quanvolution_filter_qnode",
     "stratified_split",
     "variational_classifier_qnode",

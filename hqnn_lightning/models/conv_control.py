@@ -8,6 +8,7 @@ from torch import nn
 from hqnn_lightning.models.backbones import SmallCNN
 from hqnn_lightning.models.base import ImageClassifier
 from hqnn_lightning.models.registry import MODELS
+from hqnn_lightning.quantum.geometry import conv_output_size
 
 
 @MODELS.register("quanv_control")
@@ -55,7 +56,7 @@ class ConvControlNet(ImageClassifier):
     ) -> None:
         super().__init__(num_classes)
         self.save_hyperparameters()
-        if (image_size - kernel_size) // stride + 1 < 1:
+        if conv_output_size(image_size, kernel_size, stride) < 1:
             raise ValueError(
                 f"image_size={image_size} is smaller than one {kernel_size}x{kernel_size} patch"
             )

@@ -18,7 +18,7 @@ from torch import nn
 from hqnn_lightning.models.backbones import create_backbone
 from hqnn_lightning.models.base import ImageClassifier, check_precompute_features
 from hqnn_lightning.models.registry import MODELS
-from hqnn_lightning.quantum import VariationalClassifierCircuit, quantum_layer
+from hqnn_lightning.quantum import VariationalClassifierCircuit, make_device, make_layer
 
 
 class BottleneckClassifier(ImageClassifier):
@@ -188,16 +188,8 @@ class HybridVQC(BottleneckClassifier):
         )
         self.save_hyperparameters()
         circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, reupload=reupload)
-        layers = [
-            quantum_layer(
-                circuit,
-                device=q_device,
-                shots=shots,
-                diff_method=q_diff_method,
-                **(q_device_options or {}),
-            )
-            for _ in range(n_heads)
-        ]
+        device = make_device(q_device, n_qubits, shots, q_diff_method, **(q_device_options or {}))
+        layers = [make_layer(circuit, device) for _ in range(n_heads)]
         self.quantum = layers[0] if n_heads == 1 else SideBySide(layers, n_qubits)
 
     def bottleneck(self, angles: torch.Tensor) -> torch.Tensor:

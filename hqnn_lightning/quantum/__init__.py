@@ -2,18 +2,19 @@
 
 from hqnn_lightning.quantum.circuits import (
     ENTANGLERS,
+    QuantumCircuit,
     QuanvolutionFilterCircuit,
     TrainableQuanvolutionFilterCircuit,
     VariationalClassifierCircuit,
 )
 from hqnn_lightning.quantum.devices import KNOWN_DEVICES, DeviceInfo, QuantumDevice, make_device
-from hqnn_lightning.quantum.expansion_quanvolution import ExpansionQuanvolution
-from hqnn_lightning.quantum.factory import quantum_layer
-from hqnn_lightning.quantum.layers import QuantumCircuit, QuantumLayer
-from hqnn_lightning.quantum.pauli_expansion import expansion_coefficients
+from hqnn_lightning.quantum.expansion import ExpansionQuanvolution, expansion_coefficients
+from hqnn_lightning.quantum.factory import make_layer
+from hqnn_lightning.quantum.geometry import conv_output_size
+from hqnn_lightning.quantum.pennylane_layer import QuantumLayer
 from hqnn_lightning.quantum.qnodes import quanvolution_filter_qnode, variational_classifier_qnode
 from hqnn_lightning.quantum.quanvolution import QuanvolutionLayer
-from hqnn_lightning.quantum.torch_layer import TorchStatevectorLayer
+from hqnn_lightning.quantum.statevector import TorchStatevectorLayer
 
 __all__ = [
     "ENTANGLERS",
@@ -28,9 +29,10 @@ __all__ = [
     "TorchStatevectorLayer",
     "TrainableQuanvolutionFilterCircuit",
     "VariationalClassifierCircuit",
+    "conv_output_size",
     "expansion_coefficients",
     "make_device",
-    "quantum_layer",
+    "make_layer",
     "quanvolution_filter_qnode",
     "variational_classifier_qnode",
 ]

@@ -4,14 +4,15 @@ Each circuit is a frozen dataclass: its fields describe it (qubits, depth, seed)
 inside a QNode applies the gates. A description, unlike a closure, pickles (spawn-based DDP,
 checkpoints), compares equal when it describes the same circuit, and can be compiled to other
 back-ends from the same fields. Its ``__call__`` takes ``inputs`` and then exactly the names in
-``weight_shapes``, as `pennylane.qnn.TorchLayer` requires.
+``weight_shapes``, as `pennylane.qnn.TorchLayer` requires: the `QuantumCircuit` contract that
+every layer (`make_layer`) relies on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pennylane as qml
@@ -21,6 +22,23 @@ ENTANGLERS: dict[str, type[qml.operation.Operation]] = {
     "basic": qml.BasicEntanglerLayers,
 }
 ROTATIONS = ("X", "Y")
+
+
+class QuantumCircuit(Protocol):
+    """What a layer needs of a circuit description: ``n_qubits`` inputs per sample,
+    ``n_outputs`` expectation values, the shapes of its trainable weights, and ``__call__``
+    applying the gates inside a QNode."""
+
+    @property
+    def n_qubits(self) -> int: ...
+
+    @property
+    def n_outputs(self) -> int: ...
+
+    @property
+    def weight_shapes(self) -> dict[str, tuple[int, ...]]: ...
+
+    def __call__(self, inputs: Any, **weights: Any) -> Any: ...
 
 
 class CircuitDescription:

@@ -6,9 +6,10 @@ keep the description rather than the device, because simulator devices such as
 ``lightning.qubit`` hold C++ state that cannot be pickled, and spawn-based DDP and checkpoints
 need to pickle the model.
 
-``"torch"`` is the library's own exact state-vector simulator in plain torch
-(``statevector.py``), not a PennyLane device: it has a description like the others, so that
-options are validated in one place, but no QNode; `quantum_layer` builds its layer.
+``"torch"`` is the library's own exact simulation in plain torch (the ``statevector`` and
+``expansion`` packages), not a PennyLane device: it has a description like the others, so that
+shots and options are validated here and only here, but no QNode; `make_layer` builds its
+layer.
 """
 
 from __future__ import annotations
@@ -213,7 +214,7 @@ class QuantumDevice:
         if not info.pennylane:
             raise ValueError(
                 f"{self.name!r} is not a PennyLane device and has no QNode; build its layer "
-                f"with quantum_layer(circuit, device={self.name!r})"
+                f"with make_layer(circuit, make_device({self.name!r}, wires))"
             )
         if info.factory is not None:
             return info.factory(self.wires, self.options)
@@ -286,8 +287,8 @@ def make_device(
         raise ValueError(f"shots must be None or a positive integer, got {shots!r}")
     if shots is not None and info.sampled_diff_method is None:
         raise ValueError(
-            f"{name} computes exact expectation values and takes no shots, got shots={shots}; "
-            f"use a PennyLane device such as 'default.qubit' for finite shots"
+            f"{name} computes exact expectation values and takes no shots: shots={shots} needs "
+            f"a PennyLane device; use a PennyLane device such as 'default.qubit' for finite shots"
         )
     if shots is None and info.analytic_diff_method is None:
         raise ValueError(
@@ -330,3 +331,33 @@ def make_device(
     return QuantumDevice(
         name, wires, shots, diff_method, dict(options), noise, float(noise_strength or 0.0)
     )
+
+
+def as_device(
+    device: str | QuantumDevice,
+    wires: int,
+    shots: int | None = None,
+    diff_method: str | None = None,
+    **options: Any,
+) -> QuantumDevice:
+    """The description a layer runs on: ``device`` itself when it is already a `QuantumDevice`,
+    else ``make_device(device, wires, shots, diff_method, **options)``.
+
+    Raises:
+        ValueError: a `QuantumDevice` with another number of wires, or together with shots, a
+            diff method or options (those belong in `make_device`); anything `make_device`
+            raises.
+    """
+    if not isinstance(device, QuantumDevice):
+        return make_device(device, wires, shots, diff_method, **options)
+    given = {"shots": shots, "diff_method": diff_method}
+    extra = [name for name, value in given.items() if value is not None] + sorted(options)
+    if extra:
+        raise ValueError(
+            f"got a QuantumDevice and {', '.join(extra)}: give them to make_device instead"
+        )
+    if device.wires != wires:
+        raise ValueError(
+            f"the circuit has {wires} qubits, but the {device.name} device has {device.wires} wires"
+        )
+    return device

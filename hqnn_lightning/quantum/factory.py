@@ -1,4 +1,4 @@
-"""One entry point for a circuit's torch layer, whichever device runs it."""
+"""`make_layer`: the one place that picks the torch layer running a circuit on a device."""
 
 from __future__ import annotations
 
@@ -6,39 +6,40 @@ from typing import Any
 
 from torch import nn
 
-from hqnn_lightning.quantum.devices import TORCH_DEVICE
-from hqnn_lightning.quantum.layers import QuantumCircuit, QuantumLayer
-from hqnn_lightning.quantum.torch_layer import TorchStatevectorLayer
+from hqnn_lightning.quantum.circuits import QuantumCircuit, QuanvolutionFilterCircuit
+from hqnn_lightning.quantum.devices import TORCH_DEVICE, QuantumDevice, as_device
+from hqnn_lightning.quantum.expansion.layer import ExpansionQuanvolution
+from hqnn_lightning.quantum.pennylane_layer import QuantumLayer
+from hqnn_lightning.quantum.statevector.layer import TorchStatevectorLayer
 
 
-def quantum_layer(
-    circuit: QuantumCircuit,
-    device: str = TORCH_DEVICE,
-    shots: int | None = None,
-    diff_method: str | None = None,
-    **options: Any,
-) -> nn.Module:
-    """The layer that runs ``circuit`` on ``device``: ``(..., n_qubits) -> (..., n_outputs)``.
+def make_layer(circuit: QuantumCircuit, device: QuantumDevice, **options: Any) -> nn.Module:
+    """The layer that runs ``circuit`` on ``device``, a description from `make_device`.
 
-    ``device="torch"`` (the default, the fastest exact simulation) gives a
-    `TorchStatevectorLayer`; a PennyLane device name (``"default.qubit"``,
-    ``"lightning.qubit"``) gives a `QuantumLayer`, the reference, and the route to
-    finite shots and hardware. Both hold the circuit's weights under the same names, so their
-    state dicts are interchangeable.
+    - any circuit on a PennyLane device: `QuantumLayer`, a `pennylane.qnn.TorchLayer`;
+    - a `QuanvolutionFilterCircuit` (trainable or not) on ``"torch"``: `ExpansionQuanvolution`,
+      the filter's exact expansion, no simulator;
+    - any other circuit (`VariationalClassifierCircuit`) on ``"torch"``:
+      `TorchStatevectorLayer`, an exact state-vector simulation in torch.
+
+    `QuantumLayer` and `TorchStatevectorLayer` map ``(..., n_qubits) -> (..., n_outputs)`` and
+    hold the circuit's weights under the same names, so their state dicts are interchangeable.
+    `ExpansionQuanvolution` evaluates the filter on every patch of images at once,
+    ``forward(images, stride)``; `QuanvolutionLayer` slides either kind over images.
+    ``"torch"`` is the fastest exact simulation; a PennyLane device is the reference, and the
+    route to finite shots, noise and hardware.
 
     Args:
-        circuit: A circuit description such as `VariationalClassifierCircuit`.
-        device: ``"torch"`` or a PennyLane device name (see `make_device`).
-        shots: ``None`` for exact expectation values, else samples per circuit (PennyLane
-            devices only).
-        diff_method: Overrides the device's default diff method.
-        **options: ``method`` for ``"torch"`` (see `TorchStatevectorLayer`), PennyLane
-            device options (``seed``, ``c_dtype``, ...) otherwise.
+        circuit: A circuit description (see `circuits`).
+        device: The validated device, ``make_device(name, circuit.n_qubits, shots, ...)``.
+        **options: Passed to the layer: ``method`` for `TorchStatevectorLayer`.
 
     Raises:
-        ValueError: an unknown device, shots on ``"torch"``, or another invalid option (the
-            message names it).
+        ValueError: the device's wires differ from the circuit's qubits.
     """
-    if device == TORCH_DEVICE:
-        return TorchStatevectorLayer(circuit, device, shots, diff_method, **options)
-    return QuantumLayer(circuit, device, shots, diff_method, **options)
+    device = as_device(device, circuit.n_qubits)
+    if device.name != TORCH_DEVICE:
+        return QuantumLayer(circuit, device, **options)
+    if isinstance(circuit, QuanvolutionFilterCircuit):
+        return ExpansionQuanvolution(circuit, **options)
+    return TorchStatevectorLayer(circuit, device, **options)

@@ -2,8 +2,8 @@
 
 For users who want a plain `pennylane.qnn.TorchLayer` or a bare QNode; the layers of
 this library build theirs the same way, through `QuantumDevice.qnode`. The ``device``
-must be a PennyLane device: ``"torch"`` has no QNode, and ``quantum_layer(circuit,
-device=...)`` builds the layer for any device, ``"torch"`` included.
+must be a PennyLane device: ``"torch"`` has no QNode, and ``make_layer(circuit,
+make_device(...))`` builds the layer for any device, ``"torch"`` included.
 """
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ from hqnn_lightning.quantum.circuits import (
     QuanvolutionFilterCircuit,
     TrainableQuanvolutionFilterCircuit,
 )
-from hqnn_lightning.quantum.expansion_quanvolution import ExpansionQuanvolution
-from hqnn_lightning.quantum.layers import QuantumLayer
-
-TORCH_DEVICE = "torch"
-"""Device name of the exact simulator-free path (`ExpansionQuanvolution`)."""
+from hqnn_lightning.quantum.devices import TORCH_DEVICE, QuantumDevice, as_device
+from hqnn_lightning.quantum.expansion.layer import ExpansionQuanvolution
+from hqnn_lightning.quantum.factory import make_layer
+from hqnn_lightning.quantum.geometry import conv_output_size
+from hqnn_lightning.quantum.pennylane_layer import QuantumLayer
 
 
 class QuanvolutionLayer(nn.Module):
@@ -27,12 +27,13 @@ class QuanvolutionLayer(nn.Module):
     ``kernel_size**2`` expectation values, which become that many output channels.
 
     ``(B, C, H, W) -> (B, C * kernel_size**2, H', W')`` with
-    ``H' = (H + 2 * padding - kernel_size) // stride + 1`` (same for ``W'``). Pixels are
+    ``H' = conv_output_size(H, kernel_size, stride, padding)`` (same for ``W'``). Pixels are
     expected in ``[0, 1]`` (they are rotated by ``pi * x``); values outside still work, as
     larger angles. Output channel ``c * k**2 + q`` is qubit ``q``'s ``<Z>`` on input channel
     ``c``.
 
-    ``device="torch"`` (the default) evaluates the circuit's exact expansion in the patch's
+    The filter on each patch is ``make_layer(circuit, device)``. ``device="torch"`` (the
+    default) evaluates the circuit's exact expansion in the patch's
     cosines and sines (`ExpansionQuanvolution`): a fused compiled kernel on the CPU when
     no gradient flows through the layer, pure torch otherwise; it agrees with ``default.qubit``
     to rounding. A PennyLane device name (``"default.qubit"``, ``"lightning.qubit"``) runs the
@@ -48,7 +49,8 @@ class QuanvolutionLayer(nn.Module):
         padding: Zero padding on each side.
         n_layers: Number of ``RandomLayers`` in the filter.
         seed: Seed of the random filter (its gates, and its angles' initial values).
-        device: ``"torch"``, or a PennyLane device name.
+        device: ``"torch"``, a PennyLane device name, or a `QuantumDevice` of
+            ``kernel_size**2`` wires from `make_device` (then without shots or options here).
         shots: ``None`` for exact expectation values, else samples per circuit (PennyLane
             devices only).
         trainable: Learn the ``RandomLayers`` angles (a parameter of shape
@@ -63,7 +65,7 @@ class QuanvolutionLayer(nn.Module):
         padding: int = 0,
         n_layers: int = 1,
         seed: int = 0,
-        device: str = TORCH_DEVICE,
+        device: str | QuantumDevice = TORCH_DEVICE,
         shots: int | None = None,
         trainable: bool = False,
         **device_options: Any,
@@ -76,29 +78,17 @@ class QuanvolutionLayer(nn.Module):
         self.kernel_size = kernel_size
         self.stride = stride
         self.padding = padding
-        self.device_name = device
         circuit_type = (
             TrainableQuanvolutionFilterCircuit if trainable else QuanvolutionFilterCircuit
         )
         self.circuit = circuit_type(kernel_size, n_layers, seed)
-        self.filter: nn.Module
-        if device == TORCH_DEVICE:
-            if shots is not None:
-                raise ValueError(
-                    f"device='torch' computes exact expectation values; shots={shots} needs a "
-                    "PennyLane device such as 'default.qubit'"
-                )
-            if device_options:
-                raise ValueError(
-                    f"device='torch' takes no device options, got {sorted(device_options)}"
-                )
-            self.filter = ExpansionQuanvolution(self.circuit, stride, trainable)
-        else:
-            self.filter = QuantumLayer(self.circuit, device=device, shots=shots, **device_options)
-            if trainable:
-                with torch.no_grad():
-                    weights = self.filter.qnode_weights["weights"]
-                    weights.copy_(torch.as_tensor(self.circuit.random_weights))
+        quantum_device = as_device(device, self.circuit.n_qubits, shots, **device_options)
+        self.device_name = quantum_device.name
+        self.filter = make_layer(self.circuit, quantum_device)
+        if trainable and isinstance(self.filter, QuantumLayer):
+            with torch.no_grad():
+                weights = self.filter.qnode_weights["weights"]
+                weights.copy_(torch.as_tensor(self.circuit.random_weights))
 
     @property
     def channels_per_input_channel(self) -> int:
@@ -112,7 +102,7 @@ class QuanvolutionLayer(nn.Module):
 
     def output_size(self, size: int) -> int:
         """Output side length for an input side of ``size`` pixels."""
-        return (size + 2 * self.padding - self.kernel_size) // self.stride + 1
+        return conv_output_size(size, self.kernel_size, self.stride, self.padding)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, C * kernel_size**2, H', W')``."""
@@ -128,7 +118,7 @@ class QuanvolutionLayer(nn.Module):
         if isinstance(self.filter, ExpansionQuanvolution):
             if self.padding:
                 images = F.pad(images, [self.padding] * 4)
-            return self.filter(images)
+            return self.filter(images, self.stride)
         k2 = self.kernel_size**2
         patches = F.unfold(images, self.kernel_size, padding=self.padding, stride=self.stride)
         # (B, C*k2, L) -> (B, C, L, k2): one row per circuit evaluation.

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hqnn_lightning.quantum import QuanvolutionLayer, quanvolution_filter_qnode
-from hqnn_lightning.quantum.expansion_quanvolution import ExpansionQuanvolution
-from hqnn_lightning.quantum.quanvolution_kernel import load_kernel
+from hqnn_lightning.quantum.expansion.kernel import load_kernel
+from hqnn_lightning.quantum.expansion.layer import ExpansionQuanvolution
 
 DEVICES = ("torch", "default.qubit")
 HAS_COMPILER = shutil.which(os.environ.get("CC", "cc")) is not None
@@ -149,9 +149,7 @@ class TestExpansionPaths:
         layer = QuanvolutionLayer(kernel_size=3, stride=2, seed=5)
         x = images(2, 3, 9, 9)
         compiled = layer(x)
-        monkeypatch.setattr(
-            "hqnn_lightning.quantum.expansion_quanvolution.load_kernel", lambda: None
-        )
+        monkeypatch.setattr("hqnn_lightning.quantum.expansion.layer.load_kernel", lambda: None)
         assert not layer.filter.uses_kernel(x)
         torch.testing.assert_close(layer(x), compiled, atol=1e-12, rtol=0)
 

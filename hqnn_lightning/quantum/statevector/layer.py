@@ -7,10 +7,10 @@ import math
 import torch
 from torch import nn
 
-from hqnn_lightning.quantum.devices import TORCH_DEVICE, make_device
-from hqnn_lightning.quantum.layers import QuantumCircuit
-from hqnn_lightning.quantum.statevector import Method, StatevectorSimulator
-from hqnn_lightning.quantum.statevector_program import compile_circuit
+from hqnn_lightning.quantum.circuits import QuantumCircuit
+from hqnn_lightning.quantum.devices import TORCH_DEVICE, QuantumDevice, as_device
+from hqnn_lightning.quantum.statevector.program import compile_circuit
+from hqnn_lightning.quantum.statevector.simulator import Method, StatevectorSimulator
 
 
 class TorchStatevectorLayer(nn.Module):
@@ -22,7 +22,7 @@ class TorchStatevectorLayer(nn.Module):
     ``[0, 2 pi)``, so state dicts move between this layer and `QuantumLayer`. A circuit
     with fixed angles (`QuanvolutionFilterCircuit`) has no parameters.
 
-    The simulation (``statevector.py``) is differentiable by autograd with respect to inputs
+    The simulation (`StatevectorSimulator`) is differentiable by autograd with respect to inputs
     and weights, runs on the device of its inputs (CPU or CUDA) and in their precision: float64
     inputs and weights give complex128 amplitudes and float64 outputs, float32 complex64 and
     float32 (the wider of the two dtypes wins; narrower floats compute in float32; a circuit's
@@ -31,7 +31,8 @@ class TorchStatevectorLayer(nn.Module):
 
     Args:
         circuit: A circuit description such as `VariationalClassifierCircuit`.
-        device: Must be ``"torch"``; here so that the factory's arguments fit both layers.
+        device: ``"torch"``, or its `QuantumDevice` from `make_device` (as `make_layer`
+            passes it; then without shots or diff method here).
         shots: Must be ``None``: the simulation is exact.
         diff_method: ``None`` or ``"backprop"`` (autograd).
         method: ``"unitary"``, ``"gates"`` or ``"auto"`` (see `StatevectorSimulator`).
@@ -40,15 +41,17 @@ class TorchStatevectorLayer(nn.Module):
     def __init__(
         self,
         circuit: QuantumCircuit,
-        device: str = TORCH_DEVICE,
+        device: str | QuantumDevice = TORCH_DEVICE,
         shots: int | None = None,
         diff_method: str | None = None,
         method: Method = "auto",
     ) -> None:
         super().__init__()
-        if device != TORCH_DEVICE:
-            raise ValueError(f"TorchStatevectorLayer runs on device='torch', got {device!r}")
-        self.quantum_device = make_device(device, circuit.n_qubits, shots, diff_method)
+        self.quantum_device = as_device(device, circuit.n_qubits, shots, diff_method)
+        if self.quantum_device.name != TORCH_DEVICE:
+            raise ValueError(
+                f"TorchStatevectorLayer runs on device='torch', got {self.quantum_device.name!r}"
+            )
         self.circuit = circuit
         self.simulator = StatevectorSimulator(compile_circuit(circuit), method)
         for name, shape in circuit.weight_shapes.items():

@@ -1,4 +1,4 @@
-/* Fused CPU kernel of the multilinear quanvolution (see pauli_expansion.py).
+/* Fused CPU kernel of the multilinear quanvolution (see coefficients.py).
  *
  * For each patch, output o is sum_P c[o, P] prod_i f_i(P_i) with f_i = (1, cos(pi x_i),
  * sin(pi x_i)). The patch's qubits are split into a head (the first n_head) and a tail; the
@@ -11,7 +11,7 @@
  * NAME computes outputs; NAME_grad accumulates the gradient of a loss with respect to the
  * coefficients, sum over patches of grad_out[o] * head[r] * tail[s], for trainable filters.
  *
- * quanvolution_kernel.py compiles this file twice, for float and for double, defining
+ * kernel.py compiles this file twice, for float and for double, defining
  * SCALAR, COS, SIN and NAME on the command line.
  */
 #include <math.h>

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import pennylane as qml
 import torch
 from torch import nn
 
-from hqnn_lightning.quantum.devices import make_device
-
-
-class QuantumCircuit(Protocol):
-    """What `QuantumLayer` needs of a circuit description (see ``circuits.py``)."""
-
-    @property
-    def n_qubits(self) -> int: ...
-
-    @property
-    def n_outputs(self) -> int: ...
-
-    @property
-    def weight_shapes(self) -> dict[str, tuple[int, ...]]: ...
-
-    def __call__(self, inputs: Any, **weights: Any) -> Any: ...
+from hqnn_lightning.quantum.circuits import QuantumCircuit
+from hqnn_lightning.quantum.devices import QuantumDevice, as_device
 
 
 class QuantumLayer(qml.qnn.TorchLayer):
@@ -40,7 +26,8 @@ class QuantumLayer(qml.qnn.TorchLayer):
 
     Args:
         circuit: A circuit description such as `VariationalClassifierCircuit`.
-        device: PennyLane device name (see `make_device`).
+        device: A PennyLane device's name, or its `QuantumDevice` from `make_device` (then
+            without shots, diff method or options here).
         shots: ``None`` for exact expectation values, else samples per circuit.
         diff_method: Overrides the device's default diff method.
         **device_options: Passed to the PennyLane device.
@@ -49,12 +36,12 @@ class QuantumLayer(qml.qnn.TorchLayer):
     def __init__(
         self,
         circuit: QuantumCircuit,
-        device: str = "default.qubit",
+        device: str | QuantumDevice = "default.qubit",
         shots: int | None = None,
         diff_method: str | None = None,
         **device_options: Any,
     ) -> None:
-        quantum_device = make_device(device, circuit.n_qubits, shots, diff_method, **device_options)
+        quantum_device = as_device(device, circuit.n_qubits, shots, diff_method, **device_options)
         super().__init__(quantum_device.qnode(circuit), circuit.weight_shapes)
         self.circuit = circuit
         self.quantum_device = quantum_device

@@ -2,10 +2,10 @@
 
 A `QuanvolutionFilterCircuit` maps a patch to ``<Z_q>`` values that are exactly
 ``sum_P c[q, P] prod_i f_i(P_i)`` with ``f_i = (1, cos(pi x_i), sin(pi x_i))``
-(`pauli_expansion`). `ExpansionQuanvolution` evaluates that
+(`expansion.coefficients`). `ExpansionQuanvolution` evaluates that
 form on every patch in one of two ways, which agree to rounding:
 
-- the compiled CPU kernel (`quanvolution_kernel`), fused so that no
+- the compiled CPU kernel (`expansion.kernel`), fused so that no
   per-patch feature reaches memory, for float32/float64 CPU images that need no gradient; a
   trainable filter gets the gradient of its angles through a second kernel, which accumulates
   the gradient of each coefficient, and autograd from the coefficients to the angles;
@@ -26,9 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hqnn_lightning.quantum.circuits import QuanvolutionFilterCircuit
-from hqnn_lightning.quantum.pauli_expansion import expansion_coefficients, expansion_support
-from hqnn_lightning.quantum.quanvolution_kernel import (
+from hqnn_lightning.quantum.circuits import (
+    QuanvolutionFilterCircuit,
+    TrainableQuanvolutionFilterCircuit,
+)
+from hqnn_lightning.quantum.expansion.coefficients import expansion_coefficients, expansion_support
+from hqnn_lightning.quantum.expansion.kernel import (
     MAX_QUBITS,
     VARIANTS,
     CoefficientTable,
@@ -36,34 +39,34 @@ from hqnn_lightning.quantum.quanvolution_kernel import (
     run_kernel,
     run_kernel_grad,
 )
+from hqnn_lightning.quantum.geometry import conv_output_size
 
 CHUNK_ELEMENTS = 2**22
 """Intermediate values per chunk of patches in the pure-torch path (32 MiB in float64)."""
 
 
 class ExpansionQuanvolution(nn.Module):
-    """A quanvolution filter slid over images with stride ``stride``, exactly, without a
-    quantum simulator: ``(B, C, H, W) -> (B, C * k**2, H', W')``, ``H' = (H - k) // stride + 1``.
+    """A quanvolution filter slid over images, exactly, without a quantum simulator:
+    ``forward(images, stride)`` maps ``(B, C, H, W) -> (B, C * k**2, H', W')`` with
+    ``H' = conv_output_size(H, k, stride)``; `make_layer` builds it for a filter on ``"torch"``.
 
     Output channel ``c * k**2 + q`` is qubit ``q``'s ``<Z>`` on input channel ``c``; pixels are
-    rotated by ``pi`` times their value. Padding is the caller's (``QuanvolutionLayer``).
+    rotated by ``pi`` times their value. The stride and padding are the caller's
+    (`QuanvolutionLayer`).
+
+    A `TrainableQuanvolutionFilterCircuit` learns its ``RandomLayers`` angles, a parameter
+    ``weights`` of shape ``(n_layers, k**2)`` in the default dtype, initialised to the
+    circuit's fixed angles; the coefficients are then recomputed from them (differentiably, in
+    float64) at every forward.
 
     Args:
         circuit: The filter.
-        stride: Step between patches, in pixels.
-        trainable: Learn the ``RandomLayers`` angles, a parameter ``weights`` of shape
-            ``(n_layers, k**2)`` in the default dtype, initialised to the circuit's fixed
-            angles; the coefficients are then recomputed from them (differentiably, in float64)
-            at every forward.
     """
 
-    def __init__(
-        self, circuit: QuanvolutionFilterCircuit, stride: int, trainable: bool = False
-    ) -> None:
+    def __init__(self, circuit: QuanvolutionFilterCircuit) -> None:
         super().__init__()
         self.circuit = circuit
-        self.stride = stride
-        self.trainable = trainable
+        trainable = isinstance(circuit, TrainableQuanvolutionFilterCircuit)
         self.support = expansion_support(circuit)
         coefficients = expansion_coefficients(circuit).numpy() * self.support
         self.table = CoefficientTable.from_coefficients(coefficients, self.support)
@@ -92,21 +95,27 @@ class ExpansionQuanvolution(nn.Module):
             and load_kernel() is not None
         )
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, C, H, W) -> (B, C * k**2, H', W')`` in the dtype of ``images``."""
+    @property
+    def trainable(self) -> bool:
+        """Whether the filter's angles are parameters."""
+        return self.fixed_coefficients is None
+
+    def forward(self, images: torch.Tensor, stride: int) -> torch.Tensor:
+        """``(B, C, H, W) -> (B, C * k**2, H', W')`` in the dtype of ``images``, patches
+        ``stride`` pixels apart."""
         k = self.circuit.kernel_size
         if not self.uses_kernel(images):
             coefficients = self.coefficients(images).to(images.dtype)
-            return expansion_convolution(images, coefficients, k, self.stride)
+            return expansion_convolution(images, coefficients, k, stride)
         images = images.contiguous()
         if self.fixed_coefficients is not None:
-            return run_kernel(load_kernel(), images, self.table, k, self.stride)
+            return run_kernel(load_kernel(), images, self.table, k, stride)
         positions = torch.as_tensor(self.table.term_position)
         values = self.coefficients(images).reshape(-1)[positions]
-        return _TrainableKernel.apply(images, values, self.table, k, self.stride)
+        return _TrainableKernel.apply(images, values, self.table, k, stride)
 
     def extra_repr(self) -> str:
-        return f"{self.circuit}, stride={self.stride}, trainable={self.trainable}"
+        return f"{self.circuit}, trainable={self.trainable}"
 
 
 class _TrainableKernel(torch.autograd.Function):
@@ -152,8 +161,8 @@ def expansion_convolution(
     """
     batch, channels, height, width = images.shape
     n = kernel_size**2
-    out_h = (height - kernel_size) // stride + 1
-    out_w = (width - kernel_size) // stride + 1
+    out_h = conv_output_size(height, kernel_size, stride)
+    out_w = conv_output_size(width, kernel_size, stride)
     patches = F.unfold(images, kernel_size, stride=stride)
     pixels = patches.view(batch, channels, n, -1).transpose(2, 3).reshape(-1, n)
     n_head = n // 2

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hqnn_lightning.quantum import QuanvolutionFilterCircuit, quanvolution_filter_qnode
-from hqnn_lightning.quantum.pauli_expansion import (
+from hqnn_lightning.quantum.expansion.coefficients import (
     evaluate_expansion,
     expansion_coefficients,
     expansion_support,

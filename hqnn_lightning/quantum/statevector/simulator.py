@@ -25,7 +25,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from hqnn_lightning.quantum.statevector_program import (
+from hqnn_lightning.quantum.statevector.program import (
     GATE_NAMES,
     StatevectorProgram,
     cnot_permutation,

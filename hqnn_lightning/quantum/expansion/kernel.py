@@ -1,6 +1,6 @@
 """The fused CPU kernel of the multilinear quanvolution: build, cache, call.
 
-``quanvolution_kernel.c`` is compiled on first use, once per scalar type, by
+``kernel.c`` is compiled on first use, once per scalar type, by
 `hqnn_lightning.utils.native.build_library` (cached in ``$HQNN_LIGHTNING_KERNEL_DIR``, default
 ``~/.cache/hqnn_lightning/kernels``, one build per source, flags, compiler and CPU), and called
 through `ctypes`, which releases the GIL: the rows of a batch are split over
@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hqnn_lightning.quantum.geometry import conv_output_size
 from hqnn_lightning.utils.native import build_library, run_in_threads
 
-SOURCE = Path(__file__).with_name("quanvolution_kernel.c")
+SOURCE = Path(__file__).with_name("kernel.c")
 COMPILE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fPIC", "-std=c11")
 VARIANTS = {
     torch.float32: ("quanvolution_f32", "float", "cosf", "sinf"),
@@ -142,10 +143,8 @@ def run_kernel(
         ``(B, C * k**2, H', W')`` of ``images``' dtype, with ``H' = (H - k) // stride + 1``.
     """
     batch, channels, height, width = images.shape
-    out_h, out_w = (
-        _output_size(height, kernel_size, stride),
-        _output_size(width, kernel_size, stride),
-    )
+    out_h = conv_output_size(height, kernel_size, stride)
+    out_w = conv_output_size(width, kernel_size, stride)
     out = torch.empty(batch, channels * kernel_size**2, out_h, out_w, dtype=images.dtype)
     function = getattr(library, VARIANTS[images.dtype][0])
     values = table.term_coef if term_coef is None else term_coef
@@ -183,10 +182,8 @@ def run_kernel_grad(
         ``(n_terms,)`` float64, accumulated in double over the patches.
     """
     batch, channels, height, width = images.shape
-    out_h, out_w = (
-        _output_size(height, kernel_size, stride),
-        _output_size(width, kernel_size, stride),
-    )
+    out_h = conv_output_size(height, kernel_size, stride)
+    out_w = conv_output_size(width, kernel_size, stride)
     function = getattr(library, VARIANTS[images.dtype][0] + "_grad")
     geometry = (height, width, kernel_size, stride, out_h, out_w, table.n_head)
     rows = batch * channels * out_h
@@ -206,10 +203,6 @@ def run_kernel_grad(
 
     run_in_threads(rows, work)
     return partial.sum(0)
-
-
-def _output_size(size: int, kernel_size: int, stride: int) -> int:
-    return (size - kernel_size) // stride + 1
 
 
 def _numpy_dtype(dtype: torch.dtype) -> np.dtype:

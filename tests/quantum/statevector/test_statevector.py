@@ -8,22 +8,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hqnn_lightning.quantum import (
-    KNOWN_DEVICES,
     QuantumLayer,
     QuanvolutionFilterCircuit,
     TorchStatevectorLayer,
     TrainableQuanvolutionFilterCircuit,
     VariationalClassifierCircuit,
-    make_device,
-    quantum_layer,
-    variational_classifier_qnode,
 )
-from hqnn_lightning.quantum.statevector import choose_method, kron, rotation_matrices
-from hqnn_lightning.quantum.statevector_program import (
+from hqnn_lightning.quantum.statevector.program import (
     cnot_permutation,
     compile_circuit,
     group_blocks,
 )
+from hqnn_lightning.quantum.statevector.simulator import choose_method, kron, rotation_matrices
 
 EXACT = {"atol": 1e-10, "rtol": 0.0}
 # float32 (complex64) against float64: the largest differences over 400 random circuits (1-8
@@ -251,41 +247,6 @@ class TestLayer:
     def test_rejects_a_pennylane_device(self, circuit):
         with pytest.raises(ValueError, match="runs on device='torch', got 'default.qubit'"):
             TorchStatevectorLayer(circuit, device="default.qubit")
-
-
-class TestFactory:
-    @pytest.fixture
-    def circuit(self):
-        return VariationalClassifierCircuit(n_qubits=2, q_depth=1)
-
-    def test_torch_is_the_default(self, circuit):
-        layer = quantum_layer(circuit, method="gates")
-        assert isinstance(layer, TorchStatevectorLayer) and layer.simulator.method == "gates"
-
-    @pytest.mark.parametrize("device", ["default.qubit", "lightning.qubit"])
-    def test_pennylane_devices_give_a_quantum_layer(self, circuit, device):
-        layer = quantum_layer(circuit, device=device, shots=50, seed=1)
-        assert isinstance(layer, QuantumLayer)
-        assert (layer.quantum_device.name, layer.quantum_device.shots) == (device, 50)
-
-    def test_shots_on_torch_name_the_remedy(self, circuit):
-        with pytest.raises(ValueError, match="use a PennyLane device such as 'default.qubit'"):
-            quantum_layer(circuit, shots=10)
-
-    def test_device_options_on_torch_are_refused(self, circuit):
-        with pytest.raises(ValueError, match="torch takes no device options, got c_dtype"):
-            make_device("torch", 2, c_dtype="complex64")
-
-
-class TestDeviceKnowledge:
-    def test_unknown_name_lists_torch(self):
-        assert "torch" in KNOWN_DEVICES
-        with pytest.raises(ValueError, match=r"known devices: .*default\.qubit.*, torch$"):
-            make_device("qulacs", wires=2)
-
-    def test_torch_has_no_qnode(self):
-        with pytest.raises(ValueError, match=r"not a PennyLane device.*quantum_layer"):
-            variational_classifier_qnode(2, 1, device="torch")
 
 
 class TestProgram:

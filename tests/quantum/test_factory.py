@@ -1,0 +1,80 @@
+import pytest
+import torch
+
+from hqnn_lightning.quantum import (
+    KNOWN_DEVICES,
+    ExpansionQuanvolution,
+    QuantumLayer,
+    TorchStatevectorLayer,
+    TrainableQuanvolutionFilterCircuit,
+    VariationalClassifierCircuit,
+    conv_output_size,
+    make_device,
+    make_layer,
+    variational_classifier_qnode,
+)
+
+
+class TestFactory:
+    @pytest.fixture
+    def circuit(self):
+        return VariationalClassifierCircuit(n_qubits=2, q_depth=1)
+
+    def test_torch_is_the_default(self, circuit):
+        layer = make_layer(circuit, make_device("torch", 2), method="gates")
+        assert isinstance(layer, TorchStatevectorLayer) and layer.simulator.method == "gates"
+
+    @pytest.mark.parametrize("device", ["default.qubit", "lightning.qubit"])
+    def test_pennylane_devices_give_a_quantum_layer(self, circuit, device):
+        layer = make_layer(circuit, make_device(device, 2, shots=50, seed=1))
+        assert isinstance(layer, QuantumLayer)
+        assert (layer.quantum_device.name, layer.quantum_device.shots) == (device, 50)
+
+    def test_shots_on_torch_name_the_remedy(self, circuit):
+        with pytest.raises(ValueError, match="use a PennyLane device such as 'default.qubit'"):
+            make_layer(circuit, make_device("torch", 2, shots=10))
+
+    def test_device_options_on_torch_are_refused(self, circuit):
+        with pytest.raises(ValueError, match="torch takes no device options, got c_dtype"):
+            make_device("torch", 2, c_dtype="complex64")
+
+
+class TestDeviceKnowledge:
+    def test_unknown_name_lists_torch(self):
+        assert "torch" in KNOWN_DEVICES
+        with pytest.raises(ValueError, match=r"known devices: .*default\.qubit.*, torch$"):
+            make_device("qulacs", wires=2)
+
+    def test_torch_has_no_qnode(self):
+        with pytest.raises(ValueError, match=r"not a PennyLane device.*make_layer"):
+            variational_classifier_qnode(2, 1, device="torch")
+
+
+class TestDispatch:
+    def test_a_quanvolution_filter_on_torch_gets_the_expansion_layer(self):
+        circuit = TrainableQuanvolutionFilterCircuit(kernel_size=2, n_layers=2)
+        layer = make_layer(circuit, make_device("torch", 4))
+        assert isinstance(layer, ExpansionQuanvolution) and layer.trainable
+        assert isinstance(make_layer(circuit, make_device("default.qubit", 4)), QuantumLayer)
+
+    def test_the_device_must_have_the_circuits_wires(self):
+        with pytest.raises(
+            ValueError, match="the circuit has 2 qubits, but the torch device has 3"
+        ):
+            make_layer(VariationalClassifierCircuit(2, 1), make_device("torch", 3))
+
+    def test_a_described_device_takes_no_more_settings(self):
+        device = make_device("default.qubit", 2)
+        with pytest.raises(ValueError, match="got a QuantumDevice and shots, seed"):
+            QuantumLayer(VariationalClassifierCircuit(2, 1), device, shots=10, seed=1)
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel_size", "stride", "padding", "expected"),
+    [(8, 2, 2, 0, 4), (7, 2, 2, 0, 3), (7, 3, 3, 1, 3), (2, 3, 1, 0, 0)],
+)
+def test_conv_output_size_counts_windows_as_conv2d(size, kernel_size, stride, padding, expected):
+    assert conv_output_size(size, kernel_size, stride, padding) == expected
+    conv = torch.nn.Conv2d(1, 1, kernel_size, stride, padding)
+    if expected >= 1:
+        assert conv(torch.zeros(1, 1, size, size)).shape[-1] == expected
