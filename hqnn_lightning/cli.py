@@ -33,6 +33,7 @@ from hqnn_lightning.callbacks import (
     StopOnNonFiniteLoss,
 )
 from hqnn_lightning.data import DATAMODULES, CarDataModule, create_datamodule
+from hqnn_lightning.data.feature_cache import FeatureCacheDataModule
 from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR
 from hqnn_lightning.distributed import RUN_DIR_VARIABLE, is_global_zero, run_directory
 from hqnn_lightning.hardware_evaluation import (
@@ -43,7 +44,6 @@ from hqnn_lightning.hardware_evaluation import (
 )
 from hqnn_lightning.loggers import LOGGERS, create_logger
 from hqnn_lightning.models import MODELS, create_model, parameter_counts
-from hqnn_lightning.models.feature_cache import FeatureCacheDataModule
 from hqnn_lightning.quantum import KNOWN_DEVICES
 from hqnn_lightning.report import group_runs, load_run, plot_confusion_matrix, summary_table
 from hqnn_lightning.resume import (
@@ -116,7 +116,6 @@ MODEL_OPTIONS = (
     "n_heads",
     "residual",
     "precompute_features",
-    "precompute_quanvolution",
     "kernel_size",
     "n_layers",
     "filter_seed",
@@ -275,14 +274,8 @@ def build_parser() -> ArgumentParser:
         "--precompute-features",
         type=bool | None,
         default=None,
-        help="with --freeze-backbone: compute the backbone's features once, cache them "
-        "(--cache-dir) and train the head on them; needs --augment false",
-    )
-    add(
-        "--precompute-quanvolution",
-        type=bool | None,
-        default=None,
-        help="quanv: compute the fixed filter's output once and cache it; needs --augment false",
+        help="compute the frozen backbone's (--freeze-backbone) or the fixed filter's output "
+        "once, cache it (--cache-dir) and train the rest on it; needs --augment false",
     )
     add("--n-qubits", type=int | None, default=None, help="qubits of the hybrid circuit (6)")
     add("--q-depth", type=int | None, default=None, help="entangling layers of the circuit (3)")
@@ -408,7 +401,7 @@ def build(config: Namespace) -> tuple[L.LightningDataModule, L.LightningModule]:
     """
     L.seed_everything(config.seed, workers=True)
     data_options = _options(config, DATA_OPTIONS)
-    precompute = config.precompute_features or config.precompute_quanvolution
+    precompute = config.precompute_features
     if precompute and "cache_dir" not in DATAMODULES.accepted_arguments(config.data):
         data_options.pop("cache_dir", None)  # then it is only the feature cache's place
     datamodule = create_datamodule(config.data, **data_options)
