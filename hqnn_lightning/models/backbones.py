@@ -2,24 +2,52 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import torch
 import torchvision
 from torch import nn
+from torchvision.models.resnet import BasicBlock, Bottleneck
 
-RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+RESNET_BLOCKS: dict[str, tuple[type[BasicBlock | Bottleneck], list[int]]] = {
+    "resnet18": (BasicBlock, [2, 2, 2, 2]),
+    "resnet34": (BasicBlock, [3, 4, 6, 3]),
+    "resnet50": (Bottleneck, [3, 4, 6, 3]),
+    "resnet101": (Bottleneck, [3, 4, 23, 3]),
+    "resnet152": (Bottleneck, [3, 8, 36, 3]),
+}
+"""torchvision's block type and blocks per stage of each ResNet."""
+RESNETS = tuple(RESNET_BLOCKS)
 BACKBONES = (*RESNETS, "small_cnn")
 SMALL_INPUT_BELOW = 64
 """Images smaller than this many pixels get a CIFAR-style ResNet stem (3x3 conv, no max-pool):
 the ImageNet stem would shrink an 8x8 digit to 2x2 before the first block."""
 
 
-class SmallCNN(nn.Sequential):
+class DescribedByWeights(nn.Module):
+    """A module that describes itself, for the feature cache's key, by its structure and
+    weights: a frozen backbone or filter, whose output changes when either does."""
+
+    def describe(self) -> dict[str, Any]:
+        """``{"kind": "features", "module": repr, "weights": sha256 of the state dict}``."""
+        weights = hashlib.sha256()
+        for name, tensor in self.state_dict().items():
+            weights.update(name.encode())
+            weights.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return {"kind": "features", "module": repr(self), "weights": weights.hexdigest()}
+
+
+class ResNet(DescribedByWeights, torchvision.models.ResNet):
+    """torchvision's ResNet (same name, layers and state dict keys) that describes itself."""
+
+
+class SmallCNN(DescribedByWeights, nn.Sequential):
     """Two conv-BN-ReLU blocks and global average pooling: ``(B, C, H, W) -> (B, 2 * width)``.
 
     A backbone for tiny images (8x8 digits), and the classical head of ``QuanvNet``.
@@ -81,7 +109,7 @@ def create_backbone(
         backbone = SmallCNN(in_channels)
         return backbone, backbone.num_features
 
-    model: torchvision.models.ResNet = getattr(torchvision.models, arch)(weights=None)
+    model = ResNet(*RESNET_BLOCKS[arch])
     num_features = model.fc.in_features
     model.fc = nn.Identity()
     if pretrained:

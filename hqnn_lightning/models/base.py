@@ -6,25 +6,43 @@ from typing import Any
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torchmetrics import MeanMetric, MetricCollection
 
 from hqnn_lightning.models.metrics import ClassificationMetricsMixin
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+"""``(inputs, labels)``: images ``(B, C, H, W)`` (or cached features) and int64 ``(B,)``."""
 
 
 class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
     """Images ``(B, C, H, W)`` to logits ``(B, num_classes)``, trained with cross-entropy.
 
+    Every model is a front part ``(B, C, H, W) -> (B, *feature_shape)`` followed by
+    `classify_features`. Built with ``precompute_features=True``, a model's train, val and test
+    batches hold the front part's output instead of images (`FeatureCacheDataModule` computes
+    it once, from `feature_extractor`), so each step runs only `classify_features`; ``forward``
+    still takes images.
+
     Gives subclasses the shared metrics and steps, AdamW with a cosine learning-rate decay
     over ``max_epochs``, and frozen sub-modules that stay in eval mode (their batch-norm
-    statistics do not drift while the rest trains). Subclasses call
-    ``self.save_hyperparameters()``, which records ``lr`` and ``weight_decay``.
+    statistics do not drift while the rest trains). The constructor records the arguments of
+    every constructor it is called from as ``self.hparams``, so a subclass's own arguments
+    (``lr``, ``weight_decay``, ``precompute_features`` and the rest) are there before its
+    first line after ``super().__init__(num_classes=num_classes)``.
 
     Args:
         num_classes: Number of classes.
     """
 
+    feature_shape: tuple[int, ...]
+    """Shape of one sample's features, the output of the front part (``(F,)`` for a
+    backbone); subclasses set it."""
+
     def __init__(self, num_classes: int) -> None:
         super().__init__()
+        self.save_hyperparameters()
         self._init_metrics(num_classes)
         self._frozen: list[nn.Module] = []
 
@@ -57,21 +75,82 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         return self
 
     def feature_extractor(self) -> nn.Module:
-        """The fixed first stage whose output `FeatureCacheDataModule` can cache."""
+        """The fixed front part ``(B, C, H, W) -> (B, *feature_shape)`` whose output
+        `FeatureCacheDataModule` caches for ``precompute_features=True``; it describes itself
+        (``describe()``) for the cache's key.
+
+        Raises:
+            ValueError: the front part trains, so its output changes at every step (the
+                message names the option that fixes it).
+        """
         raise NotImplementedError(f"{type(self).__name__} has no cacheable feature extractor")
 
-    def _precomputed_logits(self, features: torch.Tensor, flag: str) -> torch.Tensor:
-        """Logits of a batch of cached ``(B, F)`` features, for models built with ``flag``."""
-        if features.ndim != 2:
+    def classify_features(self, features: torch.Tensor) -> torch.Tensor:
+        """What follows `feature_extractor`: ``(B, *feature_shape) -> (B, num_classes)``."""
+        raise NotImplementedError(f"{type(self).__name__} does not classify features")
+
+    def check_precompute_features(self) -> None:
+        """Refuses ``precompute_features=True`` when the model is built, if its front part
+        trains; subclasses call it once the front part exists.
+
+        Raises:
+            ValueError: see `feature_extractor`.
+        """
+        if self.hparams.precompute_features:
+            self.feature_extractor()
+
+    def _batch_logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, num_classes)`` of a batch's inputs: images ``(B, C, H, W)``, or the
+        cached features ``(B, *feature_shape)`` with ``precompute_features``.
+
+        Raises:
+            ValueError: ``precompute_features`` and inputs that are not such features.
+        """
+        if not self.hparams.precompute_features:
+            return self(inputs)
+        if tuple(inputs.shape[1:]) != tuple(self.feature_shape):
             raise ValueError(
-                f"{flag}=True expects batches of (B, F) features, got {tuple(features.shape)}; "
+                "precompute_features=True expects batches of (B, F) features, here "
+                f"(B, {', '.join(map(str, self.feature_shape))}), got {tuple(inputs.shape)}; "
                 "wrap the DataModule in FeatureCacheDataModule"
             )
-        return self.classify_features(features)
+        return self.classify_features(inputs)
 
-    def classify_features(self, features: torch.Tensor) -> torch.Tensor:
-        """What follows `feature_extractor`: its output ``-> (B, num_classes)``."""
-        raise NotImplementedError(f"{type(self).__name__} does not classify features")
+    def _step(self, batch: Batch, stage: str) -> torch.Tensor:
+        inputs, labels = batch
+        logits = self._batch_logits(inputs)
+        loss = F.cross_entropy(logits, labels)
+        metrics: MetricCollection = getattr(self, f"{stage}_metrics")
+        metrics.update(logits.detach(), labels)
+        if stage == "test" and self.test_confusion is not None:
+            self.test_confusion.update(logits.detach(), labels)
+        mean_loss: MeanMetric = getattr(self, f"{stage}_loss")
+        mean_loss.update(loss.detach(), weight=labels.shape[0])
+        if stage != "train":  # the train stage logs in on_train_epoch_end
+            self.log(f"{stage}/loss", mean_loss, on_step=False, on_epoch=True, prog_bar=True)
+            self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def on_train_epoch_start(self) -> None:
+        self.train_metrics.reset()
+        self.train_loss.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self.log("train/loss", self.train_loss.compute(), prog_bar=True)
+        self.log_dict(self.train_metrics.compute())
+
+    def on_test_epoch_start(self) -> None:
+        if self.test_confusion is not None:
+            self.test_confusion.reset()
 
     def configure_optimizers(self) -> Any:
         parameters = [p for p in self.parameters() if p.requires_grad]
@@ -83,16 +162,3 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
             return optimizer
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max_epochs)
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
-
-
-def check_precompute_features(precompute_features: bool, freeze_backbone: bool) -> None:
-    """Refuses cached backbone features for a backbone that trains.
-
-    Raises:
-        ValueError: ``precompute_features`` without ``freeze_backbone``.
-    """
-    if precompute_features and not freeze_backbone:
-        raise ValueError(
-            "precompute_features needs freeze_backbone=True: a backbone that trains changes its "
-            "features at every step"
-        )

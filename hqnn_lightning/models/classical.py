@@ -5,14 +5,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hqnn_lightning.models.backbones import create_backbone
-from hqnn_lightning.models.base import ImageClassifier, check_precompute_features
+from hqnn_lightning.models.backbone_classifier import BackboneClassifier
 from hqnn_lightning.models.registry import MODELS
 
 
 @MODELS.register("classical")
 @MODELS.register("classical_tiny", arch="resnet18")
-class ClassicalResNet(ImageClassifier):
+class ClassicalResNet(BackboneClassifier):
     """A ResNet (ResNet-50 by default) with a linear classifier on its pooled features.
 
     Args:
@@ -22,12 +21,15 @@ class ClassicalResNet(ImageClassifier):
             ``create_backbone``).
         freeze_backbone: Train only the classifier.
         precompute_features: Steps take cached backbone features ``(B, F)`` rather than images
-            (`FeatureCacheDataModule` computes them
-            once); needs ``freeze_backbone``. ``forward`` still takes images.
+            (`FeatureCacheDataModule` computes them once); needs ``freeze_backbone``.
+            ``forward`` still takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 the ResNet gets a small-image stem).
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
+
+    Raises:
+        ValueError: ``precompute_features`` without ``freeze_backbone``.
     """
 
     def __init__(
@@ -42,28 +44,9 @@ class ClassicalResNet(ImageClassifier):
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
     ) -> None:
-        super().__init__(num_classes)
-        self.save_hyperparameters()
-        check_precompute_features(precompute_features, freeze_backbone)
-        self.backbone, num_features = create_backbone(
-            arch, backbone_weights, in_channels, image_size
-        )
-        self.classifier = nn.Linear(num_features, num_classes)
-        if freeze_backbone:
-            self.freeze_module(self.backbone)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, C, H, W) -> (B, num_classes)`` logits."""
-        return self.classify_features(self.backbone(images))
-
-    def feature_extractor(self) -> nn.Module:
-        return self.backbone
+        super().__init__(num_classes=num_classes)
+        self.classifier = nn.Linear(self.feature_shape[0], num_classes)
 
     def classify_features(self, features: torch.Tensor) -> torch.Tensor:
         """Backbone features ``(B, F) -> (B, num_classes)`` logits."""
         return self.classifier(features)
-
-    def _batch_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        if not self.hparams.precompute_features:
-            return self(inputs)
-        return self._precomputed_logits(inputs, "precompute_features")

@@ -5,16 +5,21 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hqnn_lightning.models.backbones import SmallCNN
-from hqnn_lightning.models.base import ImageClassifier
+from hqnn_lightning.models.backbones import DescribedByWeights
+from hqnn_lightning.models.filter_classifier import FilterClassifier
 from hqnn_lightning.models.registry import MODELS
 from hqnn_lightning.quantum.geometry import conv_output_size
+
+
+class PatchConv2d(DescribedByWeights, nn.Conv2d):
+    """``nn.Conv2d`` (same parameters and state dict keys) that describes itself for the
+    feature cache."""
 
 
 @MODELS.register("quanv_control")
 @MODELS.register("quanv_control_trainable", trainable_filter=True)
 @MODELS.register("quanv_control_tiny", head_width=8)
-class ConvControlNet(ImageClassifier):
+class ConvControlNet(FilterClassifier):
     """`QuanvNet` with a classical filter in place of the
     quantum one, so that a comparison isolates what the circuit does.
 
@@ -33,12 +38,16 @@ class ConvControlNet(ImageClassifier):
         stride: Step between patches.
         filter_seed: Seed of the random filter.
         trainable_filter: Learn the filter with the head.
+        precompute_features: Steps take the cached convolution ``(B, C * k**2, H', W')``
+            (before the ``tanh``) rather than images (see ``FeatureCacheDataModule``); needs a
+            fixed filter and no augmentation. ``forward`` still takes images.
         head_width: Channels of the head's first block.
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
 
     Raises:
-        ValueError: an image smaller than one patch.
+        ValueError: an image smaller than one patch, or ``precompute_features`` with
+            ``trainable_filter``.
     """
 
     def __init__(
@@ -50,27 +59,26 @@ class ConvControlNet(ImageClassifier):
         stride: int = 2,
         filter_seed: int = 0,
         trainable_filter: bool = False,
+        precompute_features: bool = False,
         head_width: int = 32,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
     ) -> None:
-        super().__init__(num_classes)
-        self.save_hyperparameters()
-        if conv_output_size(image_size, kernel_size, stride) < 1:
-            raise ValueError(
-                f"image_size={image_size} is smaller than one {kernel_size}x{kernel_size} patch"
-            )
+        super().__init__(num_classes=num_classes)
         channels = in_channels * kernel_size**2
+        side = conv_output_size(image_size, kernel_size, stride)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(filter_seed)
-            self.filter = nn.Conv2d(
+            self.filter = PatchConv2d(
                 in_channels, channels, kernel_size, stride=stride, groups=in_channels
             )
         if not trainable_filter:
             self.freeze_module(self.filter)
-        self.head = SmallCNN(channels, head_width)
-        self.classifier = nn.Linear(self.head.num_features, num_classes)
+        self.build_head(channels, side)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, C, H, W) -> (B, num_classes)`` logits."""
-        return self.classifier(self.head(torch.tanh(self.filter(images))))
+    def patch_filter(self) -> nn.Module:
+        return self.filter
+
+    def classify_features(self, features: torch.Tensor) -> torch.Tensor:
+        """Convolution output ``(B, C * k**2, H', W') -> (B, num_classes)`` logits."""
+        return super().classify_features(torch.tanh(features))

@@ -15,85 +15,50 @@ from typing import Any
 import torch
 from torch import nn
 
-from hqnn_lightning.models.backbones import create_backbone
-from hqnn_lightning.models.base import ImageClassifier, check_precompute_features
+from hqnn_lightning.models.backbone_classifier import BackboneClassifier
 from hqnn_lightning.models.registry import MODELS
 from hqnn_lightning.quantum import VariationalClassifierCircuit, make_device, make_layer
 
 
-class BottleneckClassifier(ImageClassifier):
-    """Backbone -> ``Linear(F, n_heads * width)`` -> ``tanh * pi / 2`` -> bottleneck layer ->
-    ``Linear(n_heads * width, num_classes)``, plus, with ``residual``, a linear shortcut from
-    the backbone features to the logits.
+class BottleneckClassifier(BackboneClassifier):
+    """Backbone -> ``Linear(F, n_heads * n_qubits)`` -> ``tanh * pi / 2`` -> bottleneck layer
+    -> ``Linear(n_heads * n_qubits, num_classes)``, plus, with ``residual``, a linear shortcut
+    from the backbone features to the logits.
 
-    Subclasses set `bottleneck`, a map ``(B, n_heads * width) -> (B, n_heads * width)``
-    of angles in ``(-pi/2, pi/2)`` to values in ``[-1, 1]``, and call
-    ``self.save_hyperparameters()``.
+    Takes its options from the subclass's arguments: those of `BackboneClassifier`, and
+    ``n_qubits`` (width of one head of the bottleneck), ``n_heads`` (heads side by side, each
+    on its own slice of the projection) and ``residual``. Subclasses build the bottleneck layer
+    that `bottleneck` applies, a map ``(B, n_heads * n_qubits) -> (B, n_heads * n_qubits)``
+    of angles in ``(-pi/2, pi/2)`` to values in ``[-1, 1]``.
 
     Args:
         num_classes: Number of classes.
-        width: Width of one head of the bottleneck (the qubits of one circuit).
-        n_heads: Heads side by side, each on its own slice of the projection.
-        residual: Add ``Linear(F, num_classes)`` of the backbone features to the logits, a
-            classical path around the bottleneck.
-        arch: Backbone name.
-        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
-            ``create_backbone``).
-        freeze_backbone: Train only what follows the backbone.
-        precompute_features: Steps take cached backbone features ``(B, F)`` rather than images
-            (see ``FeatureCacheDataModule``); needs ``freeze_backbone``.
-        in_channels: Image channels.
-        image_size: Image side in pixels.
+
+    Raises:
+        ValueError: ``n_heads`` below 1, or ``precompute_features`` without
+            ``freeze_backbone``.
     """
 
-    def __init__(
-        self,
-        num_classes: int,
-        width: int,
-        n_heads: int,
-        residual: bool,
-        arch: str,
-        backbone_weights: str,
-        freeze_backbone: bool,
-        precompute_features: bool,
-        in_channels: int,
-        image_size: int,
-    ) -> None:
-        super().__init__(num_classes)
+    def __init__(self, num_classes: int) -> None:
+        super().__init__(num_classes=num_classes)
+        n_heads, width = self.hparams.n_heads, self.hparams.n_qubits
         if n_heads < 1:
             raise ValueError(f"n_heads must be at least 1, got {n_heads}")
-        check_precompute_features(precompute_features, freeze_backbone)
-        self.precompute_features = precompute_features
-        self.backbone, num_features = create_backbone(
-            arch, backbone_weights, in_channels, image_size
-        )
+        num_features = self.feature_shape[0]
         self.projection = nn.Linear(num_features, n_heads * width)
         self.classifier = nn.Linear(n_heads * width, num_classes)
-        self.shortcut = nn.Linear(num_features, num_classes) if residual else None
-        if freeze_backbone:
-            self.freeze_module(self.backbone)
+        self.shortcut = nn.Linear(num_features, num_classes) if self.hparams.residual else None
 
     def bottleneck(self, angles: torch.Tensor) -> torch.Tensor:
-        """``(B, n_heads * width)`` angles ``-> (B, n_heads * width)`` values in ``[-1, 1]``."""
+        """``(B, n_heads * n_qubits)`` angles ``-> (B, n_heads * n_qubits)`` values in
+        ``[-1, 1]``."""
         raise NotImplementedError(f"{type(self).__name__} does not define its bottleneck layer")
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, C, H, W) -> (B, num_classes)`` logits."""
-        return self.classify_features(self.backbone(images))
-
-    def feature_extractor(self) -> nn.Module:
-        return self.backbone
 
     def classify_features(self, features: torch.Tensor) -> torch.Tensor:
         """Backbone features ``(B, F) -> (B, num_classes)`` logits."""
         angles = torch.tanh(self.projection(features)) * (math.pi / 2)
         logits = self.classifier(self.bottleneck(angles))
         return logits if self.shortcut is None else logits + self.shortcut(features)
-
-    def _batch_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        if not self.precompute_features:
-            return self(inputs)
-        return self._precomputed_logits(inputs, "precompute_features")
 
 
 class SideBySide(nn.ModuleList):
@@ -140,16 +105,21 @@ class HybridVQC(BottleneckClassifier):
             ``docs/devices.md``).
         n_heads: Independent circuits side by side, each on its own ``n_qubits`` angles.
         residual: A linear path from the backbone features to the logits, around the circuit.
-        arch: Backbone name.
+        arch: Backbone name (see ``backbones.BACKBONES``).
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
             ``create_backbone``).
         freeze_backbone: Train only the projection, the circuit and the classifier.
-        precompute_features: Steps take cached backbone features (see
-            ``FeatureCacheDataModule``); needs ``freeze_backbone``.
+        precompute_features: Steps take cached backbone features ``(B, F)`` rather than images
+            (see ``FeatureCacheDataModule``); needs ``freeze_backbone``. ``forward`` still
+            takes images.
         in_channels: Image channels.
-        image_size: Image side in pixels.
+        image_size: Image side in pixels (below 64 a ResNet gets a small-image stem).
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
+
+    Raises:
+        ValueError: ``n_heads`` below 1, or ``precompute_features`` without
+            ``freeze_backbone``.
     """
 
     def __init__(
@@ -174,19 +144,7 @@ class HybridVQC(BottleneckClassifier):
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
     ) -> None:
-        super().__init__(
-            num_classes,
-            n_qubits,
-            n_heads,
-            residual,
-            arch,
-            backbone_weights,
-            freeze_backbone,
-            precompute_features,
-            in_channels,
-            image_size,
-        )
-        self.save_hyperparameters()
+        super().__init__(num_classes=num_classes)
         circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, reupload=reupload)
         device = make_device(q_device, n_qubits, shots, q_diff_method, **(q_device_options or {}))
         layers = [make_layer(circuit, device) for _ in range(n_heads)]
@@ -211,16 +169,21 @@ class HybridControl(BottleneckClassifier):
         n_qubits: Width of each head.
         n_heads: Heads side by side.
         residual: A linear path from the backbone features to the logits.
-        arch: Backbone name.
+        arch: Backbone name (see ``backbones.BACKBONES``).
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
             ``create_backbone``).
         freeze_backbone: Train only what follows the backbone.
-        precompute_features: Steps take cached backbone features (see
-            ``FeatureCacheDataModule``); needs ``freeze_backbone``.
+        precompute_features: Steps take cached backbone features ``(B, F)`` rather than images
+            (see ``FeatureCacheDataModule``); needs ``freeze_backbone``. ``forward`` still
+            takes images.
         in_channels: Image channels.
-        image_size: Image side in pixels.
+        image_size: Image side in pixels (below 64 a ResNet gets a small-image stem).
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
+
+    Raises:
+        ValueError: ``n_heads`` below 1, or ``precompute_features`` without
+            ``freeze_backbone``.
     """
 
     def __init__(
@@ -238,19 +201,7 @@ class HybridControl(BottleneckClassifier):
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
     ) -> None:
-        super().__init__(
-            num_classes,
-            n_qubits,
-            n_heads,
-            residual,
-            arch,
-            backbone_weights,
-            freeze_backbone,
-            precompute_features,
-            in_channels,
-            image_size,
-        )
-        self.save_hyperparameters()
+        super().__init__(num_classes=num_classes)
         layers = [nn.Sequential(nn.Linear(n_qubits, n_qubits), nn.Tanh()) for _ in range(n_heads)]
         self.classical = layers[0] if n_heads == 1 else SideBySide(layers, n_qubits)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 
 import torch
-import torch.nn.functional as F
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import (
     MulticlassAccuracy,
@@ -22,7 +21,7 @@ counts, and no figure could show them)."""
 
 
 class ClassificationMetricsMixin:
-    """Metrics and the shared train/val/test steps of a classifier LightningModule.
+    """The metrics of a classifier LightningModule; `ImageClassifier`'s steps update and log them.
 
     Mix it in before ``LightningModule`` and call `_init_metrics` from ``__init__``; it
     has no ``__init__`` of its own, so inheritance order never surprises. Logged per epoch, the
@@ -68,18 +67,6 @@ class ClassificationMetricsMixin:
             MulticlassConfusionMatrix(num_classes) if num_classes <= CONFUSION_MAX_CLASSES else None
         )
 
-    def on_train_epoch_start(self) -> None:
-        self.train_metrics.reset()
-        self.train_loss.reset()
-
-    def on_train_epoch_end(self) -> None:
-        self.log("train/loss", self.train_loss.compute(), prog_bar=True)
-        self.log_dict(self.train_metrics.compute())
-
-    def on_test_epoch_start(self) -> None:
-        if self.test_confusion is not None:
-            self.test_confusion.reset()
-
     def confusion_matrix(self) -> torch.Tensor | None:
         """Counts of the last test, ``(num_classes, num_classes)`` int64, rows the true class
         and columns the predicted one; ``None`` above `CONFUSION_MAX_CLASSES` classes, or
@@ -87,34 +74,3 @@ class ClassificationMetricsMixin:
         if self.test_confusion is None or self.test_confusion.update_count == 0:
             return None
         return self.test_confusion.compute()
-
-    def _batch_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Logits of a batch's inputs: ``self(inputs)``, unless a model's batches hold
-        something other than images (precomputed features)."""
-        return self(inputs)
-
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
-        images, labels = batch
-        logits = self._batch_logits(images)
-        loss = F.cross_entropy(logits, labels)
-        metrics: MetricCollection = getattr(self, f"{stage}_metrics")
-        metrics.update(logits.detach(), labels)
-        if stage == "test" and self.test_confusion is not None:
-            self.test_confusion.update(logits.detach(), labels)
-        mean_loss: MeanMetric = getattr(self, f"{stage}_loss")
-        mean_loss.update(loss.detach(), weight=labels.shape[0])
-        if stage != "train":  # the train stage logs in on_train_epoch_end
-            self.log(f"{stage}/loss", mean_loss, on_step=False, on_epoch=True, prog_bar=True)
-            self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=True)
-        return loss
-
-    def training_step(
-        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
-    ) -> torch.Tensor:
-        return self._step(batch, "train")
-
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "val")
-
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "test")

@@ -7,15 +7,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from hqnn_lightning.models.backbones import SmallCNN
-from hqnn_lightning.models.base import ImageClassifier
+from hqnn_lightning.models.filter_classifier import FilterClassifier
 from hqnn_lightning.models.registry import MODELS
 from hqnn_lightning.quantum import QuanvolutionLayer
 
 
 @MODELS.register("quanv", control="quanv_control")
 @MODELS.register("quanv_tiny", head_width=8)
-class QuanvNet(ImageClassifier):
+class QuanvNet(FilterClassifier):
     """The study's quanvolutional network, ``f = d(q(e(patch)))`` then a CNN.
 
     ``(B, C, H, W)`` images go through a `QuanvolutionLayer` (random circuits on
@@ -23,10 +22,9 @@ class QuanvNet(ImageClassifier):
     ``(B, C * kernel_size**2, H', W')``, then a `SmallCNN` head to ``(B, 2 * head_width)``
     features and a linear layer to ``(B, num_classes)`` logits.
 
-    With ``precompute_quanvolution=True`` the training, validation and test batches hold the
-    quanvolution's output instead of images (a
-    `FeatureCacheDataModule` computes and
-    caches it once per dataset), so only the head runs per step; ``forward`` still takes images.
+    With ``precompute_features=True`` the training, validation and test batches hold the
+    quanvolution's output instead of images (a `FeatureCacheDataModule` computes and caches it
+    once per dataset), so only the head runs per step; ``forward`` still takes images.
 
     Args:
         num_classes: Number of classes.
@@ -43,14 +41,15 @@ class QuanvNet(ImageClassifier):
         q_device_options: Options of the PennyLane device (noise, fake backend, ARN; see
             ``docs/devices.md``).
         trainable_filter: Learn the filter's ``RandomLayers`` angles with the head.
-        precompute_quanvolution: Steps take cached features ``(B, C * k**2, H', W')`` rather
-            than images; needs a fixed filter and no augmentation.
+        precompute_features: Steps take the cached quanvolution ``(B, C * k**2, H', W')``
+            rather than images (see ``FeatureCacheDataModule``); needs a fixed filter and no
+            augmentation.
         head_width: Channels of the head's first block.
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
 
     Raises:
-        ValueError: an image smaller than a patch, or ``precompute_quanvolution`` with
+        ValueError: an image smaller than a patch, or ``precompute_features`` with
             ``trainable_filter``.
     """
 
@@ -67,18 +66,12 @@ class QuanvNet(ImageClassifier):
         shots: int | None = None,
         q_device_options: dict[str, Any] | None = None,
         trainable_filter: bool = False,
-        precompute_quanvolution: bool = False,
+        precompute_features: bool = False,
         head_width: int = 32,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
     ) -> None:
-        super().__init__(num_classes)
-        self.save_hyperparameters()
-        if precompute_quanvolution and trainable_filter:
-            raise ValueError(
-                "precompute_quanvolution needs a fixed filter: a trainable_filter changes at "
-                "every step"
-            )
+        super().__init__(num_classes=num_classes)
         self.quanvolution = QuanvolutionLayer(
             kernel_size,
             stride,
@@ -89,18 +82,13 @@ class QuanvNet(ImageClassifier):
             trainable=trainable_filter,
             **(q_device_options or {}),
         )
-        side = self.quanvolution.output_size(image_size)
-        if side < 1:
-            raise ValueError(
-                f"image_size={image_size} is smaller than one {kernel_size}x{kernel_size} patch"
-            )
-        self.feature_shape = (
+        self.build_head(
             in_channels * self.quanvolution.channels_per_input_channel,
-            side,
-            side,
+            self.quanvolution.output_size(image_size),
         )
-        self.head = SmallCNN(self.feature_shape[0], head_width)
-        self.classifier = nn.Linear(self.head.num_features, num_classes)
+
+    def patch_filter(self) -> nn.Module:
+        return self.quanvolution
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W)`` images ``-> (B, num_classes)`` logits."""
@@ -108,24 +96,6 @@ class QuanvNet(ImageClassifier):
             raise ValueError(
                 f"expected images (B, {self.hparams.in_channels}, H, W), got "
                 f"{tuple(images.shape)}; cached quanvolution features go through "
-                "classify_features (precompute_quanvolution=True)"
+                "classify_features (precompute_features=True)"
             )
-        return self.classify_features(self.quanvolution(images))
-
-    def feature_extractor(self) -> nn.Module:
-        return self.quanvolution
-
-    def classify_features(self, features: torch.Tensor) -> torch.Tensor:
-        """Quanvolution output ``(B, C * k**2, H', W')`` ``-> (B, num_classes)`` logits."""
-        return self.classifier(self.head(features))
-
-    def _batch_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        if not self.hparams.precompute_quanvolution:
-            return self(inputs)
-        if tuple(inputs.shape[1:]) != self.feature_shape:
-            raise ValueError(
-                f"precompute_quanvolution=True expects batches of features "
-                f"(B, {', '.join(map(str, self.feature_shape))}), got {tuple(inputs.shape)}; "
-                "wrap the DataModule in FeatureCacheDataModule"
-            )
-        return self.classify_features(inputs)
+        return super().forward(images)

@@ -100,6 +100,17 @@ class QuanvolutionLayer(nn.Module):
         """Whether the filter's angles are parameters."""
         return isinstance(self.circuit, TrainableQuanvolutionFilterCircuit)
 
+    def describe(self) -> dict[str, Any]:
+        """What identifies this filter's output, for the feature cache: ``kind`` ``"quanv"``,
+        the circuit (its seed and angles included) and the patch geometry."""
+        return {
+            "kind": "quanv",
+            "circuit": repr(self.circuit),
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+        }
+
     def output_size(self, size: int) -> int:
         """Output side length for an input side of ``size`` pixels."""
         return conv_output_size(size, self.kernel_size, self.stride, self.padding)

@@ -6,9 +6,9 @@ import lightning as L
 from jsonargparse import Namespace
 
 from hqnn_lightning.data import create_datamodule
+from hqnn_lightning.data.feature_cache import FeatureCacheDataModule
 from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR
 from hqnn_lightning.models import create_model
-from hqnn_lightning.models.feature_cache import FeatureCacheDataModule
 from hqnn_lightning.run.options import FROM_DATA, constructor_arguments
 
 BUILD_ERRORS = (

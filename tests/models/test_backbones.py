@@ -18,6 +18,27 @@ class TestCreateBackbone:
         assert num_features == features
         assert backbone(images(2, 3, 64, 64)).shape == (2, features)
 
+    @pytest.mark.parametrize("arch", ["resnet18", "resnet50"])
+    def test_resnet_is_torchvisions_with_the_same_initialisation(self, arch):
+        torch.manual_seed(0)
+        backbone, _ = create_backbone(arch)
+        torch.manual_seed(0)
+        reference = getattr(torchvision.models, arch)(weights=None)
+        reference.fc = torch.nn.Identity()
+        assert isinstance(backbone, torchvision.models.ResNet)
+        assert repr(backbone) == repr(reference)
+        state, expected = backbone.state_dict(), reference.state_dict()
+        assert list(state) == list(expected)
+        assert all(torch.equal(state[key], expected[key]) for key in state)
+
+    def test_describes_itself_by_its_weights(self):
+        backbone, _ = create_backbone("resnet18", image_size=8)
+        description = backbone.describe()
+        assert description["kind"] == "features"
+        with torch.no_grad():
+            backbone.conv1.weight.add_(1)
+        assert backbone.describe()["weights"] != description["weights"]
+
     def test_small_images_get_a_small_stem(self):
         backbone, _ = create_backbone("resnet18", in_channels=1, image_size=8)
         assert backbone.conv1.kernel_size == (3, 3) and backbone.conv1.stride == (1, 1)

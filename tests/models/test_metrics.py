@@ -1,15 +1,13 @@
-import lightning as L
 import pytest
 import torch
 from torch import nn
 
-from hqnn_lightning.models import ClassificationMetricsMixin
+from hqnn_lightning.models import ImageClassifier
 
 
-class LinearClassifier(ClassificationMetricsMixin, L.LightningModule):
-    def __init__(self, num_classes):
-        super().__init__()
-        self._init_metrics(num_classes)
+class LinearClassifier(ImageClassifier):
+    def __init__(self, num_classes, precompute_features=False):
+        super().__init__(num_classes=num_classes)
         self.linear = nn.Linear(4, num_classes)
 
     def forward(self, x):

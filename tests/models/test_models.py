@@ -82,6 +82,22 @@ class TestTinyModels:
         torch.testing.assert_close(restored(x), model(x))
 
 
+def test_checkpoint_with_the_old_precompute_quanvolution_option_loads(tmp_path):
+    model = tiny("quanv_tiny").eval()
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.strategy.connect(model)
+    trainer.save_checkpoint(tmp_path / "model.ckpt")
+    checkpoint = torch.load(tmp_path / "model.ckpt", weights_only=False)
+    hparams = checkpoint["hyper_parameters"]
+    hparams["precompute_quanvolution"] = hparams.pop("precompute_features")
+    torch.save(checkpoint, tmp_path / "old.ckpt")
+    restored = QuanvNet.load_from_checkpoint(tmp_path / "old.ckpt").eval()
+    assert "precompute_quanvolution" not in restored.hparams
+    assert restored.hparams.precompute_features is False
+    x = images(2, 1, 8, 8)
+    torch.testing.assert_close(restored(x), model(x))
+
+
 class TestHybridVQC:
     def test_gradients_reach_the_quantum_weights_and_the_backbone(self):
         model = tiny("hybrid_tiny")

@@ -6,12 +6,12 @@ import torch
 from torch.utils.data import Subset, TensorDataset
 
 from hqnn_lightning.data import AugmentationConfig, DigitsDataModule
-from hqnn_lightning.models import QuanvNet
-from hqnn_lightning.models.feature_cache import (
+from hqnn_lightning.data.feature_cache import (
     FeatureCacheDataModule,
     build_feature_cache,
     dataset_fingerprint,
 )
+from hqnn_lightning.models import ConvControlNet, QuanvNet
 from hqnn_lightning.quantum import QuanvolutionLayer
 
 
@@ -104,7 +104,7 @@ class TestQuanvNetWithCachedFeatures:
 
     def test_trains_on_cached_features_like_on_images(self, tmp_path):
         images = DigitsDataModule(normalize=False, batch_size=32)
-        model = self.model(precompute_quanvolution=True)
+        model = self.model(precompute_features=True)
         data = FeatureCacheDataModule(images, model.quanvolution, tmp_path)
         data.setup("fit")
         features, labels = next(iter(data.val_dataloader()))
@@ -120,7 +120,7 @@ class TestQuanvNetWithCachedFeatures:
         assert len(cache_dirs(tmp_path)) == 3
 
     def test_images_in_a_precomputed_step_are_refused(self):
-        model = self.model(precompute_quanvolution=True)
+        model = self.model(precompute_features=True)
         with pytest.raises(ValueError, match="FeatureCacheDataModule"):
             model._batch_logits(torch.rand(2, 1, 8, 8))
 
@@ -134,7 +134,7 @@ class TestQuanvNetWithCachedFeatures:
 
     def test_refuses_a_trainable_filter(self):
         with pytest.raises(ValueError, match="fixed filter"):
-            self.model(precompute_quanvolution=True, trainable_filter=True)
+            self.model(precompute_features=True, trainable_filter=True)
 
 
 class TestFrozenBackboneFeatures:
@@ -177,6 +177,32 @@ class TestFrozenBackboneFeatures:
             build_feature_cache(SmallCNN(2, width=4), image_dataset(), tmp_path)
         with pytest.raises(ValueError, match="needs freeze_backbone=True"):
             create_model("classical_tiny", num_classes=3, precompute_features=True)
+
+
+class TestConvControlNetWithCachedFeatures:
+    def model(self, **kwargs):
+        return ConvControlNet(num_classes=10, in_channels=1, image_size=8, head_width=4, **kwargs)
+
+    def test_cached_convolution_gives_the_logits_of_images(self, tmp_path):
+        images = DigitsDataModule(normalize=False, batch_size=16)
+        model = self.model(precompute_features=True)
+        data = FeatureCacheDataModule(images, model.feature_extractor(), tmp_path)
+        data.setup("fit")
+        features, _ = next(iter(data.val_dataloader()))
+        pixels, _ = next(iter(images.val_dataloader()))
+        assert features.shape == (16, 4, 4, 4)
+        model.eval()
+        torch.testing.assert_close(model._batch_logits(features), model(pixels))
+        assert len(list(tmp_path.glob("features-*"))) == 3
+
+    def test_refuses_a_trainable_filter(self):
+        with pytest.raises(ValueError, match="fixed filter"):
+            self.model(precompute_features=True, trainable_filter=True)
+
+
+def test_an_extractor_that_does_not_describe_itself_is_refused(tmp_path):
+    with pytest.raises(TypeError, match="describe"):
+        build_feature_cache(torch.nn.Identity(), image_dataset(), tmp_path)
 
 
 @pytest.mark.slow

@@ -1,15 +1,15 @@
 """Features of a fixed extractor computed once for a whole dataset and cached on disk.
 
 A fixed quanvolution filter, or a frozen backbone, maps each image to the same features every
-epoch, so a model whose steps take those features (`QuanvNet` with
-``precompute_quanvolution=True``; ``ClassicalResNet``, ``HybridVQC`` and ``HybridControl``
-with ``freeze_backbone=True, precompute_features=True``) can train what follows on features
-computed once. `build_feature_cache` writes them to ``cache_dir/<kind>-<key>/`` (float32
-``features.npy``, memory-mapped when read, ``labels.npy``, ``meta.json``); the key hashes the
-extractor (a quanvolution's circuit, seed, stride and padding; any other module's class and
-weights), the image shape, the number of samples and a fingerprint of the dataset
-(`dataset_fingerprint`), so a change to any of them builds a new cache instead of reading
-a stale one.
+epoch, so a model built with ``precompute_features=True`` (its steps take those features:
+`QuanvNet` and `ConvControlNet` with a fixed filter; ``ClassicalResNet``, ``HybridVQC`` and
+``HybridControl`` with ``freeze_backbone=True``) can train what follows on features computed
+once. `build_feature_cache` writes them to ``cache_dir/<kind>-<key>/`` (float32
+``features.npy``, memory-mapped when read, ``labels.npy``, ``meta.json``); the extractor
+describes itself (``describe()``: a quanvolution by its circuit, seed, stride and padding, a
+backbone or convolution by its class and weights), and the key hashes that description, the
+image shape, the number of samples and a fingerprint of the dataset (`dataset_fingerprint`),
+so a change to any of them builds a new cache instead of reading a stale one.
 
 This is incompatible with augmentation applied before the extractor: an augmented image is new
 every epoch, and cached features would freeze one view of each image for the whole training
@@ -43,14 +43,14 @@ from hqnn_lightning.data.car_base import ImageFileDataset
 from hqnn_lightning.data.image_cache import CachedImageDataset
 from hqnn_lightning.data.index_cache import files_signature
 from hqnn_lightning.data.sampling import ResumableTrainOrder, seeded_train_loader
-from hqnn_lightning.quantum import QuanvolutionLayer
 
 CACHE_FORMAT = 1
 """Bumped when the on-disk layout or the feature computation changes."""
 
 
 class FeatureDataset(Dataset[tuple[Tensor, Tensor]]):
-    """Cached features and labels: ``(float32 (C * k**2, H', W'), int64 label)`` per sample.
+    """Cached features and labels: ``(float32 features, int64 label)`` per sample, features
+    ``(C * k**2, H', W')`` of a quanvolution or ``(F,)`` of a backbone.
 
     The feature file is memory-mapped on first access in each process (loader workers
     included), so the dataset pickles as a path.
@@ -66,7 +66,7 @@ class FeatureDataset(Dataset[tuple[Tensor, Tensor]]):
 
     @property
     def features(self) -> np.ndarray:
-        """All features, ``(N, C * k**2, H', W')`` float32, memory-mapped."""
+        """All features, ``(N, *feature shape)`` float32, memory-mapped."""
         if self._features is None:
             self._features = np.load(self.directory / "features.npy", mmap_mode="r")
         return self._features
@@ -116,10 +116,12 @@ def dataset_fingerprint(dataset: Dataset) -> str:
 
 
 def describe_extractor(extractor: nn.Module) -> dict[str, Any]:
-    """What identifies an extractor's output: a quanvolution's circuit and geometry, or any
-    other module's class and weights.
+    """What identifies an extractor's output, as it describes itself: ``extractor.describe()``,
+    whose ``"kind"`` (``"quanv"``, ``"features"``) names the cache directory and whose other
+    entries are hashed into its key.
 
     Raises:
+        TypeError: the extractor has no ``describe()``.
         ValueError: the extractor trains (a trainable filter, parameters that need gradients).
     """
     trainable = getattr(extractor, "trainable", False) or any(
@@ -130,23 +132,18 @@ def describe_extractor(extractor: nn.Module) -> dict[str, Any]:
             f"a trainable {type(extractor).__name__} changes at every step; its features "
             "cannot be cached (freeze it, or compute features on the fly)"
         )
-    if isinstance(extractor, QuanvolutionLayer):
-        return {
-            "circuit": repr(extractor.circuit),
-            "kernel_size": extractor.kernel_size,
-            "stride": extractor.stride,
-            "padding": extractor.padding,
-        }
-    weights = hashlib.sha256()
-    for name, tensor in extractor.state_dict().items():
-        weights.update(name.encode())
-        weights.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return {"module": repr(extractor), "weights": weights.hexdigest()}
+    describe = getattr(extractor, "describe", None)
+    if describe is None:
+        raise TypeError(
+            f"{type(extractor).__name__} does not describe itself; a cached extractor needs a "
+            "describe() method (see backbones.DescribedByWeights)"
+        )
+    return describe()
 
 
 def cache_key(extractor: dict[str, Any], image_shape: tuple[int, ...], n: int, data: str) -> str:
-    """The cache directory's key: extractor (its `describe_extractor`), image shape,
-    sample count, dataset."""
+    """The cache directory's key: extractor (its `describe_extractor` without the ``kind``),
+    image shape, sample count, dataset."""
     description = {
         "format": CACHE_FORMAT,
         **extractor,
@@ -168,8 +165,9 @@ def build_feature_cache(
     """The features of every sample of ``dataset``, computed once (progress bar) and reused.
 
     Args:
-        extractor: A fixed module (a quanvolution that is not trainable, a frozen backbone),
-            run in eval mode; its exact output is cached.
+        extractor: A fixed module (a quanvolution that is not trainable, a frozen backbone)
+            that describes itself (``describe()``), run in eval mode; its exact output is
+            cached.
         dataset: ``(image, label)`` samples, images ``(C, H, W)`` of one shape, in order.
         cache_dir: Parent directory of the caches.
         batch_transform: Applied to each batch of images before the extractor (a DataModule's
@@ -184,6 +182,7 @@ def build_feature_cache(
 
     Raises:
         ValueError: ``extractor`` is trainable, or ``dataset`` is empty.
+        TypeError: ``extractor`` does not describe itself.
     """
     if len(dataset) == 0:
         raise ValueError("cannot cache the features of an empty dataset")
@@ -191,8 +190,8 @@ def build_feature_cache(
     data = fingerprint if fingerprint is not None else dataset_fingerprint(dataset)
     # Described once: for a backbone that means hashing all of its weights.
     described = describe_extractor(extractor)
+    kind = described.pop("kind")
     key = cache_key(described, image_shape, len(dataset), data)
-    kind = "quanv" if isinstance(extractor, QuanvolutionLayer) else "features"
     directory = Path(cache_dir).expanduser() / f"{kind}-{key}"
     if (directory / "meta.json").is_file():
         return FeatureDataset(directory)
@@ -243,18 +242,18 @@ class FeatureCacheDataModule(ResumableTrainOrder, L.LightningDataModule):
 
     Wraps ``datamodule`` (set up on first use) and serves ``(features, labels)`` batches from
     one cache per split; train batches are shuffled in an order fixed by the DataModule's seed.
-    Use it with a model whose steps take those features: a `QuanvNet` built with
-    ``precompute_quanvolution=True`` and ``extractor=model.quanvolution``, or a frozen-backbone
-    model built with ``precompute_features=True`` and ``extractor=model.backbone``
-    (``model.feature_extractor()`` gives either).
+    Use it with a model built with ``precompute_features=True``, whose steps take those
+    features, and ``extractor=model.feature_extractor()`` (a fixed filter, a frozen backbone).
 
     Args:
         datamodule: The images; must not augment (see the module's docstring).
-        extractor: The fixed module whose output is cached.
+        extractor: The fixed module whose output is cached; it describes itself
+            (``describe()``).
         cache_dir: Parent directory of the feature caches.
 
     Raises:
         ValueError: ``datamodule`` augments its training images, or ``extractor`` trains.
+        TypeError: ``extractor`` does not describe itself.
     """
 
     def __init__(
