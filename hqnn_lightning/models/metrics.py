@@ -20,6 +20,22 @@ CONFUSION_MAX_CLASSES = 256
 counts, and no figure could show them)."""
 
 
+def classification_metrics(num_classes: int, prefix: str = "") -> MetricCollection:
+    """Top-1 and top-5 accuracy (top-5 clipped to ``num_classes``) and macro F1 of logits
+    ``(B, num_classes)`` against labels ``(B,)``, keys ``{prefix}acc_top1``,
+    ``{prefix}acc_top5``, ``{prefix}f1_macro``."""
+    return MetricCollection(
+        {
+            "acc_top1": MulticlassAccuracy(num_classes, top_k=1, average="micro"),
+            "acc_top5": MulticlassAccuracy(
+                num_classes, top_k=min(TOP_K, num_classes), average="micro"
+            ),
+            "f1_macro": MulticlassF1Score(num_classes, average="macro"),
+        },
+        prefix=prefix,
+    )
+
+
 class ClassificationMetricsMixin:
     """The metrics of a classifier LightningModule; `ImageClassifier`'s steps update and log them.
 
@@ -49,15 +65,7 @@ class ClassificationMetricsMixin:
                 f"acc_top{TOP_K} is always 1.0 and says nothing; read acc_top1",
                 stacklevel=3,
             )
-        metrics = MetricCollection(
-            {
-                "acc_top1": MulticlassAccuracy(num_classes, top_k=1, average="micro"),
-                "acc_top5": MulticlassAccuracy(
-                    num_classes, top_k=min(TOP_K, num_classes), average="micro"
-                ),
-                "f1_macro": MulticlassF1Score(num_classes, average="macro"),
-            }
-        )
+        metrics = classification_metrics(num_classes)
         for stage in STAGES:
             setattr(self, f"{stage}_metrics", metrics.clone(prefix=f"{stage}/"))
             setattr(self, f"{stage}_loss", MeanMetric())

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from hqnn_lightning.models import MODELS
+from hqnn_lightning.models.metrics import classification_metrics
 from hqnn_lightning.quantum import (
     KNOWN_DEVICES,
     QuanvolutionLayer,
@@ -295,15 +296,12 @@ def _sha256(path: Path) -> str:
 
 
 def summarize(records: Iterable[dict[str, Any]], num_classes: int) -> dict[str, Any]:
-    """Top-1 and top-5 accuracy (top-5 clipped to the classes) of the recorded logits."""
+    """The recorded logits' test metrics, as training reports them (`classification_metrics`:
+    top-1, top-5 clipped to the classes, macro F1), and the number of samples."""
     logits = torch.tensor([row for record in records for row in record["logits"]])
     labels = torch.tensor([label for record in records for label in record["labels"]])
-    top = logits.topk(min(5, num_classes), dim=1).indices
-    return {
-        "samples": len(labels),
-        "test/acc_top1": (top[:, 0] == labels).float().mean().item(),
-        "test/acc_top5": (top == labels[:, None]).any(dim=1).float().mean().item(),
-    }
+    metrics = classification_metrics(num_classes, prefix="test/")(logits, labels)
+    return {"samples": len(labels), **{key: value.item() for key, value in metrics.items()}}
 
 
 def evaluate_checkpoint(

@@ -24,6 +24,7 @@ from hqnn_lightning.run.hardware_evaluation import (
     evaluate_checkpoint,
     load_on_device,
     read_finished_batches,
+    summarize,
 )
 
 SYNTHETIC = {"image_size": 4, "batch_size": 8}
@@ -350,3 +351,18 @@ class TestCommandLine:
         with pytest.raises(SystemExit):
             main(["--evaluate", str(checkpoint), "--q-device", "default.qubit"])
         assert "config.yaml not found" in capsys.readouterr().err
+
+
+def test_summary_has_the_training_metrics_on_known_logits():
+    # Three classes; sample 0 right, sample 1 wrong (true class second), sample 2 wrong
+    # (true class third).
+    records = [
+        {"logits": [[3.0, 2.0, 1.0], [1.0, 3.0, 2.0]], "labels": [0, 2]},
+        {"logits": [[3.0, 1.0, 2.0]], "labels": [1]},
+    ]
+    summary = summarize(records, num_classes=3)
+    assert summary["samples"] == 3
+    assert summary["test/acc_top1"] == pytest.approx(1 / 3)
+    assert summary["test/acc_top5"] == pytest.approx(1.0)  # top-5 clipped to 3 classes
+    # Per class F1: class 0: precision 1/2, recall 1 -> 2/3; classes 1 and 2: 0.
+    assert summary["test/f1_macro"] == pytest.approx((2 / 3) / 3)

@@ -3,7 +3,7 @@ line and YAML, older spellings still read."""
 
 from __future__ import annotations
 
-import inspect
+import json
 import shutil
 from pathlib import Path
 
@@ -42,24 +42,19 @@ def every_argument() -> list[tuple[str, str, str]]:
     ]
 
 
-def sample_value(registry_kind: str, name: str, argument: str) -> object:
-    """A value of the argument's type that differs from ``None``."""
-    registry = MODELS if registry_kind == MODELS.kind else DATAMODULES
+def sample_value(argument: str) -> object:
+    """A value of the option's type other than ``None``."""
     option = next((o for o in constructor_options() if o.name == argument), None)
-    annotation = str(option.type) if option else str(RUNNER[argument].type)
-    default = registry.defaults(name).get(argument)
-    if default is None:
-        parameter = inspect.signature(registry.get(name)).parameters.get(argument)
-        if parameter is not None and parameter.default not in (None, inspect.Parameter.empty):
-            default = parameter.default
-    if default is not None:
-        return default
-    if "dict" in annotation:
-        return {"noise": "depolarizing"}
-    if "list" in annotation:
-        return ["a", "b"]
-    if "int" in annotation:
-        return 3
+    annotation = str(option.type if option else RUNNER[argument].type)
+    for type_name, value in (
+        ("dict", {"noise": "depolarizing"}),
+        ("list", ["a", "b"]),
+        ("bool", True),
+        ("float", 0.5),
+        ("int", 3),
+    ):
+        if type_name in annotation:
+            return value
     return "text"
 
 
@@ -67,10 +62,10 @@ def sample_value(registry_kind: str, name: str, argument: str) -> object:
 def test_every_constructor_argument_is_an_option_of_the_command_line_and_yaml(
     kind, name, argument, tmp_path
 ):
-    value = sample_value(kind, name, argument)
+    value = sample_value(argument)
     flag = "--" + argument.replace("_", "-")
     selection = ["--model", name] if kind == MODELS.kind else ["--data", name]
-    written = yaml.safe_dump({argument: value}, default_flow_style=True).strip()
+    written = json.dumps(value) if not isinstance(value, str) else value
     from_cli = build_parser().parse_args([*selection, flag, written])
     path = tmp_path / "options.yaml"
     path.write_text(yaml.safe_dump({argument: value}))
