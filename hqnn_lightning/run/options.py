@@ -24,7 +24,7 @@ import typing
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import docstring_parser
 from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
@@ -278,12 +278,7 @@ class RunnerParser(ArgumentParser):
     now, from the command line as from YAML."""
 
     def parse_args(self, *args: Any, **kwargs: Any) -> Namespace:
-        config = super().parse_args(*args, **kwargs)
-        for old, new in RENAMED_OPTIONS.items():
-            if config.get(old) is not None and config.get(new) is None:
-                config[new] = config[old]
-            config[old] = None
-        return config
+        return renamed(super().parse_args(*args, **kwargs))
 
 
 def build_parser() -> RunnerParser:
@@ -305,10 +300,12 @@ def build_parser() -> RunnerParser:
     return parser
 
 
-def renamed(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` (a saved ``config.yaml``) with its older option names (`RENAMED_OPTIONS`)
-    replaced by their names now."""
-    config = dict(config)
+Options = TypeVar("Options", Namespace, dict[str, Any])
+
+
+def renamed(config: Options) -> Options:
+    """``config`` (parsed options, or a saved ``config.yaml``) with its older option names
+    (`RENAMED_OPTIONS`) replaced by their names now; changed in place."""
     for old, new in RENAMED_OPTIONS.items():
         value = config.pop(old, None)
         if value is not None and config.get(new) is None:
@@ -347,18 +344,7 @@ def constructor_arguments(
         if option.name in data_takes:
             data_arguments[option.name] = value
         if option.name not in model_takes | data_takes:
-            raise TypeError(
-                f"{option.flag}: "
-                + "; ".join(
-                    _not_taken(
-                        kind,
-                        config.model if kind == MODELS.kind else config.data,
-                        option.name,
-                        names,
-                    )
-                    for kind, names in option.takers.items()
-                )
-            )
+            raise TypeError(_not_taken(config, option.name, option.takers))
     for option in RUNNER_OPTIONS:
         value = config.get(option.name)
         if not option.data_argument or value is None:
@@ -366,15 +352,19 @@ def constructor_arguments(
         if option.name in data_takes:
             data_arguments[option.name] = value
         elif option.name not in used_elsewhere:
-            raise TypeError(
-                f"{option.flag}: " + _not_taken(DATAMODULES.kind, config.data, option.name, ())
-            )
+            raise TypeError(_not_taken(config, option.name, {DATAMODULES.kind: ()}))
     return model_arguments, data_arguments
 
 
-def _not_taken(kind: str, name: str, argument: str, takers: Sequence[str]) -> str:
-    those = f" ({kind}s that do: {', '.join(takers)})" if takers else ""
-    return f"{kind} {name!r} does not take {argument}{those}"
+def _not_taken(config: Namespace, argument: str, takers: Mapping[str, Sequence[str]]) -> str:
+    """``--n-qubits: model 'classical' does not take n_qubits (models that do: ...)``."""
+    chosen = {MODELS.kind: config.model, DATAMODULES.kind: config.data}
+    reasons = [
+        f"{kind} {chosen[kind]!r} does not take {argument}"
+        + (f" ({kind}s that do: {', '.join(names)})" if names else "")
+        for kind, names in takers.items()
+    ]
+    return f"{option_flag(argument)}: " + "; ".join(reasons)
 
 
 def _add(parser: ArgumentParser, flag: str, kind: Any, default: Any, help: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from hqnn_lightning import distributed
+from hqnn_lightning.run import distributed
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ("hybrid_tiny", "quanv_tiny")

@@ -127,7 +127,7 @@ def test_an_option_no_chosen_constructor_takes_is_refused_with_those_that_do():
 
 def test_an_old_run_directorys_config_is_read_with_the_option_renamed(tmp_path):
     config = build_parser().parse_args(["--config", str(OLD_CONFIG)])
-    assert config.precompute_features is True and config.precompute_quanvolution is None
+    assert config.precompute_features is True and "precompute_quanvolution" not in config
     config.cache_dir = str(tmp_path / "cache")
     datamodule, model = build(config)
     assert model.hparams.precompute_features is True
