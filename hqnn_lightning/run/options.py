@@ -446,7 +446,12 @@ def _constructor_option(
 
 
 def _takers_text(takers: dict[str, list[str]]) -> str:
-    return "; ".join(f"{kind}: {', '.join(names)}" for kind, names in takers.items())
+    """``model: hybrid, hybrid_tiny``, or ``every model`` when all registered ones take it."""
+    everything = {MODELS.kind: MODELS.names(), DATAMODULES.kind: DATAMODULES.names()}
+    return "; ".join(
+        f"every {kind}" if sorted(names) == everything[kind] else f"{kind}: {', '.join(names)}"
+        for kind, names in takers.items()
+    )
 
 
 def _defaults_text(defaults: dict[str, list[str]]) -> str:

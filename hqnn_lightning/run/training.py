@@ -64,6 +64,8 @@ def _train(
 ) -> dict[str, Any]:
     run_dir = _run_directory(config, resumption)
     csv_logger = CSVLogger(run_dir, name="", version="csv")
+    # Kept here: under fast_dev_run, trainer.loggers holds a stand-in instead.
+    loggers = [csv_logger, *_dashboard(config, run_dir)]
     timer = EpochTimer()
     best = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
@@ -91,7 +93,7 @@ def _train(
         devices=config.devices,
         num_nodes=config.num_nodes,
         strategy=config.strategy,
-        logger=[csv_logger, *_dashboard(config, run_dir)],
+        logger=loggers,
         callbacks=callbacks,
         default_root_dir=run_dir,
         fast_dev_run=config.fast_dev_run,
@@ -126,7 +128,7 @@ def _train(
     }
     if trainer.is_global_zero:
         (run_dir / "results.json").write_text(json.dumps(results, indent=2))
-        _finish_wandb(trainer.loggers)
+        _finish_wandb(loggers)
     return results
 
 
