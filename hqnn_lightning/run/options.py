@@ -9,9 +9,10 @@ Two kinds of options, one flat namespace (``--n-qubits``, or ``n_qubits:`` in YA
   it describes this machine (``machine``: a resumed run may change it).
 - Every other option is an argument of a registered model's or DataModule's constructor,
   derived from its signature (type, default) and the ``Args:`` section of its docstring
-  (help), with the registered variants' defaults. Such an option is ``None`` unless set, so
-  each constructor keeps its own default; `constructor_arguments` sends each set option to
-  the chosen model or DataModule, and refuses one that neither takes.
+  (help), with the registered variants' defaults (`hqnn_lightning.run.signatures`). Such an
+  option is ``None`` unless set, so each constructor keeps its own default;
+  `constructor_arguments` sends each set option to the chosen model or DataModule, and
+  refuses one that neither takes.
 
 `RENAMED_OPTIONS` keeps older spellings working on the command line, in YAML files and in
 old run directories' ``config.yaml``.
@@ -19,20 +20,17 @@ old run directories' ``config.yaml``.
 
 from __future__ import annotations
 
-import inspect
-import typing
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, TypeVar
 
-import docstring_parser
 from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 
 from hqnn_lightning.data import DATAMODULES
 from hqnn_lightning.models import MODELS
 from hqnn_lightning.run.loggers import LOGGERS
-from hqnn_lightning.utils.registry import Registry
+from hqnn_lightning.run.signatures import ConstructorOption, option_flag, registered_arguments
 
 FROM_DATA = {
     "num_classes": "num_classes",
@@ -219,43 +217,13 @@ RUNNER_OPTIONS = (
 RUNNER = {option.name: option for option in RUNNER_OPTIONS}
 
 
-@dataclass(frozen=True)
-class ConstructorOption:
-    """An option derived from the constructors of registered models or DataModules.
-
-    Args:
-        name: The argument's name.
-        type: Its type (the union of the constructors' annotations), or ``None``.
-        help: Its description, the registered names that take it, and their defaults.
-        takers: ``{registry kind: names of the registered constructors that take it}``.
-    """
-
-    name: str
-    type: Any
-    help: str
-    takers: Mapping[str, tuple[str, ...]]
-
-    @property
-    def flag(self) -> str:
-        return option_flag(self.name)
-
-
 @cache
 def constructor_options() -> tuple[ConstructorOption, ...]:
     """Every argument of every registered model and DataModule constructor, as options;
     runner options and the model arguments in `FROM_DATA` aside."""
-    found: dict[str, list[tuple[Registry[Any], str, _Argument]]] = {}
-    for registry, skipped in ((MODELS, set(FROM_DATA)), (DATAMODULES, set())):
-        for name in registry.names():
-            for argument in _arguments(registry, name):
-                if argument.name not in RUNNER and argument.name not in skipped:
-                    found.setdefault(argument.name, []).append((registry, name, argument))
-    return tuple(_constructor_option(name, found[name]) for name in sorted(found))
-
-
-def option_flag(name: str) -> str:
-    """``--n-qubits`` for ``n_qubits``."""
-    return "--" + name.replace("_", "-")
+    return registered_arguments(
+        ((MODELS, frozenset(FROM_DATA)), (DATAMODULES, frozenset())), frozenset(RUNNER)
+    )
 
 
 def resumable_options() -> frozenset[str]:
@@ -373,90 +341,3 @@ def _add(parser: ArgumentParser, flag: str, kind: Any, default: Any, help: str) 
         parser.add_argument(flag, type=kind, default=default, help=help, nargs="?", const=True)
     else:
         parser.add_argument(flag, type=kind, default=default, help=help)
-
-
-@dataclass(frozen=True)
-class _Argument:
-    name: str
-    annotation: Any
-    default: Any
-    description: str
-
-
-def _arguments(registry: Registry[Any], name: str) -> Iterator[_Argument]:
-    """The keyword arguments of the constructor registered as ``name``: annotation,
-    default (the variant's, where it sets one) and docstring description, each from the
-    class in the method resolution order that declares the argument."""
-    variant = registry.defaults(name)
-    for argument in sorted(registry.accepted_arguments(name)):
-        owner = _declaring(registry.get(name), argument)
-        parameter = inspect.signature(owner).parameters[argument]
-        default = variant.get(argument, parameter.default)
-        yield _Argument(
-            argument,
-            _annotations(owner).get(argument),
-            None if default is inspect.Parameter.empty else default,
-            _descriptions(owner).get(argument, ""),
-        )
-
-
-def _declaring(constructor: Callable[..., Any], argument: str) -> Callable[..., Any]:
-    """The class (or function) whose own signature names ``argument``."""
-    if not inspect.isclass(constructor):
-        return constructor
-    for klass in constructor.__mro__:
-        if "__init__" in vars(klass) and argument in inspect.signature(klass).parameters:
-            return klass
-    raise ValueError(f"no class of {constructor.__name__} declares {argument}")
-
-
-def _annotations(owner: Callable[..., Any]) -> dict[str, Any]:
-    function = owner.__init__ if inspect.isclass(owner) else owner
-    return typing.get_type_hints(function)
-
-
-def _descriptions(owner: Callable[..., Any]) -> dict[str, str]:
-    documented = {}
-    for text in (inspect.getdoc(owner), getattr(owner.__init__, "__doc__", None)):
-        for parameter in docstring_parser.parse(text or "").params:
-            documented.setdefault(parameter.arg_name, " ".join(parameter.description.split()))
-    return documented
-
-
-def _constructor_option(
-    name: str, found: list[tuple[Registry[Any], str, _Argument]]
-) -> ConstructorOption:
-    takers: dict[str, list[str]] = {}
-    defaults: dict[str, list[str]] = {}
-    annotations = []
-    for registry, registered, argument in found:
-        takers.setdefault(registry.kind, []).append(registered)
-        defaults.setdefault(repr(argument.default), []).append(registered)
-        if argument.annotation not in annotations:
-            annotations.append(argument.annotation)
-    description = next((argument.description for *_, argument in found if argument.description), "")
-    description = description.replace("``", "")
-    kind = typing.Union[(*annotations, None)]
-    return ConstructorOption(
-        name,
-        kind,
-        f"{description} [{_takers_text(takers)}; default {_defaults_text(defaults)}]",
-        {kind_: tuple(names) for kind_, names in takers.items()},
-    )
-
-
-def _takers_text(takers: dict[str, list[str]]) -> str:
-    """``model: hybrid, hybrid_tiny``, or ``every model`` when all registered ones take it."""
-    everything = {MODELS.kind: MODELS.names(), DATAMODULES.kind: DATAMODULES.names()}
-    return "; ".join(
-        f"every {kind}" if sorted(names) == everything[kind] else f"{kind}: {', '.join(names)}"
-        for kind, names in takers.items()
-    )
-
-
-def _defaults_text(defaults: dict[str, list[str]]) -> str:
-    """``6`` when all agree, else the most common value and the exceptions:
-    ``6, hybrid_tiny: 2``."""
-    ordered = sorted(defaults.items(), key=lambda item: -len(item[1]))
-    (common, _), rest = ordered[0], ordered[1:]
-    return ", ".join([common, *(f"{', '.join(names)}: {value}" for value, names in rest)])

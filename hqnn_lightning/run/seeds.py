@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from jsonargparse import Namespace
 
@@ -19,7 +19,7 @@ from hqnn_lightning.run.training import train
 def run_seeds(
     config: Namespace,
     resumption: Resumption | None,
-    usage_error: Callable[[str], None],
+    usage_error: Callable[[str], NoReturn],
 ) -> list[dict[str, Any]]:
     """Builds and trains ``config`` once per seed of ``config.seeds`` (or once, with
     ``config.seed``), printing each run's results and, for several seeds, the summary.
@@ -27,8 +27,8 @@ def run_seeds(
     Args:
         config: The parsed options.
         resumption: The run to continue, for ``--resume``.
-        usage_error: Called with the message when an option does not fit; it must not
-            return (``parser.error``).
+        usage_error: Called with the message when an option does not fit
+            (``parser.error``).
 
     Returns:
         The results of each run, in seed order.

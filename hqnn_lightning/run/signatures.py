@@ -1,0 +1,150 @@
+"""Registered constructors' arguments as options: the type from the signature, the help from
+the ``Args:`` section of the docstring (read with ``docstring_parser``, as jsonargparse does), the
+defaults from the signature and the registered variants."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import docstring_parser
+
+from hqnn_lightning.utils.registry import Registry
+
+
+def option_flag(name: str) -> str:
+    """``--n-qubits`` for ``n_qubits``."""
+    return "--" + name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class ConstructorOption:
+    """An option derived from the constructors of registered models or DataModules.
+
+    Args:
+        name: The argument's name.
+        type: Its type (the union of the constructors' annotations), or ``None``.
+        help: Its description, the registered names that take it, and their defaults.
+        takers: ``{registry kind: names of the registered constructors that take it}``.
+    """
+
+    name: str
+    type: Any
+    help: str
+    takers: Mapping[str, tuple[str, ...]]
+
+    @property
+    def flag(self) -> str:
+        return option_flag(self.name)
+
+
+def registered_arguments(
+    registries: Iterable[tuple[Registry[Any], frozenset[str]]], excluded: frozenset[str]
+) -> tuple[ConstructorOption, ...]:
+    """One option per argument name taken by any constructor registered in ``registries``,
+    sorted by name.
+
+    Args:
+        registries: Each registry with the arguments of its constructors that are no options
+            (set from elsewhere).
+        excluded: Names that are options already.
+    """
+    found: dict[str, list[tuple[Registry[Any], str, _Argument]]] = {}
+    for registry, skipped in registries:
+        for name in registry.names():
+            for argument in _arguments(registry, name):
+                if argument.name not in excluded | skipped:
+                    found.setdefault(argument.name, []).append((registry, name, argument))
+    return tuple(_constructor_option(name, found[name]) for name in sorted(found))
+
+
+@dataclass(frozen=True)
+class _Argument:
+    name: str
+    annotation: Any
+    default: Any
+    description: str
+
+
+def _arguments(registry: Registry[Any], name: str) -> Iterator[_Argument]:
+    """The keyword arguments of the constructor registered as ``name``: annotation,
+    default (the variant's, where it sets one) and docstring description, each from the
+    class in the method resolution order that declares the argument."""
+    variant = registry.defaults(name)
+    for argument in sorted(registry.accepted_arguments(name)):
+        owner = _declaring(registry.get(name), argument)
+        parameter = inspect.signature(owner).parameters[argument]
+        default = variant.get(argument, parameter.default)
+        yield _Argument(
+            argument,
+            _annotations(owner).get(argument),
+            None if default is inspect.Parameter.empty else default,
+            _descriptions(owner).get(argument, ""),
+        )
+
+
+def _declaring(constructor: Callable[..., Any], argument: str) -> Callable[..., Any]:
+    """The class (or function) whose own signature names ``argument``."""
+    if not inspect.isclass(constructor):
+        return constructor
+    for klass in constructor.__mro__:
+        if "__init__" in vars(klass) and argument in inspect.signature(klass).parameters:
+            return klass
+    raise ValueError(f"no class of {constructor.__name__} declares {argument}")
+
+
+def _annotations(owner: Callable[..., Any]) -> dict[str, Any]:
+    function = owner.__init__ if inspect.isclass(owner) else owner
+    return typing.get_type_hints(function)
+
+
+def _descriptions(owner: Callable[..., Any]) -> dict[str, str]:
+    documented = {}
+    for text in (inspect.getdoc(owner), getattr(owner.__init__, "__doc__", None)):
+        for parameter in docstring_parser.parse(text or "").params:
+            documented.setdefault(parameter.arg_name, " ".join(parameter.description.split()))
+    return documented
+
+
+def _constructor_option(
+    name: str, found: list[tuple[Registry[Any], str, _Argument]]
+) -> ConstructorOption:
+    takers: dict[str, list[str]] = {}
+    registered_names: dict[str, list[str]] = {}
+    defaults: dict[str, list[str]] = {}
+    annotations = []
+    for registry, registered, argument in found:
+        takers.setdefault(registry.kind, []).append(registered)
+        registered_names[registry.kind] = registry.names()
+        defaults.setdefault(repr(argument.default), []).append(registered)
+        if argument.annotation not in annotations:
+            annotations.append(argument.annotation)
+    description = next((argument.description for *_, argument in found if argument.description), "")
+    description = description.replace("``", "")
+    kind = typing.Union[(*annotations, None)]
+    return ConstructorOption(
+        name,
+        kind,
+        f"{description} [{_takers_text(takers, registered_names)}; "
+        f"default {_defaults_text(defaults)}]",
+        {kind_: tuple(names) for kind_, names in takers.items()},
+    )
+
+
+def _takers_text(takers: dict[str, list[str]], registered: dict[str, list[str]]) -> str:
+    """``model: hybrid, hybrid_tiny``, or ``every model`` when all registered ones take it."""
+    return "; ".join(
+        f"every {kind}" if sorted(names) == registered[kind] else f"{kind}: {', '.join(names)}"
+        for kind, names in takers.items()
+    )
+
+
+def _defaults_text(defaults: dict[str, list[str]]) -> str:
+    """``6`` when all agree, else the most common value and the exceptions:
+    ``6, hybrid_tiny: 2``."""
+    ordered = sorted(defaults.items(), key=lambda item: -len(item[1]))
+    (common, _), rest = ordered[0], ordered[1:]
+    return ", ".join([common, *(f"{', '.join(names)}: {value}" for value, names in rest)])
