@@ -33,9 +33,9 @@ def main(argv: list[str] | None = None) -> Path:
     )
     parser.add_argument(
         "--control",
-        type=dict[str, str],
+        type=dict[str, tuple[str, ...]],
         default=MODELS.controls(),
-        help="quantum model -> its classical control model (default: as registered)",
+        help="quantum model -> its control models (default: as registered)",
     )
     args = parser.parse_args(argv)
     try:

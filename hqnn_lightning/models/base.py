@@ -11,6 +11,7 @@ from torch import nn
 from torchmetrics import MeanMetric, MetricCollection
 
 from hqnn_lightning.models.metrics import ClassificationMetricsMixin
+from hqnn_lightning.models.summary import quantum_parameters
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 """``(inputs, labels)``: images ``(B, C, H, W)`` (or cached features) and int64 ``(B,)``."""
@@ -153,9 +154,17 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
             self.test_confusion.reset()
 
     def configure_optimizers(self) -> Any:
+        """AdamW over the trainable parameters, the circuits' weights in a group of their own
+        at learning rate ``q_lr`` when the model takes one and it is set, with a cosine decay
+        over ``max_epochs``."""
         parameters = [p for p in self.parameters() if p.requires_grad]
+        q_lr = self.hparams.get("q_lr")
+        quantum = {id(p) for p in quantum_parameters(self)} if q_lr is not None else set()
+        groups = [{"params": [p for p in parameters if id(p) not in quantum]}]
+        if quantum:
+            groups.append({"params": [p for p in parameters if id(p) in quantum], "lr": q_lr})
         optimizer = torch.optim.AdamW(
-            parameters, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+            groups, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
         )
         max_epochs = self.trainer.max_epochs if self._trainer is not None else None
         if not max_epochs or max_epochs < 1:

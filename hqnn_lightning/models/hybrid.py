@@ -74,8 +74,12 @@ class SideBySide(nn.ModuleList):
         return torch.cat([layer(part) for layer, part in zip(self, slices, strict=True)], dim=-1)
 
 
-@MODELS.register("hybrid", control="hybrid_control")
+@MODELS.register("hybrid", control=("hybrid_control", "hybrid_separable"))
+@MODELS.register("hybrid_separable", entangler="separable")
 @MODELS.register("hybrid_tiny", arch="small_cnn", n_qubits=2, q_depth=1)
+@MODELS.register(
+    "hybrid_separable_tiny", arch="small_cnn", n_qubits=2, q_depth=1, entangler="separable"
+)
 class HybridVQC(BottleneckClassifier):
     """The study's hybrid: features -> ``n_qubits`` angles -> circuit -> classes.
 
@@ -85,14 +89,28 @@ class HybridVQC(BottleneckClassifier):
     expectation values in ``[-1, 1]``, and a linear layer to ``(B, num_classes)`` logits. The
     ``F -> n_qubits`` projection is the bottleneck the study blamed for the hybrid's collapse;
     ``n_heads`` circuits side by side, data re-uploading (``reupload``) and a ``residual``
-    classical path are ways around it.
+    classical path are ways around it. ``encoding`` and ``q_init`` decide whether it trains at
+    all (``docs/trainability.md``). Registered as ``hybrid``, and as ``hybrid_separable``
+    (``entangler="separable"``: the same rotations without any two-qubit gate), one of its two
+    controls with `HybridControl`.
 
     Args:
         num_classes: Number of classes.
         n_qubits: Qubits of each circuit, and width of each head (6 in the study).
-        q_depth: Entangling layers of the circuit.
-        entangler: ``"strong"`` (StronglyEntanglingLayers) or ``"basic"``.
-        reupload: Encode the angles again before every entangling layer (data re-uploading),
+        q_depth: Trainable layers of the circuit.
+        entangler: ``"strong"`` (StronglyEntanglingLayers), ``"basic"``
+            (BasicEntanglerLayers) or ``"separable"`` (the rotations of ``"strong"``, no
+            entangling gate).
+        encoding: How each angle enters its qubit: ``"ry"`` (the study's RY on ``|0>``, whose
+            ``<Z>`` loses the angle's sign), ``"rx"`` or ``"hadamard_ry"`` (a Hadamard then
+            RY, which keeps it).
+        q_init: How the circuit's weights start: ``"uniform"`` in ``[0, 2 pi)`` (PennyLane's
+            default, the study's), ``"normal"`` with standard deviation ``q_init_scale``, or
+            ``"identity"`` (identity blocks: each layer followed by a mirror layer that undoes
+            it, so the circuit has twice the layers and starts as the identity).
+        q_init_scale: Standard deviation of ``q_init="normal"``, radians.
+        q_lr: AdamW learning rate of the circuit's weights; ``None`` uses ``lr``.
+        reupload: Encode the angles again before every trainable layer (data re-uploading),
             another way to get more out of a narrow bottleneck.
         q_device: ``"torch"`` (the exact torch simulator, fastest; see
             ``docs/quantum_backends.md``) or a PennyLane device name (``"default.qubit"``,
@@ -128,6 +146,10 @@ class HybridVQC(BottleneckClassifier):
         n_qubits: int = 6,
         q_depth: int = 3,
         entangler: str = "strong",
+        encoding: str = "ry",
+        q_init: str = "uniform",
+        q_init_scale: float = 0.01,
+        q_lr: float | None = None,
         reupload: bool = False,
         q_device: str = "torch",
         shots: int | None = None,
@@ -145,9 +167,11 @@ class HybridVQC(BottleneckClassifier):
         weight_decay: float = 1e-4,
     ) -> None:
         super().__init__(num_classes=num_classes)
-        circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, reupload=reupload)
+        circuit = VariationalClassifierCircuit(
+            n_qubits, q_depth, entangler, encoding, reupload, identity_blocks=q_init == "identity"
+        )
         device = make_device(q_device, n_qubits, shots, q_diff_method, **(q_device_options or {}))
-        layers = [make_layer(circuit, device) for _ in range(n_heads)]
+        layers = [make_layer(circuit, device, q_init, q_init_scale) for _ in range(n_heads)]
         self.quantum = layers[0] if n_heads == 1 else SideBySide(layers, n_qubits)
 
     def bottleneck(self, angles: torch.Tensor) -> torch.Tensor:

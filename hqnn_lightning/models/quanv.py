@@ -41,6 +41,7 @@ class QuanvNet(FilterClassifier):
         q_device_options: Options of the PennyLane device (noise, fake backend, ARN; see
             ``docs/devices.md``).
         trainable_filter: Learn the filter's ``RandomLayers`` angles with the head.
+        q_lr: AdamW learning rate of a trainable filter's angles; ``None`` uses ``lr``.
         precompute_features: Steps take the cached quanvolution ``(B, C * k**2, H', W')``
             rather than images (see ``FeatureCacheDataModule``); needs a fixed filter and no
             augmentation.
@@ -66,6 +67,7 @@ class QuanvNet(FilterClassifier):
         shots: int | None = None,
         q_device_options: dict[str, Any] | None = None,
         trainable_filter: bool = False,
+        q_lr: float | None = None,
         precompute_features: bool = False,
         head_width: int = 32,
         lr: float = 1e-3,

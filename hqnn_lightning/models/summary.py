@@ -16,11 +16,17 @@ def parameter_counts(model: nn.Module) -> dict[str, int]:
         `ExpansionQuanvolution` modules (circuit angles).
     """
     total = sum(p.numel() for p in model.parameters())
-    quantum = sum(
-        p.numel()
+    quantum = sum(p.numel() for p in quantum_parameters(model))
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"classical": total - quantum, "quantum": quantum, "trainable": trainable}
+
+
+def quantum_parameters(model: nn.Module) -> list[nn.Parameter]:
+    """The circuits' weights (angles, radians): the parameters of ``model``'s
+    `QuantumLayer`, `TorchStatevectorLayer` and `ExpansionQuanvolution` modules."""
+    return [
+        p
         for module in model.modules()
         if isinstance(module, QuantumLayer | TorchStatevectorLayer | ExpansionQuanvolution)
         for p in module.parameters()
-    )
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return {"classical": total - quantum, "quantum": quantum, "trainable": trainable}
+    ]

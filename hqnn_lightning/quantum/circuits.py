@@ -16,12 +16,64 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pennylane as qml
+import torch
+
+class SeparableLayers(qml.operation.Operation):
+    """``StronglyEntanglingLayers`` without its CNOTs: layers of ``Rot`` gates, one per wire.
+
+    The same single-qubit rotations, and the same weights ``(L, n_wires, 3)``, as the
+    entangling template, so that a circuit built on it differs from the entangling one only by
+    the absence of two-qubit gates: the entanglement ablation of Bowles, Ahmed and Schuld
+    (2024). Its state stays a product state, so each wire's ``<Z>`` depends on that wire's
+    input alone.
+
+    Args:
+        weights: Angles ``(L, n_wires, 3)`` (radians), each triple a ``Rot``'s
+            ``(phi, theta, omega)``.
+        wires: The wires it acts on.
+    """
+
+    grad_method = None
+
+    def __init__(self, weights: Any, wires: Any, id: str | None = None) -> None:
+        shape = qml.math.shape(weights)
+        if len(shape) != 3 or shape[1:] != (len(qml.wires.Wires(wires)), 3):
+            raise ValueError(f"weights must have shape (L, n_wires, 3), got {shape}")
+        super().__init__(weights, wires=wires, id=id)
+
+    @property
+    def num_params(self) -> int:
+        return 1
+
+    @staticmethod
+    def compute_decomposition(weights: Any, wires: Any) -> list[qml.operation.Operator]:
+        """One ``Rot`` per wire per layer, layer by layer."""
+        return [
+            qml.Rot(*(weights[layer, i, k] for k in range(3)), wires=wire)
+            for layer in range(qml.math.shape(weights)[0])
+            for i, wire in enumerate(wires)
+        ]
+
+    @staticmethod
+    def shape(n_layers: int, n_wires: int) -> tuple[int, int, int]:
+        """Shape of the weights: ``(n_layers, n_wires, 3)``."""
+        return n_layers, n_wires, 3
+
 
 ENTANGLERS: dict[str, type[qml.operation.Operation]] = {
     "strong": qml.StronglyEntanglingLayers,
     "basic": qml.BasicEntanglerLayers,
+    "separable": SeparableLayers,
 }
-ROTATIONS = ("X", "Y")
+ENCODINGS = ("ry", "rx", "hadamard_ry")
+"""How `VariationalClassifierCircuit` encodes an angle ``x`` on a wire, from ``|0>``:
+
+- ``"ry"``: ``RY(x)``, the study's; ``<Z> = cos x`` before the trainable gates, an even
+  function, so the sign of ``x`` is lost when the gates that follow do not mix in ``X``;
+- ``"rx"``: ``RX(x)``, the same ``<Z>`` with the state's phase on the other axis;
+- ``"hadamard_ry"``: a Hadamard, then ``RY(x)`` (Mari et al. 2020, PennyLane's transfer-learning
+  demo); ``<Z> = -sin x``, odd, so the sign is kept.
+"""
 
 
 class QuantumCircuit(Protocol):
@@ -52,30 +104,41 @@ class CircuitDescription:
 
 @dataclass(frozen=True)
 class VariationalClassifierCircuit(CircuitDescription):
-    """Angle encoding, trainable entangling layers, then ``<Z>`` on every wire.
+    """Angle encoding, trainable layers, then ``<Z>`` on every wire.
 
-    ``inputs`` of shape ``(B, n_qubits)`` (radians) enter as one rotation per wire
-    (``AngleEmbedding``); ``q_depth`` layers of ``StronglyEntanglingLayers`` (``"strong"``) or
-    ``BasicEntanglerLayers`` (``"basic"``) follow; the circuit returns ``n_qubits`` expectation
-    values in ``[-1, 1]``. With ``reupload`` the encoding is repeated before every layer (data
-    re-uploading, Perez-Salinas et al. 2020), so the outputs are trigonometric polynomials of
-    degree up to ``q_depth`` in each input rather than of degree one; the weights and the
-    layers are the same, layer ``l`` of ``StronglyEntanglingLayers`` keeping the CNOT range it
-    has in the whole template.
+    ``inputs`` of shape ``(B, n_qubits)`` (radians) enter as one rotation per wire (the
+    ``encoding``, see `ENCODINGS`); ``q_depth`` layers of ``StronglyEntanglingLayers``
+    (``"strong"``), ``BasicEntanglerLayers`` (``"basic"``) or the same rotations as
+    ``"strong"`` without any two-qubit gate (``"separable"``, `SeparableLayers`) follow; the
+    circuit returns ``n_qubits`` expectation values in ``[-1, 1]``.
+
+    With ``reupload`` the encoding is repeated before every layer (data re-uploading,
+    Perez-Salinas et al. 2020), so the outputs are trigonometric polynomials of degree up to
+    ``q_depth`` in each input rather than of degree one; the weights and the layers are the
+    same, layer ``l`` of ``StronglyEntanglingLayers`` keeping the CNOT range it has in the whole
+    template.
+
+    With ``identity_blocks`` each layer is followed by its mirror image (Grant et al. 2019): the
+    layer's CNOTs in reverse order, then the same kind of rotation on every wire, whose angles
+    are the weights ``mirror_weights``. When they are the layer's `inverse_weights`, each block
+    is the identity, and so is the whole trainable part (``init="identity"`` in
+    `initial_weights`); the circuit then has twice the gates and weights of the plain one.
 
     Args:
         n_qubits: Number of qubits, and of input features.
-        q_depth: Number of entangling layers.
-        entangler: ``"strong"`` or ``"basic"``.
-        rotation: Axis of the encoding rotation, ``"X"`` or ``"Y"``.
-        reupload: Encode the inputs again before every entangling layer.
+        q_depth: Number of trainable layers (of blocks, with ``identity_blocks``).
+        entangler: ``"strong"``, ``"basic"`` or ``"separable"``.
+        encoding: ``"ry"``, ``"rx"`` or ``"hadamard_ry"`` (see `ENCODINGS`).
+        reupload: Encode the inputs again before every layer.
+        identity_blocks: Follow every layer by its mirror image.
     """
 
     n_qubits: int
     q_depth: int
     entangler: str = "strong"
-    rotation: str = "Y"
+    encoding: str = "ry"
     reupload: bool = False
+    identity_blocks: bool = False
 
     def __post_init__(self) -> None:
         if self.n_qubits < 1:
@@ -86,8 +149,10 @@ class VariationalClassifierCircuit(CircuitDescription):
             raise ValueError(
                 f"unknown entangler {self.entangler!r}; known: {', '.join(sorted(ENTANGLERS))}"
             )
-        if self.rotation not in ROTATIONS:
-            raise ValueError(f"rotation must be one of {ROTATIONS}, got {self.rotation!r}")
+        if self.encoding not in ENCODINGS:
+            raise ValueError(
+                f"unknown encoding {self.encoding!r}; known: {', '.join(ENCODINGS)}"
+            )
 
     @property
     def n_outputs(self) -> int:
@@ -96,35 +161,66 @@ class VariationalClassifierCircuit(CircuitDescription):
 
     @property
     def weight_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Shapes of the trainable arguments, as ``TorchLayer`` takes them."""
-        return {"weights": tuple(ENTANGLERS[self.entangler].shape(self.q_depth, self.n_qubits))}
+        """Shapes of the trainable arguments, as ``TorchLayer`` takes them: ``weights``, and
+        ``mirror_weights`` of the same shape with ``identity_blocks``."""
+        shape = tuple(ENTANGLERS[self.entangler].shape(self.q_depth, self.n_qubits))
+        if self.identity_blocks:
+            return {"weights": shape, "mirror_weights": shape}
+        return {"weights": shape}
 
-    def entangling_layers(self, weights: Any) -> list[qml.operation.Operation]:
-        """The trainable part, one template per encoding: ``weights`` of shape
-        ``weight_shapes["weights"]`` (radians) as one template, or with ``reupload`` one
-        single-layer template per layer, with the ``ranges`` the whole template gives it.
+    def inverse_weights(self, weights: torch.Tensor) -> torch.Tensor:
+        """The ``mirror_weights`` under which every mirror layer undoes its layer's rotations:
+        ``Rot(phi, theta, omega)`` is undone by ``Rot(-omega, -theta, -phi)``, ``RX(theta)`` by
+        ``RX(-theta)``. ``weights`` and the result have shape ``weight_shapes["weights"]``."""
+        return -weights if self.entangler == "basic" else -weights.flip(-1)
 
-        The templates are built without being queued: a QNode records them where
-        `__call__` applies them, after their encoding."""
+    def trainable_operations(
+        self, weights: Any, mirror_weights: Any = None
+    ) -> list[list[qml.operation.Operator]]:
+        """The trainable part, one list of operators per encoding: ``weights`` (and, with
+        ``identity_blocks``, ``mirror_weights``) of shape ``weight_shapes["weights"]``
+        (radians).
+
+        Without re-uploading or identity blocks this is one template; otherwise one
+        single-layer template per layer, with the ``ranges`` the whole template gives it, each
+        followed by its mirror. The operators are built without being queued: a QNode records
+        them where `__call__` applies them, after their encoding.
+        """
         wires = range(self.n_qubits)
         template = ENTANGLERS[self.entangler]
         with qml.QueuingManager.stop_recording():
-            if not self.reupload:
-                return [template(weights, wires=wires)]
-            layers = []
+            if not (self.reupload or self.identity_blocks):
+                return [[template(weights, wires=wires)]]
+            blocks = []
             for layer in range(self.q_depth):
                 options = {}
                 if self.entangler == "strong" and self.n_qubits > 1:
                     options["ranges"] = (layer % (self.n_qubits - 1) + 1,)
-                layers.append(template(weights[layer : layer + 1], wires=wires, **options))
-            return layers
+                block = [template(weights[layer : layer + 1], wires=wires, **options)]
+                if self.identity_blocks:
+                    mirror = template(mirror_weights[layer : layer + 1], wires=wires, **options)
+                    gates = mirror.decomposition()
+                    cnots = [gate for gate in gates if gate.name == "CNOT"]
+                    block += cnots[::-1] + [gate for gate in gates if gate.name != "CNOT"]
+                blocks.append(block)
+            return blocks if self.reupload else [[op for block in blocks for op in block]]
 
-    def __call__(self, inputs: Any, weights: Any) -> list[Any]:
+    def encode(self, inputs: Any) -> None:
+        """Applies the encoding of ``inputs`` ``(B, n_qubits)`` (radians) to every wire."""
         wires = range(self.n_qubits)
-        for layer in self.entangling_layers(weights):
-            qml.AngleEmbedding(inputs, wires=wires, rotation=self.rotation)
-            qml.apply(layer)
-        return [qml.expval(qml.PauliZ(wire)) for wire in wires]
+        if self.encoding == "hadamard_ry":
+            for wire in wires:
+                qml.Hadamard(wire)
+        qml.AngleEmbedding(inputs, wires=wires, rotation="X" if self.encoding == "rx" else "Y")
+
+    def __call__(self, inputs: Any, weights: Any, **mirror: Any) -> list[Any]:
+        # Only a circuit with identity blocks gets ``mirror_weights``; TorchLayer accepts a
+        # signature that names exactly the weight_shapes, or one that takes **kwargs.
+        for operations in self.trainable_operations(weights, mirror.get("mirror_weights")):
+            self.encode(inputs)
+            for operation in operations:
+                qml.apply(operation)
+        return [qml.expval(qml.PauliZ(wire)) for wire in range(self.n_qubits)]
 
 
 @dataclass(frozen=True)

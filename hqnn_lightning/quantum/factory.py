@@ -13,7 +13,13 @@ from hqnn_lightning.quantum.pennylane_layer import QuantumLayer
 from hqnn_lightning.quantum.statevector.layer import TorchStatevectorLayer
 
 
-def make_layer(circuit: QuantumCircuit, device: QuantumDevice, **options: Any) -> nn.Module:
+def make_layer(
+    circuit: QuantumCircuit,
+    device: QuantumDevice,
+    init: str = "uniform",
+    init_scale: float = 0.01,
+    **options: Any,
+) -> nn.Module:
     """The layer that runs ``circuit`` on ``device``, a description from `make_device`.
 
     - any circuit on a PennyLane device: `QuantumLayer`, a `pennylane.qnn.TorchLayer`;
@@ -32,6 +38,9 @@ def make_layer(circuit: QuantumCircuit, device: QuantumDevice, **options: Any) -
     Args:
         circuit: A circuit description (see `circuits`).
         device: The validated device, ``make_device(name, circuit.n_qubits, shots, ...)``.
+        init: How a variational circuit's weights start, one of `QUANTUM_INITS`
+            (`initial_weights`), the same on every device.
+        init_scale: Standard deviation of ``init="normal"`` (radians).
         **options: Passed to the layer: ``method`` for `TorchStatevectorLayer`.
 
     Raises:
@@ -39,7 +48,7 @@ def make_layer(circuit: QuantumCircuit, device: QuantumDevice, **options: Any) -
     """
     device = as_device(device, circuit.n_qubits)
     if device.name != TORCH_DEVICE:
-        return QuantumLayer(circuit, device, **options)
+        return QuantumLayer(circuit, device, init=init, init_scale=init_scale, **options)
     if isinstance(circuit, QuanvolutionFilterCircuit):
         return ExpansionQuanvolution(circuit, **options)
-    return TorchStatevectorLayer(circuit, device, **options)
+    return TorchStatevectorLayer(circuit, device, init=init, init_scale=init_scale, **options)

@@ -10,6 +10,7 @@ from torch import nn
 
 from hqnn_lightning.quantum.circuits import QuantumCircuit
 from hqnn_lightning.quantum.devices import QuantumDevice, as_device
+from hqnn_lightning.quantum.initialisation import initial_weights
 
 
 class QuantumLayer(qml.qnn.TorchLayer):
@@ -19,7 +20,7 @@ class QuantumLayer(qml.qnn.TorchLayer):
     All leading dimensions are flattened into one batch that the QNode receives at once
     (parameter broadcasting), so ``default.qubit`` simulates a batch in a single run; no Python
     loop runs over samples. The trainable weights are the circuit's ``weight_shapes``,
-    initialised uniformly in ``[0, 2 pi)``.
+    drawn by `initial_weights` as `TorchStatevectorLayer`'s are.
 
     The layer pickles: the QNode and its device are rebuilt from the circuit and device
     descriptions, since some devices (``lightning.qubit``) cannot be pickled.
@@ -30,6 +31,8 @@ class QuantumLayer(qml.qnn.TorchLayer):
             without shots, diff method or options here).
         shots: ``None`` for exact expectation values, else samples per circuit.
         diff_method: Overrides the device's default diff method.
+        init: How the weights start, one of `QUANTUM_INITS`.
+        init_scale: Standard deviation of ``init="normal"`` (radians).
         **device_options: Passed to the PennyLane device.
     """
 
@@ -39,10 +42,13 @@ class QuantumLayer(qml.qnn.TorchLayer):
         device: str | QuantumDevice = "default.qubit",
         shots: int | None = None,
         diff_method: str | None = None,
+        init: str = "uniform",
+        init_scale: float = 0.01,
         **device_options: Any,
     ) -> None:
         quantum_device = as_device(device, circuit.n_qubits, shots, diff_method, **device_options)
-        super().__init__(quantum_device.qnode(circuit), circuit.weight_shapes)
+        weights = initial_weights(circuit, init, init_scale)
+        super().__init__(quantum_device.qnode(circuit), circuit.weight_shapes, weights)
         self.circuit = circuit
         self.quantum_device = quantum_device
 

@@ -22,8 +22,9 @@ def variational_classifier_qnode(
     n_qubits: int,
     q_depth: int,
     entangler: str = "strong",
-    rotation: str = "Y",
+    encoding: str = "ry",
     reupload: bool = False,
+    identity_blocks: bool = False,
     device: str = "default.qubit",
     shots: int | None = None,
     diff_method: str | None = None,
@@ -33,9 +34,12 @@ def variational_classifier_qnode(
 
     Returns:
         ``(qnode, weight_shapes)``: ``qnode(inputs, weights)`` maps ``(B, n_qubits)`` angles to
-        ``n_qubits`` expectation values; ``weight_shapes`` is ``{"weights": shape}``.
+        ``n_qubits`` expectation values; ``weight_shapes`` is ``{"weights": shape}``, and
+        ``"mirror_weights"`` of the same shape with ``identity_blocks``.
     """
-    circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, rotation, reupload)
+    circuit = VariationalClassifierCircuit(
+        n_qubits, q_depth, entangler, encoding, reupload, identity_blocks
+    )
     qdevice = make_device(device, n_qubits, shots, diff_method, **device_options)
     return qdevice.qnode(circuit), circuit.weight_shapes
 

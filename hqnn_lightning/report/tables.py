@@ -1,5 +1,5 @@
 """The report's table: mean +- std over seeds per group, with the gaps to a baseline and to
-each quantum model's same-shape classical control."""
+each of a quantum model's same-shape controls."""
 
 from __future__ import annotations
 
@@ -18,19 +18,22 @@ METRICS = ("val/acc_top1", "val/acc_top5", "test/acc_top1", "test/acc_top5")
 def summary_table(
     groups: Sequence[RunGroup],
     baseline: str | None = None,
-    controls: Mapping[str, str] | None = None,
+    controls: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """A Markdown table: one row per group, mean +- std over its seeds.
 
-    Accuracies are in percent. The last two columns give the difference in mean test top-1
+    Accuracies are in percent. The last columns give the difference in mean test top-1
     (percentage points) to the ``baseline`` group (a label or a model name; default the group
-    of model ``classical``, or of one variant of it, when there is exactly one) and to the
-    group's control: the group whose model is ``controls[model]`` (default: the controls
-    declared where the models are registered, ``MODELS.controls()``) with otherwise equal
-    options, the options of the circuit alone aside (those the model takes and its control
-    does not).
+    of model ``classical``, or of one variant of it, when there is exactly one) and, one column
+    per control model, to each of the group's controls: the group whose model is one of
+    ``controls[model]`` (default: the controls declared where the models are registered,
+    ``MODELS.controls()``) with otherwise equal options, the options of the circuit alone aside
+    (those the model takes and its control does not).
     """
     controls = MODELS.controls() if controls is None else controls
+    control_models = list(
+        dict.fromkeys(c for group in groups for c in controls.get(group.model, ()))
+    )
     reference = _find_group(groups, baseline) if baseline else _only(groups, "classical")
     header = [
         "model",
@@ -43,12 +46,12 @@ def summary_table(
         "test top-5 %",
         "s/epoch",
         f"Δ test top-1 vs {reference.label if reference else 'baseline'}",
-        "Δ test top-1 vs control",
+        *(f"Δ test top-1 vs {model}" for model in control_models),
     ]
     rows = []
     for group in groups:
         first = group.runs[0].results
-        control = _control_of(group, groups, controls)
+        own_controls = controls.get(group.model, ())
         rows.append(
             [
                 group.label,
@@ -58,7 +61,10 @@ def summary_table(
                 *(_mean_std(100 * group.values(metric)) for metric in METRICS),
                 _mean_std(group.values("seconds_per_epoch"), digits=1),
                 _gap(group, reference),
-                _gap(group, control),
+                *(
+                    _gap(group, _control_of(group, groups, model)) if model in own_controls else "-"
+                    for model in control_models
+                ),
             ]
         )
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -101,13 +107,9 @@ def _find_group(groups: Sequence[RunGroup], name: str) -> RunGroup:
     )
 
 
-def _control_of(
-    group: RunGroup, groups: Sequence[RunGroup], controls: Mapping[str, str]
-) -> RunGroup | None:
-    control_model = controls.get(group.model)
-    if control_model is None:
-        return None
-
+def _control_of(group: RunGroup, groups: Sequence[RunGroup], control_model: str) -> RunGroup | None:
+    """The group of model ``control_model`` whose options equal ``group``'s, those of the
+    circuit alone aside."""
     circuit_only = _circuit_options(group.model, control_model)
 
     def comparable(run: RunRecord) -> dict[str, str]:

@@ -24,18 +24,19 @@ class Registry(Generic[T]):
         self.kind = kind
         self._constructors: dict[str, Callable[..., T]] = {}
         self._defaults: dict[str, dict[str, Any]] = {}
-        self._controls: dict[str, str] = {}
+        self._controls: dict[str, tuple[str, ...]] = {}
 
     def register(
-        self, name: str, *, control: str | None = None, **defaults: Any
+        self, name: str, *, control: str | tuple[str, ...] | None = None, **defaults: Any
     ) -> Callable[[Callable[..., T]], Callable[..., T]]:
         """Decorator that registers a class or function under ``name``.
 
         Args:
             name: The registry key.
-            control: The name of what ``name`` is compared with: a quantum model's classical
-                control of the same shape (``hybrid`` -> ``hybrid_control``), which the
-                report pairs it with.
+            control: The name, or names, of what ``name`` is compared with: a quantum
+                model's controls of the same shape (``hybrid`` -> ``hybrid_control``, the
+                classical layer, and ``hybrid_separable``, the circuit without entanglement),
+                which the report pairs it with.
             **defaults: Keyword arguments that ``name`` passes unless the caller sets them, so
                 one class can be registered several times as variants (``hybrid_tiny``).
         """
@@ -46,7 +47,7 @@ class Registry(Generic[T]):
             self._constructors[name] = constructor
             self._defaults[name] = defaults
             if control is not None:
-                self._controls[name] = control
+                self._controls[name] = (control,) if isinstance(control, str) else control
             return constructor
 
         return decorator
@@ -84,8 +85,8 @@ class Registry(Generic[T]):
         self.get(name)
         return dict(self._defaults[name])
 
-    def controls(self) -> dict[str, str]:
-        """``{name: its control}`` for every name registered with a ``control``."""
+    def controls(self) -> dict[str, tuple[str, ...]]:
+        """``{name: its controls}`` for every name registered with a ``control``."""
         return dict(self._controls)
 
     def create(self, name: str, **kwargs: Any) -> T:

@@ -14,7 +14,14 @@ from hqnn_lightning.models import (
 )
 from hqnn_lightning.quantum import ExpansionQuanvolution, QuantumLayer, TorchStatevectorLayer
 
-TINY = ("classical_tiny", "hybrid_tiny", "hybrid_control_tiny", "quanv_tiny", "quanv_control_tiny")
+TINY = (
+    "classical_tiny",
+    "hybrid_tiny",
+    "hybrid_control_tiny",
+    "hybrid_separable_tiny",
+    "quanv_tiny",
+    "quanv_control_tiny",
+)
 
 
 def images(*shape):
@@ -27,7 +34,8 @@ def tiny(name, **kwargs):
 
 class TestRegistry:
     def test_every_model_has_a_tiny_variant(self):
-        full = {"classical", "hybrid", "hybrid_control", "quanv", "quanv_control"}
+        full = {"classical", "hybrid", "hybrid_control", "hybrid_separable", "quanv"}
+        full.add("quanv_control")
         full.add("quanv_control_trainable")
         assert set(MODELS.names()) == full | set(TINY)
 

@@ -7,12 +7,30 @@ import pytest
 from hqnn_lightning.quantum import QuanvolutionFilterCircuit, VariationalClassifierCircuit
 
 
+TEMPLATES = {"AngleEmbedding", "SeparableLayers", "StronglyEntanglingLayers"}
+
+
+def gate_sequence(circuit, *args, **kwargs):
+    """The circuit's gates, its templates decomposed."""
+    tape = qml.tape.make_qscript(circuit)(*args, **kwargs)
+    return [
+        gate
+        for op in tape.operations
+        for gate in (op.decomposition() if op.name in TEMPLATES else [op])
+    ]
+
+
 class TestVariationalClassifierCircuit:
-    @pytest.mark.parametrize(("entangler", "shape"), [("strong", (3, 4, 3)), ("basic", (3, 4))])
+    @pytest.mark.parametrize(
+        ("entangler", "shape"),
+        [("strong", (3, 4, 3)), ("basic", (3, 4)), ("separable", (3, 4, 3))],
+    )
     def test_weight_shapes(self, entangler, shape):
         circuit = VariationalClassifierCircuit(n_qubits=4, q_depth=3, entangler=entangler)
         assert circuit.weight_shapes == {"weights": shape}
         assert circuit.n_outputs == 4
+        mirrored = VariationalClassifierCircuit(4, 3, entangler, identity_blocks=True)
+        assert mirrored.weight_shapes == {"weights": shape, "mirror_weights": shape}
 
     @pytest.mark.parametrize(
         ("kwargs", "message"),
@@ -20,7 +38,7 @@ class TestVariationalClassifierCircuit:
             ({"n_qubits": 0, "q_depth": 1}, "n_qubits"),
             ({"n_qubits": 2, "q_depth": 0}, "q_depth"),
             ({"n_qubits": 2, "q_depth": 1, "entangler": "cnot"}, "unknown entangler 'cnot'"),
-            ({"n_qubits": 2, "q_depth": 1, "rotation": "Z"}, "rotation"),
+            ({"n_qubits": 2, "q_depth": 1, "encoding": "rz"}, "unknown encoding 'rz'"),
         ],
     )
     def test_rejects_bad_arguments(self, kwargs, message):
@@ -28,21 +46,74 @@ class TestVariationalClassifierCircuit:
             VariationalClassifierCircuit(**kwargs)
 
     def test_is_a_picklable_value(self):
-        circuit = VariationalClassifierCircuit(3, 2, "basic", "X")
+        circuit = VariationalClassifierCircuit(3, 2, "basic", "rx")
         assert pickle.loads(pickle.dumps(circuit)) == circuit
         assert circuit.__name__ == "VariationalClassifierCircuit"
 
     def test_gates_follow_the_description(self):
-        circuit = VariationalClassifierCircuit(2, 1, "basic", "X")
+        circuit = VariationalClassifierCircuit(2, 1, "basic", "rx")
         tape = qml.tape.make_qscript(circuit)(np.array([0.1, 0.2]), np.zeros((1, 2)))
         names = [op.name for op in tape.operations]
         assert names == ["AngleEmbedding", "BasicEntanglerLayers"]
         assert [m.obs.name for m in tape.measurements] == ["PauliZ", "PauliZ"]
 
+    @pytest.mark.parametrize(
+        ("encoding", "readout"),
+        [("ry", np.cos), ("rx", np.cos), ("hadamard_ry", lambda x: -np.sin(x))],
+    )
+    def test_encodings_read_out_in_z(self, encoding, readout):
+        # With zero weights the separable layers are the identity: <Z> is the encoding's.
+        inputs = np.array([-1.2, 0.4, 2.0])
+        circuit = VariationalClassifierCircuit(3, 2, "separable", encoding)
+        outputs = qml.QNode(circuit, qml.device("default.qubit", wires=3))(
+            inputs, np.zeros((2, 3, 3))
+        )
+        np.testing.assert_allclose(outputs, readout(inputs), atol=1e-12)
+
+    def test_only_the_hadamard_encoding_keeps_the_sign(self):
+        device = qml.device("default.qubit", wires=1)
+        for encoding, keeps in (("ry", False), ("rx", False), ("hadamard_ry", True)):
+            qnode = qml.QNode(VariationalClassifierCircuit(1, 1, "separable", encoding), device)
+            plus, minus = (qnode(np.array([x]), np.zeros((1, 1, 3)))[0] for x in (0.7, -0.7))
+            assert (abs(plus - minus) > 0.1) == keeps
+
+
+class TestSeparable:
+    @pytest.mark.parametrize("reupload", [False, True])
+    @pytest.mark.parametrize("identity_blocks", [False, True])
+    def test_has_no_two_qubit_gate(self, reupload, identity_blocks):
+        circuit = VariationalClassifierCircuit(
+            4, 3, "separable", "hadamard_ry", reupload, identity_blocks
+        )
+        weights = np.random.default_rng(0).uniform(0, 2 * np.pi, (3, 4, 3))
+        gates = gate_sequence(circuit, np.full(4, 0.3), weights, mirror_weights=weights)
+        assert gates and all(len(gate.wires) == 1 for gate in gates)
+        assert {gate.name for gate in gates} <= {"Hadamard", "RY", "Rot"}
+
+    def test_same_rotations_as_the_entangling_layers(self):
+        weights = np.random.default_rng(1).uniform(0, 2 * np.pi, (2, 3, 3))
+        entangling, separable = (
+            gate_sequence(VariationalClassifierCircuit(3, 2, kind, "ry"), np.zeros(3), weights)
+            for kind in ("strong", "separable")
+        )
+        rotations = [(op.name, op.wires, op.parameters) for op in entangling if op.name != "CNOT"]
+        assert [(op.name, op.wires, op.parameters) for op in separable] == rotations
+        assert any(op.name == "CNOT" for op in entangling)
+
+    def test_outputs_are_per_wire(self):
+        # No entanglement: changing input 0 changes output 0 alone.
+        circuit = VariationalClassifierCircuit(3, 2, "separable", "hadamard_ry")
+        qnode = qml.QNode(circuit, qml.device("default.qubit", wires=3))
+        weights = np.random.default_rng(2).uniform(0, 2 * np.pi, (2, 3, 3))
+        first = np.array(qnode(np.array([0.1, 0.5, -0.4]), weights))
+        second = np.array(qnode(np.array([1.3, 0.5, -0.4]), weights))
+        assert abs(first[0] - second[0]) > 1e-3
+        np.testing.assert_allclose(first[1:], second[1:], atol=1e-12)
+
 
 class TestDataReuploading:
     def test_encodes_before_every_layer(self):
-        circuit = VariationalClassifierCircuit(3, 3, "strong", "Y", reupload=True)
+        circuit = VariationalClassifierCircuit(3, 3, "strong", "ry", reupload=True)
         tape = qml.tape.make_qscript(circuit)(np.full(3, 0.1), np.zeros((3, 3, 3)))
         names = [op.name for op in tape.operations]
         assert names == ["AngleEmbedding", "StronglyEntanglingLayers"] * 3
@@ -59,7 +130,7 @@ class TestDataReuploading:
         device = qml.device("default.qubit", wires=n_qubits)
         outputs = []
         for reupload in (False, True):
-            circuit = VariationalClassifierCircuit(n_qubits, depth, entangler, "Y", reupload)
+            circuit = VariationalClassifierCircuit(n_qubits, depth, entangler, "ry", reupload)
             outputs.append(qml.QNode(circuit, device)(np.zeros(n_qubits), weights))
         np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-12)
 

@@ -51,8 +51,13 @@ def test_table_gives_mean_std_and_gaps_to_baseline_and_control() -> None:
     table = summary_table(group_runs(runs)).splitlines()
     hybrid = table[2].split(" | ")
     assert "30.00 ± 14.14" in hybrid  # mean and sample std over the two seeds, in percent
-    assert hybrid[-2:] == ["-60.00", "-20.00 |"]  # vs classical, vs the same-width control
-    assert table[3].split(" | ")[-1] == "- |"  # a control has no control
+    # vs classical, vs the same-width control, vs the separable circuit (not run)
+    assert table[0].split(" | ")[-2:] == [
+        "Δ test top-1 vs hybrid_control",
+        "Δ test top-1 vs hybrid_separable |",
+    ]
+    assert hybrid[-3:] == ["-60.00", "-20.00", "- |"]
+    assert table[3].split(" | ")[-2:] == ["-", "- |"]  # a control has no control
 
 
 def test_circuit_only_options_pair_a_variant_with_the_plain_control() -> None:
@@ -64,9 +69,25 @@ def test_circuit_only_options_pair_a_variant_with_the_plain_control() -> None:
         record("classical", 0, 0.9, deterministic=True),
     ]
     rows = [row.split(" | ") for row in summary_table(group_runs(runs)).splitlines()[2:]]
-    gaps = {row[0].lstrip("| "): row[-1] for row in rows}
-    assert gaps["hybrid n_qubits=6 q_depth=3 reupload=True"] == "-20.00 |"
-    assert gaps["hybrid n_heads=4 n_qubits=6"] == "-50.00 |"
+    gaps = {row[0].lstrip("| "): row[-2] for row in rows}
+    assert gaps["hybrid n_qubits=6 q_depth=3 reupload=True"] == "-20.00"
+    assert gaps["hybrid n_heads=4 n_qubits=6"] == "-50.00"
+
+
+def test_each_hybrid_is_paired_with_both_controls() -> None:
+    runs = [
+        record("hybrid", 0, 0.6, encoding="hadamard_ry", q_init="normal"),
+        record("hybrid", 0, 0.3, encoding="ry", q_init="uniform"),
+        record("hybrid_control", 0, 0.5),
+        record("hybrid_separable", 0, 0.4, encoding="hadamard_ry", q_init="normal"),
+        record("hybrid_separable", 0, 0.1, encoding="ry", q_init="uniform"),
+    ]
+    rows = [row.split(" | ") for row in summary_table(group_runs(runs)).splitlines()[2:]]
+    gaps = {row[0].lstrip("| "): row[-2:] for row in rows}
+    # The classical control takes no circuit options: one control for every encoding and
+    # init. The separable circuit is the one with the same encoding and init.
+    assert gaps["hybrid encoding=hadamard_ry q_init=normal"] == ["+10.00", "+20.00 |"]
+    assert gaps["hybrid encoding=ry q_init=uniform"] == ["-20.00", "+20.00 |"]
 
 
 def test_options_a_later_runner_records_do_not_split_a_group() -> None:

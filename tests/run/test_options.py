@@ -155,6 +155,9 @@ def test_the_report_and_resume_read_the_runner_options():
 
 
 def test_controls_are_declared_where_the_models_are_registered():
-    assert MODELS.controls() == {"hybrid": "hybrid_control", "quanv": "quanv_control"}
-    for control in MODELS.controls().values():
-        assert control in MODELS
+    assert MODELS.controls() == {
+        "hybrid": ("hybrid_control", "hybrid_separable"),
+        "quanv": ("quanv_control",),
+    }
+    for controls in MODELS.controls().values():
+        assert all(control in MODELS for control in controls)

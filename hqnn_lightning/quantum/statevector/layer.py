@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from hqnn_lightning.quantum.circuits import QuantumCircuit
 from hqnn_lightning.quantum.devices import TORCH_DEVICE, QuantumDevice, as_device
+from hqnn_lightning.quantum.initialisation import initial_weights
 from hqnn_lightning.quantum.statevector.program import compile_circuit
 from hqnn_lightning.quantum.statevector.simulator import Method, StatevectorSimulator
 
@@ -18,8 +17,9 @@ class TorchStatevectorLayer(nn.Module):
 
     ``forward`` maps ``(..., n_qubits)`` inputs (radians) to ``(..., n_outputs)`` expectation
     values; all leading dimensions form one batch. The trainable weights are the circuit's
-    ``weight_shapes`` under the same names (``weights``), initialised uniformly in
-    ``[0, 2 pi)``, so state dicts move between this layer and `QuantumLayer`. A circuit
+    ``weight_shapes`` under the same names (``weights``), drawn by `initial_weights` as
+    `QuantumLayer`'s are, so the same seed gives the same layer and state dicts move between the
+    two. A circuit
     with fixed angles (`QuanvolutionFilterCircuit`) has no parameters.
 
     The simulation (`StatevectorSimulator`) is differentiable by autograd with respect to inputs
@@ -36,6 +36,8 @@ class TorchStatevectorLayer(nn.Module):
         shots: Must be ``None``: the simulation is exact.
         diff_method: ``None`` or ``"backprop"`` (autograd).
         method: ``"unitary"``, ``"gates"`` or ``"auto"`` (see `StatevectorSimulator`).
+        init: How the weights start, one of `QUANTUM_INITS`.
+        init_scale: Standard deviation of ``init="normal"`` (radians).
     """
 
     def __init__(
@@ -45,6 +47,8 @@ class TorchStatevectorLayer(nn.Module):
         shots: int | None = None,
         diff_method: str | None = None,
         method: Method = "auto",
+        init: str = "uniform",
+        init_scale: float = 0.01,
     ) -> None:
         super().__init__()
         self.quantum_device = as_device(device, circuit.n_qubits, shots, diff_method)
@@ -54,10 +58,8 @@ class TorchStatevectorLayer(nn.Module):
             )
         self.circuit = circuit
         self.simulator = StatevectorSimulator(compile_circuit(circuit), method)
-        for name, shape in circuit.weight_shapes.items():
-            weight = nn.Parameter(torch.empty(shape))
-            nn.init.uniform_(weight, 0.0, 2 * math.pi)
-            self.register_parameter(name, weight)
+        for name, weight in initial_weights(circuit, init, init_scale).items():
+            self.register_parameter(name, nn.Parameter(weight))
 
     def weights_vector(self) -> torch.Tensor | None:
         """The weights flattened in ``weight_shapes`` order, ``(n_angles,)`` radians; ``None``

@@ -2,7 +2,9 @@
 
 A program is an angle encoding of the inputs, then blocks of single-qubit rotations on distinct
 wires, each followed by the CNOTs before the next block, then ``<Z>`` on every wire; a
-data re-uploading circuit encodes the inputs again before some blocks. The gate
+data re-uploading circuit encodes the inputs again before some blocks. A mirror layer
+(identity blocks) is plain gates, so it needs nothing of its own: its CNOTs join those of the
+layer before it, its rotations start a block. The gate
 sequence is read off PennyLane's own template decompositions (``StronglyEntanglingLayers`` with
 its default ``ranges``, ``BasicEntanglerLayers`` with its special cases for one and two wires,
 ``RandomLayers`` with its seeded choice of gates), so it is the QNode's sequence by
@@ -52,8 +54,8 @@ class Block:
 
 @dataclass(frozen=True)
 class StatevectorProgram:
-    """A compiled circuit: ``RX`` or ``RY`` of ``input_scale * x_i`` on wire ``i``, the
-    blocks, then ``<Z>`` of every wire.
+    """A compiled circuit: ``RX`` or ``RY`` of ``input_scale * x_i`` on wire ``i`` (after a
+    Hadamard with ``hadamard``), the blocks, then ``<Z>`` of every wire.
 
     Args:
         n_qubits: Number of wires; the inputs have this many features.
@@ -66,6 +68,7 @@ class StatevectorProgram:
             filter), else ``None``.
         reencoded_blocks: Indices of the blocks before which the inputs are encoded again
             (the same rotations on every wire), in increasing order; empty for one encoding.
+        hadamard: Every encoding starts with a Hadamard on every wire (``"hadamard_ry"``).
     """
 
     n_qubits: int
@@ -75,6 +78,7 @@ class StatevectorProgram:
     n_angles: int
     fixed_angles: tuple[float, ...] | None = None
     reencoded_blocks: tuple[int, ...] = ()
+    hadamard: bool = False
 
     @property
     def n_outputs(self) -> int:
@@ -139,22 +143,34 @@ def compile_circuit(circuit: object) -> StatevectorProgram:
 
 @compile_circuit.register
 def _(circuit: VariationalClassifierCircuit) -> StatevectorProgram:
-    # One group of blocks per template; every template after the first follows an encoding.
+    # One group of blocks per encoding; every group after the first follows a re-encoding.
+    # The mirror weights (identity blocks) follow the weights in the flat angle vector.
     shape = circuit.weight_shapes["weights"]
+    size = math.prod(shape)
     blocks: list[Block] = []
     reencoded: list[int] = []
-    for template in circuit.entangling_layers(weight_indices(shape)):
+    groups = circuit.trainable_operations(weight_indices(shape), weight_indices(shape) + size)
+    for operations in groups:
         if blocks:
             reencoded.append(len(blocks))
-        blocks.extend(group_blocks(template.decomposition()))
+        gates = [gate for op in operations for gate in _primitive_gates(op)]
+        blocks.extend(group_blocks(gates))
     return StatevectorProgram(
         circuit.n_qubits,
-        circuit.rotation,
+        "X" if circuit.encoding == "rx" else "Y",
         1.0,
         tuple(blocks),
-        math.prod(shape),
+        size * len(circuit.weight_shapes),
         reencoded_blocks=tuple(reencoded),
+        hadamard=circuit.encoding == "hadamard_ry",
     )
+
+
+def _primitive_gates(operation: qml.operation.Operator) -> list[qml.operation.Operator]:
+    """A template's gates; a gate the backend runs as it is (``Rot``, ``CNOT``) stays one."""
+    if operation.name in (*GATE_NAMES, "CNOT"):
+        return [operation]
+    return operation.decomposition()
 
 
 @compile_circuit.register

@@ -18,6 +18,7 @@ to rounding:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -36,6 +37,7 @@ METHODS: tuple[str, ...] = ("auto", "unitary", "gates")
 # Wires whose gates "gates" fuses into one matrix: a 16 x 16 product per amplitude costs less
 # than the passes over the whole state it saves (measured: fastest of 1-5 at 8-16 qubits).
 FUSED_WIRES = 4
+HADAMARD = ((2**-0.5, 2**-0.5), (2**-0.5, -(2**-0.5)))
 
 
 @dataclass(frozen=True)
@@ -104,13 +106,19 @@ def kron(matrices: torch.Tensor) -> torch.Tensor:
     return product
 
 
-def product_state(inputs: torch.Tensor, input_scale: float) -> torch.Tensor:
-    """The real encoded state ``(B, 2^n)`` of ``RY(input_scale * x_i)`` on wire ``i``.
+def product_state(
+    inputs: torch.Tensor, input_scale: float, hadamard: bool = False
+) -> torch.Tensor:
+    """The real encoded state ``(B, 2^n)`` of ``RY(input_scale * x_i)`` on wire ``i``, after
+    a Hadamard on every wire with ``hadamard``.
 
     ``RY(a)|0> = (cos a/2, sin a/2)``; ``RX(a)|0> = (cos a/2, -i sin a/2)`` is the same up to
-    the fixed phase ``(-i)^(number of ones)`` of each basis state (`encoding_phase`).
+    the fixed phase ``(-i)^(number of ones)`` of each basis state (`encoding_phase`); and
+    ``RY(a) H|0> = RY(a + pi/2)|0>``, since ``H|0> = RY(pi/2)|0>``.
     """
     half = inputs * (input_scale / 2)
+    if hadamard:
+        half = half + math.pi / 4
     factors = torch.stack([torch.cos(half), torch.sin(half)], -1)
     state = factors[:, 0]
     for wire in range(1, inputs.shape[1]):
@@ -244,7 +252,8 @@ class StatevectorSimulator(nn.Module):
     def _run_unitary(self, inputs: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
         rows = self.unitary_rows(angles)
         # The encoded state is real: one real product gives the real and imaginary parts.
-        final = product_state(inputs, self.program.input_scale) @ torch.cat(
+        encoded = product_state(inputs, self.program.input_scale, self.program.hadamard)
+        final = encoded @ torch.cat(
             [rows.real, rows.imag], 1
         )
         probabilities = final.square().view(inputs.shape[0], 2, -1).sum(1)
@@ -257,12 +266,14 @@ class StatevectorSimulator(nn.Module):
         n, batch = self.program.n_qubits, inputs.shape[0]
         program = self.program
         mats = self.block_matrices(angles)
-        state = product_state(inputs, program.input_scale).to(mats.dtype)
+        state = product_state(inputs, program.input_scale, program.hadamard).to(mats.dtype)
         if program.rotation == "X":
             state = state * encoding_phase(n, mats.dtype, mats.device)
         if program.reencoded_blocks:
             angles_in = inputs.reshape(-1, 1) * program.input_scale
             encoding = rotation_matrices("R" + program.rotation, angles_in)
+            if program.hadamard:
+                encoding = encoding @ _constant(HADAMARD, encoding.dtype, encoding.device)
             encoding = encoding.view(batch, n, 2, 2)
         for index, (wires, permutation, steps) in enumerate(
             zip(mats, self.permutations, self.steps, strict=True)

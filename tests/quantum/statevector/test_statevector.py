@@ -8,6 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hqnn_lightning.quantum import (
+    ENCODINGS,
+    ENTANGLERS,
     QuantumLayer,
     QuanvolutionFilterCircuit,
     TorchStatevectorLayer,
@@ -65,38 +67,44 @@ def assert_agree(reference, layer, inputs, cotangent, tolerance):
 
 
 class TestAgreesWithDefaultQubit:
-    @settings(max_examples=60, deadline=None)
+    @settings(max_examples=80, deadline=None)
     @given(
         n_qubits=st.integers(1, 6),
         q_depth=st.integers(1, 3),
-        entangler=st.sampled_from(["strong", "basic"]),
-        rotation=st.sampled_from(["X", "Y"]),
+        entangler=st.sampled_from(sorted(ENTANGLERS)),
+        encoding=st.sampled_from(ENCODINGS),
+        identity_blocks=st.booleans(),
         method=st.sampled_from(["unitary", "gates"]),
         batch=st.integers(1, 5),
         seed=st.integers(0, 2**31 - 1),
     )
     def test_variational_values_and_gradients(
-        self, n_qubits, q_depth, entangler, rotation, method, batch, seed
+        self, n_qubits, q_depth, entangler, encoding, identity_blocks, method, batch, seed
     ):
-        circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, rotation)
+        circuit = VariationalClassifierCircuit(
+            n_qubits, q_depth, entangler, encoding, identity_blocks=identity_blocks
+        )
         reference, layer = twin_layers(circuit, method, seed)
         inputs = draw(seed + 1, batch, n_qubits)
         cotangent = draw(seed + 2, batch, n_qubits, low=-1.0, high=1.0)
         assert_agree(reference, layer, inputs, cotangent, EXACT)
 
-    @settings(max_examples=40, deadline=None)
+    @settings(max_examples=60, deadline=None)
     @given(
         n_qubits=st.integers(1, 6),
         q_depth=st.integers(1, 4),
-        entangler=st.sampled_from(["strong", "basic"]),
-        rotation=st.sampled_from(["X", "Y"]),
+        entangler=st.sampled_from(sorted(ENTANGLERS)),
+        encoding=st.sampled_from(ENCODINGS),
+        identity_blocks=st.booleans(),
         batch=st.integers(1, 5),
         seed=st.integers(0, 2**31 - 1),
     )
     def test_reuploading_values_and_gradients(
-        self, n_qubits, q_depth, entangler, rotation, batch, seed
+        self, n_qubits, q_depth, entangler, encoding, identity_blocks, batch, seed
     ):
-        circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, rotation, True)
+        circuit = VariationalClassifierCircuit(
+            n_qubits, q_depth, entangler, encoding, True, identity_blocks
+        )
         reference, layer = twin_layers(circuit, "auto", seed)
         inputs = draw(seed + 1, batch, n_qubits)
         cotangent = draw(seed + 2, batch, n_qubits, low=-1.0, high=1.0)
@@ -105,7 +113,7 @@ class TestAgreesWithDefaultQubit:
     def test_reuploading_past_the_fused_wires(self):
         # 9 qubits, 3 layers: each re-encoding is folded into per-sample fused matrices of
         # wires 5-8, 1-4 and 0.
-        circuit = VariationalClassifierCircuit(9, 3, "strong", "Y", reupload=True)
+        circuit = VariationalClassifierCircuit(9, 3, "strong", "hadamard_ry", reupload=True)
         reference, layer = twin_layers(circuit, "gates", seed=6)
         inputs, cotangent = draw(7, 3, 9), draw(8, 3, 9, low=-1.0, high=1.0)
         assert_agree(reference, layer, inputs, cotangent, EXACT)
@@ -132,7 +140,7 @@ class TestAgreesWithDefaultQubit:
     @pytest.mark.parametrize("method", ["unitary", "gates"])
     def test_more_qubits_than_fused_wires(self, method):
         # 9 qubits: the "gates" method fuses wires 5-8 and 1-4 and applies wire 0 alone.
-        circuit = VariationalClassifierCircuit(9, 2, "strong", "X")
+        circuit = VariationalClassifierCircuit(9, 2, "strong", "rx")
         reference, layer = twin_layers(circuit, method, seed=3)
         inputs, cotangent = draw(4, 3, 9), draw(5, 3, 9, low=-1.0, high=1.0)
         assert_agree(reference, layer, inputs, cotangent, EXACT)
@@ -147,7 +155,7 @@ class TestAgreesWithDefaultQubit:
 
 class TestFloat32:
     def test_complex64_mode_within_its_measured_tolerance(self):
-        circuit = VariationalClassifierCircuit(6, 3, "strong", "Y")
+        circuit = VariationalClassifierCircuit(6, 3, "strong", "ry")
         exact = TorchStatevectorLayer(circuit).double()
         single = TorchStatevectorLayer(circuit)
         single.load_state_dict(exact.state_dict())
@@ -178,9 +186,9 @@ class TestFloat32:
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 class TestCuda:
     @pytest.mark.parametrize("method", ["unitary", "gates"])
-    @pytest.mark.parametrize("rotation", ["X", "Y"])
-    def test_cuda_matches_cpu(self, method, rotation):
-        circuit = VariationalClassifierCircuit(7, 3, "strong", rotation)
+    @pytest.mark.parametrize("encoding", ENCODINGS)
+    def test_cuda_matches_cpu(self, method, encoding):
+        circuit = VariationalClassifierCircuit(7, 3, "strong", encoding)
         cpu = TorchStatevectorLayer(circuit, method=method).double()
         gpu = copy.deepcopy(cpu).cuda()
         inputs, cotangent = draw(0, 16, 7), draw(1, 16, 7, low=-1.0, high=1.0)
