@@ -18,6 +18,7 @@ import numpy as np
 import pennylane as qml
 import torch
 
+
 class SeparableLayers(qml.operation.Operation):
     """``StronglyEntanglingLayers`` without its CNOTs: layers of ``Rot`` gates, one per wire.
 
@@ -150,9 +151,7 @@ class VariationalClassifierCircuit(CircuitDescription):
                 f"unknown entangler {self.entangler!r}; known: {', '.join(sorted(ENTANGLERS))}"
             )
         if self.encoding not in ENCODINGS:
-            raise ValueError(
-                f"unknown encoding {self.encoding!r}; known: {', '.join(ENCODINGS)}"
-            )
+            raise ValueError(f"unknown encoding {self.encoding!r}; known: {', '.join(ENCODINGS)}")
 
     @property
     def n_outputs(self) -> int:

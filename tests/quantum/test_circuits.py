@@ -6,7 +6,6 @@ import pytest
 
 from hqnn_lightning.quantum import QuanvolutionFilterCircuit, VariationalClassifierCircuit
 
-
 TEMPLATES = {"AngleEmbedding", "SeparableLayers", "StronglyEntanglingLayers"}
 
 

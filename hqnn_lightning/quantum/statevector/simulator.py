@@ -106,9 +106,7 @@ def kron(matrices: torch.Tensor) -> torch.Tensor:
     return product
 
 
-def product_state(
-    inputs: torch.Tensor, input_scale: float, hadamard: bool = False
-) -> torch.Tensor:
+def product_state(inputs: torch.Tensor, input_scale: float, hadamard: bool = False) -> torch.Tensor:
     """The real encoded state ``(B, 2^n)`` of ``RY(input_scale * x_i)`` on wire ``i``, after
     a Hadamard on every wire with ``hadamard``.
 
@@ -253,9 +251,7 @@ class StatevectorSimulator(nn.Module):
         rows = self.unitary_rows(angles)
         # The encoded state is real: one real product gives the real and imaginary parts.
         encoded = product_state(inputs, self.program.input_scale, self.program.hadamard)
-        final = encoded @ torch.cat(
-            [rows.real, rows.imag], 1
-        )
+        final = encoded @ torch.cat([rows.real, rows.imag], 1)
         probabilities = final.square().view(inputs.shape[0], 2, -1).sum(1)
         return probabilities @ z_signs(self.program.n_qubits, inputs.dtype, inputs.device)
 
