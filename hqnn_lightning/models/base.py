@@ -31,7 +31,8 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
     statistics do not drift while the rest trains). The constructor records the arguments of
     every constructor it is called from as ``self.hparams``, so a subclass's own arguments
     (``lr``, ``weight_decay``, ``precompute_features`` and the rest) are there before its
-    first line after ``super().__init__(num_classes=num_classes)``.
+    first line after ``super().__init__(num_classes=num_classes)``. A model with quantum
+    weights may take ``q_lr``, their own learning rate; unset, it is recorded as ``lr``.
 
     Args:
         num_classes: Number of classes.
@@ -44,6 +45,9 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
     def __init__(self, num_classes: int) -> None:
         super().__init__()
         self.save_hyperparameters()
+        if self.hparams.get("q_lr", 0.0) is None:
+            # Recorded as used, in checkpoints and the run's hparams.
+            self.hparams.q_lr = self.hparams.lr
         self._init_metrics(num_classes)
         self._frozen: list[nn.Module] = []
 

@@ -119,19 +119,23 @@ class VariationalClassifierCircuit(CircuitDescription):
     same, layer ``l`` of ``StronglyEntanglingLayers`` keeping the CNOT range it has in the whole
     template.
 
-    With ``identity_blocks`` each layer is followed by its mirror image (Grant et al. 2019): the
-    layer's CNOTs in reverse order, then the same kind of rotation on every wire, whose angles
-    are the weights ``mirror_weights``. When they are the layer's `inverse_weights`, each block
-    is the identity, and so is the whole trainable part (``init="identity"`` in
-    `initial_weights`); the circuit then has twice the gates and weights of the plain one.
+    With ``identity_blocks`` the ``q_depth`` layers are followed by their mirror image (Grant et
+    al. 2019): the layers in reverse order, each as its CNOTs in reverse order and then the
+    same kind of rotation on every wire, whose angles are the weights ``mirror_weights``. When
+    these are the layers' `inverse_weights`, the mirror undoes the layers and the trainable part
+    is the identity (``init="identity"`` in `initial_weights`); the circuit has twice the gates
+    and weights of the plain one. It needs ``q_depth >= 2``: a single layer's CNOTs meet their
+    mirror's with nothing between them, so they would cancel whatever the angles, and the
+    circuit would never entangle. Data re-uploading cannot be combined with it, since the
+    re-encodings would sit between the layers and their mirror.
 
     Args:
         n_qubits: Number of qubits, and of input features.
-        q_depth: Number of trainable layers (of blocks, with ``identity_blocks``).
+        q_depth: Number of trainable layers (before the mirror, with ``identity_blocks``).
         entangler: ``"strong"``, ``"basic"`` or ``"separable"``.
         encoding: ``"ry"``, ``"rx"`` or ``"hadamard_ry"`` (see `ENCODINGS`).
         reupload: Encode the inputs again before every layer.
-        identity_blocks: Follow every layer by its mirror image.
+        identity_blocks: Follow the layers by their mirror image.
     """
 
     n_qubits: int
@@ -149,6 +153,12 @@ class VariationalClassifierCircuit(CircuitDescription):
         if self.entangler not in ENTANGLERS:
             raise ValueError(
                 f"unknown entangler {self.entangler!r}; known: {', '.join(sorted(ENTANGLERS))}"
+            )
+        if self.identity_blocks and (self.q_depth < 2 or self.reupload):
+            raise ValueError(
+                "identity blocks need q_depth >= 2 (one layer's CNOTs would cancel its "
+                "mirror's) and no data re-uploading (re-encodings would sit inside the block); "
+                f"got q_depth={self.q_depth}, reupload={self.reupload}"
             )
         if self.encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {self.encoding!r}; known: {', '.join(ENCODINGS)}")
@@ -181,28 +191,31 @@ class VariationalClassifierCircuit(CircuitDescription):
         (radians).
 
         Without re-uploading or identity blocks this is one template; otherwise one
-        single-layer template per layer, with the ``ranges`` the whole template gives it, each
-        followed by its mirror. The operators are built without being queued: a QNode records
+        single-layer template per layer, with the ``ranges`` the whole template gives it,
+        re-uploading making each layer its own list, identity blocks appending the mirror
+        layers to the one list. The operators are built without being queued: a QNode records
         them where `__call__` applies them, after their encoding.
         """
         wires = range(self.n_qubits)
         template = ENTANGLERS[self.entangler]
+
+        def layer(weights: Any, index: int) -> qml.operation.Operator:
+            options = {}
+            if self.entangler == "strong" and self.n_qubits > 1:
+                options["ranges"] = (index % (self.n_qubits - 1) + 1,)
+            return template(weights[index : index + 1], wires=wires, **options)
+
         with qml.QueuingManager.stop_recording():
             if not (self.reupload or self.identity_blocks):
                 return [[template(weights, wires=wires)]]
-            blocks = []
-            for layer in range(self.q_depth):
-                options = {}
-                if self.entangler == "strong" and self.n_qubits > 1:
-                    options["ranges"] = (layer % (self.n_qubits - 1) + 1,)
-                block = [template(weights[layer : layer + 1], wires=wires, **options)]
-                if self.identity_blocks:
-                    mirror = template(mirror_weights[layer : layer + 1], wires=wires, **options)
-                    gates = mirror.decomposition()
-                    cnots = [gate for gate in gates if gate.name == "CNOT"]
-                    block += cnots[::-1] + [gate for gate in gates if gate.name != "CNOT"]
-                blocks.append(block)
-            return blocks if self.reupload else [[op for block in blocks for op in block]]
+            layers = [layer(weights, index) for index in range(self.q_depth)]
+            if self.reupload:
+                return [[each] for each in layers]
+            for index in reversed(range(self.q_depth)):
+                gates = layer(mirror_weights, index).decomposition()
+                layers += [gate for gate in reversed(gates) if gate.name == "CNOT"]
+                layers += [gate for gate in gates if gate.name != "CNOT"]
+            return [layers]
 
     def encode(self, inputs: Any) -> None:
         """Applies the encoding of ``inputs`` ``(B, n_qubits)`` (radians) to every wire."""

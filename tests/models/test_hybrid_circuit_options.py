@@ -15,7 +15,7 @@ def tiny(name="hybrid_tiny", **kwargs):
 @pytest.mark.parametrize("encoding", ["ry", "rx", "hadamard_ry"])
 @pytest.mark.parametrize("q_init", ["uniform", "normal", "identity"])
 def test_options_reach_the_circuit(encoding, q_init):
-    model = tiny(encoding=encoding, q_init=q_init, q_init_scale=0.02)
+    model = tiny(q_depth=2, encoding=encoding, q_init=q_init, q_init_scale=0.02)
     circuit = model.quantum.circuit
     assert circuit.encoding == encoding
     assert circuit.identity_blocks == (q_init == "identity")
@@ -29,7 +29,7 @@ def test_normal_init_starts_near_zero():
 
 
 def test_identity_init_passes_the_encoding_through():
-    model = tiny(encoding="hadamard_ry", q_init="identity").double()
+    model = tiny(q_depth=2, encoding="hadamard_ry", q_init="identity").double()
     angles = torch.tensor([[0.3, -1.1], [-0.2, 0.9]], dtype=torch.float64)
     torch.testing.assert_close(model.bottleneck(angles), -torch.sin(angles), atol=1e-10, rtol=0)
 
@@ -58,6 +58,7 @@ def test_q_lr_puts_the_circuit_in_its_own_group():
     assert model.hparams.q_lr == 0.05
 
 
-def test_without_q_lr_one_group_at_lr():
-    groups = optimizer_of(tiny(lr=2e-3)).param_groups
-    assert [group["lr"] for group in groups] == [2e-3]
+def test_q_lr_defaults_to_lr_and_is_recorded():
+    model = tiny(lr=2e-3)
+    assert model.hparams.q_lr == 2e-3
+    assert {group["lr"] for group in optimizer_of(model).param_groups} == {2e-3}

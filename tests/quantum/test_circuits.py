@@ -6,7 +6,12 @@ import pytest
 
 from hqnn_lightning.quantum import QuanvolutionFilterCircuit, VariationalClassifierCircuit
 
-TEMPLATES = {"AngleEmbedding", "SeparableLayers", "StronglyEntanglingLayers"}
+TEMPLATES = {
+    "AngleEmbedding",
+    "BasicEntanglerLayers",
+    "SeparableLayers",
+    "StronglyEntanglingLayers",
+}
 
 
 def gate_sequence(circuit, *args, **kwargs):
@@ -77,9 +82,44 @@ class TestVariationalClassifierCircuit:
             assert (abs(plus - minus) > 0.1) == keeps
 
 
+class TestIdentityBlocks:
+    def test_layers_then_their_mirror_in_reverse(self):
+        circuit = VariationalClassifierCircuit(3, 2, "basic", identity_blocks=True)
+        weights = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
+        mirror = np.array([[1.1, 1.2, 1.3], [1.4, 1.5, 1.6]])
+        gates = gate_sequence(circuit, np.zeros(3), weights, mirror_weights=mirror)[3:]
+        ring = [(0, 1), (1, 2), (2, 0)]
+        names = [(g.name, tuple(g.wires), tuple(float(p) for p in g.parameters)) for g in gates]
+        layer = [[("RX", (w,), (row[w],)) for w in range(3)] for row in weights]
+        cnots = [("CNOT", pair, ()) for pair in ring]
+        undo = [[("RX", (w,), (row[w],)) for w in range(3)] for row in mirror]
+        assert names == [
+            *layer[0], *cnots, *layer[1], *cnots,
+            *cnots[::-1], *undo[1], *cnots[::-1], *undo[0],
+        ]  # fmt: skip
+
+    def test_entangles_once_away_from_the_identity(self):
+        # The mirror of a one-layer unit would cancel its CNOTs whatever the angles: with
+        # q_depth >= 2 a moved mirror layer sits between CNOTs, so input 1 reaches output 0.
+        device = qml.device("default.qubit", wires=2)
+        qnode = qml.QNode(VariationalClassifierCircuit(2, 2, identity_blocks=True), device)
+        rng = np.random.default_rng(0)
+        weights, mirror = rng.uniform(0, 2 * np.pi, (2, 2, 2, 3))
+        first, second = (
+            qnode(np.array([0.3, x]), weights, mirror_weights=mirror)[0] for x in (0.2, 1.4)
+        )
+        assert abs(first - second) > 1e-3
+
+    @pytest.mark.parametrize(("q_depth", "reupload"), [(1, False), (2, True)])
+    def test_refuses_what_cannot_start_as_the_identity(self, q_depth, reupload):
+        with pytest.raises(ValueError, match="identity blocks need q_depth >= 2"):
+            VariationalClassifierCircuit(2, q_depth, reupload=reupload, identity_blocks=True)
+
+
 class TestSeparable:
-    @pytest.mark.parametrize("reupload", [False, True])
-    @pytest.mark.parametrize("identity_blocks", [False, True])
+    @pytest.mark.parametrize(
+        ("reupload", "identity_blocks"), [(False, False), (True, False), (False, True)]
+    )
     def test_has_no_two_qubit_gate(self, reupload, identity_blocks):
         circuit = VariationalClassifierCircuit(
             4, 3, "separable", "hadamard_ry", reupload, identity_blocks

@@ -100,7 +100,7 @@ class TestIdentityBlocks:
         assert (layer(x) - torch.cos(x)).abs().max() > 0.1
 
     def test_identity_blocks_train_away_from_the_identity(self):
-        circuit = VariationalClassifierCircuit(2, 1, identity_blocks=True)
+        circuit = VariationalClassifierCircuit(2, 2, identity_blocks=True)
         layer = TorchStatevectorLayer(circuit, init="identity").double()
         layer(inputs(n_qubits=2)).sum().backward()
         grads = np.concatenate([p.grad.flatten().numpy() for p in layer.parameters()])

@@ -82,7 +82,7 @@ class TestAgreesWithDefaultQubit:
         self, n_qubits, q_depth, entangler, encoding, identity_blocks, method, batch, seed
     ):
         circuit = VariationalClassifierCircuit(
-            n_qubits, q_depth, entangler, encoding, identity_blocks=identity_blocks
+            n_qubits, q_depth, entangler, encoding, identity_blocks=identity_blocks and q_depth > 1
         )
         reference, layer = twin_layers(circuit, method, seed)
         inputs = draw(seed + 1, batch, n_qubits)
@@ -95,16 +95,13 @@ class TestAgreesWithDefaultQubit:
         q_depth=st.integers(1, 4),
         entangler=st.sampled_from(sorted(ENTANGLERS)),
         encoding=st.sampled_from(ENCODINGS),
-        identity_blocks=st.booleans(),
         batch=st.integers(1, 5),
         seed=st.integers(0, 2**31 - 1),
     )
     def test_reuploading_values_and_gradients(
-        self, n_qubits, q_depth, entangler, encoding, identity_blocks, batch, seed
+        self, n_qubits, q_depth, entangler, encoding, batch, seed
     ):
-        circuit = VariationalClassifierCircuit(
-            n_qubits, q_depth, entangler, encoding, True, identity_blocks
-        )
+        circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, encoding, True)
         reference, layer = twin_layers(circuit, "auto", seed)
         inputs = draw(seed + 1, batch, n_qubits)
         cotangent = draw(seed + 2, batch, n_qubits, low=-1.0, high=1.0)
