@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev,docs]'
 	touch $(STAMP)
 
+# The hybrid on digits with the library's defaults, seeds 0-2: experiments/configs/digits_hybrid.yaml.
 run: $(STAMP)
-	$(PY) experiments/run.py --model hybrid $(ARGS)
+	$(PY) experiments/run.py --config experiments/configs/digits_hybrid.yaml $(ARGS)
 
 test: $(STAMP) lint
 	$(PY) -m pytest

@@ -11,7 +11,8 @@
 # CNN backbone trained from scratch, then OUTPUT_DIR/<dataset>/report/report.md. CARS_DIR
 # defaults to ../shared/data/stanford_cars_subset; a missing CARS_DIR skips the cars part.
 # Overrides: DATASETS ("digits cars"), SEEDS ([0,1,2,3,4]), EPOCHS (digits 10, cars 15),
-# ENCODINGS ("ry rx hadamard_ry"), INITS ("uniform normal identity"), JOBS (configurations
+# ENCODINGS ("ry rx hadamard_ry"), INITS ("uniform normal identity"), BASELINES (the models
+# without circuit options, "classical hybrid_control"; empty to add cells), JOBS (configurations
 # run at once, default 1), PYTHON, and EXTRA (more options for every run, e.g.
 # "--accelerator gpu").
 set -euo pipefail
@@ -23,8 +24,9 @@ SEEDS=${SEEDS:-[0,1,2,3,4]}
 
 configurations() {
     # One line per run configuration: the model and the circuit's options.
-    echo "--model classical"
-    echo "--model hybrid_control"
+    for model in ${BASELINES-classical hybrid_control}; do
+        echo "--model $model"
+    done
     for encoding in ${ENCODINGS:-ry rx hadamard_ry}; do
         for init in ${INITS:-uniform normal identity}; do
             for model in hybrid hybrid_separable; do

@@ -76,9 +76,9 @@ class SideBySide(nn.ModuleList):
 
 @MODELS.register("hybrid", control=("hybrid_control", "hybrid_separable"))
 @MODELS.register("hybrid_separable", entangler="separable")
-@MODELS.register("hybrid_tiny", arch="small_cnn", n_qubits=2, q_depth=1)
+@MODELS.register("hybrid_tiny", arch="small_cnn", n_qubits=2, q_depth=2)
 @MODELS.register(
-    "hybrid_separable_tiny", arch="small_cnn", n_qubits=2, q_depth=1, entangler="separable"
+    "hybrid_separable_tiny", arch="small_cnn", n_qubits=2, q_depth=2, entangler="separable"
 )
 class HybridVQC(BottleneckClassifier):
     """The study's hybrid: features -> ``n_qubits`` angles -> circuit -> classes.
@@ -101,13 +101,16 @@ class HybridVQC(BottleneckClassifier):
         entangler: ``"strong"`` (StronglyEntanglingLayers), ``"basic"``
             (BasicEntanglerLayers) or ``"separable"`` (the rotations of ``"strong"``, no
             entangling gate).
-        encoding: How each angle enters its qubit: ``"ry"`` (the study's RY on ``|0>``, whose
-            ``<Z>`` loses the angle's sign), ``"rx"`` or ``"hadamard_ry"`` (a Hadamard then
-            RY, which keeps it).
-        q_init: How the circuit's weights start: ``"uniform"`` in ``[0, 2 pi)`` (PennyLane's
-            default, the study's), ``"normal"`` with standard deviation ``q_init_scale``, or
-            ``"identity"`` (identity blocks: each layer followed by a mirror layer that undoes
-            it, so the circuit has twice the layers and starts as the identity).
+        encoding: How each angle enters its qubit: ``"hadamard_ry"`` (a Hadamard then RY,
+            which keeps the angle's sign in ``<Z>``; the default, chosen by
+            ``docs/trainability.md``), ``"ry"`` (the study's RY on ``|0>``, which loses it) or
+            ``"rx"``.
+        q_init: How the circuit's weights start: ``"identity"`` (identity blocks: the layers
+            followed by their mirror image, which undoes them, so the circuit has twice the
+            layers and starts as the identity; needs ``q_depth >= 2`` and no ``reupload``; the
+            default, chosen by ``docs/trainability.md``), ``"normal"`` with standard deviation
+            ``q_init_scale``, or ``"uniform"`` in ``[0, 2 pi)`` (PennyLane's default, the
+            study's).
         q_init_scale: Standard deviation of ``q_init="normal"``, radians.
         q_lr: AdamW learning rate of the circuit's weights; ``None`` uses ``lr``.
         reupload: Encode the angles again before every trainable layer (data re-uploading),
@@ -146,8 +149,8 @@ class HybridVQC(BottleneckClassifier):
         n_qubits: int = 6,
         q_depth: int = 3,
         entangler: str = "strong",
-        encoding: str = "ry",
-        q_init: str = "uniform",
+        encoding: str = "hadamard_ry",
+        q_init: str = "identity",
         q_init_scale: float = 0.01,
         q_lr: float | None = None,
         reupload: bool = False,

@@ -156,9 +156,10 @@ class VariationalClassifierCircuit(CircuitDescription):
             )
         if self.identity_blocks and (self.q_depth < 2 or self.reupload):
             raise ValueError(
-                "identity blocks need q_depth >= 2 (one layer's CNOTs would cancel its "
-                "mirror's) and no data re-uploading (re-encodings would sit inside the block); "
-                f"got q_depth={self.q_depth}, reupload={self.reupload}"
+                "identity blocks (q_init='identity') need q_depth >= 2 (one layer's CNOTs would "
+                "cancel its mirror's) and no data re-uploading (re-encodings would sit inside "
+                f"the block); got q_depth={self.q_depth}, reupload={self.reupload}: use "
+                "q_init='normal' for these"
             )
         if self.encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {self.encoding!r}; known: {', '.join(ENCODINGS)}")

@@ -131,9 +131,11 @@ class TestHybridVQC:
         assert model.quantum.weights.grad is not None
 
     def test_parameter_counts(self):
-        model = tiny("hybrid_tiny", n_qubits=3, q_depth=2)
+        model = tiny("hybrid_tiny", n_qubits=3, q_depth=2, q_init="normal")
         counts = parameter_counts(model)
         assert counts["quantum"] == 2 * 3 * 3
+        mirrored = tiny("hybrid_tiny", n_qubits=3, q_depth=2, q_init="identity")
+        assert parameter_counts(mirrored)["quantum"] == 2 * (2 * 3 * 3)
         assert counts["classical"] + counts["quantum"] == sum(p.numel() for p in model.parameters())
 
     def test_simulates_on_the_torch_backend_by_default(self):
@@ -182,7 +184,8 @@ class TestBottleneckVariants:
         assert changed.tolist() == [False, False, True, True, False, False]
         assert len(heads) == 3
         if name == "hybrid_tiny":
-            assert parameter_counts(model)["quantum"] == 3 * 1 * 2 * 3
+            # three heads of two layers on two qubits, each layer mirrored (identity blocks)
+            assert parameter_counts(model)["quantum"] == 3 * (2 * 2 * 3) * 2
 
     def test_residual_path_carries_the_features_around_the_circuit(self):
         model = tiny("hybrid_tiny", residual=True)
@@ -196,7 +199,7 @@ class TestBottleneckVariants:
         torch.testing.assert_close(model(x), model.shortcut(model.backbone(x)))
 
     def test_reuploading_hybrid_encodes_before_every_layer_and_trains(self):
-        model = tiny("hybrid_tiny", q_depth=2, reupload=True)
+        model = tiny("hybrid_tiny", q_depth=2, reupload=True, q_init="normal")
         assert model.quantum.circuit.reupload and model.hparams.reupload
         assert model.quantum.simulator.program.reencoded_blocks == (1,)
         model(images(4, 1, 8, 8)).sum().backward()

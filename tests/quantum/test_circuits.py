@@ -112,7 +112,7 @@ class TestIdentityBlocks:
 
     @pytest.mark.parametrize(("q_depth", "reupload"), [(1, False), (2, True)])
     def test_refuses_what_cannot_start_as_the_identity(self, q_depth, reupload):
-        with pytest.raises(ValueError, match="identity blocks need q_depth >= 2"):
+        with pytest.raises(ValueError, match=r"\(q_init=.identity.\) need q_depth >= 2"):
             VariationalClassifierCircuit(2, q_depth, reupload=reupload, identity_blocks=True)
 
 
