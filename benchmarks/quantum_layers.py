@@ -2,6 +2,7 @@
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/quantum_layers.py [--repeats 21 --sweep-qubits 4 8]
     python benchmarks/quantum_layers.py --accuracy-only
+    python benchmarks/quantum_layers.py --device cuda [--only head sweep]
 
 ``OMP_WAIT_POLICY=PASSIVE`` (as ``make bench`` sets it) lets OpenMP threads sleep rather than
 spin while they wait: on a machine shared with other jobs, spinning threads of two processes
@@ -12,7 +13,7 @@ Four workloads, the functions in ``WORKLOADS``:
 
 1. ``accuracy``: the torch backend against ``default.qubit`` in float64, and its float32
    (complex64) mode against its float64 mode, largest absolute differences over random
-   circuits (1-6 and 1-8 qubits, depth 1-3, both entanglers and rotations), in the outputs
+   circuits (1-6 and 1-8 qubits, depth 1-3, both entanglers, encodings rx and ry), in the outputs
    and in the gradients with respect to the inputs and the weights.
 2. ``head``: the study's head (``AngleEmbedding`` Y, 3 ``StronglyEntanglingLayers``, ``<Z>`` on
    each of 6 wires), batch 256, float32 inputs in ``(-pi/2, pi/2)`` as ``HybridVQC`` feeds it,
@@ -29,6 +30,11 @@ Four workloads, the functions in ``WORKLOADS``:
 4. ``quanvolution``: the quanvolution's accuracy and timing tables from
    ``benchmarks/quanvolution.py`` (``default.qubit``, the per-patch loop, the fast path and
    the same-shape Conv2d on 32 x 3 x 224 x 224 images).
+
+``--device cuda`` runs the layers on the GPU, with ``torch.cuda.synchronize()`` before and
+after each timed call: the accuracy table compares them with the CPU references, and the head
+and sweep tables leave out ``lightning.qubit``, a CPU simulator. A row or cell that fails on the
+device (``default.qubit`` with CUDA tensors, say) is reported as failed, not timed.
 """
 
 from __future__ import annotations
@@ -38,12 +44,12 @@ import math
 import os
 import random
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from quanvolution import default_tables as quanvolution_tables
+from quanvolution import error_text, timed
 from torch import nn
 
 from hqnn_lightning.quantum import VariationalClassifierCircuit, make_device, make_layer
@@ -62,10 +68,12 @@ class Variant:
 
 
 def conditions() -> str:
-    """Threads, OpenMP wait policy and load average, printed under each table."""
+    """Threads, OpenMP wait policy and load average, printed under each table; the GPU too
+    when CUDA is in use."""
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     policy = os.environ.get("OMP_WAIT_POLICY", "unset")
-    return f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY {policy}, load average {load}."
+    gpu = f" {torch.cuda.get_device_name()}." if torch.cuda.is_initialized() else ""
+    return f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY {policy}, load average {load}.{gpu}"
 
 
 def median_time(fn: Callable[[], object], repeats: int, warmup: bool = True) -> float:
@@ -81,10 +89,20 @@ def median_times(variants: list[Variant], warmup: bool = True) -> dict[str, floa
     for round_ in range(max(v.repeats for v in variants)):
         for variant in variants:
             if round_ < variant.repeats:
-                start = time.perf_counter()
-                variant.run()
-                times[variant.name].append(time.perf_counter() - start)
+                times[variant.name].append(timed(variant.run))
     return {name: statistics.median(samples) for name, samples in times.items()}
+
+
+def runnable(variants: list[Variant]) -> tuple[list[Variant], dict[str, str]]:
+    """Runs each variant once (the warm-up round): those that ran, and the others' errors."""
+    ok, failed = [], {}
+    for variant in variants:
+        try:
+            timed(variant.run)
+            ok.append(variant)
+        except Exception as error:  # a PennyLane device that does not take CUDA tensors
+            failed[variant.name] = error_text(error)
+    return ok, failed
 
 
 def forward_backward(layer: nn.Module, inputs: torch.Tensor) -> Callable[[], object]:
@@ -106,32 +124,38 @@ def head_inputs(batch: int, n_qubits: int, seed: int = 0) -> torch.Tensor:
 
 
 def twin(circuit: VariationalClassifierCircuit, device: str, like: nn.Module, **options):
-    """A layer on ``device`` holding the weights of ``like``."""
+    """A layer on quantum device ``device`` holding the weights of ``like``, on the torch
+    device and in the dtype of ``like``."""
     layer = make_layer(circuit, make_device(device, circuit.n_qubits), **options)
     layer.load_state_dict(like.state_dict())
-    return layer.to(next(like.parameters()).dtype)
+    weights = next(like.parameters())
+    return layer.to(device=weights.device, dtype=weights.dtype)
 
 
 def largest_differences(reference: nn.Module, layer: nn.Module, inputs, cotangent) -> list[float]:
     """Largest ``|layer - reference|`` of outputs, input gradients and weight gradients."""
     results = []
     for module in (reference, layer):
-        x = inputs.detach().clone().to(next(module.parameters()).dtype).requires_grad_()
+        weights = next(module.parameters())
+        x = inputs.detach().to(weights.device, weights.dtype).requires_grad_()
         module.zero_grad(set_to_none=True)
         out = module(x)
-        (out * cotangent.to(out.dtype)).sum().backward()
-        results.append([out.double(), x.grad.double(), module.weights.grad.double()])
+        (out * cotangent.to(out.device, out.dtype)).sum().backward()
+        grads = [out, x.grad, module.weights.grad]
+        results.append([value.double().cpu() for value in grads])
     return [(a - b).abs().max().item() for a, b in zip(*results, strict=True)]
 
 
 def accuracy(args: argparse.Namespace) -> None:
-    """Table 1: the torch backend's deviations, in float64 and float32."""
+    """Table 1: the torch backend's deviations, in float64 and float32; on ``--device``
+    against references on the CPU."""
     rng = random.Random(0)
+    on = "" if args.device == "cpu" else f" on {args.device}"
     rows = [
-        ("torch float64 vs default.qubit float64", "default.qubit", torch.float64, 6, 100),
-        ("torch float32 vs torch float64", "torch", torch.float32, 8, args.accuracy_draws),
+        (f"torch float64{on} vs default.qubit float64", "default.qubit", torch.float64, 6, 100),
+        (f"torch float32{on} vs torch float64", "torch", torch.float32, 8, args.accuracy_draws),
     ]
-    print("\nLargest |difference| over random circuits (depth 1-3, both entanglers, X and Y)\n")
+    print("\nLargest |difference| over random circuits (depth 1-3, both entanglers, rx and ry)\n")
     print("| comparison | circuits | outputs | input gradients | weight gradients |")
     print("|---|---|---|---|---|")
     for name, reference_device, dtype, max_qubits, draws in rows:
@@ -139,11 +163,11 @@ def accuracy(args: argparse.Namespace) -> None:
         for _ in range(draws):
             n = rng.randint(1, max_qubits)
             circuit = VariationalClassifierCircuit(
-                n, rng.randint(1, 3), rng.choice(["strong", "basic"]), rng.choice(["X", "Y"])
+                n, rng.randint(1, 3), rng.choice(["strong", "basic"]), rng.choice(["rx", "ry"])
             )
             method = rng.choice(["unitary", "gates"])
             reference = make_layer(circuit, make_device(reference_device, n)).double()
-            layer = twin(circuit, "torch", reference, method=method).to(dtype)
+            layer = twin(circuit, "torch", reference, method=method).to(args.device, dtype)
             inputs = (torch.rand(32, n, dtype=torch.float64) * 4 - 2) * math.pi
             cotangent = torch.randn(32, n, dtype=torch.float64)
             found = largest_differences(reference, layer, inputs, cotangent)
@@ -154,19 +178,13 @@ def accuracy(args: argparse.Namespace) -> None:
 
 def head(args: argparse.Namespace) -> None:
     """Table 2: the 6-qubit head at batch 256, forward + backward, every device."""
-    circuit = VariationalClassifierCircuit(6, 3, "strong", "Y")
-    reuploading = VariationalClassifierCircuit(6, 3, "strong", "Y", reupload=True)
-    inputs = head_inputs(args.batch, 6)
-    reference = make_layer(circuit, make_device("default.qubit", 6))
+    circuit = VariationalClassifierCircuit(6, 3, "strong", "ry")
+    reuploading = VariationalClassifierCircuit(6, 3, "strong", "ry", reupload=True)
+    inputs = head_inputs(args.batch, 6).to(args.device)
+    reference = make_layer(circuit, make_device("default.qubit", 6)).to(args.device)
     reuploading_reference = twin(reuploading, "default.qubit", reference)
     variants = [
         ("TorchLayer, default.qubit (backprop)", reference, inputs, args.repeats),
-        (
-            "TorchLayer, lightning.qubit (adjoint)",
-            twin(circuit, "lightning.qubit", reference),
-            inputs,
-            args.lightning_repeats,
-        ),
         ("torch, float32", twin(circuit, "torch", reference), inputs, args.repeats),
         (
             "torch, float32, method='gates'",
@@ -193,19 +211,34 @@ def head(args: argparse.Namespace) -> None:
             args.repeats,
         ),
     ]
-    times = median_times(
+    if args.device == "cpu":  # a CPU simulator: it has no place in a GPU table
+        lightning = twin(circuit, "lightning.qubit", reference)
+        name = "TorchLayer, lightning.qubit (adjoint)"
+        variants.insert(1, (name, lightning, inputs, args.lightning_repeats))
+    else:  # the reference where PennyLane users run it, and the fallback if it fails here
+        cpu_reference = twin(circuit, "default.qubit", reference).cpu()
+        name = "TorchLayer, default.qubit (backprop), on the CPU"
+        variants.append((name, cpu_reference, inputs.cpu(), args.repeats))
+    ok, failed = runnable(
         [Variant(name, forward_backward(layer, x), n) for name, layer, x, n in variants]
     )
-    base = times[variants[0][0]]
+    times = median_times(ok, warmup=False)
+    base = next((name for name, *_ in (variants[0], variants[-1]) if name in times), None)
+    on = "" if args.device == "cpu" else f", on {args.device}; speed-up over {base}"
     print(
         f"\n6-qubit head (AngleEmbedding Y, 3 StronglyEntanglingLayers, <Z> x 6), batch "
-        f"{args.batch}, forward + backward. {conditions()}\n"
+        f"{args.batch}, forward + backward{on}. {conditions()}\n"
     )
     print("| variant | rounds | median ms | speed-up over default.qubit |\n|---|---|---|---|")
     for name, _, _, repeats in variants:
-        speedup = base / times[name]
-        ratio = f"{speedup:,.1f}" if speedup >= 1 else f"{speedup:.3f}"
-        print(f"| {name} | {repeats} | {times[name] * 1e3:,.1f} | {ratio}x |")
+        if name in failed:
+            print(f"| {name} | 0 | failed: {failed[name]} | |")
+            continue
+        ratio = "n/a"
+        if base is not None:
+            speedup = times[base] / times[name]
+            ratio = f"{speedup:,.1f}x" if speedup >= 1 else f"{speedup:.3f}x"
+        print(f"| {name} | {repeats} | {times[name] * 1e3:,.1f} | {ratio} |")
 
 
 def saved_bytes(device: str, n_qubits: int, depth: int) -> int:
@@ -227,6 +260,7 @@ def sweep_variant(args: argparse.Namespace, device: str, n_qubits: int, depth: i
     ``--budget`` seconds by linear scaling, the cell keeps the probe batch (``scale`` > 1).
     """
     layer = make_layer(VariationalClassifierCircuit(n_qubits, depth), make_device(device, n_qubits))
+    layer = layer.to(args.device)
     batch, limit = args.sweep_batch, args.memory_gib * 2**30
     per_sample = saved_bytes(device, n_qubits, depth)
     probe = batch
@@ -234,27 +268,34 @@ def sweep_variant(args: argparse.Namespace, device: str, n_qubits: int, depth: i
         probe //= 2
     if device == "lightning.qubit":
         probe = min(probe, 4)
-    run = forward_backward(layer, head_inputs(probe, n_qubits))
-    start = time.perf_counter()
-    run()
-    estimate = (time.perf_counter() - start) * batch / probe
+    run = forward_backward(layer, head_inputs(probe, n_qubits).to(args.device))
+    estimate = timed(run) * batch / probe
     repeats = 3 if estimate < args.budget / 3 else 1
     if batch * per_sample > limit:
         return Variant(device, run, repeats, batch / probe, f"memory; batch {probe}")
     if estimate > args.budget:
         return Variant(device, run, 1, batch / probe, f"time; batch {probe}")
     if probe < batch:
-        run = forward_backward(layer, head_inputs(batch, n_qubits))
+        run = forward_backward(layer, head_inputs(batch, n_qubits).to(args.device))
         run()
     return Variant(device, run, repeats)
 
 
+def sweep_devices(device: str) -> tuple[str, ...]:
+    """The quantum devices of the sweep on torch device ``device``: ``lightning.qubit`` only on
+    the CPU, whose simulator it is."""
+    if device == "cpu":
+        return ("default.qubit", "lightning.qubit", "torch")
+    return ("default.qubit", "torch")
+
+
 def sweep(args: argparse.Namespace) -> None:
     """Table 3: seconds per forward + backward at batch 64, by qubits, depth and device."""
-    devices = ("default.qubit", "lightning.qubit", "torch")
+    devices = sweep_devices(args.device)
+    on = "" if args.device == "cpu" else f" on {args.device}"
     print(
         f"\nStrongly entangling circuit, batch {args.sweep_batch}, float32 inputs, forward + "
-        f"backward, seconds: median of up to 3 interleaved calls; ~ = measured on a smaller "
+        f"backward{on}, seconds: median of up to 3 interleaved calls; ~ = measured on a smaller "
         f"batch and scaled to {args.sweep_batch}, because the whole batch would need more "
         f"than {args.memory_gib:g} GiB or {args.budget:g} s. {conditions()}\n"
     )
@@ -262,21 +303,30 @@ def sweep(args: argparse.Namespace) -> None:
     print("|---|---|" + "---|" * (len(devices) + 1))
     for n_qubits in args.sweep_qubits:
         for depth in args.sweep_depths:
-            variants = [sweep_variant(args, device, n_qubits, depth) for device in devices]
-            times = median_times(variants, warmup=False)
+            variants, failed = [], {}
+            for device in devices:
+                try:
+                    variants.append(sweep_variant(args, device, n_qubits, depth))
+                except Exception as error:  # out of memory, or no CUDA tensors on a device
+                    failed[device] = error_text(error)
+                    if torch.cuda.is_initialized():
+                        torch.cuda.empty_cache()
+            times = median_times(variants, warmup=False) if variants else {}
             seconds = {v.name: times[v.name] * v.scale for v in variants}
-            cells = [
-                f"~{seconds[v.name]:,.2f} ({v.note})" if v.note else f"{seconds[v.name]:,.3f}"
-                for v in variants
-            ]
-            fastest = min(devices, key=seconds.__getitem__)
-            print(f"| {n_qubits} | {depth} | " + " | ".join(cells) + f" | {fastest} |", flush=True)
+            cells = {name: f"failed ({error})" for name, error in failed.items()}
+            for v in variants:
+                cells[v.name] = (
+                    f"~{seconds[v.name]:,.2f} ({v.note})" if v.note else f"{seconds[v.name]:,.3f}"
+                )
+            fastest = min(seconds, key=seconds.__getitem__) if seconds else "n/a"
+            row = " | ".join(cells[device] for device in devices)
+            print(f"| {n_qubits} | {depth} | {row} | {fastest} |", flush=True)
 
 
 def quanvolution(args: argparse.Namespace) -> None:
     """Table 4: the quanvolution on 32 x 3 x 224 x 224 images, its accuracy against
     ``default.qubit`` first; ``benchmarks/quanvolution.py`` runs it alone, with options."""
-    quanvolution_tables()
+    quanvolution_tables(args.device)
 
 
 WORKLOADS: dict[str, Callable[[argparse.Namespace], None]] = {
@@ -300,6 +350,7 @@ def main() -> None:
     parser.add_argument("--sweep-batch", type=int, default=64)
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per sweep cell")
     parser.add_argument("--memory-gib", type=float, default=2.0, help="per sweep cell")
+    parser.add_argument("--device", default="cpu", help="torch device of the layers: cpu, cuda")
     args = parser.parse_args()
     torch.manual_seed(0)
     names = ["accuracy"] if args.accuracy_only else args.only or list(WORKLOADS)

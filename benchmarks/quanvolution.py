@@ -3,6 +3,7 @@
     python benchmarks/quanvolution.py [--batch 32 --size 224 --repeats 7 --skip-accuracy]
     python benchmarks/quanvolution.py --depths
     python benchmarks/quanvolution.py --accuracy
+    python benchmarks/quanvolution.py --device cuda [--skip-accuracy]
 
 First a table of the fast path's largest deviation from ``default.qubit`` in float64 and in
 float32 (45 filters), then the timings; ``--accuracy`` prints only the first. ``--depths``
@@ -20,6 +21,11 @@ The PennyLane rows are too slow to run on the whole batch: ``default.qubit`` (on
 simulation of every patch, ``TorchLayer``) runs on ``--slice`` images and the per-patch QNode
 loop (PennyLane's quanvolution demo) on ``--loop-patches`` patches; both are scaled to the
 full batch and marked "extrapolated".
+
+``--device cuda`` runs every row on the GPU (``default.qubit`` with CUDA tensors too; a row that
+fails there is reported and left out), with ``torch.cuda.synchronize()`` before and after each
+timed call; the accuracy table then compares the fast path on the GPU with ``default.qubit`` on
+the CPU.
 
 "Forward + backward" is what a training step spends on the layer: the forward with autograd
 on, then the backward into the layer's parameters. A fixed filter has none and the images need
@@ -76,15 +82,48 @@ def per_patch_loop(images: torch.Tensor, n_patches: int) -> Callable[[], object]
     return run
 
 
-def median_times(variants: list[Variant], repeats: int) -> dict[str, float]:
-    """Median seconds of each variant, scaled to the full batch, over interleaved rounds."""
+def synchronize() -> None:
+    """Waits for the GPU's queued work, if CUDA is in use (a no-op on the CPU)."""
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+def timed(run: Callable[[], object]) -> float:
+    """Seconds of one call of ``run``, including the GPU work it queued."""
+    synchronize()
+    start = time.perf_counter()
+    run()
+    synchronize()
+    return time.perf_counter() - start
+
+
+def error_text(error: Exception) -> str:
+    """The error's type and the first line of its message, short enough for a table cell."""
+    message = (str(error).splitlines() or [""])[0][:120]
+    return f"{type(error).__name__}: {message}"
+
+
+def runnable(variants: list[Variant]) -> tuple[list[Variant], dict[str, str]]:
+    """Runs each variant once (the warm-up round): those that ran, and the others' errors."""
+    ok, failed = [], {}
+    for variant in variants:
+        try:
+            timed(variant.run)
+            ok.append(variant)
+        except Exception as error:  # a reference that does not run on this device
+            failed[variant.name] = error_text(error)
+    return ok, failed
+
+
+def median_times(variants: list[Variant], repeats: int, warmup: bool = True) -> dict[str, float]:
+    """Median seconds of each variant, scaled to the full batch, over ``repeats`` interleaved
+    rounds, after a warm-up round if ``warmup``."""
     times: dict[str, list[float]] = {v.name: [] for v in variants}
-    for round_ in range(repeats + 1):
+    for round_ in range(repeats + warmup):
         for variant in variants:
-            start = time.perf_counter()
-            variant.run()
-            if round_:
-                times[variant.name].append((time.perf_counter() - start) * variant.scale)
+            seconds = timed(variant.run)
+            if round_ >= warmup:
+                times[variant.name].append(seconds * variant.scale)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -92,10 +131,13 @@ def quanvolution_variants(args: argparse.Namespace) -> list[Variant]:
     """The rows of the table, on ``(batch, 3, size, size)`` images in ``[0, 1]``."""
     generator = torch.Generator().manual_seed(0)
     images = torch.rand(args.batch, 3, args.size, args.size, generator=generator)
-    fast = QuanvolutionLayer(kernel_size=2, stride=2, device="torch")
+    images = images.to(args.device)
+    fast = QuanvolutionLayer(kernel_size=2, stride=2, device="torch").to(args.device)
     trainable = QuanvolutionLayer(kernel_size=2, stride=2, device="torch", trainable=True)
+    trainable = trainable.to(args.device)
     reference = QuanvolutionLayer(kernel_size=2, stride=2, device="default.qubit")
-    conv = nn.Conv2d(3, 12, 2, stride=2)
+    reference = reference.to(args.device)
+    conv = nn.Conv2d(3, 12, 2, stride=2).to(args.device)
     patches = args.batch * 3 * (args.size // 2) ** 2
     sliced = images[: args.slice]
 
@@ -125,26 +167,38 @@ def quanvolution_variants(args: argparse.Namespace) -> list[Variant]:
 
 
 def print_table(
-    title: str, variants: list[Variant], medians: dict[str, float], conv: str, reference: str
+    title: str,
+    variants: list[Variant],
+    medians: dict[str, float],
+    conv: str,
+    reference: str,
+    failed: dict[str, str] | None = None,
 ) -> None:
-    """A Markdown table: median ms, ratio to ``conv`` and to ``reference`` (row names)."""
+    """A Markdown table: median ms, ratio to ``conv`` and to ``reference`` (row names);
+    the rows in ``failed`` (name: error) did not run."""
     print(f"\n{title}\n")
     print("| variant | median ms | / Conv2d, same pass | speed-up over default.qubit | note |")
     print("|---|---|---|---|---|")
     for variant in variants:
+        if variant.name in (failed or {}):
+            print(f"| {variant.name} | failed | | | {failed[variant.name]} |")
+            continue
         seconds = medians[variant.name]
         twin = conv + (", forward + backward" if "backward" in variant.name else ", forward")
+        speedup = f"{medians[reference] / seconds:,.3g}" if reference in medians else "n/a"
         print(
             f"| {variant.name} | {seconds * 1e3:,.1f} | {seconds / medians[twin]:,.2f} | "
-            f"{medians[reference] / seconds:,.3g} | {variant.note} |"
+            f"{speedup} | {variant.note} |"
         )
 
 
-def accuracy_table() -> None:
-    """Largest deviation of the fast path from ``default.qubit`` (float64) over 45 filters:
-    kernel sizes 1-3, 1, 2 and 4 ``RandomLayers``, seeds 0-4, on 2 x 3 x 12 x 12 images."""
+def accuracy_table(device: str = "cpu") -> None:
+    """Largest deviation of the fast path on ``device`` from ``default.qubit`` (float64, on the
+    CPU) over 45 filters: kernel sizes 1-3, 1, 2 and 4 ``RandomLayers``, seeds 0-4, on
+    2 x 3 x 12 x 12 images."""
     generator = torch.Generator().manual_seed(1)
-    print("\nFast path against default.qubit (float64 reference), largest |difference|\n")
+    where = "" if device == "cpu" else f" on {device}"
+    print(f"\nFast path{where} against default.qubit (float64 reference), largest |difference|\n")
     print("| kernel | torch, float64 | torch, float32 |\n|---|---|---|")
     for kernel_size in (1, 2, 3):
         worst64 = worst32 = 0.0
@@ -153,9 +207,12 @@ def accuracy_table() -> None:
                 images = torch.rand(2, 3, 12, 12, generator=generator, dtype=torch.float64)
                 args = (kernel_size, 1, 0, n_layers, seed)
                 expected = QuanvolutionLayer(*args, device="default.qubit")(images)
-                fast = QuanvolutionLayer(*args, device="torch")
-                worst64 = max(worst64, (fast(images) - expected).abs().max().item())
-                worst32 = max(worst32, (fast(images.float()) - expected).abs().max().item())
+                fast = QuanvolutionLayer(*args, device="torch").to(device)
+                on_device = images.to(device)
+                worst64 = max(worst64, (fast(on_device).cpu() - expected).abs().max().item())
+                worst32 = max(
+                    worst32, (fast(on_device.float()).cpu() - expected).abs().max().item()
+                )
         print(f"| {kernel_size}x{kernel_size} | {worst64:.1e} | {worst32:.1e} |")
 
 
@@ -167,21 +224,24 @@ def depth_table(args: argparse.Namespace) -> None:
     """Forward time of the fast path per filter depth, against the same-shape Conv2d."""
     generator = torch.Generator().manual_seed(0)
     images = torch.rand(args.batch, 3, args.size, args.size, generator=generator)
+    images = images.to(args.device)
     variants, terms, setup = [], {}, {}
     for kernel_size in sorted({k for k, _ in DEPTHS}):
         conv = nn.Conv2d(3, 3 * kernel_size**2, kernel_size, stride=kernel_size)
-        variants.append(Variant(f"Conv2d {kernel_size}", _no_grad(conv, images)))
+        variants.append(Variant(f"Conv2d {kernel_size}", _no_grad(conv.to(args.device), images)))
     for kernel_size, n_layers in DEPTHS:
         start = time.perf_counter()
         layer = QuanvolutionLayer(kernel_size, kernel_size, n_layers=n_layers, seed=0)
+        layer = layer.to(args.device)
         name = f"{kernel_size}x{kernel_size}, {n_layers} layers"
         setup[name] = time.perf_counter() - start
         terms[name] = layer.filter.table.n_terms
         variants.append(Variant(name, _no_grad(layer, images)))
     medians = median_times(variants, args.repeats)
+    where = "" if args.device == "cpu" else f", on {args.device}"
     print(
         f"\nFast path per filter depth, {args.batch} x 3 x {args.size} x {args.size}, stride = "
-        f"kernel, seed 0, forward, median of {args.repeats}; {conditions()}\n"
+        f"kernel, seed 0, forward{where}, median of {args.repeats}; {conditions()}\n"
     )
     print("| filter | terms | layer setup ms | forward ms | / Conv2d forward |")
     print("|---|---|---|---|---|")
@@ -209,23 +269,28 @@ def _no_grad(module: nn.Module, images: torch.Tensor) -> Callable[[], object]:
 
 
 def conditions() -> str:
-    """Threads, OpenMP wait policy and load average, printed with each table."""
+    """Threads, OpenMP wait policy and load average, printed with each table; the GPU too when
+    CUDA is in use."""
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     policy = os.environ.get("OMP_WAIT_POLICY", "unset")
-    return f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY {policy}, load average {load}"
+    gpu = f"; {torch.cuda.get_device_name()}" if torch.cuda.is_initialized() else ""
+    return f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY {policy}, load average {load}{gpu}"
 
 
 def timing_table(args: argparse.Namespace) -> None:
     """The timing table of the study's filter against the PennyLane references and Conv2d."""
     variants = quanvolution_variants(args)
-    medians = median_times(variants, args.repeats)
+    ok, failed = runnable(variants)
+    medians = median_times(ok, args.repeats, warmup=False)
+    where = "" if args.device == "cpu" else f", on {args.device}"
     print_table(
-        f"Quanvolution, {args.batch} x 3 x {args.size} x {args.size}, 2x2 stride 2, float32, "
-        f"median of {args.repeats}; {conditions()}",
+        f"Quanvolution, {args.batch} x 3 x {args.size} x {args.size}, 2x2 stride 2, float32"
+        f"{where}, median of {args.repeats}; {conditions()}",
         variants,
         medians,
         conv="Conv2d(3, 12, 2, stride=2)",
         reference="default.qubit TorchLayer, broadcast",
+        failed=failed,
     )
 
 
@@ -239,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-accuracy", action="store_true", help="only the timings")
     parser.add_argument("--depths", action="store_true", help="only the per-depth table")
     parser.add_argument("--accuracy", action="store_true", help="only the accuracy table")
+    parser.add_argument("--device", default="cpu", help="torch device of the timed rows: cpu, cuda")
     return parser
 
 
@@ -248,14 +314,15 @@ def run(args: argparse.Namespace) -> None:
         depth_table(args)
         return
     if args.accuracy or not args.skip_accuracy:
-        accuracy_table()
+        accuracy_table(args.device)
     if not args.accuracy:
         timing_table(args)
 
 
-def default_tables() -> None:
-    """The accuracy and timing tables with the default options (``quantum_layers.py``)."""
-    run(build_parser().parse_args([]))
+def default_tables(device: str = "cpu") -> None:
+    """The accuracy and timing tables with the default options on ``device``
+    (``quantum_layers.py``)."""
+    run(build_parser().parse_args(["--device", device]))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """One optimizer step of each quantum model against its classical control, as ratios.
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/train_step.py [--batch 32 --size 224 --repeats 7]
+    python benchmarks/train_step.py --device cuda --batch 64
 
 A step is what Lightning's training loop does per batch: forward, cross-entropy, backward,
 AdamW update (with zeroed gradients). Each pair of models sees the same batch of random
 ``(batch, 3, size, size)`` images in ``[0, 1]``; every model is timed in the same run,
 interleaved (one step of each per round, ``--repeats`` rounds after a warm-up round), and the
-table reports the median step and the ratio quantum / control.
+table reports the median step and the ratio quantum / control. ``--device cuda`` runs the models
+and the batch on the GPU, with ``torch.cuda.synchronize()`` before and after each timed step.
 
 Pairs (issue 4's targets in brackets):
 
@@ -20,12 +22,13 @@ Pairs (issue 4's targets in brackets):
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from quanvolution import timed
 from torch import nn
 
 from hqnn_lightning.models import HybridControl, HybridVQC, QuanvNet, SmallCNN
@@ -77,26 +80,27 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--device", default="cpu", help="torch device of the step: cpu, cuda")
     args = parser.parse_args()
     torch.manual_seed(0)
-    images = torch.rand(args.batch, 3, args.size, args.size)
-    labels = torch.randint(0, NUM_CLASSES, (args.batch,))
+    images = torch.rand(args.batch, 3, args.size, args.size).to(args.device)
+    labels = torch.randint(0, NUM_CLASSES, (args.batch,)).to(args.device)
     pairs = quanvolution_pairs(args.size) + hybrid_pairs(args.size)
-    models = {name: model for pair in pairs for name, model in (pair[:2], pair[2:])}
+    models = {name: model.to(args.device) for pair in pairs for name, model in (pair[:2], pair[2:])}
     optimizers = {name: torch.optim.AdamW(m.parameters(), lr=1e-3) for name, m in models.items()}
     for model in models.values():
         model.train()
     times: dict[str, list[float]] = {name: [] for name in models}
     for round_ in range(args.repeats + 1):
         for name, model in models.items():
-            start = time.perf_counter()
-            step(model, optimizers[name], (images, labels))
+            seconds = timed(functools.partial(step, model, optimizers[name], (images, labels)))
             if round_:
-                times[name].append(time.perf_counter() - start)
+                times[name].append(seconds)
     median = {name: statistics.median(values) for name, values in times.items()}
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    gpu = f", on {torch.cuda.get_device_name()}" if torch.cuda.is_initialized() else ""
     print(
-        f"\nOne training step, batch {args.batch}, {args.size} px, median of {args.repeats}; "
+        f"\nOne training step, batch {args.batch}, {args.size} px{gpu}, median of {args.repeats}; "
         f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY "
         f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, load average {load}\n"
     )
