@@ -2,7 +2,8 @@
 
     python experiments/report.py runs/ [more run dirs or folders] --output reports/NAME
 
-Writes ``report.md`` (the table, the plots and the command that made them) and
+Writes ``report.md`` (the table, a sentence per quantum model and control saying whether their
+difference in test top-1 is detectable, the plots and the command that made them) and
 ``val_accuracy.png``, ``val_loss.png``, ``train_loss.png`` into ``--output``, from the saved
 files alone (``config.yaml``, ``results.json``, ``csv/metrics.csv``); prints the table.
 """
@@ -16,7 +17,13 @@ from pathlib import Path
 from jsonargparse import ArgumentParser
 
 from hqnn_lightning.models import MODELS
-from hqnn_lightning.report import find_runs, group_runs, plot_curves, summary_table
+from hqnn_lightning.report import (
+    control_sentences,
+    find_runs,
+    group_runs,
+    plot_curves,
+    summary_table,
+)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -41,6 +48,7 @@ def main(argv: list[str] | None = None) -> Path:
     try:
         groups = group_runs(find_runs(args.runs))
         table = summary_table(groups, args.baseline, args.control)
+        sentences = "\n".join(f"- {line}" for line in control_sentences(groups, args.control))
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
     output = Path(args.output)
@@ -48,8 +56,9 @@ def main(argv: list[str] | None = None) -> Path:
     command = shlex.join(["python", "experiments/report.py", *argv])
     figures = "\n".join(f"![{path.stem}]({path.name})" for path in plots)
     report = output / "report.md"
-    report.write_text(f"Made by `{command}`.\n\n{table}\n\n{figures}\n")
+    report.write_text(f"Made by `{command}`.\n\n{table}\n\n{sentences}\n\n{figures}\n")
     print(table)
+    print(sentences)
     print(f"Report: {report}")
     return report
 

@@ -4,17 +4,21 @@ the baseline and to each quantum model's control, and the curves
 
 from hqnn_lightning.report.figures import CURVES, plot_confusion_matrix, plot_curves
 from hqnn_lightning.report.runs import RunGroup, RunRecord, find_runs, group_runs, load_run
-from hqnn_lightning.report.tables import METRICS, summary_table
+from hqnn_lightning.report.statistics import Difference, seed_difference
+from hqnn_lightning.report.tables import METRICS, control_sentences, summary_table
 
 __all__ = [
     "CURVES",
     "METRICS",
+    "Difference",
     "RunGroup",
     "RunRecord",
+    "control_sentences",
     "find_runs",
     "group_runs",
     "load_run",
     "plot_confusion_matrix",
     "plot_curves",
+    "seed_difference",
     "summary_table",
 ]

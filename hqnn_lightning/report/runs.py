@@ -75,6 +75,11 @@ class RunGroup:
         values = [run.results.get(metric) for run in self.runs]
         return np.array([value for value in values if value is not None], dtype=float)
 
+    def by_seed(self, metric: str) -> dict[int, float]:
+        """The final ``metric`` of every run that has it, by the run's seed."""
+        values = {int(run.config.get("seed", 0)): run.results.get(metric) for run in self.runs}
+        return {seed: float(value) for seed, value in values.items() if value is not None}
+
     def curve(self, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Epochs ``(E,)`` and the mean and sample std over runs ``(E,)`` of ``metric`` per
         epoch (the table's statistics; std 0 for one run), on the epochs every run has."""

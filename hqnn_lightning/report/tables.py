@@ -11,6 +11,7 @@ import numpy as np
 
 from hqnn_lightning.models import MODELS
 from hqnn_lightning.report.runs import RunGroup, RunRecord
+from hqnn_lightning.report.statistics import Difference, seed_difference
 
 METRICS = ("val/acc_top1", "val/acc_top5", "test/acc_top1", "test/acc_top5")
 
@@ -23,10 +24,11 @@ def summary_table(
     """A Markdown table: one row per group, mean +- std over its seeds.
 
     Accuracies are in percent. The last columns give the difference in mean test top-1
-    (percentage points) to the ``baseline`` group (a label or a model name; default the group
-    of model ``classical``, or of one variant of it, when there is exactly one) and, one column
-    per control model, to each of the group's controls: the group whose model is one of
-    ``controls[model]`` (default: the controls declared where the models are registered,
+    (percentage points, with its 95% confidence interval in brackets: paired by seed where the
+    seeds match, `seed_difference`) to the ``baseline`` group (a label or a model name; default
+    the group of model ``classical``, or of one variant of it, when there is exactly one) and,
+    one column per control model, to each of the group's controls: the group whose model is one
+    of ``controls[model]`` (default: the controls declared where the models are registered,
     ``MODELS.controls()``) with otherwise equal options, the options of the circuit alone aside
     (those the model takes and its control does not).
     """
@@ -81,13 +83,42 @@ def _mean_std(values: np.ndarray, digits: int = 2) -> str:
 
 
 def _gap(group: RunGroup, reference: RunGroup | None) -> str:
+    """The difference in mean test top-1 (points), with its 95% interval where the seeds
+    allow one (`seed_difference`)."""
     if reference is None or reference is group:
         return "-"
+    difference = _test_difference(group, reference)
+    if difference is not None:
+        return difference.cell()
     ours, theirs = group.values("test/acc_top1"), reference.values("test/acc_top1")
     if ours.size == 0 or theirs.size == 0:
         return "-"
     gap = 100 * (ours.mean() - theirs.mean())
     return f"{gap:+.2f}" if math.isfinite(gap) else "-"
+
+
+def _test_difference(group: RunGroup, reference: RunGroup) -> Difference | None:
+    ours, theirs = (
+        {seed: 100 * value for seed, value in g.by_seed("test/acc_top1").items()}
+        for g in (group, reference)
+    )
+    return seed_difference(ours, theirs)
+
+
+def control_sentences(
+    groups: Sequence[RunGroup], controls: Mapping[str, Sequence[str]] | None = None
+) -> list[str]:
+    """One sentence per quantum group and each of its controls present: the difference in test
+    top-1 with its 95% interval and test, or ``no detectable difference`` (`Difference`)."""
+    controls = MODELS.controls() if controls is None else controls
+    sentences = []
+    for group in groups:
+        for model in controls.get(group.model, ()):
+            control = _control_of(group, groups, model)
+            difference = None if control is None else _test_difference(group, control)
+            if difference is not None:
+                sentences.append(difference.sentence(group.label, control.label))
+    return sentences
 
 
 def _only(groups: Sequence[RunGroup], model: str) -> RunGroup | None:
