@@ -3,7 +3,8 @@
     python experiments/report.py runs/ [more run dirs or folders] --output reports/NAME
 
 Writes ``report.md`` (the table, the plots and the command that made them) and
-``val_accuracy.png``, ``val_loss.png``, ``train_loss.png`` into ``--output``, from the saved
+``val_accuracy.png``, ``val_loss.png``, ``train_loss.png``, and, for runs the trainability
+monitor followed, ``grad_norm.png`` and ``output_spread.png`` into ``--output``, from the saved
 files alone (``config.yaml``, ``results.json``, ``csv/metrics.csv``); prints the table.
 """
 
@@ -16,7 +17,13 @@ from pathlib import Path
 from jsonargparse import ArgumentParser
 
 from hqnn_lightning.models import MODELS
-from hqnn_lightning.report import find_runs, group_runs, plot_curves, summary_table
+from hqnn_lightning.report import (
+    find_runs,
+    group_runs,
+    plot_curves,
+    plot_trainability,
+    summary_table,
+)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -44,7 +51,7 @@ def main(argv: list[str] | None = None) -> Path:
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
     output = Path(args.output)
-    plots = plot_curves(groups, output)
+    plots = plot_curves(groups, output) + plot_trainability(groups, output)
     command = shlex.join(["python", "experiments/report.py", *argv])
     figures = "\n".join(f"![{path.stem}]({path.name})" for path in plots)
     report = output / "report.md"
