@@ -4,7 +4,8 @@
 
 Writes ``report.md`` (the table, a sentence per quantum model and control saying whether their
 difference in test top-1 is detectable, the plots and the command that made them) and
-``val_accuracy.png``, ``val_loss.png``, ``train_loss.png`` into ``--output``, from the saved
+``val_accuracy.png``, ``val_loss.png``, ``train_loss.png``, and, for runs the trainability
+monitor followed, ``grad_norm.png`` and ``output_spread.png`` into ``--output``, from the saved
 files alone (``config.yaml``, ``results.json``, ``csv/metrics.csv``); prints the table.
 """
 
@@ -22,6 +23,7 @@ from hqnn_lightning.report import (
     find_runs,
     group_runs,
     plot_curves,
+    plot_trainability,
     summary_table,
 )
 
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> Path:
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
     output = Path(args.output)
-    plots = plot_curves(groups, output)
+    plots = plot_curves(groups, output) + plot_trainability(groups, output)
     command = shlex.join(["python", "experiments/report.py", *argv])
     figures = "\n".join(f"![{path.stem}]({path.name})" for path in plots)
     report = output / "report.md"

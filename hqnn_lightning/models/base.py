@@ -94,6 +94,18 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         """What follows `feature_extractor`: ``(B, *feature_shape) -> (B, num_classes)``."""
         raise NotImplementedError(f"{type(self).__name__} does not classify features")
 
+    def monitored_parts(self) -> dict[str, nn.Module]:
+        """The parts whose gradients the trainability monitor follows, in the order data goes
+        through them (``{"backbone": ..., "projection": ..., ...}``; see
+        `hqnn_lightning.run.trainability`).
+
+        The names are shared across models, so that a quantum model and its classical control
+        fill the same columns. A part that a step does not run (the front part when
+        ``precompute_features`` serves its cached output) is left out. Empty by default: the
+        monitor is on for the models that name their parts.
+        """
+        return {}
+
     def check_precompute_features(self) -> None:
         """Refuses ``precompute_features=True`` when the model is built, if its front part
         trains; subclasses call it once the front part exists.

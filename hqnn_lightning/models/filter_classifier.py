@@ -53,6 +53,12 @@ class FilterClassifier(ImageClassifier):
             )
         return self.patch_filter()
 
+    def monitored_parts(self) -> dict[str, nn.Module]:
+        """``filter`` (the quantum or classical patch filter, unless its output is
+        precomputed), ``head`` and ``classifier``."""
+        parts = {} if self.hparams.precompute_features else {"filter": self.patch_filter()}
+        return parts | {"head": self.head, "classifier": self.classifier}
+
     def classify_features(self, features: torch.Tensor) -> torch.Tensor:
         """Filter output ``(B, *feature_shape) -> (B, num_classes)`` logits."""
         return self.classifier(self.head(features))

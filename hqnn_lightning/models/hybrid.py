@@ -54,6 +54,22 @@ class BottleneckClassifier(BackboneClassifier):
         ``[-1, 1]``."""
         raise NotImplementedError(f"{type(self).__name__} does not define its bottleneck layer")
 
+    def monitored_parts(self) -> dict[str, nn.Module]:
+        """``backbone`` (unless its features are precomputed), ``projection``, ``bottleneck``
+        (the circuit ``quantum`` of a hybrid, the classical layer ``classical`` of a control:
+        one name, so that the two compare in one column), ``classifier``, and ``shortcut``
+        with ``residual``."""
+        bottleneck = self.quantum if hasattr(self, "quantum") else self.classical
+        parts = {} if self.hparams.precompute_features else {"backbone": self.backbone}
+        parts |= {
+            "projection": self.projection,
+            "bottleneck": bottleneck,
+            "classifier": self.classifier,
+        }
+        if self.shortcut is not None:
+            parts["shortcut"] = self.shortcut
+        return parts
+
     def classify_features(self, features: torch.Tensor) -> torch.Tensor:
         """Backbone features ``(B, F) -> (B, num_classes)`` logits."""
         angles = torch.tanh(self.projection(features)) * (math.pi / 2)

@@ -205,6 +205,15 @@ RUNNER_OPTIONS = (
         experiment=False,
     ),
     RunnerOption(
+        "monitor_trainability",
+        bool,
+        True,
+        "log each part's gradient norm, the bottleneck's output spread and the train loss "
+        "against ln(classes), warn when the run has not left its initial plateau, and give a "
+        "verdict (docs/trainability.md)",
+        experiment=False,
+    ),
+    RunnerOption(
         "progress_bar",
         bool,
         True,

@@ -53,6 +53,8 @@ def run_seeds(
             raise SystemExit(1) from None
         if is_global_zero():
             print(format_results(results))
+            if "trainability" in results:
+                print(f"Trainability: {results['trainability']['verdict']}")
             print(f"Run directory: {results['run_dir']}")
         all_results.append(results)
     if len(all_results) > 1:

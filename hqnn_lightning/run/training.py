@@ -29,6 +29,7 @@ from hqnn_lightning.run.loggers import create_logger
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.provenance import record_resumption, write_environment
 from hqnn_lightning.run.resume import Resumption, resume_warnings_silenced, wandb_run_id
+from hqnn_lightning.run.trainability import TrainabilityMonitor, wants_monitor
 
 MONITOR = "val/acc_top1"
 """The metric that picks the best checkpoint, which is validated and tested."""
@@ -48,7 +49,9 @@ def train(
 
     Returns:
         The results: model name, parameter counts, epochs, best validation and test metrics,
-        mean seconds per epoch, and the run's directory.
+        mean seconds per epoch, the run's directory, and, for a model that names its parts
+        (unless ``--monitor-trainability false``), the trainability monitor's verdict and
+        per-epoch figures under ``"trainability"`` (`TrainabilityMonitor.summary`).
     """
     try:
         return _train(config, datamodule, model, resumption)
@@ -87,6 +90,11 @@ def _train(
     ]
     if config.checkpoint_every_n_steps:
         callbacks.append(StepCheckpoint(run_dir / "checkpoints", config.checkpoint_every_n_steps))
+    trainability = (
+        TrainabilityMonitor() if config.monitor_trainability and wants_monitor(model) else None
+    )
+    if trainability is not None:
+        callbacks.append(trainability)
     trainer = L.Trainer(
         max_epochs=config.max_epochs,
         accelerator=config.accelerator,
@@ -126,6 +134,8 @@ def _train(
         **{key: float(value) for key, value in {**val_metrics[0], **test_metrics[0]}.items()},
         "run_dir": str(run_dir),
     }
+    if trainability is not None and trainability.verdict is not None:
+        results["trainability"] = trainability.summary()
     if trainer.is_global_zero:
         (run_dir / "results.json").write_text(json.dumps(results, indent=2))
         _finish_wandb(loggers)

@@ -84,6 +84,9 @@ def test_the_runner_trains_on_two_processes_into_one_run_directory(tmp_path):
     assert results["epochs"] == 1 and 0 <= results["test/acc_top1"] <= 1
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert result.stdout.count("| model |") == 1  # the table is printed by rank 0 only
+    assert result.stdout.count("Trainability: ") == 1
+    (epoch,) = results["trainability"]["epochs"]  # figures over both processes' batches
+    assert epoch["trainability/output_std/mean"] > 0
 
 
 class TestRunDirectory:

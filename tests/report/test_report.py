@@ -135,7 +135,7 @@ def test_seeds_run_then_report_from_the_saved_files(tmp_path: Path, capsys) -> N
     assert "| hybrid_tiny | 2 |" in text and f"{mean:.2f} ± " in text
     gap = mean - 100 * classical[0]["test/acc_top1"]
     assert f"| {gap:+.2f} |" in text
-    for stem in ("val_accuracy", "val_loss", "train_loss"):
+    for stem in ("val_accuracy", "val_loss", "train_loss", "grad_norm", "output_spread"):
         assert (tmp_path / "report" / f"{stem}.png").stat().st_size > 5000
         assert f"({stem}.png)" in text
 
@@ -174,3 +174,44 @@ def test_saving_figures_leaves_pyplots_backend_alone(tmp_path: Path) -> None:
         assert (tmp_path / "cm.png").read_bytes()[:4] == b"\x89PNG"
     finally:
         matplotlib.use(before)
+
+
+def write_monitored_run(run_dir: Path, model: str, seed: int, parts: list[str]) -> None:
+    """A finished run directory whose metrics.csv holds the trainability monitor's figures."""
+    (run_dir / "csv").mkdir(parents=True)
+    config = {"model": model, "data": "digits", "seed": seed}
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    results = {"model": model, "epochs": 3, "test/acc_top1": 0.5, "trainability": {"parts": parts}}
+    (run_dir / "results.json").write_text(json.dumps(results))
+    columns = [f"trainability/grad_norm/{part}" for part in parts]
+    columns.append("trainability/output_std/mean")
+    with (run_dir / "csv" / "metrics.csv").open("w") as file:
+        file.write(",".join(["epoch", "step", "val/acc_top1", *columns]) + "\n")
+        for epoch in range(3):
+            values = [10.0 ** -(epoch + i) + 0.01 * seed for i in range(len(columns))]
+            file.write(",".join(map(str, [epoch, 10 * epoch, 0.3, *values])) + "\n")
+
+
+def test_the_monitors_figures_are_drawn_from_the_saved_metrics(tmp_path: Path) -> None:
+    parts = ["backbone", "projection", "bottleneck", "classifier"]
+    for model, seed in (("hybrid", 0), ("hybrid", 1), ("hybrid_control", 0)):
+        write_monitored_run(tmp_path / "runs" / f"{model}-{seed}", model, seed, parts)
+    report = report_main([str(tmp_path / "runs"), "--output", str(tmp_path / "report")])
+    text = report.read_text()
+    for stem in ("grad_norm", "output_spread"):
+        assert (tmp_path / "report" / f"{stem}.png").stat().st_size > 5000
+        assert f"({stem}.png)" in text
+    epochs, mean, _ = group_runs(find_runs([tmp_path / "runs"]))[0].curve(
+        "trainability/grad_norm/bottleneck"
+    )
+    assert epochs.tolist() == [0, 1, 2]
+    assert mean.tolist() == pytest.approx([0.01 + 0.005, 0.001 + 0.005, 0.0001 + 0.005])
+
+
+def test_runs_without_the_monitors_figures_get_none(tmp_path: Path) -> None:
+    from hqnn_lightning.report import plot_trainability
+
+    run = record("classical", 0, 0.9)
+    run.history = {"val/acc_top1": {0: 0.2}}
+    assert plot_trainability(group_runs([run]), tmp_path) == []
+    assert not any(tmp_path.iterdir())

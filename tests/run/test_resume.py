@@ -140,6 +140,8 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(
     metrics = [key for key in uninterrupted if key.startswith(("val/", "test/"))]
     assert [uninterrupted[key] for key in metrics] == [resumed[key] for key in metrics]
     assert metric_rows(whole_dir) == metric_rows(killed_dir)
+    # The trainability monitor's sums, figures and warning travelled in the checkpoint.
+    assert resumed["trainability"] == uninterrupted["trainability"]
     environment = json.loads((killed_dir / "environment.json").read_text())
     assert environment["resumed"][0]["checkpoint"].endswith("last.ckpt")
 
