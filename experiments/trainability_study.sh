@@ -8,7 +8,8 @@
 # For each dataset: `hybrid` and `hybrid_separable` (the same circuit without entangling gates)
 # for every encoding in ENCODINGS and initialisation in INITS, `hybrid_control` (a classical
 # tanh(Linear(6, 6)) in the circuit's place) and `classical` (no bottleneck), all on the small
-# CNN backbone trained from scratch, then OUTPUT_DIR/<dataset>/report/report.md. CARS_DIR
+# CNN backbone trained from scratch, then OUTPUT_DIR/<dataset>/report/report.md, and
+# report_focus/ with the figures of the study's circuit and the defaults only. CARS_DIR
 # defaults to ../shared/data/stanford_cars_subset; a missing CARS_DIR skips the cars part.
 # Overrides: DATASETS ("digits cars"), SEEDS ([0,1,2,3,4]), EPOCHS (digits 10, cars 15),
 # ENCODINGS ("ry rx hadamard_ry"), INITS ("uniform normal identity"), BASELINES (the models
@@ -46,6 +47,19 @@ study() {
          --progress-bar false ${EXTRA:-} --output-dir '$out' >> '$out/runs.log' 2>&1" \
         || echo "some runs of $name failed: see $out/runs.log" >&2
     "$PYTHON" experiments/report.py "$out" --output "$out/report"
+    # The figures of every cell in one panel would be unreadable: report_focus draws the study's
+    # circuit (ry, uniform) and the library's defaults (hadamard_ry, identity) beside the
+    # controls.
+    local focus=()
+    for run in "$out"/*/; do
+        [ -f "$run/results.json" ] || continue
+        if grep -qE "^model: (classical|hybrid_control)$" "$run/config.yaml" \
+            || grep -qzP "encoding: ry\nq_init: uniform|encoding: hadamard_ry\nq_init: identity" \
+                "$run/config.yaml"; then
+            focus+=("$run")
+        fi
+    done
+    "$PYTHON" experiments/report.py "${focus[@]}" --output "$out/report_focus" > /dev/null
 }
 
 for dataset in ${DATASETS:-digits cars}; do
