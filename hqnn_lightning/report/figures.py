@@ -51,18 +51,20 @@ def plot_trainability(groups: Sequence[RunGroup], output_dir: str | Path) -> lis
     parts = _monitored_parts(groups)
     paths = []
     if parts:
-        columns = min(len(parts), 3)
-        rows = -(-len(parts) // columns)
-        figure = _figure((4.0 * columns, 3.2 * rows))
-        panels = figure.subplots(rows, columns, squeeze=False).ravel()
-        for index, (axes, part) in enumerate(zip(panels, parts, strict=False)):
-            metric = GRAD_NORM_KEY + part
-            _draw_curves(axes, groups, metric, "gradient L2 norm", 1.0, legend=index == 0)
+        # One row of panels in the order data flows, one legend below them all.
+        figure = _figure((3.3 * len(parts), 3.3 + 0.22 * len(groups)))
+        figure.set_layout_engine("constrained")
+        panels = figure.subplots(1, len(parts), squeeze=False).ravel()
+        for axes, part in zip(panels, parts, strict=True):
+            _draw_curves(axes, groups, GRAD_NORM_KEY + part, "gradient L2 norm", 1.0, False)
             axes.set_yscale("log")
             axes.set_title(part)
-        for axes in panels[len(parts) :]:
-            axes.set_visible(False)
-        paths.append(_save(figure, output_dir / "grad_norm.png"))
+        handles, labels = panels[0].get_legend_handles_labels()
+        figure.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small")
+        path = output_dir / "grad_norm.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=120)
+        paths.append(path)
     spread = OUTPUT_STD_KEY + "mean"
     if any(spread in run.history for group in groups for run in group.runs):
         figure = _figure((6.4, 4.0))
