@@ -66,7 +66,8 @@ def test_tiny_run_writes_results_config_metrics_and_checkpoint(tmp_path, capsys)
 
     assert run_dir.parent == tmp_path
     assert json.loads((run_dir / "results.json").read_text()) == results
-    assert results["params_quantum"] == 1 * 2 * 3 and results["epochs"] == 1
+    # hybrid_tiny: 2 layers on 2 qubits, 3 angles each, mirrored (identity blocks)
+    assert results["params_quantum"] == 2 * (2 * 2 * 3) and results["epochs"] == 1
     for key in ("val/acc_top1", "val/acc_top5", "test/acc_top1", "test/acc_top5"):
         assert 0 <= results[key] <= 1
     assert Path(results["best_checkpoint"]).is_file()
