@@ -50,12 +50,13 @@ study() {
     # The figures of every cell in one panel would be unreadable: report_focus draws the study's
     # circuit (ry, uniform) and the library's defaults (hadamard_ry, identity) beside the
     # controls.
-    local focus=()
+    local focus=() config
     for run in "$out"/*/; do
+        config="$run/config.yaml"
         [ -f "$run/results.json" ] || continue
-        if grep -qE "^model: (classical|hybrid_control)$" "$run/config.yaml" \
-            || grep -qzP "encoding: ry\nq_init: uniform|encoding: hadamard_ry\nq_init: identity" \
-                "$run/config.yaml"; then
+        if grep -qE "^model: (classical|hybrid_control)$" "$config" \
+            || { grep -q "^encoding: ry$" "$config" && grep -q "^q_init: uniform$" "$config"; } \
+            || { grep -q "^encoding: hadamard_ry$" "$config" && grep -q "^q_init: identity$" "$config"; }; then
             focus+=("$run")
         fi
     done
