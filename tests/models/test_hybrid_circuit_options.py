@@ -62,3 +62,24 @@ def test_q_lr_defaults_to_lr_and_is_recorded():
     model = tiny(lr=2e-3)
     assert model.hparams.q_lr == 2e-3
     assert {group["lr"] for group in optimizer_of(model).param_groups} == {2e-3}
+
+
+def test_a_checkpoint_from_before_q_init_is_refused_with_the_options_to_load_it(tmp_path):
+    # Before q_init existed every hybrid had the study's circuit, and its hparams name neither
+    # option: the new defaults (identity blocks) cannot take its weights.
+    old = tiny(encoding="ry", q_init="uniform")
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.strategy.connect(old)
+    path = tmp_path / "old.ckpt"
+    trainer.save_checkpoint(path)
+    checkpoint = torch.load(path, weights_only=False)
+    for name in ("encoding", "q_init", "q_init_scale", "q_lr"):
+        del checkpoint["hyper_parameters"][name]
+    torch.save(checkpoint, path)
+    model_type = type(old)
+    with pytest.raises(ValueError, match="load it with q_init='uniform' or 'normal'"):
+        model_type.load_from_checkpoint(path, arch="small_cnn", n_qubits=2, q_depth=2)
+    loaded = model_type.load_from_checkpoint(
+        path, arch="small_cnn", n_qubits=2, q_depth=2, encoding="ry", q_init="uniform"
+    )
+    torch.testing.assert_close(loaded.quantum.weights, old.quantum.weights)
