@@ -106,6 +106,15 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         """
         return {}
 
+    def check_checkpoint_fits(self, checkpoint: dict[str, Any]) -> None:
+        """Raises ``ValueError``, saying why and how to load it, when ``checkpoint`` (a
+        Lightning checkpoint's dict) cannot hold this model's weights for a reason its names
+        and shapes alone would not explain; nothing by default. Called before any weight is
+        loaded, by `on_load_checkpoint` and by ``--resume``'s check."""
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.check_checkpoint_fits(checkpoint)
+
     def check_precompute_features(self) -> None:
         """Refuses ``precompute_features=True`` when the model is built, if its front part
         trains; subclasses call it once the front part exists.

@@ -196,22 +196,25 @@ class HybridVQC(BottleneckClassifier):
     def bottleneck(self, angles: torch.Tensor) -> torch.Tensor:
         return self.quantum(angles)
 
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuses, before the weights are loaded, a checkpoint whose circuit has no identity
-        blocks into a model built with them (or the reverse), naming the options to load it
-        with: checkpoints made before ``q_init`` existed hold the study's circuit.
+    def check_checkpoint_fits(self, checkpoint: dict[str, Any]) -> None:
+        """Refuses a checkpoint whose circuit has no identity blocks for a model built with them
+        (or the reverse), naming the options to load it with: checkpoints made before
+        ``q_init`` existed hold the study's circuit.
 
         Raises:
             ValueError: the checkpoint's and the model's circuits differ in their blocks.
         """
-        saved = any(key.endswith("mirror_weights") for key in checkpoint.get("state_dict", {}))
-        if saved != (self.hparams.q_init == "identity"):
-            fix = "q_init='identity'" if saved else "q_init='uniform' or 'normal'"
+        saved, expected = set(checkpoint.get("state_dict", {})), set(self.state_dict())
+        mirrors = {key for key in saved | expected if key.endswith("mirror_weights")}
+        if saved - mirrors == expected - mirrors and saved & mirrors != expected & mirrors:
+            # The same model but for the mirror layers: another q_init, not another model.
+            fix = "q_init='identity'" if saved & mirrors else "q_init='uniform' or 'normal'"
             raise ValueError(
-                f"the checkpoint's circuit {'has' if saved else 'has no'} identity blocks but "
-                f"this model was built with q_init={self.hparams.q_init!r}: load it with {fix} "
-                "(--q-init); checkpoints made before q_init existed are the study's circuit, "
-                "q_init='uniform' with encoding='ry'"
+                f"the checkpoint's circuit {'has' if saved & mirrors else 'has no'} identity "
+                f"blocks but this model was built with q_init={self.hparams.q_init!r}: load it "
+                f"with {fix} "
+                "(--q-init; to --resume a run, in its config.yaml); checkpoints made before "
+                "q_init existed are the study's circuit, q_init 'uniform' with encoding 'ry'"
             )
 
 

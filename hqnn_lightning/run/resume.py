@@ -20,6 +20,7 @@ import torch
 from jsonargparse import ArgumentParser, Namespace
 from torch import nn
 
+from hqnn_lightning.models.base import ImageClassifier
 from hqnn_lightning.run.options import resumable_options
 
 LAST = "last"
@@ -142,6 +143,11 @@ def check_checkpoint(path: str | Path, model: nn.Module) -> dict[str, Any]:
         raise ValueError(f"{path} is not a readable checkpoint: {error}") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ValueError(f"{path} is not a Lightning checkpoint (no state_dict)")
+    if isinstance(model, ImageClassifier):
+        try:
+            model.check_checkpoint_fits(checkpoint)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
     expected = model.state_dict()
     saved = checkpoint["state_dict"]
     missing = sorted(set(expected) - set(saved))

@@ -168,6 +168,20 @@ class TestCheckpointOfAnotherModel:
         error = cli_error(["--resume", str(run_dir)], tmp_path, capsys)
         assert "holds another model than the HybridVQC this run builds: missing" in error
 
+    def test_cli_names_the_option_for_a_run_from_before_q_init(self, run_dir, tmp_path, capsys):
+        # Its config.yaml names no q_init (the default is now identity blocks); its checkpoint
+        # holds the study's circuit.
+        old = create_model(
+            "hybrid_tiny", num_classes=10, in_channels=1, image_size=8, q_init="uniform"
+        )
+        torch.save({"state_dict": old.state_dict()}, run_dir / "checkpoints" / "last.ckpt")
+        error = cli_error(["--resume", str(run_dir)], tmp_path, capsys)
+        assert (
+            "circuit has no identity blocks but this model was built with q_init='identity'"
+            in error
+        )
+        assert "to --resume a run, in its config.yaml" in error
+
     def test_cli_refuses_changed_options(self, run_dir, tmp_path, capsys):
         error = cli_error(["--resume", str(run_dir), "--max-epochs", "3"], tmp_path, capsys)
         assert "the command line changes max_epochs=3 (run: 10)" in error
