@@ -1,4 +1,5 @@
-"""Feature extractors: torchvision ResNets (optionally ImageNet-pretrained) and a small CNN."""
+"""Feature extractors: torchvision ResNets (optionally ImageNet-pretrained), a small CNN, and
+any timm model (`timm_backbones`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import timm
 import torch
 import torchvision
 from torch import nn
@@ -80,7 +82,8 @@ def create_backbone(
     """Builds a feature extractor ``(B, in_channels, H, W) -> (B, num_features)``.
 
     Args:
-        arch: One of `BACKBONES`.
+        arch: One of `BACKBONES`, or any other timm model name (``timm.list_models()``, e.g.
+            ``efficientnet_lite0``), built by `create_timm_backbone`.
         weights: ``"none"`` (random initialisation), ``"imagenet"`` (torchvision's
             ``IMAGENET1K_V2`` weights where they exist, else ``V1``, from the torch hub cache or
             by download; fails within seconds, with instructions, when neither works), or the
@@ -101,7 +104,15 @@ def create_backbone(
         RuntimeError: ImageNet weights are neither cached nor downloadable.
     """
     if arch not in BACKBONES:
-        raise ValueError(f"unknown backbone {arch!r}; known: {', '.join(BACKBONES)}")
+        # Imported here: timm_backbones builds on this module's DescribedByWeights.
+        from hqnn_lightning.models.timm_backbones import create_timm_backbone
+
+        if arch not in timm.list_models():
+            raise ValueError(
+                f"unknown backbone {arch!r}; known: {', '.join(BACKBONES)}, or a timm model "
+                "(timm.list_models())"
+            )
+        return create_timm_backbone(arch, weights, in_channels)
     pretrained = weights != "none"
     if arch == "small_cnn":
         if pretrained:
@@ -116,7 +127,7 @@ def create_backbone(
         state = (
             _download_imagenet_state_dict(arch)
             if weights == "imagenet"
-            else _read_state_dict(weights)
+            else read_state_dict(weights)
         )
         try:
             model.load_state_dict(state)
@@ -147,7 +158,13 @@ def _adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
     return new
 
 
-def _read_state_dict(path: str) -> dict[str, torch.Tensor]:
+def read_state_dict(path: str) -> dict[str, torch.Tensor]:
+    """The tensors of a local checkpoint file (also under a ``"state_dict"`` or ``"model"``
+    key), without a ResNet classifier's ``fc.*``.
+
+    Raises:
+        FileNotFoundError: no such file.
+    """
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(

@@ -16,7 +16,8 @@ class ClassicalResNet(BackboneClassifier):
 
     Args:
         num_classes: Number of classes.
-        arch: Backbone name (see ``backbones.BACKBONES``).
+        arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model
+            (``efficientnet_lite0``).
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
             ``create_backbone``).
         freeze_backbone: Train only the classifier.

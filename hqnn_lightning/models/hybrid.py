@@ -142,7 +142,8 @@ class HybridVQC(BottleneckClassifier):
             ``docs/devices.md``).
         n_heads: Independent circuits side by side, each on its own ``n_qubits`` angles.
         residual: A linear path from the backbone features to the logits, around the circuit.
-        arch: Backbone name (see ``backbones.BACKBONES``).
+        arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model
+            (``efficientnet_lite0``).
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
             ``create_backbone``).
         freeze_backbone: Train only the projection, the circuit and the classifier.
@@ -233,7 +234,8 @@ class HybridControl(BottleneckClassifier):
         n_qubits: Width of each head.
         n_heads: Heads side by side.
         residual: A linear path from the backbone features to the logits.
-        arch: Backbone name (see ``backbones.BACKBONES``).
+        arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model
+            (``efficientnet_lite0``).
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
             ``create_backbone``).
         freeze_backbone: Train only what follows the backbone.

@@ -55,8 +55,8 @@ class TestCreateBackbone:
         assert backbone(images(4, 3, 8, 8)).shape == (4, 64)
 
     def test_unknown_arch_lists_the_known_ones(self):
-        with pytest.raises(ValueError, match="unknown backbone 'vgg11'.*resnet50"):
-            create_backbone("vgg11")
+        with pytest.raises(ValueError, match="unknown backbone 'vgg9000'.*resnet50.*timm"):
+            create_backbone("vgg9000")
 
     def test_loads_a_local_weights_file(self, tmp_path):
         reference = torchvision.models.resnet18()
