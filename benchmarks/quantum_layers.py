@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import torch
 from quanvolution import default_tables as quanvolution_tables
-from quanvolution import error_text, timed
+from quanvolution import error_text, runnable, timed
 from torch import nn
 
 from hqnn_lightning.quantum import VariationalClassifierCircuit, make_device, make_layer
@@ -91,18 +91,6 @@ def median_times(variants: list[Variant], warmup: bool = True) -> dict[str, floa
             if round_ < variant.repeats:
                 times[variant.name].append(timed(variant.run))
     return {name: statistics.median(samples) for name, samples in times.items()}
-
-
-def runnable(variants: list[Variant]) -> tuple[list[Variant], dict[str, str]]:
-    """Runs each variant once (the warm-up round): those that ran, and the others' errors."""
-    ok, failed = [], {}
-    for variant in variants:
-        try:
-            timed(variant.run)
-            ok.append(variant)
-        except Exception as error:  # a PennyLane device that does not take CUDA tensors
-            failed[variant.name] = error_text(error)
-    return ok, failed
 
 
 def forward_backward(layer: nn.Module, inputs: torch.Tensor) -> Callable[[], object]:

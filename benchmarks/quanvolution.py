@@ -40,11 +40,14 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 from torch import nn
 
 from hqnn_lightning.quantum import QuanvolutionLayer, quanvolution_filter_qnode
+
+V = TypeVar("V")
 
 
 @dataclass
@@ -103,8 +106,9 @@ def error_text(error: Exception) -> str:
     return f"{type(error).__name__}: {message}"
 
 
-def runnable(variants: list[Variant]) -> tuple[list[Variant], dict[str, str]]:
-    """Runs each variant once (the warm-up round): those that ran, and the others' errors."""
+def runnable(variants: list[V]) -> tuple[list[V], dict[str, str]]:
+    """Runs each variant (anything with ``name`` and ``run``) once, the warm-up round: those
+    that ran, and the others' errors."""
     ok, failed = [], {}
     for variant in variants:
         try:

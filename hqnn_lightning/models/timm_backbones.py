@@ -78,7 +78,8 @@ def create_timm_backbone(
     model = timm.create_model(arch, pretrained=False, num_classes=0, in_chans=in_channels)
     if weights != "none":
         state = packaged_state_dict(arch) if weights == "imagenet" else read_state_dict(weights)
-        state = {key: value for key, value in state.items() if key in model.state_dict()}
+        names = model.state_dict().keys()
+        state = {key: value for key, value in state.items() if key in names}
         first = next(iter(state))
         if in_channels != 3 and state[first].ndim == 4 and state[first].shape[1] == 3:
             state[first] = timm.models.adapt_input_conv(in_channels, state[first])
