@@ -3,10 +3,13 @@
     python experiments/report.py runs/ [more run dirs or folders] --output reports/NAME
 
 Writes ``report.md`` (the table, a sentence per quantum model and control saying whether their
-difference in test top-1 is detectable, the plots and the command that made them) and
-``val_accuracy.png``, ``val_loss.png``, ``train_loss.png``, and, for runs the trainability
+difference in test top-1 is detectable, a table of those differences with the paired t and
+Wilcoxon p-values and the bootstrap interval over test images, the plots and the command that
+made them) and ``val_accuracy.png``, ``val_loss.png``, ``train_loss.png``,
+``differences_forest.png``, ``test_accuracy_by_variant.png`` and, for runs the trainability
 monitor followed, ``grad_norm.png`` and ``output_spread.png`` into ``--output``, from the saved
-files alone (``config.yaml``, ``results.json``, ``csv/metrics.csv``); prints the table.
+files alone (``config.yaml``, ``results.json``, ``csv/metrics.csv``, ``test_predictions.csv``);
+prints the tables.
 """
 
 from __future__ import annotations
@@ -19,11 +22,16 @@ from jsonargparse import ArgumentParser
 
 from hqnn_lightning.models import MODELS
 from hqnn_lightning.report import (
+    control_comparisons,
     control_sentences,
+    differences_table,
     find_runs,
     group_runs,
     plot_curves,
+    plot_forest,
+    plot_small_multiples,
     plot_trainability,
+    reference_group,
     summary_table,
 )
 
@@ -50,17 +58,25 @@ def main(argv: list[str] | None = None) -> Path:
     try:
         groups = group_runs(find_runs(args.runs))
         table = summary_table(groups, args.baseline, args.control)
-        sentences = "\n".join(f"- {line}" for line in control_sentences(groups, args.control))
+        reference = reference_group(groups, args.baseline)
+        comparisons = control_comparisons(groups, args.control)
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
+    sentences = "\n".join(f"- {line}" for line in control_sentences(comparisons))
+    differences = f"## Differences\n\n{differences_table(comparisons)}" if comparisons else ""
     output = Path(args.output)
+    forest, _ = plot_forest(comparisons, output)
     plots = plot_curves(groups, output) + plot_trainability(groups, output)
+    plots += [forest] if forest else []
+    plots += plot_small_multiples(comparisons, output, reference)
     command = shlex.join(["python", "experiments/report.py", *argv])
     figures = "\n".join(f"![{path.stem}]({path.name})" for path in plots)
+    sections = [f"Made by `{command}`.", table, sentences, differences, figures]
     report = output / "report.md"
-    report.write_text(f"Made by `{command}`.\n\n{table}\n\n{sentences}\n\n{figures}\n")
+    report.write_text("\n\n".join(section for section in sections if section) + "\n")
     print(table)
     print(sentences)
+    print(differences)
     print(f"Report: {report}")
     return report
 

@@ -148,8 +148,10 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         loss = F.cross_entropy(logits, labels)
         metrics: MetricCollection = getattr(self, f"{stage}_metrics")
         metrics.update(logits.detach(), labels)
-        if stage == "test" and self.test_confusion is not None:
-            self.test_confusion.update(logits.detach(), labels)
+        if stage == "test":
+            self._record_test_predictions(logits.detach(), labels)
+            if self.test_confusion is not None:
+                self.test_confusion.update(logits.detach(), labels)
         mean_loss: MeanMetric = getattr(self, f"{stage}_loss")
         mean_loss.update(loss.detach(), weight=labels.shape[0])
         if stage != "train":  # the train stage logs in on_train_epoch_end
@@ -175,6 +177,7 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         self.log_dict(self.train_metrics.compute())
 
     def on_test_epoch_start(self) -> None:
+        self._test_predictions.clear()
         if self.test_confusion is not None:
             self.test_confusion.reset()
 

@@ -45,7 +45,9 @@ class ClassificationMetricsMixin:
     ``{stage}/f1_macro`` for ``stage`` in ``train``, ``val``, ``test``. Top-5 is clipped to
     ``num_classes`` (so it reads 1.0 with five classes or fewer, with a warning when the model is
     built). The test stage also counts a
-    confusion matrix (`confusion_matrix`), up to `CONFUSION_MAX_CLASSES` classes.
+    confusion matrix (`confusion_matrix`), up to `CONFUSION_MAX_CLASSES` classes, and keeps
+    each image's label, top-1 prediction and whether the label is in the top 5
+    (`test_predictions`).
 
     The loss is a ``MeanMetric`` weighted by batch size. The train stage's metric states are
     part of the ``state_dict``, so a checkpoint saved in the middle of an epoch holds the
@@ -74,6 +76,24 @@ class ClassificationMetricsMixin:
         self.test_confusion = (
             MulticlassConfusionMatrix(num_classes) if num_classes <= CONFUSION_MAX_CLASSES else None
         )
+        self._test_predictions: list[torch.Tensor] = []
+
+    def _record_test_predictions(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        """Keeps a test batch's ``(B, 3)`` rows of `test_predictions` (on the batch's device)."""
+        top = logits.topk(min(TOP_K, logits.shape[1]), dim=1).indices
+        in_top = (top == labels[:, None]).any(dim=1)
+        rows = [labels.long(), logits.argmax(dim=1), in_top.long()]
+        self._test_predictions.append(torch.stack(rows, dim=1))
+
+    def test_predictions(self) -> torch.Tensor | None:
+        """The last test's images in the order this process saw them, ``(N, 3)`` int64 on the
+        CPU: the label, the top-1 prediction (``argmax``: a tie goes to the lower class, as
+        in ``acc_top1``) and 1 where the label is among the top 5 (clipped to ``num_classes``),
+        else 0; ``None`` when this process ran no test batch. Not gathered across processes:
+        under DDP each holds its own share of the test set."""
+        if not self._test_predictions:
+            return None
+        return torch.cat(self._test_predictions).cpu()
 
     def confusion_matrix(self) -> torch.Tensor | None:
         """Counts of the last test, ``(num_classes, num_classes)`` int64, rows the true class

@@ -1,30 +1,61 @@
 """Run directories read back: runs grouped over seeds, the mean +- std table with the gaps to
-the baseline and to each quantum model's control, the curves and the trainability monitor's
-figures (``experiments/report.py``, ``notebooks/03_results.ipynb``)."""
+the baseline and to each quantum model's control, each quantum model against its controls
+(t and Wilcoxon over seeds, the bootstrap over test images), the curves, the trainability
+monitor's figures and the comparisons' figures (``experiments/report.py``,
+``notebooks/03_results.ipynb``)."""
 
+from hqnn_lightning.report.bootstrap import ImageInterval, image_bootstrap
 from hqnn_lightning.report.figures import (
     CURVES,
     plot_confusion_matrix,
     plot_curves,
+    plot_forest,
+    plot_small_multiples,
     plot_trainability,
+)
+from hqnn_lightning.report.predictions import (
+    PREDICTIONS_FILE,
+    ImagePredictions,
+    read_predictions,
+    write_predictions,
 )
 from hqnn_lightning.report.runs import RunGroup, RunRecord, find_runs, group_runs, load_run
 from hqnn_lightning.report.statistics import Difference, seed_difference
-from hqnn_lightning.report.tables import METRICS, control_sentences, summary_table
+from hqnn_lightning.report.tables import (
+    METRICS,
+    Comparison,
+    control_comparisons,
+    control_sentences,
+    differences_table,
+    reference_group,
+    summary_table,
+)
 
 __all__ = [
     "CURVES",
     "METRICS",
+    "PREDICTIONS_FILE",
+    "Comparison",
     "Difference",
+    "ImageInterval",
+    "ImagePredictions",
     "RunGroup",
     "RunRecord",
+    "control_comparisons",
     "control_sentences",
+    "differences_table",
     "find_runs",
     "group_runs",
+    "image_bootstrap",
     "load_run",
     "plot_confusion_matrix",
     "plot_curves",
+    "plot_forest",
+    "plot_small_multiples",
     "plot_trainability",
+    "read_predictions",
+    "reference_group",
     "seed_difference",
     "summary_table",
+    "write_predictions",
 ]

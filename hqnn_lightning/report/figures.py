@@ -1,6 +1,7 @@
 """The report's figures: per-epoch curves of each group (mean +- std over seeds), the
-trainability monitor's gradient norms and output spread, and a test confusion matrix, each
-drawn on its own Agg canvas."""
+trainability monitor's gradient norms and output spread, a test confusion matrix, and each
+quantum model beside its controls (a forest plot of the differences, the test accuracies per
+seed), each drawn on its own Agg canvas."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from hqnn_lightning.report.runs import RunGroup
+from hqnn_lightning.report.tables import Comparison
 from hqnn_lightning.run.trainability import GRAD_NORM_KEY, OUTPUT_STD_KEY
 
 CURVES = {
@@ -151,6 +153,101 @@ def plot_confusion_matrix(
     axes.set_ylabel("true")
     axes.set_title(title or f"test confusion matrix, {int(matrix.sum())} images")
     return _save(figure, Path(path))
+
+
+def plot_forest(
+    comparisons: Sequence[Comparison], output_dir: str | Path
+) -> tuple[Path | None, list[str]]:
+    """Saves ``differences_forest.png``: one row per comparison with an interval over seeds
+    (`Comparison.difference`), the mean difference in test top-1 (points) as a dot with its
+    95% interval over seeds as a thick bar and, where there is one, the 95% bootstrap interval
+    over test images as a thin bar just below it; a vertical line at zero.
+
+    Returns:
+        The path (``None``, and nothing saved, when no comparison has an interval) and the
+        rows' labels from top to bottom (`Comparison.label`).
+    """
+    rows = [comparison for comparison in comparisons if comparison.difference is not None]
+    labels = [comparison.label for comparison in rows]
+    if not rows:
+        return None, labels
+    figure = _figure((8.0, 1.6 + 0.45 * len(rows)))
+    axes = figure.subplots()
+    positions = -np.arange(len(rows), dtype=float)  # first row on top
+    for y, comparison in zip(positions, rows, strict=True):
+        seeds = comparison.difference
+        axes.plot([seeds.low, seeds.high], [y, y], color="C0", linewidth=3, solid_capstyle="butt")
+        axes.plot(seeds.mean, y, "o", color="C0")
+        if comparison.images is not None:
+            images = comparison.images
+            axes.plot([images.low, images.high], [y - 0.2, y - 0.2], color="C1", linewidth=1)
+    axes.axvline(0.0, color="grey", linewidth=1, linestyle="--")
+    axes.plot([], [], color="C0", linewidth=3, marker="o", label="95% CI over seeds")
+    if any(comparison.images is not None for comparison in rows):
+        axes.plot([], [], color="C1", linewidth=1, label="95% bootstrap CI over test images")
+    axes.set_yticks(positions, labels, fontsize="small")
+    axes.set_ylim(positions[-1] - 0.6, 0.6)
+    axes.set_xlabel("Δ test top-1, quantum − control (percentage points)")
+    axes.grid(axis="x", alpha=0.3)
+    axes.legend(fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2)
+    return _save(figure, Path(output_dir) / "differences_forest.png"), labels
+
+
+def plot_small_multiples(
+    comparisons: Sequence[Comparison],
+    output_dir: str | Path,
+    reference: RunGroup | None = None,
+) -> list[Path]:
+    """Saves ``test_accuracy_by_variant.png``: one panel per quantum group of
+    ``comparisons``, holding it and its controls, and, in every panel, ``reference`` (the
+    classical model) as a grey band of its mean +- std. Each group is a column of its
+    per-seed test top-1 (%) dots, a seed's dots joined across the panel's columns so that a
+    quantum run is seen beside its control of the same seed, and its mean +- std (sample) as
+    a black bar. The panels share the y axis. Returns the path, none when ``comparisons`` is
+    empty.
+    """
+    panels: dict[str, list[RunGroup]] = {}
+    for comparison in comparisons:
+        panels.setdefault(comparison.group.label, [comparison.group]).append(comparison.control)
+    if not panels:
+        return []
+    columns = min(len(panels), 4)
+    rows = -(-len(panels) // columns)
+    figure = _figure((3.2 * columns, 3.4 * rows))
+    grid = figure.subplots(rows, columns, sharey=True, squeeze=False).ravel()
+    for axes, (title, members) in zip(grid, panels.items(), strict=False):
+        _draw_variant(axes, members, reference)
+        axes.set_title(title, fontsize="small")
+    for axes in grid[len(panels) :]:
+        axes.set_visible(False)
+    for axes in grid[::columns]:
+        axes.set_ylabel("test top-1 accuracy (%)")
+    return [_save(figure, Path(output_dir) / "test_accuracy_by_variant.png")]
+
+
+def _draw_variant(axes: Axes, members: Sequence[RunGroup], reference: RunGroup | None) -> None:
+    """One column per group of ``members``: per-seed dots (one colour per column) joined by
+    seed, and a mean +- std bar."""
+    if reference is not None and reference.values("test/acc_top1").size:
+        values = 100 * reference.values("test/acc_top1")
+        spread = values.std(ddof=1) if values.size > 1 else 0.0
+        axes.axhspan(values.mean() - spread, values.mean() + spread, color="grey", alpha=0.2)
+        axes.axhline(values.mean(), color="grey", linewidth=1, label=reference.label)
+        axes.legend(fontsize="x-small", loc="lower right")
+    by_seed = [group.by_seed("test/acc_top1") for group in members]
+    for seed in sorted(set().union(*by_seed)):
+        x = [i for i, values in enumerate(by_seed) if seed in values]
+        y = [100 * by_seed[i][seed] for i in x]
+        axes.plot(x, y, color="grey", alpha=0.4, linewidth=0.8)
+    for i, group in enumerate(members):
+        values = 100 * group.values("test/acc_top1")
+        axes.plot(np.full(values.size, i), values, "o", color=f"C{i}", markersize=4)
+        if values.size:
+            spread = values.std(ddof=1) if values.size > 1 else 0.0
+            axes.errorbar(i + 0.15, values.mean(), yerr=spread, fmt="_", color="black", capsize=3)
+    axes.set_xticks(range(len(members)), [group.model for group in members], rotation=30)
+    axes.set_xlim(-0.5, len(members) - 0.5)
+    axes.grid(axis="y", alpha=0.3)
 
 
 def _figure(size: tuple[float, float]) -> Figure:

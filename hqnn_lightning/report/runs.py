@@ -2,9 +2,10 @@
 
 A run directory (written by `hqnn_lightning.run.training.train`) holds ``config.yaml`` (the
 resolved options), ``results.json`` (final metrics, parameter counts, seconds per epoch) and
-``csv/metrics.csv`` (one row per logged epoch and stage). Runs whose options differ only by the
-seed form one *group*; a group is named after its model plus whichever options tell it apart
-from the other groups (``hybrid freeze_backbone=True``).
+``csv/metrics.csv`` (one row per logged epoch and stage) and, from runs made since it was
+added, ``test_predictions.csv`` (`hqnn_lightning.report.predictions`). Runs whose options
+differ only by the seed form one *group*; a group is named after its model plus whichever
+options tell it apart from the other groups (``hybrid freeze_backbone=True``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from hqnn_lightning.report.predictions import PREDICTIONS_FILE, ImagePredictions, read_predictions
 from hqnn_lightning.run.options import logistics_options, renamed, runner_defaults
 
 
@@ -53,6 +55,10 @@ class RunRecord:
             )
         )
 
+    def predictions(self) -> ImagePredictions | None:
+        """The run's per-image test predictions, ``None`` when it saved none."""
+        return read_predictions(self.run_dir / PREDICTIONS_FILE)
+
 
 @dataclass
 class RunGroup:
@@ -79,6 +85,11 @@ class RunGroup:
         """The final ``metric`` of every run that has it, by the run's seed."""
         values = {int(run.config.get("seed", 0)): run.results.get(metric) for run in self.runs}
         return {seed: float(value) for seed, value in values.items() if value is not None}
+
+    def predictions_by_seed(self) -> dict[int, ImagePredictions]:
+        """The per-image test predictions of every run that saved them, by the run's seed."""
+        found = {int(run.config.get("seed", 0)): run.predictions() for run in self.runs}
+        return {seed: predictions for seed, predictions in found.items() if predictions is not None}
 
     def curve(self, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Epochs ``(E,)`` and the mean and sample std over runs ``(E,)`` of ``metric`` per

@@ -1,15 +1,18 @@
-"""The report's table: mean +- std over seeds per group, with the gaps to a baseline and to
-each of a quantum model's same-shape controls."""
+"""The report's tables: mean +- std over seeds per group, with the gaps to a baseline and to
+each of a quantum model's same-shape controls; and each quantum group against each of its
+controls, with the tests over seeds and the bootstrap over test images."""
 
 from __future__ import annotations
 
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from hqnn_lightning.models import MODELS
+from hqnn_lightning.report.bootstrap import ImageInterval, image_bootstrap
 from hqnn_lightning.report.runs import RunGroup, RunRecord
 from hqnn_lightning.report.statistics import Difference, seed_difference
 
@@ -36,7 +39,7 @@ def summary_table(
     control_models = list(
         dict.fromkeys(c for group in groups for c in controls.get(group.model, ()))
     )
-    reference = _find_group(groups, baseline) if baseline else _only(groups, "classical")
+    reference = reference_group(groups, baseline)
     header = [
         "model",
         "seeds",
@@ -105,20 +108,108 @@ def _test_difference(group: RunGroup, reference: RunGroup) -> Difference | None:
     return seed_difference(ours, theirs)
 
 
-def control_sentences(
+@dataclass(frozen=True)
+class Comparison:
+    """A quantum group beside one of its controls, in test top-1 (percentage points).
+
+    Args:
+        group: The quantum model's group.
+        control: The control's group (`_control_of`: equal options, the circuit's aside).
+        difference: ``group - control`` over seeds (`seed_difference`), ``None`` when the
+            seeds give no interval.
+        images: ``group - control`` with its bootstrap interval over the test images
+            (`image_bootstrap`), ``None`` when either group saved no predictions or their
+            test sets differ.
+    """
+
+    group: RunGroup
+    control: RunGroup
+    difference: Difference | None
+    images: ImageInterval | None
+
+    @property
+    def label(self) -> str:
+        """``hybrid − hybrid_control`` followed by the options that set the group apart."""
+        options = self.group.label.removeprefix(self.group.model).strip()
+        return " ".join(filter(None, [f"{self.group.model} − {self.control.model}", options]))
+
+
+def control_comparisons(
     groups: Sequence[RunGroup], controls: Mapping[str, Sequence[str]] | None = None
-) -> list[str]:
-    """One sentence per quantum group and each of its controls present: the difference in test
-    top-1 with its 95% interval and test, or ``no detectable difference`` (`Difference`)."""
+) -> list[Comparison]:
+    """Each quantum group against each of its controls present (``controls``: quantum model ->
+    control models, default ``MODELS.controls()``), in the groups' order."""
     controls = MODELS.controls() if controls is None else controls
-    sentences = []
+    comparisons = []
     for group in groups:
         for model in controls.get(group.model, ()):
             control = _control_of(group, groups, model)
-            difference = None if control is None else _test_difference(group, control)
-            if difference is not None:
-                sentences.append(difference.sentence(group.label, control.label))
-    return sentences
+            if control is not None:
+                images = image_bootstrap(group.predictions_by_seed(), control.predictions_by_seed())
+                difference = _test_difference(group, control)
+                comparisons.append(Comparison(group, control, difference, images))
+    return comparisons
+
+
+def control_sentences(comparisons: Sequence[Comparison]) -> list[str]:
+    """One sentence per comparison with an interval over seeds: the difference in test top-1
+    with that interval and the tests, or ``no detectable difference`` (`Difference.sentence`),
+    and the bootstrap interval over test images where the runs saved their predictions."""
+    return [
+        comparison.difference.sentence(
+            comparison.group.label, comparison.control.label, comparison.images
+        )
+        for comparison in comparisons
+        if comparison.difference is not None
+    ]
+
+
+def differences_table(comparisons: Sequence[Comparison]) -> str:
+    """A Markdown table, one row per `Comparison`: the difference in mean test top-1 (points)
+    with its 95% interval over seeds, the t-test's p (paired, or Welch's when the seeds
+    differ), the Wilcoxon signed-rank p (paired only), the difference with its 95% bootstrap
+    interval over the test images, and the seeds compared; ``-`` where one cannot be given."""
+    header = [
+        "hybrid",
+        "control",
+        "Δ test top-1 [95% CI over seeds]",
+        "t-test p",
+        "Wilcoxon p",
+        "Δ test top-1 [95% bootstrap CI over test images]",
+        "seeds",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for comparison in comparisons:
+        difference, images = comparison.difference, comparison.images
+        t_test, wilcoxon, seeds = "-", "-", "-"
+        if difference is not None:
+            t_test = f"{difference.p_value:.2g}" + ("" if difference.paired else " (Welch)")
+            if difference.wilcoxon_p is not None:
+                wilcoxon = f"{difference.wilcoxon_p:.2g}"
+            seeds = str(difference.n)
+        elif images is not None:
+            seeds = str(images.runs)
+        row = [
+            comparison.group.label,
+            comparison.control.label,
+            difference.cell() if difference is not None else "-",
+            t_test,
+            wilcoxon,
+            images.cell() if images is not None else "-",
+            seeds,
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def reference_group(groups: Sequence[RunGroup], baseline: str | None = None) -> RunGroup | None:
+    """The group named ``baseline`` (a label or a model), else the group of model
+    ``classical`` (or of one variant of it) when there is exactly one.
+
+    Raises:
+        ValueError: no group is named ``baseline``.
+    """
+    return _find_group(groups, baseline) if baseline else _only(groups, "classical")
 
 
 def _only(groups: Sequence[RunGroup], model: str) -> RunGroup | None:

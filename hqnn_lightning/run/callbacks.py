@@ -14,7 +14,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
-from hqnn_lightning.report import plot_confusion_matrix
+from hqnn_lightning.report import PREDICTIONS_FILE, plot_confusion_matrix, write_predictions
 
 
 class EpochTimer(L.Callback):
@@ -263,6 +263,32 @@ class ConfusionMatrixFigure(L.Callback):
             counts, trainer.datamodule.class_names, self.run_dir / "confusion_matrix.png"
         )
         _log_image(trainer, "test/confusion_matrix", figure)
+
+
+class SaveTestPredictions(L.Callback):
+    """After a test, writes the model's per-image predictions (``test_predictions()``: label,
+    top-1 prediction, label in the top 5) as ``test_predictions.csv`` in ``run_dir``
+    (`hqnn_lightning.report.predictions`), one row per test image in test-set order, for the
+    report's bootstrap over test images. The test loader is not shuffled, so the order the
+    model saw is the test set's, for image batches and cached features alike.
+
+    Nothing is written under ``fast_dev_run``, nor with several processes: each then tests
+    its own share of the images, padded to equal shares by the distributed sampler, and
+    gathering them back in test-set order would depend on that sampler.
+
+    Args:
+        run_dir: The run's directory.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.fast_dev_run or trainer.world_size > 1:
+            return
+        rows = pl_module.test_predictions()
+        if rows is not None:
+            write_predictions(self.run_dir / PREDICTIONS_FILE, rows.numpy())
 
 
 def _log_image(trainer: L.Trainer, key: str, path: Path) -> None:

@@ -21,6 +21,7 @@ from hqnn_lightning.run.callbacks import (
     EpochCheckpoint,
     EpochTimer,
     RngStateCheckpoint,
+    SaveTestPredictions,
     StepCheckpoint,
     StopOnNonFiniteLoss,
 )
@@ -87,6 +88,7 @@ def _train(
         EpochCheckpoint(run_dir / "checkpoints"),
         AugmentationFigure(run_dir),
         ConfusionMatrixFigure(run_dir),
+        SaveTestPredictions(run_dir),
     ]
     if config.checkpoint_every_n_steps:
         callbacks.append(StepCheckpoint(run_dir / "checkpoints", config.checkpoint_every_n_steps))

@@ -10,7 +10,19 @@ import numpy as np
 import pytest
 import yaml
 
-from hqnn_lightning.report import RunRecord, find_runs, group_runs, load_run, summary_table
+from hqnn_lightning.report import (
+    PREDICTIONS_FILE,
+    RunRecord,
+    control_comparisons,
+    differences_table,
+    find_runs,
+    group_runs,
+    load_run,
+    plot_forest,
+    read_predictions,
+    summary_table,
+    write_predictions,
+)
 from hqnn_lightning.run.cli import main as run_main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -176,13 +188,26 @@ def test_saving_figures_leaves_pyplots_backend_alone(tmp_path: Path) -> None:
         matplotlib.use(before)
 
 
-def write_monitored_run(run_dir: Path, model: str, seed: int, parts: list[str]) -> None:
-    """A finished run directory whose metrics.csv holds the trainability monitor's figures."""
+def write_monitored_run(
+    run_dir: Path,
+    model: str,
+    seed: int,
+    parts: list[str],
+    correct: np.ndarray | None = None,
+    **options,
+) -> None:
+    """A finished run directory whose metrics.csv holds the trainability monitor's figures;
+    with ``correct`` ``(N,)``, also its test predictions, right where ``correct`` is."""
     (run_dir / "csv").mkdir(parents=True)
-    config = {"model": model, "data": "digits", "seed": seed}
+    config = {"model": model, "data": "digits", "seed": seed, **options}
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
-    results = {"model": model, "epochs": 3, "test/acc_top1": 0.5, "trainability": {"parts": parts}}
+    top1 = 0.5 if correct is None else float(correct.mean())
+    results = {"model": model, "epochs": 3, "test/acc_top1": top1, "trainability": {"parts": parts}}
     (run_dir / "results.json").write_text(json.dumps(results))
+    if correct is not None:
+        labels = np.arange(len(correct)) % 10
+        rows = np.column_stack([labels, np.where(correct, labels, (labels + 1) % 10), correct])
+        write_predictions(run_dir / PREDICTIONS_FILE, rows)
     columns = [f"trainability/grad_norm/{part}" for part in parts]
     columns.append("trainability/output_std/mean")
     with (run_dir / "csv" / "metrics.csv").open("w") as file:
@@ -215,3 +240,74 @@ def test_runs_without_the_monitors_figures_get_none(tmp_path: Path) -> None:
     run.history = {"val/acc_top1": {0: 0.2}}
     assert plot_trainability(group_runs([run]), tmp_path) == []
     assert not any(tmp_path.iterdir())
+
+
+def test_the_differences_table_forest_plot_and_small_multiples(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    accuracy = {"hybrid": 0.7, "hybrid_control": 0.6, "hybrid_separable": 0.65, "classical": 0.8}
+    for model, encodings in (
+        ("hybrid", ["ry", "hadamard_ry"]),
+        ("hybrid_separable", ["ry", "hadamard_ry"]),
+        ("hybrid_control", [None]),
+        ("classical", [None]),
+    ):
+        for encoding in encodings:
+            options = {"encoding": encoding} if encoding else {}
+            for seed in range(3):
+                correct = rng.random(300) < accuracy[model]
+                run_dir = tmp_path / "runs" / f"{model}-{encoding}-{seed}"
+                write_monitored_run(run_dir, model, seed, ["classifier"], correct, **options)
+
+    report = report_main([str(tmp_path / "runs"), "--output", str(tmp_path / "report")])
+    text = report.read_text()
+    table = text.split("## Differences\n\n")[1].split("\n\n")[0].splitlines()
+    assert len(table) == 2 + 4  # each hybrid against hybrid_control and its separable twin
+    row = next(line for line in table if line.startswith("| hybrid encoding=ry | hybrid_control |"))
+    cells = row.split(" | ")
+    assert cells[-1] == "3 |"  # seeds
+    assert float(cells[4]) >= 0.25  # Wilcoxon's floor with 3 pairs, 2 / 2**3
+    assert cells[5].count("[") == 1  # the bootstrap interval over the images
+    assert "over the 300 test images, 95% bootstrap CI" in text
+    for stem in ("differences_forest", "test_accuracy_by_variant"):
+        assert (tmp_path / "report" / f"{stem}.png").stat().st_size > 5000
+        assert f"({stem}.png)" in text
+
+    comparisons = control_comparisons(group_runs(find_runs([tmp_path / "runs"])))
+    path, rows = plot_forest(comparisons, tmp_path / "forest")
+    assert path == tmp_path / "forest" / "differences_forest.png" and path.is_file()
+    assert rows == [  # the groups' order: their directories' (hadamard_ry before ry)
+        "hybrid − hybrid_control encoding=hadamard_ry",
+        "hybrid − hybrid_separable encoding=hadamard_ry",
+        "hybrid − hybrid_control encoding=ry",
+        "hybrid − hybrid_separable encoding=ry",
+    ]
+    first = comparisons[0]
+    hybrid, control = (g.by_seed("test/acc_top1") for g in (first.group, first.control))
+    expected = np.mean([100 * (hybrid[seed] - control[seed]) for seed in range(3)])
+    assert first.difference.mean == pytest.approx(expected)
+    assert first.images.mean == pytest.approx(expected)  # the same runs, so the same mean
+
+
+def test_differences_without_predictions_or_seeds_show_dashes(tmp_path: Path) -> None:
+    runs = [record("hybrid", 0, 0.6), record("hybrid_control", 0, 0.5)]
+    comparisons = control_comparisons(group_runs(runs))
+    assert len(comparisons) == 1 and comparisons[0].difference is None
+    assert differences_table(comparisons).splitlines()[2] == (
+        "| hybrid | hybrid_control | - | - | - | - | - |"
+    )
+    assert plot_forest(comparisons, tmp_path) == (None, [])  # no interval: no row
+    assert not any(tmp_path.iterdir())
+
+
+def test_predictions_are_read_back_as_written(tmp_path: Path) -> None:
+    rows = np.array([[3, 3, 1], [1, 2, 1], [0, 4, 0]])
+    path = write_predictions(tmp_path / PREDICTIONS_FILE, rows)
+    assert path.read_text().splitlines()[:2] == ["index,label,prediction,correct_top5", "0,3,3,1"]
+    predictions = read_predictions(path)
+    assert predictions.correct.tolist() == [True, False, False]
+    assert predictions.correct_top5.tolist() == [True, True, False]
+    assert [p.name for p in tmp_path.iterdir()] == [PREDICTIONS_FILE]  # no temporary file left
+    assert read_predictions(tmp_path / "absent.csv") is None
+    path.write_text("index,label,prediction,correct_top5\n1,3,3,1\n0,1,1,1\n")
+    with pytest.raises(ValueError, match="not in test-set order"):
+        read_predictions(path)

@@ -1,9 +1,12 @@
 """The library's callbacks: a NaN loss stops training with the last good checkpoint kept; the
-random number generators' states travel in checkpoints."""
+random number generators' states travel in checkpoints; a run saves its per-image test
+predictions."""
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import lightning as L
 import numpy as np
@@ -13,7 +16,9 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from hqnn_lightning.data import DigitsDataModule
 from hqnn_lightning.models import ClassicalResNet
+from hqnn_lightning.report import PREDICTIONS_FILE, read_predictions
 from hqnn_lightning.run.callbacks import NonFiniteLossError, RngStateCheckpoint, StopOnNonFiniteLoss
+from hqnn_lightning.run.cli import main as run_main
 
 FAULTY_STEP = 25  # in the second epoch: digits has 20 training batches of 64
 
@@ -64,3 +69,32 @@ class TestRngStateCheckpoint:
         trainer.state.fn = "test"
         callback.on_load_checkpoint(trainer, None, checkpoint)
         assert self.draws() != first
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "options",
+    [[], ["--freeze-backbone", "true", "--precompute-features", "true", "--cache-dir", "{tmp}"]],
+    ids=["images", "cached_features"],
+)
+def test_a_run_saves_its_test_predictions_one_row_per_image(tmp_path, options):
+    argv = ["--model", "classical_tiny", "--arch", "small_cnn", "--max-epochs", "1"]
+    argv += ["--logger", "csv", "--output-dir", str(tmp_path)]
+    (results,) = run_main([*argv, *(option.format(tmp=tmp_path) for option in options)])
+    run_dir = Path(results["run_dir"])
+    predictions = read_predictions(run_dir / PREDICTIONS_FILE)
+    data = DigitsDataModule(seed=0)
+    data.setup("test")
+    labels = torch.cat([labels for _, labels in data.test_dataloader()])
+    assert predictions.labels.tolist() == labels.tolist()  # the 270 test images, in order
+    saved = json.loads((run_dir / "results.json").read_text())
+    assert predictions.correct.mean() == pytest.approx(saved["test/acc_top1"])
+    assert predictions.correct_top5.mean() == pytest.approx(saved["test/acc_top5"])
+    assert not any(path.name.endswith(".partial") for path in run_dir.iterdir())
+    assert any(tmp_path.glob("*features*")) == bool(options)  # the cache was used
+
+
+def test_no_predictions_under_fast_dev_run(tmp_path):
+    argv = ["--model", "classical_tiny", "--arch", "small_cnn", "--fast-dev-run", "true"]
+    (results,) = run_main([*argv, "--logger", "csv", "--output-dir", str(tmp_path)])
+    assert not (Path(results["run_dir"]) / PREDICTIONS_FILE).exists()
