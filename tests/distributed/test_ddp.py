@@ -83,6 +83,7 @@ def test_the_runner_trains_on_two_processes_into_one_run_directory(tmp_path):
     results = json.loads((run_dir / "results.json").read_text())
     assert results["epochs"] == 1 and 0 <= results["test/acc_top1"] <= 1
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert not (run_dir / "test_predictions.csv").exists()  # each process holds only its share
     assert result.stdout.count("| model |") == 1  # the table is printed by rank 0 only
     assert result.stdout.count("Trainability: ") == 1
     (epoch,) = results["trainability"]["epochs"]  # figures over both processes' batches
