@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from torch import Tensor
 
-from hqnn_lightning.data.transforms import IMAGENET_MEAN, IMAGENET_STD, AugmentationConfig
+from hqnn_lightning.data.transforms import AugmentationConfig
 
 MAX_SOURCES = 8
 """At most this many source images (rows) are drawn."""
@@ -45,7 +45,7 @@ def save_augmentation_grid(
         path: The PNG file to write; missing parent directories are created.
         n_views: Augmented views per source image, >= 1.
         normalize_config: The augmentation config ``augment`` follows; if it normalises, the
-            views are un-normalised with the ImageNet mean and std for display. ``None``: views
+            views are un-normalised with its mean and std for display. ``None``: views
             are shown as they are (clipped to ``[0, 1]``).
 
     Returns:
@@ -59,7 +59,7 @@ def save_augmentation_grid(
         raise ValueError("images is empty: need at least one source image")
     if n_views < 1:
         raise ValueError(f"n_views must be >= 1, got {n_views}")
-    unnormalize = normalize_config is not None and normalize_config.normalize
+    normalized_by = normalize_config if normalize_config and normalize_config.normalize else None
 
     columns = n_views + 1
     figure = Figure(figsize=(columns * CELL_INCHES, len(sources) * CELL_INCHES), dpi=DPI)
@@ -67,7 +67,7 @@ def save_augmentation_grid(
     axes = figure.subplots(len(sources), columns, squeeze=False)
     for row, source in enumerate(sources):
         panels = [_source_pixels(source)]
-        panels += [_view_pixels(augment(source), unnormalize) for _ in range(n_views)]
+        panels += [_view_pixels(augment(source), normalized_by) for _ in range(n_views)]
         for column, (ax, pixels) in enumerate(zip(axes[row], panels, strict=True)):
             ax.imshow(pixels)
             ax.set_axis_off()
@@ -84,16 +84,16 @@ def _source_pixels(image: Tensor | Image.Image) -> np.ndarray:
     """A source image as an ``(H, W, 3)`` array for ``imshow``."""
     if isinstance(image, Image.Image):
         return np.asarray(image.convert("RGB"))
-    return _view_pixels(image, unnormalize=False)
+    return _view_pixels(image, normalized_by=None)
 
 
-def _view_pixels(image: Tensor, unnormalize: bool) -> np.ndarray:
+def _view_pixels(image: Tensor, normalized_by: AugmentationConfig | None) -> np.ndarray:
     """A uint8, ``[0, 1]`` or normalised ``(3, H, W)`` tensor as ``[0, 1]`` float ``(H, W, 3)``."""
     pixels = image.detach().to("cpu", torch.float32)
     if not image.is_floating_point():
         pixels = pixels / 255.0
-    elif unnormalize:
-        mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
-        std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    elif normalized_by is not None:
+        mean = torch.tensor(normalized_by.mean).view(3, 1, 1)
+        std = torch.tensor(normalized_by.std).view(3, 1, 1)
         pixels = pixels * std + mean
     return pixels.clamp(0.0, 1.0).permute(1, 2, 0).numpy()

@@ -22,6 +22,8 @@ from hqnn_lightning.data.image_files import ImageSample, drop_unreadable, load_r
 from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR, cached_unreadable
 from hqnn_lightning.data.splits import check_split_fractions, stratified_split
 from hqnn_lightning.data.transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
     AugmentationConfig,
     BatchAugmentation,
     BatchNormalize,
@@ -89,7 +91,11 @@ class CarDataModule(ImageClassificationDataModule):
         hflip: Random horizontal flip (p = 0.5).
         color_jitter: Brightness, contrast and saturation factors in ``[1 - s, 1 + s]``.
         rotation: Random rotation range, degrees.
-        normalize: Standardise RGB with the ImageNet mean and std.
+        normalize: Standardise RGB with ``normalize_mean`` and ``normalize_std``.
+        normalize_mean: Per-channel RGB mean of images in ``[0, 1]``; ``None``: ImageNet's.
+            With pretrained backbone weights the runner sets the backbone's own
+            (``backbones.pretrained_data_config``) unless this is given.
+        normalize_std: Per-channel RGB standard deviation; ``None``: ImageNet's.
         check_images: Decode every file once before training and skip unreadable ones; the
             result is cached until a file changes.
         cache_images: The fast path: decode and resize every image once into an on-disk
@@ -114,6 +120,8 @@ class CarDataModule(ImageClassificationDataModule):
         color_jitter: float = 0.2,
         rotation: float = 10.0,
         normalize: bool = True,
+        normalize_mean: list[float] | None = None,
+        normalize_std: list[float] | None = None,
         check_images: bool = True,
         cache_images: bool = False,
         cache_dir: str | None = None,
@@ -141,6 +149,8 @@ class CarDataModule(ImageClassificationDataModule):
             color_jitter=color_jitter if augment else 0.0,
             rotation=rotation if augment else 0.0,
             normalize=normalize,
+            mean=tuple(normalize_mean) if normalize_mean is not None else IMAGENET_MEAN,
+            std=tuple(normalize_std) if normalize_std is not None else IMAGENET_STD,
         )
         self.batch_augmentation = BatchAugmentation(self.augmentation)
         self.batch_normalize = BatchNormalize(self.augmentation)

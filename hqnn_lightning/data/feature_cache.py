@@ -28,6 +28,8 @@ import hashlib
 import json
 import os
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +45,18 @@ from hqnn_lightning.data.car_base import ImageFileDataset
 from hqnn_lightning.data.image_cache import CachedImageDataset
 from hqnn_lightning.data.index_cache import files_signature
 from hqnn_lightning.data.sampling import ResumableTrainOrder, seeded_train_loader
+from hqnn_lightning.utils.inference import InferenceModule
 
 CACHE_FORMAT = 1
 """Bumped when the on-disk layout or the feature computation changes."""
+
+EXTRACTION_BATCH_SIZE = 32
+"""Images per extractor call while caching: on a CPU, 32 runs EfficientNet-Lite0 faster per
+image than 64 (the activations stay in cache)."""
+
+COMPILE_MIN_IMAGES = 2000
+"""From this many images up, the extractor is compiled (`InferenceModule`): compiling takes
+10-30 s on two cores and saves about 10 ms per EfficientNet-Lite0 image at 224 px."""
 
 
 class FeatureDataset(Dataset[tuple[Tensor, Tensor]]):
@@ -161,8 +172,11 @@ def build_feature_cache(
     batch_transform: Any = None,
     batch_size: int = 64,
     fingerprint: str | None = None,
+    extract: Callable[[Tensor], Tensor] | None = None,
+    num_workers: int = 0,
 ) -> FeatureDataset:
-    """The features of every sample of ``dataset``, computed once (progress bar) and reused.
+    """The features of every sample of ``dataset``, computed once (progress bar, then the
+    images per second printed) and reused.
 
     Args:
         extractor: A fixed module (a quanvolution that is not trainable, a frozen backbone)
@@ -176,6 +190,10 @@ def build_feature_cache(
             describes it if it can change.
         batch_size: Images per extractor call while building.
         fingerprint: Describes the dataset instead of `dataset_fingerprint`.
+        extract: Computes ``extractor``'s output for a batch of at most ``batch_size`` images
+            (an `InferenceModule` shared by several splits); default an `InferenceModule` of
+            ``extractor``, compiled for `COMPILE_MIN_IMAGES` images or more.
+        num_workers: DataLoader processes that load (and decode) the images meanwhile.
 
     Returns:
         The cached features, in ``dataset``'s order.
@@ -201,15 +219,16 @@ def build_feature_cache(
     partial.mkdir()
     features = None
     labels = np.empty(len(dataset), dtype=np.int64)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
-    training = extractor.training
-    extractor.eval()
-    start = 0
-    with torch.no_grad(), tqdm(total=len(dataset), desc=f"{kind} features", unit="img") as bar:
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    if extract is None:
+        compile = len(dataset) >= COMPILE_MIN_IMAGES
+        extract = InferenceModule(extractor, batch_size, compile=compile)
+    start, began = 0, time.perf_counter()
+    with tqdm(total=len(dataset), desc=f"caching {kind}", unit="img") as bar:
         for images, targets in loader:
             if batch_transform is not None:
                 images = batch_transform(images)
-            batch = extractor(images.float()).numpy()
+            batch = extract(images.float()).numpy()
             if features is None:  # the output shape is known from the first batch
                 features = np.lib.format.open_memmap(
                     partial / "features.npy",
@@ -222,7 +241,11 @@ def build_feature_cache(
             labels[start:end] = targets.numpy()
             start = end
             bar.update(len(images))
-    extractor.train(training)
+    seconds = time.perf_counter() - began
+    print(
+        f"{kind} features: {len(dataset)} images in {seconds:.1f} s "
+        f"({len(dataset) / seconds:.1f} img/s)"
+    )
     shape = list(features.shape)
     features.flush()
     del features
@@ -304,14 +327,22 @@ class FeatureCacheDataModule(ResumableTrainOrder, L.LightningDataModule):
         transform = getattr(self.datamodule, "batch_transform", None)
         # The per-batch preprocessing (uint8 to float, normalization) is part of the data.
         preprocessing = repr(getattr(self.datamodule, "augmentation", None))
+        # One for the three splits: compiled once, and only if a split has to be computed.
+        images = sum(len(dataset) for dataset in sets.values())
+        batch_size = EXTRACTION_BATCH_SIZE
+        extract = InferenceModule(
+            self.extractor, batch_size, compile=images >= COMPILE_MIN_IMAGES
+        )
         for split, dataset in sets.items():
             self.splits[split] = build_feature_cache(
                 self.extractor,
                 dataset,
                 self.cache_dir,
                 batch_transform=(lambda x, t=transform: t(x, train=False)) if transform else None,
-                batch_size=self.datamodule.batch_size,
+                batch_size=batch_size,
                 fingerprint=dataset_fingerprint(dataset) + preprocessing,
+                extract=extract,
+                num_workers=self.datamodule.num_workers,
             )
 
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:

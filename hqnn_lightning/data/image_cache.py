@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,8 @@ def build_image_cache(
 
     Each image is decoded as RGB, cropped to its box, and resized to ``S x S`` (bilinear,
     antialiased) by the same tensor operation as the evaluation transform, so cached and
-    uncached evaluation batches are identical.
+    uncached evaluation batches are identical. One thread per CPU decodes and resizes (PIL and
+    torch release the GIL while they do).
     """
     shape = (len(samples), 3, image_size, image_size)
     path = cache_dir / f"images-{cache_key(samples, image_size)}.u8"
@@ -52,9 +54,17 @@ def build_image_cache(
     partial = path.with_name(f"{path.name}.partial-{os.getpid()}")
     try:
         images = np.memmap(partial, dtype=np.uint8, mode="w+", shape=shape)
-        for index, sample in enumerate(tqdm(samples, desc="caching decoded images", unit="img")):
+
+        def decode(sample: ImageSample) -> np.ndarray:
             image = TF.pil_to_tensor(load_rgb(sample.path, sample.bbox))
-            images[index] = TF.resize(image, [image_size, image_size], antialias=True).numpy()
+            return TF.resize(image, [image_size, image_size], antialias=True).numpy()
+
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            decoded = pool.map(decode, samples)
+            for index, image in enumerate(
+                tqdm(decoded, total=len(samples), desc="caching decoded images", unit="img")
+            ):
+                images[index] = image
         images.flush()
         del images
         partial.replace(path)

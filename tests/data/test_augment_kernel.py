@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from hqnn_lightning.data import augment_kernel
-from hqnn_lightning.data.transforms import IMAGENET_STD, AugmentationConfig, BatchAugmentation
+from hqnn_lightning.data.transforms import AugmentationConfig, BatchAugmentation
 from hqnn_lightning.utils.native import build_library
 
 KERNEL = augment_kernel.load_augment_kernel()
@@ -20,6 +20,7 @@ CONFIGS = {
     "flip_only": AugmentationConfig(image_size=64, rotation=0, color_jitter=0),
     "rotation_only": AugmentationConfig(image_size=48, hflip=False, color_jitter=0, rotation=180),
     "unnormalized_224": AugmentationConfig(normalize=False),
+    "own_statistics": AugmentationConfig(image_size=32, mean=(0.5, 0.4, 0.3), std=(0.5, 0.2, 0.1)),
 }
 
 
@@ -31,7 +32,7 @@ def both_paths(config: AugmentationConfig, batch: int = 8) -> tuple[torch.Tensor
     params = kernel.sample_params(batch, images.device, generator)
     difference = (kernel.augment(images, params) - tensor_ops.augment(images, params)).abs()
     if config.normalize:
-        difference = difference * torch.tensor(IMAGENET_STD).view(3, 1, 1)
+        difference = difference * torch.tensor(config.std).view(3, 1, 1)
     return difference * 255, images
 
 

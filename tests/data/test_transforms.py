@@ -110,6 +110,26 @@ def test_config_rejects_bad_fields(field: str, value: float) -> None:
         AugmentationConfig(**{field: value})
 
 
+@pytest.mark.parametrize(
+    ("mean", "std"), [((0.5, 0.5), (0.5, 0.5, 0.5)), ((0.5, 0.5, 0.5), (0.5, 0.0, 0.5))]
+)
+def test_config_rejects_bad_statistics(mean: tuple, std: tuple) -> None:
+    with pytest.raises(ValueError, match="std"):
+        AugmentationConfig(mean=mean, std=std)
+
+
+def test_a_backbones_own_statistics_normalise_every_path() -> None:
+    mean, std = (0.5, 0.4, 0.3), (0.5, 0.25, 0.125)
+    config = AugmentationConfig(image_size=8, mean=[*mean], std=[*std])  # lists, as from YAML
+    assert config.mean == mean
+    image = torch.randint(0, 256, (3, 8, 8), dtype=torch.uint8)
+    expected = (image.float() / 255 - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(
+        std
+    ).view(3, 1, 1)
+    torch.testing.assert_close(eval_transform(config)(image), expected)
+    torch.testing.assert_close(BatchNormalize(config)(image[None])[0], expected)
+
+
 def test_jitter_range_is_clipped_at_zero() -> None:
     assert AugmentationConfig(color_jitter=0.2).jitter_range == pytest.approx((0.8, 1.2))
     assert AugmentationConfig(color_jitter=1.5).jitter_range == (0.0, 2.5)

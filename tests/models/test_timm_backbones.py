@@ -85,3 +85,14 @@ def test_the_hybrid_takes_a_timm_backbone():
     model = create_model("hybrid", num_classes=5, arch="efficientnet_lite0", image_size=32)
     assert model.projection.in_features == 1280
     assert model(torch.rand(2, 3, 32, 32)).shape == (2, 5)
+
+
+def test_each_backbone_says_how_its_pretrained_weights_see_images():
+    from hqnn_lightning.models.backbones import pretrained_data_config
+
+    imagenet = {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)}
+    assert pretrained_data_config("resnet50") == {**imagenet, "input_size": 224}
+    assert pretrained_data_config("efficientnet_lite2") == {**imagenet, "input_size": 260}
+    assert pretrained_data_config("tf_efficientnet_lite0")["mean"] == (0.5, 0.5, 0.5)
+    with pytest.raises(ValueError, match="'small_cnn' has no pretrained configuration"):
+        pretrained_data_config("small_cnn")
