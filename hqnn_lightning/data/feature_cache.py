@@ -330,9 +330,7 @@ class FeatureCacheDataModule(ResumableTrainOrder, L.LightningDataModule):
         # One for the three splits: compiled once, and only if a split has to be computed.
         images = sum(len(dataset) for dataset in sets.values())
         batch_size = EXTRACTION_BATCH_SIZE
-        extract = InferenceModule(
-            self.extractor, batch_size, compile=images >= COMPILE_MIN_IMAGES
-        )
+        extract = InferenceModule(self.extractor, batch_size, compile=images >= COMPILE_MIN_IMAGES)
         for split, dataset in sets.items():
             self.splits[split] = build_feature_cache(
                 self.extractor,

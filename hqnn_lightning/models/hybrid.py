@@ -90,7 +90,21 @@ class SideBySide(nn.ModuleList):
         return torch.cat([layer(part) for layer, part in zip(self, slices, strict=True)], dim=-1)
 
 
-@MODELS.register("hybrid", control=("hybrid_control", "hybrid_separable"))
+def matched_hidden_width(width: int, parameters: int) -> int:
+    """The hidden width ``h >= 1`` of ``Linear(width, h) -> tanh -> Linear(h, width)`` whose
+    ``2 * width * h + h + width`` parameters come nearest to ``parameters``."""
+    return max(1, round((parameters - width) / (2 * width + 1)))
+
+
+HYBRID_CIRCUIT_PARAMETERS = sum(
+    math.prod(shape)
+    for shape in VariationalClassifierCircuit(6, 3, identity_blocks=True).weight_shapes.values()
+)
+"""Trainable angles of the default hybrid's circuit: 6 qubits, 3 layers and their mirror
+(``q_init="identity"``), 108."""
+
+
+@MODELS.register("hybrid", control=("hybrid_control", "hybrid_separable", "hybrid_control_matched"))
 @MODELS.register("hybrid_separable", entangler="separable")
 @MODELS.register("hybrid_tiny", arch="small_cnn", n_qubits=2, q_depth=2)
 @MODELS.register(
@@ -220,18 +234,30 @@ class HybridVQC(BottleneckClassifier):
 
 
 @MODELS.register("hybrid_control")
+@MODELS.register("hybrid_control_matched", bottleneck_parameters=HYBRID_CIRCUIT_PARAMETERS)
 @MODELS.register("hybrid_control_tiny", arch="small_cnn", n_qubits=2)
+@MODELS.register(
+    "hybrid_control_matched_tiny", arch="small_cnn", n_qubits=2, bottleneck_parameters=24
+)
 class HybridControl(BottleneckClassifier):
-    """`HybridVQC` with each circuit replaced by ``tanh(Linear(n_qubits, n_qubits))``.
+    """`HybridVQC` with each circuit replaced by ``tanh(Linear(n_qubits, n_qubits))``, or, with
+    ``bottleneck_parameters``, by a classical layer with as many trainable parameters as a
+    circuit.
 
     The same backbone, projection, angles, width, heads, shortcut and classifier; the
     bottleneck layer is classical, with values in ``[-1, 1]`` like the circuit's expectation
     values. ``n_qubits`` is the width of each head, named as the hybrid's so that the same
-    options build both.
+    options build both. Registered as ``hybrid_control`` (same width: 42 parameters per 6-wide
+    head against the default circuit's 108) and ``hybrid_control_matched`` (same width and
+    about the same parameters: ``tanh(Linear(8, 6)(tanh(Linear(6, 8))))``, 110).
 
     Args:
         num_classes: Number of classes.
         n_qubits: Width of each head.
+        bottleneck_parameters: ``None`` for ``tanh(Linear(n_qubits, n_qubits))``; else the
+            parameter count of one head's circuit, matched (to within ``2 * n_qubits + 1``) by
+            ``tanh(Linear(h, n_qubits)(tanh(Linear(n_qubits, h))))``, ``h`` from
+            `matched_hidden_width`.
         n_heads: Heads side by side.
         residual: A linear path from the backbone features to the logits.
         arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model
@@ -256,6 +282,7 @@ class HybridControl(BottleneckClassifier):
         self,
         num_classes: int,
         n_qubits: int = 6,
+        bottleneck_parameters: int | None = None,
         n_heads: int = 1,
         residual: bool = False,
         arch: str = "resnet50",
@@ -268,8 +295,16 @@ class HybridControl(BottleneckClassifier):
         weight_decay: float = 1e-4,
     ) -> None:
         super().__init__(num_classes=num_classes)
-        layers = [nn.Sequential(nn.Linear(n_qubits, n_qubits), nn.Tanh()) for _ in range(n_heads)]
+        layers = [_classical_head(n_qubits, bottleneck_parameters) for _ in range(n_heads)]
         self.classical = layers[0] if n_heads == 1 else SideBySide(layers, n_qubits)
 
     def bottleneck(self, angles: torch.Tensor) -> torch.Tensor:
         return self.classical(angles)
+
+
+def _classical_head(width: int, parameters: int | None) -> nn.Sequential:
+    """One head of `HybridControl`: ``(B, width) -> (B, width)`` values in ``[-1, 1]``."""
+    if parameters is None:
+        return nn.Sequential(nn.Linear(width, width), nn.Tanh())
+    hidden = matched_hidden_width(width, parameters)
+    return nn.Sequential(nn.Linear(width, hidden), nn.Tanh(), nn.Linear(hidden, width), nn.Tanh())

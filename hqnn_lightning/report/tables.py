@@ -30,15 +30,19 @@ def summary_table(
     (percentage points, with its 95% confidence interval in brackets: paired by seed where the
     seeds match, `seed_difference`) to the ``baseline`` group (a label or a model name; default
     the group of model ``classical``, or of one variant of it, when there is exactly one) and,
-    one column per control model, to each of the group's controls: the group whose model is one
+    one column per control model that has runs, to each of the group's controls: the group whose
+    model is one
     of ``controls[model]`` (default: the controls declared where the models are registered,
     ``MODELS.controls()``) with otherwise equal options, the options of the circuit alone aside
     (those the model takes and its control does not).
     """
     controls = MODELS.controls() if controls is None else controls
-    control_models = list(
-        dict.fromkeys(c for group in groups for c in controls.get(group.model, ()))
-    )
+    models_run = {group.model for group in groups}
+    control_models = [
+        model
+        for model in dict.fromkeys(c for group in groups for c in controls.get(group.model, ()))
+        if model in models_run
+    ]
     reference = reference_group(groups, baseline)
     header = [
         "model",

@@ -123,9 +123,9 @@ def test_a_backbones_own_statistics_normalise_every_path() -> None:
     config = AugmentationConfig(image_size=8, mean=[*mean], std=[*std])  # lists, as from YAML
     assert config.mean == mean
     image = torch.randint(0, 256, (3, 8, 8), dtype=torch.uint8)
-    expected = (image.float() / 255 - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(
-        std
-    ).view(3, 1, 1)
+    expected = (image.float() / 255 - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(
+        3, 1, 1
+    )
     torch.testing.assert_close(eval_transform(config)(image), expected)
     torch.testing.assert_close(BatchNormalize(config)(image[None])[0], expected)
 

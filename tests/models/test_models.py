@@ -18,6 +18,7 @@ TINY = (
     "classical_tiny",
     "hybrid_tiny",
     "hybrid_control_tiny",
+    "hybrid_control_matched_tiny",
     "hybrid_separable_tiny",
     "quanv_tiny",
     "quanv_control_tiny",
@@ -35,6 +36,7 @@ def tiny(name, **kwargs):
 class TestRegistry:
     def test_every_model_has_a_tiny_variant(self):
         full = {"classical", "hybrid", "hybrid_control", "hybrid_separable", "quanv"}
+        full.add("hybrid_control_matched")
         full.add("quanv_control")
         full.add("quanv_control_trainable")
         assert set(MODELS.names()) == full | set(TINY)
@@ -171,6 +173,25 @@ class TestBottleneckVariants:
         assert parameter_counts(control)["quantum"] == 0
         out = control.bottleneck(torch.full((2, 3), 10.0))
         assert out.shape == (2, 3) and out.abs().max() <= 1
+
+    def test_matched_control_has_the_circuits_parameter_count(self):
+        hybrid = create_model("hybrid", num_classes=7, arch="small_cnn", image_size=8)
+        matched = create_model(
+            "hybrid_control_matched", num_classes=7, arch="small_cnn", image_size=8
+        )
+        circuit = parameter_counts(hybrid)["quantum"]
+        head = sum(p.numel() for p in matched.classical.parameters())
+        assert circuit == 108 and head == 110  # 6 -> 8 -> 6, the nearest to 108
+        assert parameter_counts(matched)["quantum"] == 0
+        assert MODELS.controls()["hybrid"][-1] == "hybrid_control_matched"
+        # The study's circuit (no mirror) has 54 angles: 6 -> 4 -> 6 has 58.
+        uniform = tiny("hybrid_control_tiny", n_qubits=6, bottleneck_parameters=54)
+        assert sum(p.numel() for p in uniform.classical.parameters()) == 58
+        small = parameter_counts(tiny("hybrid_tiny"))["quantum"]
+        small_matched = tiny("hybrid_control_matched_tiny").classical
+        assert abs(sum(p.numel() for p in small_matched.parameters()) - small) <= 2 * 2 + 1
+        out = matched.bottleneck(torch.full((2, 6), 10.0))
+        assert out.shape == (2, 6) and out.abs().max() <= 1
 
     @pytest.mark.parametrize("name", ["hybrid_tiny", "hybrid_control_tiny"])
     def test_heads_side_by_side_see_their_own_slice(self, name):

@@ -48,6 +48,7 @@ def sample_value(argument: str) -> object:
     annotation = str(option.type if option else RUNNER[argument].type)
     for type_name, value in (
         ("dict", {"noise": "depolarizing"}),
+        ("list[float]", [0.5, 0.25, 0.125]),
         ("list", ["a", "b"]),
         ("bool", True),
         ("float", 0.5),
@@ -156,7 +157,7 @@ def test_the_report_and_resume_read_the_runner_options():
 
 def test_controls_are_declared_where_the_models_are_registered():
     assert MODELS.controls() == {
-        "hybrid": ("hybrid_control", "hybrid_separable"),
+        "hybrid": ("hybrid_control", "hybrid_separable", "hybrid_control_matched"),
         "quanv": ("quanv_control",),
     }
     for controls in MODELS.controls().values():
