@@ -4,8 +4,9 @@
 
 Writes ``report.md`` (the table, a sentence per quantum model and control saying whether their
 difference in test top-1 is detectable, a table of those differences with the paired t and
-Wilcoxon p-values and the bootstrap interval over test images, the plots and the command that
-made them) and ``val_accuracy.png``, ``val_loss.png``, ``train_loss.png``,
+Wilcoxon p-values and the bootstrap interval over test images, a "Tuning" section for every
+hyperparameter search (``tuning.json``, ``experiments/tune.py``) under the paths, the plots and
+the command that made them) and ``val_accuracy.png``, ``val_loss.png``, ``train_loss.png``,
 ``differences_forest.png``, ``test_accuracy_by_variant.png`` and, for runs the trainability
 monitor followed, ``grad_norm.png`` and ``output_spread.png`` into ``--output``, from the saved
 files alone (``config.yaml``, ``results.json``, ``csv/metrics.csv``, ``test_predictions.csv``);
@@ -14,6 +15,7 @@ prints the tables.
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -26,6 +28,7 @@ from hqnn_lightning.report import (
     control_sentences,
     differences_table,
     find_runs,
+    find_tunings,
     group_runs,
     plot_curves,
     plot_forest,
@@ -33,6 +36,8 @@ from hqnn_lightning.report import (
     plot_trainability,
     reference_group,
     summary_table,
+    trials_table,
+    tuning_table,
 )
 
 
@@ -60,10 +65,17 @@ def main(argv: list[str] | None = None) -> Path:
         table = summary_table(groups, args.baseline, args.control)
         reference = reference_group(groups, args.baseline)
         comparisons = control_comparisons(groups, args.control)
+        tunings = find_tunings(args.runs)
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
     sentences = "\n".join(f"- {line}" for line in control_sentences(comparisons))
     differences = f"## Differences\n\n{differences_table(comparisons)}" if comparisons else ""
+    tuning = (
+        f"## Tuning\n\nChosen on the validation split; trial runs are not counted above.\n\n"
+        f"{tuning_table(tunings)}\n\n{trials_table(tunings)}"
+        if tunings
+        else ""
+    )
     output = Path(args.output)
     forest, _ = plot_forest(comparisons, output)
     plots = plot_curves(groups, output) + plot_trainability(groups, output)
@@ -71,12 +83,15 @@ def main(argv: list[str] | None = None) -> Path:
     plots += plot_small_multiples(comparisons, output, reference)
     command = shlex.join(["python", "experiments/report.py", *argv])
     figures = "\n".join(f"![{path.stem}]({path.name})" for path in plots)
-    sections = [f"Made by `{command}`.", table, sentences, differences, figures]
+    sections = [f"Made by `{command}`.", table, sentences, differences, tuning, figures]
     report = output / "report.md"
-    report.write_text("\n\n".join(section for section in sections if section) + "\n")
+    partial = report.with_name(f".{report.name}.partial")
+    partial.write_text("\n\n".join(section for section in sections if section) + "\n")
+    os.replace(partial, report)
     print(table)
     print(sentences)
     print(differences)
+    print(tuning)
     print(f"Report: {report}")
     return report
 

@@ -1,8 +1,8 @@
 """Run directories read back: runs grouped over seeds, the mean +- std table with the gaps to
 the baseline and to each quantum model's control, each quantum model against its controls
 (t and Wilcoxon over seeds, the bootstrap over test images), the curves, the trainability
-monitor's figures and the comparisons' figures (``experiments/report.py``,
-``notebooks/03_results.ipynb``)."""
+monitor's figures and the comparisons' figures, and the hyperparameter searches
+(``experiments/report.py``, ``notebooks/03_results.ipynb``)."""
 
 from hqnn_lightning.report.bootstrap import ImageInterval, image_bootstrap
 from hqnn_lightning.report.figures import (
@@ -19,7 +19,14 @@ from hqnn_lightning.report.predictions import (
     read_predictions,
     write_predictions,
 )
-from hqnn_lightning.report.runs import RunGroup, RunRecord, find_runs, group_runs, load_run
+from hqnn_lightning.report.runs import (
+    TUNING_FILE,
+    RunGroup,
+    RunRecord,
+    find_runs,
+    group_runs,
+    load_run,
+)
 from hqnn_lightning.report.statistics import Difference, seed_difference
 from hqnn_lightning.report.tables import (
     METRICS,
@@ -30,21 +37,25 @@ from hqnn_lightning.report.tables import (
     reference_group,
     summary_table,
 )
+from hqnn_lightning.report.tuning import TuningRecord, find_tunings, trials_table, tuning_table
 
 __all__ = [
     "CURVES",
     "METRICS",
     "PREDICTIONS_FILE",
+    "TUNING_FILE",
     "Comparison",
     "Difference",
     "ImageInterval",
     "ImagePredictions",
     "RunGroup",
     "RunRecord",
+    "TuningRecord",
     "control_comparisons",
     "control_sentences",
     "differences_table",
     "find_runs",
+    "find_tunings",
     "group_runs",
     "image_bootstrap",
     "load_run",
@@ -57,5 +68,7 @@ __all__ = [
     "reference_group",
     "seed_difference",
     "summary_table",
+    "trials_table",
+    "tuning_table",
     "write_predictions",
 ]

@@ -23,6 +23,10 @@ import yaml
 from hqnn_lightning.report.predictions import PREDICTIONS_FILE, ImagePredictions, read_predictions
 from hqnn_lightning.run.options import logistics_options, renamed, runner_defaults
 
+TUNING_FILE = "tuning.json"
+"""The record of a hyperparameter search, in its directory; run directories below it are its
+trials (`hqnn_lightning.run.tuning`)."""
+
 
 @dataclass
 class RunRecord:
@@ -42,18 +46,8 @@ class RunRecord:
 
     @property
     def group_key(self) -> tuple[tuple[str, str], ...]:
-        """The options that define the experiment: the model, and the other options but the
-        seed and logistics (`logistics_options`) and runner options at their defaults, so
-        that runs made before the runner recorded an option group with runs made after."""
-        ignored, defaults = logistics_options(), runner_defaults()
-        defaults.pop("model")
-        return tuple(
-            sorted(
-                (name, json.dumps(value, sort_keys=True))
-                for name, value in self.config.items()
-                if name not in ignored and not (name in defaults and value == defaults[name])
-            )
-        )
+        """The run's `experiment_key`."""
+        return experiment_key(self.config)
 
     def predictions(self) -> ImagePredictions | None:
         """The run's per-image test predictions, ``None`` when it saved none."""
@@ -125,24 +119,45 @@ def load_run(run_dir: str | Path) -> RunRecord:
 def find_runs(paths: Iterable[str | Path]) -> list[RunRecord]:
     """Every run under ``paths``: run directories themselves, or folders holding them.
 
+    A run directory found below a folder that holds `TUNING_FILE` is a trial of a
+    hyperparameter search (`hqnn_lightning.run.tuning`), not a result, and is skipped. Only
+    folders from the path searched down are looked at, so trials are read when asked for:
+    their run directory or the search's ``trials/`` folder given as a path.
+
     Raises:
         FileNotFoundError: a path does not exist, or no run was found.
     """
+    paths = [Path(path) for path in paths]
     runs = []
-    for path in map(Path, paths):
+    for path in paths:
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist")
         found = (
             [path]
             if (path / "results.json").is_file()
-            else sorted(results.parent for results in path.rglob("results.json"))
+            else sorted(
+                results.parent
+                for results in path.rglob("results.json")
+                if not _is_trial(results.parent, path)
+            )
         )
         runs += [load_run(run_dir) for run_dir in found]
     if not runs:
         raise FileNotFoundError(
-            f"no run directory (with results.json) under {', '.join(map(str, paths))}"
+            f"no run directory (with results.json) under {', '.join(map(str, paths))} "
+            f"(trial runs, below a {TUNING_FILE}, are not counted)"
         )
     return runs
+
+
+def _is_trial(run_dir: Path, root: Path) -> bool:
+    """Whether a folder between ``root`` (included) and ``run_dir`` holds `TUNING_FILE`."""
+    folder = run_dir.parent
+    while not (folder / TUNING_FILE).is_file():
+        if folder == root:
+            return False
+        folder = folder.parent
+    return True
 
 
 def group_runs(runs: Sequence[RunRecord]) -> list[RunGroup]:
@@ -153,17 +168,39 @@ def group_runs(runs: Sequence[RunRecord]) -> list[RunGroup]:
     grouped: dict[tuple[tuple[str, str], ...], list[RunRecord]] = {}
     for run in runs:
         grouped.setdefault(run.group_key, []).append(run)
-    keys = list(grouped)
+    return [
+        RunGroup(label, sorted(members, key=lambda run: run.config.get("seed", 0)))
+        for label, members in zip(experiment_labels(list(grouped)), grouped.values(), strict=True)
+    ]
+
+
+def experiment_key(config: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The options of ``config`` that define the experiment, as sorted ``(name, JSON value)``
+    pairs: the model, and the other options but the seed and logistics (`logistics_options`)
+    and runner options at their defaults, so that runs made before the runner recorded an
+    option group with runs made after."""
+    ignored, defaults = logistics_options(), runner_defaults()
+    defaults.pop("model")
+    return tuple(
+        sorted(
+            (name, json.dumps(value, sort_keys=True))
+            for name, value in config.items()
+            if name not in ignored and not (name in defaults and value == defaults[name])
+        )
+    )
+
+
+def experiment_labels(keys: Sequence[tuple[tuple[str, str], ...]]) -> list[str]:
+    """One label per `experiment_key`: the model plus the options whose values differ
+    between the keys (``hybrid freeze_backbone=True``)."""
     options = {name for key in keys for name, _ in key} - {"model"}
     varying = sorted(name for name in options if len({dict(key).get(name) for key in keys}) > 1)
-    groups = []
+    labels = []
     for key in keys:
         values = dict(key)
         details = [f"{name}={json.loads(values[name])}" for name in varying if name in values]
-        label = " ".join([json.loads(values["model"]), *details])
-        members = sorted(grouped[key], key=lambda run: run.config.get("seed", 0))
-        groups.append(RunGroup(label, members))
-    return groups
+        labels.append(" ".join([json.loads(values["model"]), *details]))
+    return labels
 
 
 def _read_history(path: Path, epochs: int) -> dict[str, dict[int, float]]:

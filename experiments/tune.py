@@ -1,0 +1,76 @@
+"""Tune, then train: the same hyperparameter search for every model of a comparison.
+
+    python experiments/tune.py --trials 8 --space lr=1e-4:3e-2:log weight_decay=1e-6:1e-1:log \\
+        --search-seed 0 -- --model hybrid --output-dir OUT --seeds [0,1,2,3,4]
+
+Everything after ``--`` is options of ``experiments/run.py``. The search
+(`hqnn_lightning.run.tuning.tune`) runs ``--trials`` runs of them, one seed (the search
+seed), each with the next candidate values, into ``OUT/tuning/MODEL-HASH/trials/``, chooses
+the values with the best validation top-1 and records everything in
+``OUT/tuning/MODEL-HASH/tuning.json``; then the final runs train with the chosen values for
+the run options' ``--seeds`` (or ``--seed``) into ``OUT``, as ``experiments/run.py`` would,
+and their ``config.yaml`` records the values. A finished search is reused when the same
+command is run again.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from jsonargparse import ArgumentParser
+
+from hqnn_lightning.run.cli import main as run_main
+from hqnn_lightning.run.options import build_parser
+from hqnn_lightning.run.tuning import option_arguments, parse_space, tune, tuning_name
+
+
+def main(argv: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Parses ``argv``, tunes, trains the final runs, and returns the search's record
+    (`tune`) and the final runs' results, in seed order."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = ArgumentParser(prog="experiments/tune.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=8, help="runs in the search")
+    parser.add_argument(
+        "--space",
+        type=str,
+        nargs="+",
+        required=True,
+        help="options searched, NAME=LOW:HIGH[:log][:int], e.g. lr=1e-4:3e-2:log",
+    )
+    parser.add_argument(
+        "--search-seed",
+        type=int,
+        default=0,
+        help="seed of the sampler and of the trials' runs; the same for every model compared",
+    )
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    run_argv = argv[split + 1 :]
+    if not run_argv:
+        parser.error("give the options of experiments/run.py after --, e.g. -- --model hybrid")
+    if args.trials < 1:
+        parser.error(f"--trials {args.trials}: give at least 1")
+    try:
+        space = parse_space(args.space)
+    except ValueError as error:
+        parser.error(str(error))
+    config = build_parser().parse_args(run_argv)
+    name = tuning_name(run_argv, space, args.trials, args.search_seed)
+    tuning_dir = Path(config.output_dir) / "tuning" / name
+    try:
+        record = tune(run_argv, space, args.trials, tuning_dir, args.search_seed)
+    except FileExistsError as error:
+        parser.error(str(error))
+    best = record["best"]
+    chosen = " ".join(option_arguments(best["params"]))
+    print(
+        f"Chosen ({tuning_dir}): {chosen}, validation top-1 {100 * best['value']:.2f}% "
+        f"(trial{best['number']} of {record['n_trials']} trials)"
+    )
+    return record, run_main([*run_argv, *option_arguments(best["params"])])
+
+
+if __name__ == "__main__":
+    main()

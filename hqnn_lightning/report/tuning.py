@@ -1,0 +1,95 @@
+"""Hyperparameter searches read back for the report: each `TUNING_FILE`'s model, space,
+trials and chosen values (written by `hqnn_lightning.run.tuning.tune`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hqnn_lightning.report.runs import TUNING_FILE, experiment_key, experiment_labels
+
+
+@dataclass
+class TuningRecord:
+    """One search, read back.
+
+    Args:
+        tuning_dir: Its directory.
+        record: The contents of its `TUNING_FILE`.
+    """
+
+    tuning_dir: Path
+    record: dict[str, Any]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The resolved options every trial started from."""
+        return self.record["config"]
+
+    @property
+    def space(self) -> str:
+        """The space as it is spelled on the command line, ``lr=0.0001:0.03:log``."""
+        return " ".join(parameter["spelling"] for parameter in self.record["space"])
+
+
+def find_tunings(paths: Iterable[str | Path]) -> list[TuningRecord]:
+    """Every search whose `TUNING_FILE` is in or under ``paths``, in path order.
+
+    Raises:
+        FileNotFoundError: a path does not exist.
+    """
+    tunings = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist")
+        for file in sorted(path.rglob(TUNING_FILE)):
+            tunings.append(TuningRecord(file.parent, json.loads(file.read_text())))
+    return tunings
+
+
+def tuning_labels(tunings: Sequence[TuningRecord]) -> list[str]:
+    """Each search's model and the options that set it apart from the other searches."""
+    return experiment_labels([experiment_key(tuning.config) for tuning in tunings])
+
+
+def tuning_table(tunings: Sequence[TuningRecord]) -> str:
+    """A Markdown table, one row per search: its `tuning_labels`, the space, the sampler and
+    seed, trials run of trials planned, the chosen values and their validation top-1
+    (percent)."""
+    rows = [
+        "| model | space | sampler (seed) | trials | chosen | val top-1 % |",
+        "|" + "---|" * 6,
+    ]
+    for label, tuning in zip(tuning_labels(tunings), tunings, strict=True):
+        record, best = tuning.record, tuning.record["best"]
+        sampler = f"{record['sampler']['name']} ({record['sampler']['seed']})"
+        trials = f"{len(record['trials'])}/{record['n_trials']}"
+        chosen = _values(best["params"]) if best else "-"
+        value = f"{100 * best['value']:.2f}" if best else "-"
+        rows.append(f"| {label} | {tuning.space} | {sampler} | {trials} | {chosen} | {value} |")
+    return "\n".join(rows)
+
+
+def trials_table(tunings: Sequence[TuningRecord]) -> str:
+    """A Markdown table, one row per trial of each search: the search's `tuning_labels`, the
+    trial (``trialN``, as its directory under ``trials/``), its values and its validation
+    top-1 (percent; "diverged" when its training loss stopped being finite), the chosen
+    trial marked."""
+    rows = ["| model | trial | values | val top-1 % |", "|" + "---|" * 4]
+    for label, tuning in zip(tuning_labels(tunings), tunings, strict=True):
+        best = tuning.record["best"] or {}
+        for trial in tuning.record["trials"]:
+            value = f"{100 * trial['value']:.2f}" + " (diverged)" * trial["diverged"]
+            mark = " (chosen)" if trial["number"] == best.get("number") else ""
+            rows.append(
+                f"| {label} | trial{trial['number']}{mark} | {_values(trial['params'])} | {value} |"
+            )
+    return "\n".join(rows)
+
+
+def _values(params: dict[str, float]) -> str:
+    """``lr=0.003, weight_decay=1e-05``."""
+    return ", ".join(f"{name}={value:.4g}" for name, value in params.items())

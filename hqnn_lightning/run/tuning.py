@@ -1,0 +1,278 @@
+"""Equal tuning budgets (Bowles et al. 2024): the same small hyperparameter search for every
+model of a comparison, chosen on the validation split only.
+
+A search space is a few runner options, each a range (`SearchParameter`, spelled
+``lr=1e-4:3e-2:log`` or ``max_epochs=10:40:int`` on the command line, `parse_space`).
+`tune` runs an Optuna study over it whose trials are ordinary runs of ``experiments/run.py``,
+made in this process, and keeps each run's best validation top-1; it writes the space, the
+sampler, every trial and the best values to `TUNING_FILE` in the tuning directory, which the
+report reads (`hqnn_lightning.report.tuning`) and below which it counts no run as a result.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from hqnn_lightning.report.runs import TUNING_FILE, experiment_key
+from hqnn_lightning.run.cli import main as run_main
+from hqnn_lightning.run.options import RUNNER, build_parser, constructor_options
+from hqnn_lightning.run.signatures import option_flag
+from hqnn_lightning.run.training import MONITOR
+
+DIVERGED = 1
+"""The runner's exit status when a run's training loss stops being finite (`run_seeds`)."""
+
+
+@dataclass(frozen=True)
+class SearchParameter:
+    """One option searched over a range.
+
+    Args:
+        name: A runner option (``lr``, ``weight_decay``, ``max_epochs``, ``q_lr``).
+        low: The smallest value.
+        high: The largest value.
+        log: Drawn uniformly in the logarithm (needs ``low > 0``).
+        integer: Integer values (the option must take them).
+    """
+
+    name: str
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+    @property
+    def spelling(self) -> str:
+        """The command-line spelling, ``lr=0.0001:0.03:log``."""
+        flags = [":int"] * self.integer + [":log"] * self.log
+        return f"{self.name}={self.low:g}:{self.high:g}{''.join(flags)}"
+
+    def suggest(self, trial: optuna.Trial) -> float | int:
+        """The trial's value of this option."""
+        if self.integer:
+            return trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log)
+        return trial.suggest_float(self.name, self.low, self.high, log=self.log)
+
+
+def parse_space(items: Sequence[str]) -> tuple[SearchParameter, ...]:
+    """Reads ``NAME=LOW:HIGH[:log][:int]`` items (``lr=1e-4:3e-2:log``).
+
+    Raises:
+        ValueError: an item is malformed, names an option the runner does not have or names
+            one twice, or its range is empty, not positive on a log scale, or not integer
+            with ``:int``; one line naming the item.
+    """
+    known = set(RUNNER) | {option.name for option in constructor_options()}
+    space: list[SearchParameter] = []
+    for item in items:
+        name, _, bounds = item.partition("=")
+        name = name.strip().replace("-", "_")
+        low, _, rest = bounds.partition(":")
+        high, *flags = rest.split(":") if rest else [""]
+        if not name or not low or not high or set(flags) - {"log", "int"}:
+            raise ValueError(f"--space {item!r}: expected NAME=LOW:HIGH[:log][:int]")
+        if name not in known:
+            raise ValueError(f"--space {item!r}: experiments/run.py has no option --{name}")
+        if name in {parameter.name for parameter in space}:
+            raise ValueError(f"--space {item!r}: {name} is searched twice")
+        try:
+            parameter = SearchParameter(name, float(low), float(high), "log" in flags)
+        except ValueError:
+            raise ValueError(f"--space {item!r}: LOW and HIGH must be numbers") from None
+        if "int" in flags:
+            if not (parameter.low.is_integer() and parameter.high.is_integer()):
+                raise ValueError(f"--space {item!r}: :int needs integer bounds")
+            parameter = SearchParameter(name, parameter.low, parameter.high, parameter.log, True)
+        if not parameter.low < parameter.high:
+            raise ValueError(f"--space {item!r}: LOW must be below HIGH")
+        if parameter.log and parameter.low <= 0:
+            raise ValueError(f"--space {item!r}: a log scale needs LOW > 0")
+        space.append(parameter)
+    if not space:
+        raise ValueError("--space: give at least one NAME=LOW:HIGH[:log][:int]")
+    return tuple(space)
+
+
+def option_arguments(values: dict[str, float | int]) -> list[str]:
+    """``{"lr": 0.003}`` as runner arguments, ``["--lr", "0.003"]``."""
+    return [part for name, value in values.items() for part in (option_flag(name), repr(value))]
+
+
+def tuning_name(
+    base_argv: Sequence[str], space: Sequence[SearchParameter], n_trials: int, seed: int
+) -> str:
+    """``MODEL-HASH``: the model of ``base_argv`` and a short hash of what defines the
+    search (the options that define the experiment, the space, the trials and the seed), so
+    the same search gets the same directory whatever the seeds of the final runs or the
+    output folder."""
+    config = build_parser().parse_args(list(base_argv))
+    definition = {
+        "options": experiment_key(_config_dict(config)),
+        "space": [asdict(parameter) for parameter in space],
+        "trials": n_trials,
+        "seed": seed,
+    }
+    digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+    return f"{config.model}-{digest[:8]}"
+
+
+def tune(
+    base_argv: Sequence[str],
+    space: Sequence[SearchParameter],
+    n_trials: int,
+    tuning_dir: str | Path,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Searches ``space`` with ``n_trials`` runs of ``base_argv`` and returns the record it
+    writes to ``tuning_dir``/`TUNING_FILE` (after each trial, atomically).
+
+    Trial ``N`` runs ``base_argv`` plus its values (``--lr 0.003``), with ``--seed seed``, one
+    seed, and the CSV logger only, into ``tuning_dir/trials/trialN``. Its value is the best
+    validation top-1 of the run, `MONITOR` (the runner validates the best checkpoint); a run
+    whose training loss stops being finite keeps the best validation top-1 of the epochs it
+    finished (0 when it finished none). Test metrics are never read.
+
+    The sampler is Optuna's scrambled Sobol sequence, ``QMCSampler(seed=seed, scramble=True)``:
+    its points depend on the seed and the space alone, never on the values found, so every
+    model searched with the same seed and space is offered the same candidates, which is
+    what makes the budgets equal; they also cover the space more evenly than random points
+    (Bergstra and Bengio 2012). A model-driven sampler such as TPE would follow each model's
+    own results and give each a different search. As with every `QMCSampler`, the first
+    candidate is drawn by its seeded random sampler and the Sobol points follow.
+
+    A finished search in ``tuning_dir`` of the same experiment (`experiment_key`: seeds and
+    logistics may differ), space, trials and seed is returned as it is, without running
+    again.
+
+    Args:
+        base_argv: Options of ``experiments/run.py``; the trial values come after them and
+            win over them.
+        space: The options searched.
+        n_trials: Runs in the search.
+        tuning_dir: Where `TUNING_FILE` and ``trials/`` go.
+        seed: The sampler's seed and the trials' training seed (split, initialisation,
+            order).
+
+    Returns:
+        The record: ``metric``, ``direction``, ``space``, ``sampler`` (name and seed),
+        ``seed``, ``n_trials``, ``trials`` (each ``number``, ``params``, ``value``,
+        ``diverged``, ``run_dir``), ``best`` (``number``, ``params``, ``value``), ``argv`` and
+        ``config`` (the resolved base options).
+
+    Raises:
+        SystemExit: with status 2 when the runner refuses the options (it printed why); the
+            search stops.
+        FileExistsError: ``tuning_dir`` holds an unfinished search, or another one.
+    """
+    tuning_dir = Path(tuning_dir)
+    path = tuning_dir / TUNING_FILE
+    config = build_parser().parse_args(list(base_argv))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.QMCSampler(seed=seed, scramble=True)
+    record: dict[str, Any] = {
+        "metric": MONITOR,
+        "direction": "maximize",
+        "space": [{**asdict(parameter), "spelling": parameter.spelling} for parameter in space],
+        "sampler": {"name": "QMCSampler", "qmc_type": "sobol", "scramble": True, "seed": seed},
+        "seed": seed,
+        "n_trials": n_trials,
+        "trials": [],
+        "best": None,
+        "argv": list(base_argv),
+        "config": _config_dict(config),
+    }
+    if path.is_file():
+        previous = json.loads(path.read_text())
+        same = all(previous[key] == record[key] for key in ("space", "seed", "n_trials"))
+        same &= experiment_key(previous["config"]) == experiment_key(record["config"])
+        if same and len(previous["trials"]) == n_trials:
+            print(f"Reusing the finished search in {tuning_dir}")
+            return previous
+    if (tuning_dir / "trials").exists():
+        raise FileExistsError(
+            f"{tuning_dir} holds an unfinished or another search; delete it to search again"
+        )
+    tuning_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(path, record)
+
+    def objective(trial: optuna.Trial) -> float:
+        values = {parameter.name: parameter.suggest(trial) for parameter in space}
+        output_dir = tuning_dir / "trials" / f"trial{trial.number}"
+        single_run = ["--seed", str(seed), "--seeds", "null", "--logger", "csv"]
+        argv = [*base_argv, *option_arguments(values), *single_run, "--output-dir", str(output_dir)]
+        value, run_dir, diverged = _run_trial(argv, output_dir)
+        record["trials"].append(
+            {
+                "number": trial.number,
+                "params": values,
+                "value": value,
+                "diverged": diverged,
+                "run_dir": str(run_dir),
+            }
+        )
+        best = max(record["trials"], key=lambda done: done["value"])
+        record["best"] = {key: best[key] for key in ("number", "params", "value")}
+        _write_json(path, record)
+        shown = ", ".join(f"{name}={value:.4g}" for name, value in values.items())
+        print(
+            f"trial{trial.number} ({trial.number + 1}/{n_trials}): {shown} -> val top-1 "
+            f"{100 * value:.2f}%{' (diverged)' if diverged else ''}; best so far: "
+            f"trial{best['number']}, {100 * best['value']:.2f}%"
+        )
+        return value
+
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(objective, n_trials=n_trials)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    return record
+
+
+def _run_trial(argv: list[str], output_dir: Path) -> tuple[float, Path, bool]:
+    """One trial's run: its best validation top-1, its directory, and whether it diverged."""
+    try:
+        (results,) = run_main(argv)
+        return float(results[MONITOR]), Path(results["run_dir"]), False
+    except SystemExit as error:
+        if error.code != DIVERGED:
+            raise
+    (run_dir,) = output_dir.iterdir()
+    return _best_validated(run_dir / "csv" / "metrics.csv"), run_dir, True
+
+
+def _best_validated(metrics: Path) -> float:
+    """The best `MONITOR` of the epochs a run's ``csv/metrics.csv`` records, 0 without any."""
+    if not metrics.is_file():
+        return 0.0
+    with metrics.open(newline="") as file:
+        values = [float(row[MONITOR]) for row in csv.DictReader(file) if row.get(MONITOR)]
+    return max((value for value in values if math.isfinite(value)), default=0.0)
+
+
+def _config_dict(config: Any) -> dict[str, Any]:
+    """The resolved options as plain values, as ``config.yaml`` holds them."""
+    values = config.as_dict()
+    values.pop("config", None)
+    return values
+
+
+def _write_json(path: Path, record: dict[str, Any]) -> None:
+    """Writes ``record`` through a temporary file, so a reader never sees half a file."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(partial, path)
