@@ -9,7 +9,10 @@ once. `build_feature_cache` writes them to ``cache_dir/<kind>-<key>/`` (float32
 describes itself (``describe()``: a quanvolution by its circuit, seed, stride and padding, a
 backbone or convolution by its class and weights), and the key hashes that description, the
 image shape, the number of samples and a fingerprint of the dataset (`dataset_fingerprint`),
-so a change to any of them builds a new cache instead of reading a stale one.
+so a change to any of them builds a new cache instead of reading a stale one. When the images
+come from a decoded-image cache (``cache_images=True``), the features of all of its images are
+cached once and each split reads its rows (`FeatureRows`): another seed's train/val split, or
+another class subset of the same images, costs no new pass.
 
 This is incompatible with augmentation applied before the extractor: an augmented image is new
 every epoch, and cached features would freeze one view of each image for the whole training
@@ -87,6 +90,41 @@ class FeatureDataset(Dataset[tuple[Tensor, Tensor]]):
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_features": None}
+
+
+class FeatureRows(Dataset[tuple[Tensor, Tensor]]):
+    """Some rows of a cache of features, with labels of their own: one split of a cache built
+    over a whole decoded-image cache (`FeatureCacheDataModule`).
+
+    Args:
+        features: The cache, one row per image of the image cache.
+        rows: This split's rows of it.
+        labels: This split's labels, one per row.
+    """
+
+    def __init__(self, features: FeatureDataset, rows: np.ndarray, labels: Tensor) -> None:
+        self.cache = features
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        row = self.rows[index]
+        return torch.from_numpy(np.array(self.cache.features[row])), self.labels[index]
+
+
+def _shared_image_cache(datasets: list[Dataset]) -> CachedImageDataset | None:
+    """All the rows of the decoded-image cache that every one of ``datasets`` reads, as one
+    dataset (labels -1: the cache holds features, each split brings its labels), or ``None``
+    when they do not all read the same one."""
+    if not all(isinstance(dataset, CachedImageDataset) for dataset in datasets):
+        return None
+    images = datasets[0].images
+    if any(dataset.images is not images for dataset in datasets):
+        return None
+    return CachedImageDataset(images, range(len(images)), [-1] * len(images))
 
 
 def dataset_fingerprint(dataset: Dataset) -> str:
@@ -243,7 +281,7 @@ def build_feature_cache(
             bar.update(len(images))
     seconds = time.perf_counter() - began
     print(
-        f"{kind} features: {len(dataset)} images in {seconds:.1f} s "
+        f"cached {kind} of {len(dataset)} images in {seconds:.1f} s "
         f"({len(dataset) / seconds:.1f} img/s)"
     )
     shape = list(features.shape)
@@ -302,7 +340,7 @@ class FeatureCacheDataModule(ResumableTrainOrder, L.LightningDataModule):
         self.datamodule = datamodule
         self.extractor = extractor
         self.cache_dir = Path(cache_dir).expanduser()
-        self.splits: dict[str, FeatureDataset] = {}
+        self.splits: dict[str, FeatureDataset | FeatureRows] = {}
 
     @property
     def num_classes(self) -> int:
@@ -315,7 +353,9 @@ class FeatureCacheDataModule(ResumableTrainOrder, L.LightningDataModule):
         return self.datamodule.class_names
 
     def setup(self, stage: str | None = None) -> None:
-        """Sets the images up and builds (or finds) the three caches."""
+        """Sets the images up and builds (or finds) the caches: one of the whole decoded-image
+        cache when every split reads rows of the same one (``cache_images=True``), so that
+        every seed's train/val split and every class subset reuses it; else one per split."""
         if self.splits:
             return
         self.datamodule.setup(stage)
@@ -327,21 +367,33 @@ class FeatureCacheDataModule(ResumableTrainOrder, L.LightningDataModule):
         transform = getattr(self.datamodule, "batch_transform", None)
         # The per-batch preprocessing (uint8 to float, normalization) is part of the data.
         preprocessing = repr(getattr(self.datamodule, "augmentation", None))
-        # One for the three splits: compiled once, and only if a split has to be computed.
-        images = sum(len(dataset) for dataset in sets.values())
-        batch_size = EXTRACTION_BATCH_SIZE
-        extract = InferenceModule(self.extractor, batch_size, compile=images >= COMPILE_MIN_IMAGES)
-        for split, dataset in sets.items():
-            self.splits[split] = build_feature_cache(
+        shared = _shared_image_cache(list(sets.values()))
+        sources = [shared] if shared is not None else list(sets.values())
+        # One for every cache built here: compiled once, and only if one has to be computed.
+        images = sum(len(dataset) for dataset in sources)
+        extract = InferenceModule(
+            self.extractor, EXTRACTION_BATCH_SIZE, compile=images >= COMPILE_MIN_IMAGES
+        )
+        cached = [
+            build_feature_cache(
                 self.extractor,
                 dataset,
                 self.cache_dir,
                 batch_transform=(lambda x, t=transform: t(x, train=False)) if transform else None,
-                batch_size=batch_size,
+                batch_size=EXTRACTION_BATCH_SIZE,
                 fingerprint=dataset_fingerprint(dataset) + preprocessing,
                 extract=extract,
                 num_workers=self.datamodule.num_workers,
             )
+            for dataset in sources
+        ]
+        if shared is None:
+            self.splits = dict(zip(sets, cached, strict=True))
+        else:
+            self.splits = {
+                split: FeatureRows(cached[0], dataset.rows, dataset.labels)
+                for split, dataset in sets.items()
+            }
 
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
         if not self.splits:

@@ -1,6 +1,7 @@
 import pickle
 
 import lightning as L
+import numpy as np
 import pytest
 import torch
 from torch.utils.data import Subset, TensorDataset
@@ -214,3 +215,36 @@ def test_runner_trains_a_frozen_hybrid_on_cached_features(tmp_path):
     (results,) = main([*argv, "--output-dir", str(tmp_path / "runs")])
     assert len(list((tmp_path / "cache").glob("features-*"))) == 3  # train, val, test
     assert 0 <= results["test/acc_top1"] <= 1 and results["epochs"] == 2
+
+
+def test_every_seed_and_split_reads_one_cache_of_the_decoded_images(tmp_path):
+    from hqnn_lightning.data import StanfordCarsDataModule
+    from hqnn_lightning.models import SmallCNN
+    from tests.data.car_files import write_folders
+
+    root = write_folders(tmp_path / "cars", per_class=6, test_per_class=2)
+    backbone = SmallCNN(3, width=4).requires_grad_(False).eval()
+    splits = {}
+    for seed in (0, 1):
+        images = StanfordCarsDataModule(
+            str(root),
+            image_size=16,
+            augment=False,
+            cache_images=True,
+            val_fraction=0.5,
+            cache_dir=str(tmp_path / "cache"),
+            seed=seed,
+            check_images=False,
+        )
+        data = FeatureCacheDataModule(images, backbone, tmp_path / "features")
+        data.setup("fit")
+        splits[seed] = data.splits
+        for split in ("train", "val", "test"):
+            dataset = getattr(images, f"{split}_set")
+            features, labels = next(iter(getattr(data, f"{split}_dataloader")()))
+            pixels, expected = next(iter(getattr(images, f"{split}_dataloader")()))
+            torch.testing.assert_close(labels, expected)
+            torch.testing.assert_close(features, backbone(images.batch_transform(pixels, False)))
+            assert len(data.splits[split]) == len(dataset)
+    assert len(list((tmp_path / "features").glob("features-*"))) == 1
+    assert not np.array_equal(splits[0]["val"].rows, splits[1]["val"].rows)
