@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/vmmrdb_index.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/train_step.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/quantum_layers.py
+	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/feature_extraction.py
 
 # The documentation site (mkdocs.yml) into site/; any warning (a broken link, a docstring that
 # does not parse) fails the build.

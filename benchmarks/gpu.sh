@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The GPU check, one run of at most about 6 minutes: the CUDA tests, the benchmarks on CUDA
-# (each against its reference, measured in the same run) and short training runs on the GPU.
+# The GPU check, one run of at most about 8 minutes: the CUDA tests, the benchmarks on CUDA
+# (each against its reference, measured in the same run), short training runs on the GPU, and
+# the fine-tuned 196-class runs of experiments/study196.sh (when the data is there).
 # Every log and a Markdown summary, gpu_tables.md, go to $OUT (7 files).
 #
 #   OUT=/tmp/gpu_out bash benchmarks/gpu.sh
@@ -11,13 +12,14 @@
 #   GPU_SKIP_INSTALL=1        use that interpreter's packages, install nothing
 #   GPU_QUICK=1               tiny sizes: a smoke run of the same commands
 #   GPU_DEVICE=cpu            run the CUDA benchmarks on the CPU instead (with GPU_QUICK=1)
-#   GPU_BUDGET=330            seconds for all the steps; a step that would start later is skipped
+#   GPU_BUDGET=450            seconds for all the steps; a step that would start later is skipped
+#   GPU_CARS=DIR              the 196-class Stanford Cars folder (../shared/data/stanford_cars_196)
 # Without CUDA (and GPU_DEVICE unset) the CUDA parts print "no CUDA: skipped".
 set -uo pipefail
 
 OUT=${OUT:?set OUT to the folder for the logs}
 PYTHON=${PYTHON:-python3}
-BUDGET=${GPU_BUDGET:-330}
+BUDGET=${GPU_BUDGET:-450}
 export PYTHONUNBUFFERED=1 OMP_WAIT_POLICY=PASSIVE
 cd "$(dirname "$0")/.." || exit 1
 mkdir -p "$OUT"
@@ -105,7 +107,9 @@ print('PennyLane devices:', ', '.join(sorted(pennylane.plugin_devices)))" || ret
     local steps=(--repeats 21) study=(--batch 64) configs=(--batch 32)
     local synthetic=(--image-size 224 --samples-per-class 128 --batch-size 64 --max-epochs 2)
     local digits_epochs=2
+    local finetuned=(--max-epochs 3 --seeds "[0,1,2]" --batch-size 64)
     if [[ $quick == 1 ]]; then
+        finetuned=(--max-epochs 1 --seeds "[0]" --batch-size 8 --num-classes 3)
         layers=(--only accuracy head sweep --accuracy-draws 5 --batch 16 --repeats 2
             --sweep-qubits 4 --sweep-depths 1 --budget 1)
         big_head=(--only head --batch 64 --repeats 2)
@@ -141,6 +145,19 @@ print('PennyLane devices:', ', '.join(sorted(pennylane.plugin_devices)))" || ret
             "$PYTHON" experiments/run.py --model "$model" --data synthetic --arch resnet50 \
             "${synthetic[@]}" --logger csv --progress-bar false --accelerator "$accelerator" \
             --num-workers 0 --output-dir "$RUNS"
+    done
+    # experiments/study196.sh's fine-tuned part: every backbone layer trains.
+    local cars=${GPU_CARS:-../shared/data/stanford_cars_196}
+    for model in classical hybrid hybrid_control; do
+        if [[ ! -d $cars/train ]]; then
+            STEPS+=("| runner: $model fine-tuned, 196 classes | no data at $cars: skipped | |")
+            continue
+        fi
+        cuda_step "runner: $model fine-tuned, 196 classes, EfficientNet-Lite0" runner.log 100 \
+            "$PYTHON" experiments/run.py --model "$model" --data stanford_cars --data-dir "$cars" \
+            --arch efficientnet_lite0 --backbone-weights imagenet --cache-images true --lr 1e-3 \
+            "${finetuned[@]}" --logger csv --progress-bar false --accelerator "$accelerator" \
+            --num-workers 0 --output-dir "$RUNS/finetuned"
     done
     cuda_step "quantum_layers.py: head, large batch" quantum_layers.log 60 \
         "$PYTHON" benchmarks/quantum_layers.py --device "$DEVICE" "${big_head[@]}"
