@@ -30,6 +30,7 @@ from hqnn_lightning.report import (
     find_runs,
     find_tunings,
     group_runs,
+    mark_tuned,
     plot_curves,
     plot_forest,
     plot_small_multiples,
@@ -61,11 +62,12 @@ def main(argv: list[str] | None = None) -> Path:
     )
     args = parser.parse_args(argv)
     try:
-        groups = group_runs(find_runs(args.runs))
+        runs, tunings = find_runs(args.runs), find_tunings(args.runs)
+        mark_tuned(runs, tunings)
+        groups = group_runs(runs)
         table = summary_table(groups, args.baseline, args.control)
         reference = reference_group(groups, args.baseline)
         comparisons = control_comparisons(groups, args.control)
-        tunings = find_tunings(args.runs)
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
     sentences = "\n".join(f"- {line}" for line in control_sentences(comparisons))

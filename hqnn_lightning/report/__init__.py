@@ -37,7 +37,13 @@ from hqnn_lightning.report.tables import (
     reference_group,
     summary_table,
 )
-from hqnn_lightning.report.tuning import TuningRecord, find_tunings, trials_table, tuning_table
+from hqnn_lightning.report.tuning import (
+    TuningRecord,
+    find_tunings,
+    mark_tuned,
+    trials_table,
+    tuning_table,
+)
 
 __all__ = [
     "CURVES",
@@ -59,6 +65,7 @@ __all__ = [
     "group_runs",
     "image_bootstrap",
     "load_run",
+    "mark_tuned",
     "plot_confusion_matrix",
     "plot_curves",
     "plot_forest",

@@ -37,17 +37,20 @@ class RunRecord:
         config: The resolved options (``config.yaml``).
         results: The final results (``results.json``).
         history: Per-epoch values, ``{metric: {epoch: value}}``, for the training epochs only.
+        tuned: Options whose values a search chose for this run (`report.tuning.mark_tuned`):
+            they belong to the search, not to the experiment, so they leave its group's key.
     """
 
     run_dir: Path
     config: dict[str, Any]
     results: dict[str, Any]
     history: dict[str, dict[int, float]] = field(default_factory=dict)
+    tuned: frozenset[str] = frozenset()
 
     @property
     def group_key(self) -> tuple[tuple[str, str], ...]:
-        """The run's `experiment_key`."""
-        return experiment_key(self.config)
+        """The run's `experiment_key`, without its `tuned` options."""
+        return experiment_key(self.config, self.tuned)
 
     def predictions(self) -> ImagePredictions | None:
         """The run's per-image test predictions, ``None`` when it saved none."""
@@ -174,12 +177,14 @@ def group_runs(runs: Sequence[RunRecord]) -> list[RunGroup]:
     ]
 
 
-def experiment_key(config: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+def experiment_key(
+    config: dict[str, Any], ignored: Iterable[str] = ()
+) -> tuple[tuple[str, str], ...]:
     """The options of ``config`` that define the experiment, as sorted ``(name, JSON value)``
-    pairs: the model, and the other options but the seed and logistics (`logistics_options`)
-    and runner options at their defaults, so that runs made before the runner recorded an
-    option group with runs made after."""
-    ignored, defaults = logistics_options(), runner_defaults()
+    pairs: the model, and the other options but ``ignored``, the seed and logistics
+    (`logistics_options`) and runner options at their defaults, so that runs made before the
+    runner recorded an option group with runs made after."""
+    ignored, defaults = logistics_options() | set(ignored), runner_defaults()
     defaults.pop("model")
     return tuple(
         sorted(

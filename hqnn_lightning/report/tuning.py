@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hqnn_lightning.report.runs import TUNING_FILE, experiment_key, experiment_labels
+from hqnn_lightning.report.runs import (
+    TUNING_FILE,
+    RunRecord,
+    experiment_key,
+    experiment_labels,
+)
 
 
 @dataclass
@@ -48,6 +53,23 @@ def find_tunings(paths: Iterable[str | Path]) -> list[TuningRecord]:
         for file in sorted(path.rglob(TUNING_FILE)):
             tunings.append(TuningRecord(file.parent, json.loads(file.read_text())))
     return tunings
+
+
+def mark_tuned(runs: Sequence[RunRecord], tunings: Sequence[TuningRecord]) -> None:
+    """Sets ``run.tuned`` to a search's options for each run that search chose values for:
+    the run has the search's options but the searched ones, and the chosen values of those.
+    Then a hybrid and its control, each trained with the values its own search chose, are
+    one experiment apart, not two, and pair in the report."""
+    for tuning in tunings:
+        best = tuning.record.get("best")
+        if not best:
+            continue
+        searched = frozenset(best["params"])
+        wanted = experiment_key(tuning.config, searched)
+        for run in runs:
+            chosen = all(run.config.get(name) == value for name, value in best["params"].items())
+            if chosen and experiment_key(run.config, searched) == wanted:
+                run.tuned = searched
 
 
 def tuning_labels(tunings: Sequence[TuningRecord]) -> list[str]:

@@ -87,3 +87,35 @@ def test_report_counts_the_final_runs_and_prints_the_search(tmp_path: Path, caps
     row = f"| classical_tiny | lr=0.001:0.03:log | QMCSampler (0) | 2/2 | {chosen} | "
     assert "## Tuning" in report and row in report
     assert row in capsys.readouterr().out
+
+
+def test_runs_trained_with_their_own_searchs_values_pair_with_their_control():
+    from hqnn_lightning.report import RunRecord, TuningRecord, group_runs, mark_tuned, summary_table
+
+    def run(model: str, seed: int, top1: float, **options) -> RunRecord:
+        config = {"model": model, "data": "digits", "seed": seed, **options}
+        return RunRecord(Path(f"{model}{seed}"), config, {"test/acc_top1": top1})
+
+    def search(model: str, lr: float) -> TuningRecord:
+        best = {"number": 0, "params": {"lr": lr}, "value": 0.5}
+        return TuningRecord(
+            Path(model), {"config": {"model": model, "data": "digits"}, "best": best}
+        )
+
+    runs = [
+        run("hybrid", 0, 0.30, lr=0.01),
+        run("hybrid", 1, 0.40, lr=0.01),
+        run("hybrid_control", 0, 0.20, lr=0.003),
+        run("hybrid_control", 1, 0.25, lr=0.003),
+        run("hybrid_control", 0, 0.90, lr=0.1),  # not the value its search chose
+    ]
+    mark_tuned(runs, [search("hybrid", 0.01), search("hybrid_control", 0.003)])
+    assert [run.tuned for run in runs] == [frozenset({"lr"})] * 4 + [frozenset()]
+    groups = group_runs(runs)
+    assert [group.label for group in groups] == [
+        "hybrid",
+        "hybrid_control",
+        "hybrid_control lr=0.1",
+    ]
+    hybrid_row = summary_table(groups).splitlines()[2].split(" | ")
+    assert hybrid_row[-1].startswith("+12.50 [")  # paired with the tuned control, not lr=0.1
