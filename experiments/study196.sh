@@ -19,7 +19,7 @@
 #
 # Environment: ARCH (efficientnet_lite0; efficientnet_lite2 for the second point, at its own
 # 260 px), VARIANTS (true; false leaves the bottleneck variants out), SEEDS ([0,1,2,3,4]),
-# TRIALS (6), EPOCHS (15), JOBS (2 tunings side by side), FT_SEEDS ([0]), FT_EPOCHS (2), PYTHON.
+# TRIALS (6), EPOCHS (40), JOBS (2 tunings side by side), FT_SEEDS ([0]), FT_EPOCHS (2), PYTHON.
 # The second point: ARCH=efficientnet_lite2 VARIANTS=false bash experiments/study196.sh \
 #   ../shared/data/stanford_cars_196 runs/study196_lite2
 set -euo pipefail
@@ -39,7 +39,7 @@ SEARCH=(--trials "${TRIALS:-6}" --space lr=1e-3:1e-1:log weight_decay=1e-5:1e-1:
 
 tune() {
     OMP_NUM_THREADS=$threads "$PYTHON" experiments/tune.py "${SEARCH[@]}" -- "$@" "${DATA[@]}" "${FROZEN[@]}" \
-        --max-epochs "${EPOCHS:-15}" --seeds "${SEEDS:-[0,1,2,3,4]}" --output-dir "$OUTPUT_DIR"
+        --max-epochs "${EPOCHS:-40}" --seeds "${SEEDS:-[0,1,2,3,4]}" --output-dir "$OUTPUT_DIR"
 }
 
 if [ "$PART" != finetuned ]; then
