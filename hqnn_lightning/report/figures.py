@@ -233,7 +233,7 @@ def _draw_variant(axes: Axes, members: Sequence[RunGroup], reference: RunGroup |
         spread = values.std(ddof=1) if values.size > 1 else 0.0
         axes.axhspan(values.mean() - spread, values.mean() + spread, color="grey", alpha=0.2)
         axes.axhline(values.mean(), color="grey", linewidth=1, label=reference.label)
-        axes.legend(fontsize="x-small", loc="lower right")
+        axes.legend(fontsize="x-small", loc="center right")
     by_seed = [group.by_seed("test/acc_top1") for group in members]
     for seed in sorted(set().union(*by_seed)):
         x = [i for i, values in enumerate(by_seed) if seed in values]

@@ -181,7 +181,8 @@ def experiment_key(
     config: dict[str, Any], ignored: Iterable[str] = ()
 ) -> tuple[tuple[str, str], ...]:
     """The options of ``config`` that define the experiment, as sorted ``(name, JSON value)``
-    pairs: the model, and the other options but ``ignored``, the seed and logistics
+    pairs: the model, and the other options set (not ``None``) but ``ignored``, the seed and
+    logistics
     (`logistics_options`) and runner options at their defaults, so that runs made before the
     runner recorded an option group with runs made after."""
     ignored, defaults = logistics_options() | set(ignored), runner_defaults()
@@ -190,7 +191,9 @@ def experiment_key(
         sorted(
             (name, json.dumps(value, sort_keys=True))
             for name, value in config.items()
-            if name not in ignored and not (name in defaults and value == defaults[name])
+            if value is not None
+            and name not in ignored
+            and not (name in defaults and value == defaults[name])
         )
     )
 

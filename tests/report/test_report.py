@@ -65,7 +65,7 @@ def test_table_gives_mean_std_and_gaps_to_baseline_and_control() -> None:
     assert "30.00 ± 14.14" in hybrid  # mean and sample std over the two seeds, in percent
     # vs classical, vs the same-width control; no column for the controls that were not run
     assert table[0].split(" | ")[-2:] == [
-        "Δ test top-1 vs classical n_qubits=None q_device=None",
+        "Δ test top-1 vs classical",
         "Δ test top-1 vs hybrid_control |",
     ]
     assert hybrid[-2:] == ["-60.00", "-20.00 |"]
