@@ -18,10 +18,10 @@ def test_readme_gives_the_two_commands():
 def test_readme_results_table_comes_with_the_command_that_made_it():
     section = README[README.index("## Results") :]
     command = re.search(r"```bash\n(.*?)```", section, flags=re.DOTALL)
-    assert command is not None and "experiments/subset_study.sh" in command.group(1)
+    assert command is not None and "experiments/study196.sh" in command.group(1)
     table = section[command.end() :]
     assert re.search(r"^\| model \|.*test top-1", table, flags=re.MULTILINE)
-    assert (ROOT / "experiments" / "subset_study.sh").is_file()
+    assert (ROOT / "experiments" / "study196.sh").is_file()
 
 
 def test_readme_links_lead_to_files_in_the_repository():
