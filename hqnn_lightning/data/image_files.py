@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
@@ -45,15 +46,16 @@ def is_image_file(path: Path) -> bool:
 def load_rgb(path: Path, bbox: BoundingBox | None = None) -> Image.Image:
     """Decodes ``path`` as an RGB image, optionally cropped to ``bbox``.
 
-    Greyscale, palette, CMYK and alpha images are converted to RGB (alpha is dropped). A box
-    reaching past the image is clipped to it.
+    Greyscale, palette, CMYK and alpha images are converted to RGB (alpha is dropped);
+    16-bit greyscale is scaled to 8 bits, not clipped. A box reaching past the image is clipped
+    to it.
 
     Raises:
         OSError: the file cannot be read or decoded; the message names it.
     """
     try:
         with Image.open(path) as image:
-            image = image.convert("RGB")
+            image = _to_rgb(image)
     except (OSError, UnidentifiedImageError, ValueError) as error:
         raise OSError(f"cannot decode image {path}: {error}") from error
     if bbox is not None:
@@ -62,6 +64,15 @@ def load_rgb(path: Path, bbox: BoundingBox | None = None) -> Image.Image:
             (max(0, x1), max(0, y1), min(image.width, x2 + 1), min(image.height, y2 + 1))
         )
     return image
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """``image`` as 8-bit RGB. Pillow's own ``convert`` clips 16-bit greyscale (``I;16``) at 255,
+    which turns a 16-bit PNG almost white; its values are scaled by 255 / 65535 instead."""
+    if image.mode.startswith("I;16"):
+        pixels = np.asarray(image, dtype=np.float64) * (255 / 65535)
+        image = Image.fromarray(np.rint(pixels).astype(np.uint8))  # 2-D uint8: mode "L"
+    return image.convert("RGB")
 
 
 def is_readable(path: Path) -> bool:

@@ -42,6 +42,12 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     config = parser.parse_args(argv)
     if config.evaluate:
         return [_evaluate(parser, config)]
+    repeated = sorted({seed for seed in config.seeds or () if config.seeds.count(seed) > 1})
+    if repeated:
+        parser.error(
+            f"--seeds {config.seeds}: seed {', '.join(map(str, repeated))} given more than once; "
+            "a repeated seed trains the same run again and would count it twice in the mean ± std"
+        )
     if config.seeds and (str(config.devices) != "1" or config.num_nodes != 1):
         parser.error("--seeds runs one process; with --devices or --num-nodes, run each seed")
     resumption = None

@@ -1,5 +1,6 @@
 import warnings
 
+import numpy as np
 import pytest
 
 from hqnn_lightning.data.image_files import (
@@ -20,6 +21,16 @@ class TestLoadRGB:
         path = write_image(tmp_path / f"image.{fmt.lower()}", seed=0, mode=mode, fmt=fmt)
         image = load_rgb(path)
         assert image.mode == "RGB" and image.size == (48, 32)
+
+    def test_sixteen_bit_greyscale_is_scaled_not_clipped(self, tmp_path):
+        from PIL import Image
+
+        ramp = np.linspace(0, 65535, 48 * 32).reshape(32, 48).astype(np.uint16)
+        Image.fromarray(ramp).save(tmp_path / "depth.png")
+        pixels = np.asarray(load_rgb(tmp_path / "depth.png"))
+        assert pixels.shape == (32, 48, 3) and (pixels[..., 0] == pixels[..., 2]).all()
+        np.testing.assert_array_equal(pixels[..., 0], np.rint(ramp / 257).astype(np.uint8))
+        assert pixels.mean() == pytest.approx(127.5, abs=1)  # not clipped to white at 255
 
     def test_crops_to_the_inclusive_bounding_box(self, tmp_path):
         path = write_image(tmp_path / "car.jpg", seed=0)

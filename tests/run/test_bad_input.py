@@ -213,3 +213,9 @@ class TestWandbWithoutNetwork:
         run_dir = Path(results["run_dir"])
         run_id = (run_dir / "wandb_run_id").read_text().strip()
         assert list((run_dir / "wandb").glob(f"offline-run-*-{run_id}"))
+
+
+def test_a_repeated_seed_is_refused_before_any_run(tmp_path, capsys):
+    error = cli_error(["--model", "hybrid_tiny", "--seeds", "[0,1,0]"], tmp_path, capsys)
+    assert "--seeds [0, 1, 0]: seed 0 given more than once" in error
+    assert not (tmp_path / "runs").exists()
