@@ -219,3 +219,22 @@ def test_a_repeated_seed_is_refused_before_any_run(tmp_path, capsys):
     error = cli_error(["--model", "hybrid_tiny", "--seeds", "[0,1,0]"], tmp_path, capsys)
     assert "--seeds [0, 1, 0]: seed 0 given more than once" in error
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--max-epochs", "0"], "--max-epochs 0: give at least 1"),
+        (["--max-epochs", "-3"], "--max-epochs -3: give at least 1"),
+        (["--checkpoint-every-n-steps", "0"], "--checkpoint-every-n-steps 0: give at least 1"),
+        (["--num-nodes", "0"], "--num-nodes 0: give at least 1"),
+        (["--lr", "-0.01"], "--lr -0.01: a learning rate must be above 0"),
+        (["--q-lr", "0"], "--q-lr 0.0: a learning rate must be above 0"),
+        (["--weight-decay", "-1"], "--weight-decay -1.0: give 0 or more"),
+        (["--val-fraction", "0"], "--val-fraction 0: the runner picks the checkpoint"),
+    ],
+)
+def test_values_no_run_can_use_are_refused_before_any_run(options, message, tmp_path, capsys):
+    error = cli_error(["--model", "hybrid_tiny", *options], tmp_path, capsys)
+    assert message in error
+    assert not (tmp_path / "runs").exists()
