@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import lightning as L
@@ -14,6 +13,7 @@ from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR
 from hqnn_lightning.models import MODELS, create_model
 from hqnn_lightning.models.backbones import pretrained_data_config
 from hqnn_lightning.run.options import FROM_DATA, constructor_arguments
+from hqnn_lightning.run.signatures import argument_default
 
 BUILD_ERRORS = (
     KeyError,
@@ -87,12 +87,10 @@ def backbone_preprocessing(
 
 
 def _model_argument(model: str, name: str, given: dict[str, Any]) -> Any:
-    """The value the model ``model`` is built with for ``name``: given, the variant's, or the
-    constructor's default (``None`` if it takes no such argument)."""
+    """The value the model ``model`` is built with for ``name``: given, else its default
+    (`signatures.argument_default`); ``None`` if it takes no such argument."""
     if name in given:
         return given[name]
-    defaults = MODELS.defaults(model)
-    if name in defaults:
-        return defaults[name]
-    parameter = inspect.signature(MODELS.get(model)).parameters.get(name)
-    return None if parameter is None or parameter.default is parameter.empty else parameter.default
+    if name not in MODELS.accepted_arguments(model):
+        return None
+    return argument_default(MODELS, model, name)

@@ -73,17 +73,26 @@ def _arguments(registry: Registry[Any], name: str) -> Iterator[_Argument]:
     """The keyword arguments of the constructor registered as ``name``: annotation,
     default (the variant's, where it sets one) and docstring description, each from the
     class in the method resolution order that declares the argument."""
-    variant = registry.defaults(name)
     for argument in sorted(registry.accepted_arguments(name)):
         owner = _declaring(registry.get(name), argument)
-        parameter = inspect.signature(owner).parameters[argument]
-        default = variant.get(argument, parameter.default)
         yield _Argument(
             argument,
             _annotations(owner).get(argument),
-            None if default is inspect.Parameter.empty else default,
+            argument_default(registry, name, argument),
             _descriptions(owner).get(argument, ""),
         )
+
+
+def argument_default(registry: Registry[Any], name: str, argument: str) -> Any:
+    """The value the constructor registered as ``name`` gives ``argument`` when it is not
+    passed: the variant's, where it sets one, else the default of the class that declares it
+    (``None`` when it has none)."""
+    variant = registry.defaults(name)
+    if argument in variant:
+        return variant[argument]
+    owner = _declaring(registry.get(name), argument)
+    default = inspect.signature(owner).parameters[argument].default
+    return None if default is inspect.Parameter.empty else default
 
 
 def _declaring(constructor: Callable[..., Any], argument: str) -> Callable[..., Any]:
