@@ -127,6 +127,12 @@ def _shared_image_cache(datasets: list[Dataset]) -> CachedImageDataset | None:
     return CachedImageDataset(images, range(len(images)), [-1] * len(images))
 
 
+def fast_extractor(extractor: nn.Module, batch_size: int, images: int) -> InferenceModule:
+    """``extractor`` made fast for ``images`` images in batches of at most ``batch_size``:
+    compiled from `COMPILE_MIN_IMAGES` images up, where compiling pays for itself."""
+    return InferenceModule(extractor, batch_size, compile=images >= COMPILE_MIN_IMAGES)
+
+
 def dataset_fingerprint(dataset: Dataset) -> str:
     """A digest that changes when the samples of ``dataset`` do.
 
@@ -229,8 +235,7 @@ def build_feature_cache(
         batch_size: Images per extractor call while building.
         fingerprint: Describes the dataset instead of `dataset_fingerprint`.
         extract: Computes ``extractor``'s output for a batch of at most ``batch_size`` images
-            (an `InferenceModule` shared by several splits); default an `InferenceModule` of
-            ``extractor``, compiled for `COMPILE_MIN_IMAGES` images or more.
+            (an `InferenceModule` shared by several splits); default `fast_extractor`'s.
         num_workers: DataLoader processes that load (and decode) the images meanwhile.
 
     Returns:
@@ -259,8 +264,7 @@ def build_feature_cache(
     labels = np.empty(len(dataset), dtype=np.int64)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     if extract is None:
-        compile = len(dataset) >= COMPILE_MIN_IMAGES
-        extract = InferenceModule(extractor, batch_size, compile=compile)
+        extract = fast_extractor(extractor, batch_size, len(dataset))
     start, began = 0, time.perf_counter()
     with tqdm(total=len(dataset), desc=f"caching {kind}", unit="img") as bar:
         for images, targets in loader:
@@ -371,9 +375,7 @@ class FeatureCacheDataModule(ResumableTrainOrder, L.LightningDataModule):
         sources = [shared] if shared is not None else list(sets.values())
         # One for every cache built here: compiled once, and only if one has to be computed.
         images = sum(len(dataset) for dataset in sources)
-        extract = InferenceModule(
-            self.extractor, EXTRACTION_BATCH_SIZE, compile=images >= COMPILE_MIN_IMAGES
-        )
+        extract = fast_extractor(self.extractor, EXTRACTION_BATCH_SIZE, images)
         cached = [
             build_feature_cache(
                 self.extractor,

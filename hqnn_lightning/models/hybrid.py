@@ -96,12 +96,15 @@ def matched_hidden_width(width: int, parameters: int) -> int:
     return max(1, round((parameters - width) / (2 * width + 1)))
 
 
-HYBRID_CIRCUIT_PARAMETERS = sum(
-    math.prod(shape)
-    for shape in VariationalClassifierCircuit(6, 3, identity_blocks=True).weight_shapes.values()
-)
-"""Trainable angles of the default hybrid's circuit: 6 qubits, 3 layers and their mirror
-(``q_init="identity"``), 108."""
+def circuit_parameters(n_qubits: int, q_depth: int) -> int:
+    """Trainable angles of a hybrid's circuit with the default ``q_init="identity"``: the
+    ``q_depth`` layers and their mirror."""
+    circuit = VariationalClassifierCircuit(n_qubits, q_depth, identity_blocks=True)
+    return sum(math.prod(shape) for shape in circuit.weight_shapes.values())
+
+
+HYBRID_CIRCUIT_PARAMETERS = circuit_parameters(6, 3)
+"""Trainable angles of the default hybrid's circuit: 6 qubits, 3 layers and their mirror, 108."""
 
 
 @MODELS.register("hybrid", control=("hybrid_control", "hybrid_separable", "hybrid_control_matched"))
@@ -237,7 +240,10 @@ class HybridVQC(BottleneckClassifier):
 @MODELS.register("hybrid_control_matched", bottleneck_parameters=HYBRID_CIRCUIT_PARAMETERS)
 @MODELS.register("hybrid_control_tiny", arch="small_cnn", n_qubits=2)
 @MODELS.register(
-    "hybrid_control_matched_tiny", arch="small_cnn", n_qubits=2, bottleneck_parameters=24
+    "hybrid_control_matched_tiny",
+    arch="small_cnn",
+    n_qubits=2,
+    bottleneck_parameters=circuit_parameters(2, 2),  # hybrid_tiny's circuit
 )
 class HybridControl(BottleneckClassifier):
     """`HybridVQC` with each circuit replaced by ``tanh(Linear(n_qubits, n_qubits))``, or, with
