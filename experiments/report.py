@@ -15,7 +15,6 @@ prints the tables.
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -40,6 +39,7 @@ from hqnn_lightning.report import (
     trials_table,
     tuning_table,
 )
+from hqnn_lightning.utils.files import write_text_atomically
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -86,10 +86,9 @@ def main(argv: list[str] | None = None) -> Path:
     command = shlex.join(["python", "experiments/report.py", *argv])
     figures = "\n".join(f"![{path.stem}]({path.name})" for path in plots)
     sections = [f"Made by `{command}`.", table, sentences, differences, tuning, figures]
-    report = output / "report.md"
-    partial = report.with_name(f".{report.name}.partial")
-    partial.write_text("\n\n".join(section for section in sections if section) + "\n")
-    os.replace(partial, report)
+    report = write_text_atomically(
+        output / "report.md", "\n\n".join(section for section in sections if section) + "\n"
+    )
     print(table)
     print(sentences)
     print(differences)

@@ -4,11 +4,13 @@ back for the report's bootstrap over test images (`hqnn_lightning.report.bootstr
 
 from __future__ import annotations
 
-import os
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from hqnn_lightning.utils.files import write_text_atomically
 
 PREDICTIONS_FILE = "test_predictions.csv"
 COLUMNS = ("index", "label", "prediction", "correct_top5")
@@ -43,10 +45,9 @@ def write_predictions(path: str | Path, rows: np.ndarray) -> Path:
     path = Path(path)
     rows = np.asarray(rows, dtype=np.int64)
     table = np.column_stack([np.arange(len(rows)), rows])
-    partial = path.with_name(f".{path.name}.partial")
-    np.savetxt(partial, table, fmt="%d", delimiter=",", header=",".join(COLUMNS), comments="")
-    os.replace(partial, path)
-    return path
+    text = io.StringIO()
+    np.savetxt(text, table, fmt="%d", delimiter=",", header=",".join(COLUMNS), comments="")
+    return write_text_atomically(path, text.getvalue())
 
 
 def read_predictions(path: str | Path) -> ImagePredictions | None:

@@ -15,7 +15,6 @@ import csv
 import hashlib
 import json
 import math
-import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -29,6 +28,7 @@ from hqnn_lightning.run.cli import main as run_main
 from hqnn_lightning.run.options import RUNNER, build_parser, constructor_options
 from hqnn_lightning.run.signatures import option_flag
 from hqnn_lightning.run.training import MONITOR
+from hqnn_lightning.utils.files import write_text_atomically
 
 DIVERGED = 1
 """The runner's exit status when a run's training loss stops being finite (`run_seeds`)."""
@@ -272,7 +272,5 @@ def _config_dict(config: Any) -> dict[str, Any]:
 
 
 def _write_json(path: Path, record: dict[str, Any]) -> None:
-    """Writes ``record`` through a temporary file, so a reader never sees half a file."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(partial, path)
+    """Writes ``record`` atomically: a reader never sees half a file."""
+    write_text_atomically(path, json.dumps(record, indent=2) + "\n")
