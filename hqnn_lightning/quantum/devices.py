@@ -47,6 +47,10 @@ class DeviceInfo:
             simulators).
         remote: Whether circuits go to a cloud service (queued, possibly billed); the
             hardware evaluation's cost prompt says so.
+        recorded_jobs: Whether the device records its jobs' ids (`quantum.jobs.JobClient`),
+            so that a retry or a restart fetches a job instead of paying for it again. The
+            qiskit and IonQ plugins wait on each job inside ``execute`` and never expose its
+            id through PennyLane, so theirs are not recorded.
     """
 
     analytic_diff_method: str | None
@@ -61,6 +65,7 @@ class DeviceInfo:
     factory: Callable[[int, dict[str, Any]], qml.devices.Device] | None = None
     noise: bool = False
     remote: bool = False
+    recorded_jobs: bool = False
 
 
 _ANALYTIC_ONLY = frozenset({"backprop", "adjoint"})
@@ -147,7 +152,9 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
             "AWS_DEFAULT_REGION to the device's region"
         ),
         required_options=("device_arn",),
+        factory=plugins.braket_aws_device,
         remote=True,
+        recorded_jobs=True,
     ),
     "ionq.simulator": _sampling_device(
         29,

@@ -5,9 +5,13 @@ the checkpoint is loaded with its quantum layers on the named device; its cost (
 shots) is printed and confirmed; then the test set is evaluated batch by batch. Each finished
 batch is appended to ``predictions.jsonl`` in the evaluation's directory and flushed to disk
 before the next one is submitted, so a run that stops (a crash, Ctrl-C, a lost connection)
-resumes at the first unfinished batch: no finished batch is submitted again. A batch whose job
-fails or times out is retried with exponential backoff. The summary (accuracy, circuits,
-shots) is written to ``results.json`` when every batch is done.
+resumes at the first unfinished batch: no finished batch is submitted again. On a device that
+records its jobs (`hqnn_lightning.quantum.jobs`), each job's id is written to
+``jobs/batch-NNNNN.json`` before it is waited on, and a retry or a restart fetches the
+recorded jobs instead of paying for them again. A batch whose job times out or fails at the
+provider is retried with exponential backoff; an error a retry cannot fix (`is_transient`)
+stops at once. The summary (accuracy, circuits, shots) is written to ``results.json`` when
+every batch is done.
 """
 
 from __future__ import annotations
@@ -37,10 +41,13 @@ from hqnn_lightning.quantum import (
     make_device,
 )
 from hqnn_lightning.quantum.devices import TORCH_DEVICE
+from hqnn_lightning.quantum.jobs import JobJournal, is_transient
 
 PREDICTIONS_FILE = "predictions.jsonl"
 META_FILE = "evaluation.json"
 RESULTS_FILE = "results.json"
+JOBS_DIR = "jobs"
+"""Holds each batch's `JobJournal`, ``batch-NNNNN.json``: the ids of the jobs it submitted."""
 T = TypeVar("T")
 
 
@@ -69,33 +76,43 @@ class RetryPolicy:
 
 
 class JobFailedError(RuntimeError):
-    """A batch failed on every attempt; the finished batches are saved."""
+    """A batch failed on every attempt, or with an error a retry cannot fix; the finished
+    batches are saved."""
 
 
 def call_with_retries(
-    job: Callable[[], T], policy: RetryPolicy, name: str, log: Callable[[str], None] = print
+    job: Callable[[], T],
+    policy: RetryPolicy,
+    name: str,
+    log: Callable[[str], None] = print,
+    retryable: Callable[[BaseException], bool] = is_transient,
 ) -> tuple[T, int]:
-    """Runs ``job`` until it succeeds, retrying any ``Exception`` (a failed or timed-out
-    job) after the policy's delays; ``KeyboardInterrupt`` and other ``BaseException``\\ s stop
-    at once.
+    """Runs ``job`` until it succeeds, retrying an ``Exception`` that ``retryable`` accepts
+    (a timed-out job, a lost connection, throttling) after the policy's delays; any other
+    error, ``KeyboardInterrupt`` and other ``BaseException``\\ s stop at once.
 
     Returns:
         ``(result, attempts)``.
 
     Raises:
-        JobFailedError: every attempt failed; chained to the last error.
+        JobFailedError: every attempt failed, or one failed with an error ``retryable``
+            refuses; one line, chained to the error.
     """
     for attempt in range(policy.max_retries + 1):
         try:
             return job(), attempt + 1
         except Exception as error:
+            reason = f"{type(error).__name__}: {' '.join(str(error).split())}"
+            if not retryable(error):
+                raise JobFailedError(
+                    f"{name} failed and was not retried, since a retry cannot fix {reason}"
+                ) from error
             if attempt == policy.max_retries:
                 raise JobFailedError(
-                    f"{name} failed {attempt + 1} times; last error: "
-                    f"{type(error).__name__}: {error}"
+                    f"{name} failed {attempt + 1} times; last error: {reason}"
                 ) from error
             delay = policy.delay(attempt)
-            log(f"{name} failed ({type(error).__name__}: {error}); retrying in {delay:.0f} s")
+            log(f"{name} failed ({reason}); retrying in {delay:.0f} s")
             policy.sleep(delay)
     raise AssertionError("unreachable")
 
@@ -140,11 +157,15 @@ class EvaluationPlan:
             if self.done_batches
             else ""
         )
-        remote = (
-            "; sent to a cloud service (queued, possibly billed)"
-            if device in KNOWN_DEVICES and KNOWN_DEVICES[device].remote
-            else ""
-        )
+        info = KNOWN_DEVICES.get(device)
+        remote = ""
+        if info is not None and info.remote:
+            remote = "; sent to a cloud service (queued, possibly billed)"
+            if not info.recorded_jobs:
+                remote += (
+                    "; its plugin does not expose job ids, so a batch retried after a client "
+                    "timeout is submitted and billed again"
+                )
         return (
             f"{device}: {self.batches - self.done_batches} batches{resumed}, "
             f"{self.remaining_samples:,} test samples x {self.circuits_per_sample:,} circuits "
@@ -333,7 +354,8 @@ def evaluate_checkpoint(
             default ``<run>/evaluations/<device>-shots<N>-<key>``.
         confirm: Shown the cost (`EvaluationPlan.describe`); submits only if it returns
             ``True``.
-        retry: How failed batches are retried (default `RetryPolicy`).
+        retry: How failed batches are retried (default `RetryPolicy`); the jobs a failed
+            attempt recorded are fetched, not submitted again.
         log: Where progress messages go.
 
     Returns:
@@ -342,7 +364,8 @@ def evaluate_checkpoint(
 
     Raises:
         FileExistsError: ``output_dir`` holds an evaluation with other settings.
-        JobFailedError: a batch failed on every retry (finished batches are kept).
+        JobFailedError: a batch failed on every retry, or with an error a retry cannot fix
+            (finished batches are kept).
         ValueError: an invalid device or option, or a test set whose order changed.
     """
     checkpoint = Path(checkpoint)
@@ -412,10 +435,13 @@ def evaluate_checkpoint(
                 )
             continue
         start = time.perf_counter()
-        with torch.no_grad():
-            logits, attempts = call_with_retries(
-                lambda images=images: model(images), retry, f"batch {index + 1}/{batches}", log
-            )
+        journal = out / JOBS_DIR / f"batch-{index:05d}.json"
+
+        def run_batch(images: torch.Tensor = images, journal: Path = journal) -> torch.Tensor:
+            with JobJournal(journal), torch.no_grad():
+                return model(images)
+
+        logits, attempts = call_with_retries(run_batch, retry, f"batch {index + 1}/{batches}", log)
         record = {
             "batch": index,
             "labels": labels.tolist(),

@@ -2,7 +2,7 @@
 
 import json
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pennylane as qml
 import pytest
@@ -11,8 +11,10 @@ from pennylane.devices import DefaultQubit
 
 from hqnn_lightning.data.synthetic import SyntheticImageDataModule
 from hqnn_lightning.quantum import KNOWN_DEVICES
+from hqnn_lightning.quantum.jobs import JobDevice, JobLostError, JobStatus, is_transient
 from hqnn_lightning.run.cli import main
 from hqnn_lightning.run.hardware_evaluation import (
+    JOBS_DIR,
     PREDICTIONS_FILE,
     RESULTS_FILE,
     EvaluationPlan,
@@ -54,21 +56,47 @@ def datamodule(batch_size=8):
     return SyntheticImageDataModule(**{**SYNTHETIC, "batch_size": batch_size})
 
 
-class FlakyQubit(DefaultQubit):
-    """default.qubit whose executions fail on command: ``fail_on`` maps the 1-based number of
-    an ``execute`` call to the exception it raises; ``executed`` records each call's tapes."""
+class FlakyQubit(JobDevice, DefaultQubit):
+    """default.qubit behind a fake provider whose jobs fail on command. Each ``execute`` is
+    one job; the provider runs it when it is submitted (``executed`` records each paid job's
+    tape count, ``calls`` every submission request).
+
+    ``fail_on`` maps a request's 1-based number to the exception the request raises (nothing
+    is submitted); ``wait_fails`` maps a job's number to the exception the first wait on it
+    raises while the job completes at the provider (a client timeout, a crash); ``ends``
+    maps a job's number to the status it ends in instead of done (failed, cancelled)."""
 
     fail_on: ClassVar[dict[int, BaseException]] = {}
+    wait_fails: ClassVar[dict[int, BaseException]] = {}
+    ends: ClassVar[dict[int, JobStatus]] = {}
     calls: ClassVar[int] = 0
     executed: ClassVar[list[int]] = []
+    jobs: ClassVar[dict[str, tuple[JobStatus, Any]]] = {}
 
-    def execute(self, circuits, execution_config=None):
+    def submit(self, payload):
+        circuits, execution_config = payload
         type(self).calls += 1
         error = self.fail_on.get(type(self).calls)
         if error is not None:
             raise error
-        type(self).executed.append(len(circuits))
-        return super().execute(circuits, execution_config)
+        self.executed.append(len(circuits))
+        number = len(self.executed)
+        status = self.ends.get(number, JobStatus.DONE)
+        result = DefaultQubit.execute(self, circuits, execution_config)
+        self.jobs[f"job-{number}"] = (status, result)
+        return f"job-{number}"
+
+    def status(self, job_id):
+        return self.jobs[job_id][0] if job_id in self.jobs else JobStatus.UNKNOWN
+
+    def result(self, job_id):
+        error = self.wait_fails.pop(int(job_id.removeprefix("job-")), None)
+        if error is not None:
+            raise error
+        status, result = self.jobs[job_id]
+        if status is not JobStatus.DONE:
+            raise JobLostError(f"{job_id} is {status.value}")
+        return result
 
 
 class _EntryPoint:
@@ -79,7 +107,8 @@ class _EntryPoint:
 @pytest.fixture
 def flaky(monkeypatch):
     """Registers ``test.flaky`` (a FlakyQubit) as a device of the library."""
-    FlakyQubit.fail_on, FlakyQubit.calls, FlakyQubit.executed = {}, 0, []
+    FlakyQubit.fail_on, FlakyQubit.wait_fails, FlakyQubit.ends = {}, {}, {}
+    FlakyQubit.calls, FlakyQubit.executed, FlakyQubit.jobs = 0, [], {}
     monkeypatch.setitem(qml.plugin_devices, "test.flaky", _EntryPoint())
     monkeypatch.setitem(KNOWN_DEVICES, "test.flaky", KNOWN_DEVICES["default.qubit"])
     return FlakyQubit
@@ -168,6 +197,8 @@ class TestConfirmation:
         assert "150,000 shots in total" in text
         assert "1 of 4 batches done earlier" in text
         assert "cloud service" in text and "cloud service" not in plan.describe("qiskit.aer")
+        # qiskit's plugin hides its job ids; Braket's tasks are recorded by ARN.
+        assert "billed again" in text and "billed again" not in plan.describe("braket.aws.qubit")
 
 
 class TestCountCircuits:
@@ -289,6 +320,110 @@ class TestEvaluate:
             run_dir, "braket.local.qubit", tmp_path, shots=200, data=datamodule(batch_size=6)
         )
         assert summary["samples"] == 24 and summary["total_shots"] == 4800
+
+
+def journal(tmp_path, batch):
+    return json.loads((tmp_path / "eval" / JOBS_DIR / f"batch-{batch:05d}.json").read_text())
+
+
+class TestJobsArePaidOnce:
+    """Issue 16 item 7: a job's id is recorded before it is waited on, and fetched, not
+    submitted again, after a client timeout or a restart."""
+
+    def test_a_timed_out_job_whose_result_arrives_later_is_fetched(self, run_dir, tmp_path, flaky):
+        flaky.wait_fails = {2: TimeoutError("no result after 3600 s")}
+        evaluate(run_dir, "test.flaky", tmp_path)
+        records = read_finished_batches(tmp_path / "eval" / PREDICTIONS_FILE)
+        assert [records[i]["attempts"] for i in range(3)] == [1, 2, 1]
+        assert flaky.executed == [8, 8, 8]  # three jobs paid for three batches
+        assert journal(tmp_path, 1) == {"jobs": [["job-2"]]}
+
+    def test_a_restart_after_a_crash_during_the_wait_fetches_the_recorded_job(
+        self, run_dir, tmp_path, flaky
+    ):
+        flaky.wait_fails = {2: KeyboardInterrupt()}
+        with pytest.raises(KeyboardInterrupt):
+            evaluate(run_dir, "test.flaky", tmp_path)
+        assert journal(tmp_path, 1) == {"jobs": [["job-2"]]}  # recorded before the wait
+        summary = evaluate(run_dir, "test.flaky", tmp_path)
+        assert flaky.executed == [8, 8, 8] and summary["samples"] == 24
+
+    @pytest.mark.parametrize("status", [JobStatus.FAILED, JobStatus.CANCELLED])
+    def test_a_job_the_provider_failed_or_cancelled_is_submitted_again(
+        self, run_dir, tmp_path, flaky, status
+    ):
+        flaky.ends = {2: status}
+        evaluate(run_dir, "test.flaky", tmp_path)
+        assert flaky.executed == [8, 8, 8, 8]
+        assert journal(tmp_path, 1) == {"jobs": [["job-2", "job-3"]]}
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            PermissionError("invalid API key"),
+            ValueError("the circuit needs 7 qubits, the backend has 5"),
+            NotImplementedError("parameter-shift cannot differentiate\na broadcast batch"),
+        ],
+    )
+    def test_an_error_a_retry_cannot_fix_fails_at_once(self, run_dir, tmp_path, flaky, error):
+        flaky.fail_on = {2: error}
+        slept = []
+        with pytest.raises(JobFailedError) as failure:
+            evaluate(run_dir, "test.flaky", tmp_path, retry=RetryPolicy(sleep=slept.append))
+        assert slept == [] and flaky.calls == 2
+        message = str(failure.value)
+        assert message.startswith("batch 2/3 failed and was not retried, since a retry cannot fix")
+        assert type(error).__name__ in message and "\n" not in message
+
+    def test_the_command_line_prints_it_on_one_line_and_exits_1(
+        self, run_dir, tmp_path, flaky, capsys
+    ):
+        flaky.fail_on = {1: PermissionError("invalid API key")}
+        with pytest.raises(SystemExit) as exit_info:
+            main(
+                [
+                    "--evaluate",
+                    str(run_dir / "checkpoints" / "last.ckpt"),
+                    "--q-device=test.flaky",
+                    "--shots=100",
+                    f"--eval-dir={tmp_path / 'eval'}",
+                    "--yes",
+                ]
+            )
+        assert exit_info.value.code == 1
+        assert capsys.readouterr().err.strip().splitlines()[-1] == (
+            "error: batch 1/3 failed and was not retried, since a retry cannot fix "
+            "PermissionError: invalid API key; rerun the same command to resume"
+        )
+
+
+class _ClientError(Exception):
+    """botocore's ClientError: the service's error code in ``response``."""
+
+    def __init__(self, code, status):
+        super().__init__(code)
+        self.response = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (TimeoutError("poll timed out"), True),
+        (ConnectionResetError("reset by peer"), True),
+        (JobLostError("job-1 is failed"), True),
+        (_ClientError("ThrottlingException", 400), True),
+        (_ClientError("InternalServerException", 500), True),
+        (RuntimeError("device offline"), True),
+        (_ClientError("ValidationException", 400), False),
+        (_ClientError("ServiceQuotaExceededException", 402), False),
+        (_ClientError("AccessDeniedException", 403), False),
+        (PermissionError("bad token"), False),
+        (ValueError("invalid circuit"), False),
+        (NotImplementedError("broadcast batch"), False),
+    ],
+)
+def test_which_errors_are_retried(error, transient):
+    assert is_transient(error) is transient
 
 
 def test_a_quanvolutional_checkpoint_runs_one_circuit_per_patch(tmp_path):
