@@ -37,6 +37,7 @@ from hqnn_lightning.quantum import (
     make_device,
 )
 from hqnn_lightning.quantum.devices import TORCH_DEVICE
+from hqnn_lightning.utils.files import write_text_atomically
 
 PREDICTIONS_FILE = "predictions.jsonl"
 META_FILE = "evaluation.json"
@@ -371,7 +372,7 @@ def evaluate_checkpoint(
             f"{out} holds an evaluation with other settings ({meta_path}); "
             "choose another --eval-dir or delete it"
         )
-    meta_path.write_text(json.dumps(settings_json, indent=2))
+    write_text_atomically(meta_path, json.dumps(settings_json, indent=2))
     predictions = out / PREDICTIONS_FILE
     finished = read_finished_batches(predictions)
 
@@ -436,5 +437,5 @@ def evaluate_checkpoint(
         checkpoint=settings.checkpoint,
         remote=KNOWN_DEVICES[device].remote,
     )
-    (out / RESULTS_FILE).write_text(json.dumps(summary, indent=2))
+    write_text_atomically(out / RESULTS_FILE, json.dumps(summary, indent=2))
     return summary
