@@ -18,6 +18,7 @@ from PIL import Image
 from torch import Tensor
 
 from hqnn_lightning.data.transforms import AugmentationConfig
+from hqnn_lightning.utils.files import atomic_write
 
 MAX_SOURCES = 8
 """At most this many source images (rows) are drawn."""
@@ -76,7 +77,8 @@ def save_augmentation_grid(
     figure.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png")
+    with atomic_write(path, binary=True) as file:
+        figure.savefig(file, format="png")
     return path
 
 

@@ -17,6 +17,7 @@ from matplotlib.ticker import MaxNLocator
 from hqnn_lightning.report.runs import RunGroup
 from hqnn_lightning.report.tables import Comparison
 from hqnn_lightning.run.trainability import GRAD_NORM_KEY, OUTPUT_STD_KEY
+from hqnn_lightning.utils.files import atomic_write
 
 CURVES = {
     "val_accuracy": ("val/acc_top1", "validation top-1 accuracy (%)", 100.0),
@@ -63,10 +64,7 @@ def plot_trainability(groups: Sequence[RunGroup], output_dir: str | Path) -> lis
             axes.set_title(part)
         handles, labels = panels[0].get_legend_handles_labels()
         figure.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small")
-        path = output_dir / "grad_norm.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=120)
-        paths.append(path)
+        paths.append(_write_png(figure, output_dir / "grad_norm.png"))
     spread = OUTPUT_STD_KEY + "mean"
     if any(spread in run.history for group in groups for run in group.runs):
         figure = _figure((6.4, 4.0))
@@ -127,9 +125,15 @@ def _draw_curves(
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    return _write_png(figure, path)
+
+
+def _write_png(figure: Figure, path: Path) -> Path:
+    """Saves ``figure`` as a PNG at ``path``, whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, binary=True) as file:
+        figure.savefig(file, format="png", dpi=120)
     return path
 
 

@@ -15,6 +15,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
 from hqnn_lightning.report import PREDICTIONS_FILE, plot_confusion_matrix, write_predictions
+from hqnn_lightning.utils.files import atomic_write
 
 
 class EpochTimer(L.Callback):
@@ -258,7 +259,8 @@ class ConfusionMatrixFigure(L.Callback):
         if matrix is None or not trainer.is_global_zero:
             return
         counts = matrix.cpu().numpy()
-        np.savetxt(self.run_dir / "confusion_matrix.csv", counts, fmt="%d", delimiter=",")
+        with atomic_write(self.run_dir / "confusion_matrix.csv") as file:
+            np.savetxt(file, counts, fmt="%d", delimiter=",")
         figure = plot_confusion_matrix(
             counts, trainer.datamodule.class_names, self.run_dir / "confusion_matrix.png"
         )

@@ -42,6 +42,7 @@ from hqnn_lightning.quantum import (
 )
 from hqnn_lightning.quantum.devices import TORCH_DEVICE
 from hqnn_lightning.quantum.jobs import JobJournal, is_transient
+from hqnn_lightning.utils.files import write_text_atomically
 
 PREDICTIONS_FILE = "predictions.jsonl"
 META_FILE = "evaluation.json"
@@ -394,7 +395,7 @@ def evaluate_checkpoint(
             f"{out} holds an evaluation with other settings ({meta_path}); "
             "choose another --eval-dir or delete it"
         )
-    meta_path.write_text(json.dumps(settings_json, indent=2))
+    write_text_atomically(meta_path, json.dumps(settings_json, indent=2))
     predictions = out / PREDICTIONS_FILE
     finished = read_finished_batches(predictions)
 
@@ -462,5 +463,5 @@ def evaluate_checkpoint(
         checkpoint=settings.checkpoint,
         remote=KNOWN_DEVICES[device].remote,
     )
-    (out / RESULTS_FILE).write_text(json.dumps(summary, indent=2))
+    write_text_atomically(out / RESULTS_FILE, json.dumps(summary, indent=2))
     return summary

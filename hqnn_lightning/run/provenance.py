@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hqnn_lightning.utils.files import write_text_atomically
+
 RECORDED_PACKAGES = (
     "hqnn_lightning",
     "torch",
@@ -37,8 +39,8 @@ def environment() -> dict[str, Any]:
 
 
 def write_environment(path: Path) -> None:
-    """Writes `environment` as JSON to ``path``."""
-    path.write_text(json.dumps(environment(), indent=2))
+    """Writes `environment` as JSON to ``path``, whole or not at all."""
+    write_text_atomically(path, json.dumps(environment(), indent=2))
 
 
 def record_resumption(path: Path, checkpoint: Path) -> None:
@@ -46,7 +48,7 @@ def record_resumption(path: Path, checkpoint: Path) -> None:
     list of the run's ``environment.json`` at ``path``."""
     recorded = json.loads(path.read_text()) if path.is_file() else {}
     recorded.setdefault("resumed", []).append({**environment(), "checkpoint": str(checkpoint)})
-    path.write_text(json.dumps(recorded, indent=2))
+    write_text_atomically(path, json.dumps(recorded, indent=2))
 
 
 def _version(package: str) -> str | None:

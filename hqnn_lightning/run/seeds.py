@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 from jsonargparse import Namespace
@@ -14,6 +16,9 @@ from hqnn_lightning.run.callbacks import NonFiniteLossError
 from hqnn_lightning.run.distributed import is_global_zero
 from hqnn_lightning.run.resume import Resumption, check_checkpoint
 from hqnn_lightning.run.training import train
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+"""The errors of a full disk or quota, which end the command with one line."""
 
 
 def run_seeds(
@@ -34,7 +39,8 @@ def run_seeds(
         The results of each run, in seed order.
 
     Raises:
-        SystemExit: with status 1 when a run's training loss stops being finite.
+        SystemExit: with status 1 when a run's training loss stops being finite, or when the
+            disk is full (`disk_full_message`).
     """
     all_results = []
     for seed in config.seeds or [config.seed]:
@@ -51,6 +57,11 @@ def run_seeds(
         except NonFiniteLossError as error:
             print(f"error: {error}", file=sys.stderr)
             raise SystemExit(1) from None
+        except OSError as error:
+            if error.errno not in DISK_FULL:
+                raise
+            print(f"error: {disk_full_message(error)}", file=sys.stderr)
+            raise SystemExit(1) from None
         if is_global_zero():
             print(format_results(results))
             if "trainability" in results:
@@ -61,6 +72,24 @@ def run_seeds(
         runs = [load_run(results["run_dir"]) for results in all_results]
         print(summary_table(group_runs(runs)))
     return all_results
+
+
+def disk_full_message(error: OSError) -> str:
+    """One line for a run stopped by a full disk or quota: the file being written, that it
+    was not left half-written (the run's files and checkpoints are written with
+    `hqnn_lightning.utils.files.atomic_write`), and how to go on."""
+    reason = (error.strerror or "no space left on device").lower()
+    if not error.filename:
+        return f"{reason}. Free space and rerun with --resume last"
+    path = Path(error.filename)
+    checkpoints = path.parent if path.parent.name == "checkpoints" else path.parent / "checkpoints"
+    kept = (
+        "the previous checkpoint is intact"
+        if path.suffix == ".ckpt"
+        else "no file was left half-written"
+    )
+    rerun = "with --resume last" if (checkpoints / "last.ckpt").is_file() else "the command"
+    return f"{reason} writing {path}; {kept}. Free space and rerun {rerun}"
 
 
 def format_results(results: dict[str, Any]) -> str:

@@ -25,12 +25,14 @@ from hqnn_lightning.run.callbacks import (
     StepCheckpoint,
     StopOnNonFiniteLoss,
 )
+from hqnn_lightning.run.checkpoint_io import AtomicCheckpointIO
 from hqnn_lightning.run.distributed import RUN_DIR_VARIABLE, is_global_zero, run_directory
 from hqnn_lightning.run.loggers import create_logger
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.provenance import record_resumption, write_environment
 from hqnn_lightning.run.resume import Resumption, resume_warnings_silenced, wandb_run_id
 from hqnn_lightning.run.trainability import TrainabilityMonitor, wants_monitor
+from hqnn_lightning.utils.files import remove_partial_files, write_text_atomically
 
 MONITOR = "val/acc_top1"
 """The metric that picks the best checkpoint, which is validated and tested."""
@@ -105,6 +107,7 @@ def _train(
         strategy=config.strategy,
         logger=loggers,
         callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
         default_root_dir=run_dir,
         fast_dev_run=config.fast_dev_run,
         enable_progress_bar=config.progress_bar,
@@ -139,25 +142,33 @@ def _train(
     if trainability is not None and trainability.verdict is not None:
         results["trainability"] = trainability.summary()
     if trainer.is_global_zero:
-        (run_dir / "results.json").write_text(json.dumps(results, indent=2))
+        write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))
         _finish_wandb(loggers)
     return results
 
 
 def _run_directory(config: Namespace, resumption: Resumption | None) -> Path:
     """The run's directory: a new one with ``config.yaml`` and ``environment.json``, or the
-    resumed run's, whose ``environment.json`` records the resumption."""
+    resumed run's, whose ``environment.json`` records the resumption. The temporary files of
+    writes that a killed process left there are removed."""
     if resumption is not None:
         if is_global_zero():
+            _remove_interrupted_writes(resumption.run_dir)
             record_resumption(resumption.run_dir / "environment.json", resumption.checkpoint)
         return resumption.run_dir
     run_dir = run_directory(
         Path(config.output_dir), f"{config.model}-{config.data}-seed{config.seed}"
     )
     if is_global_zero():
-        build_parser().save(config, run_dir / "config.yaml", overwrite=True)
+        _remove_interrupted_writes(run_dir)  # a SLURM job's directory, after a requeue
+        write_text_atomically(run_dir / "config.yaml", build_parser().dump(config))
         write_environment(run_dir / "environment.json")
     return run_dir
+
+
+def _remove_interrupted_writes(run_dir: Path) -> None:
+    for directory in (run_dir, run_dir / "checkpoints"):
+        remove_partial_files(directory)
 
 
 def _dashboard(config: Namespace, run_dir: Path) -> list[Logger]:

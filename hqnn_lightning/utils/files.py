@@ -1,21 +1,84 @@
-"""Files written so that a reader, or a run killed half-way, never sees half of one."""
+"""Files written so that a reader, or a run killed half-way, never sees half of one.
+
+Each file is written to a temporary file beside it (same directory, so the same filesystem),
+flushed to the disk, then renamed over it with ``os.replace``, which is atomic within one
+filesystem: the file holds either its old contents or all of the new ones. The temporary file is
+named ``.NAME.PID-RANDOM.partial`` (`PARTIAL_PATTERN`), unique per process; one left behind by a
+process killed while writing is removed by `remove_partial_files`.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
+
+PARTIAL_PATTERN = ".*.partial"
+"""The glob pattern of the temporary files that `atomic_write` writes beside their target."""
+
+
+@contextmanager
+def atomic_write(path: str | Path, binary: bool = False) -> Iterator[IO]:
+    """Opens a new temporary file beside ``path`` for writing (UTF-8 text, or bytes with
+    ``binary``) and yields it; when the block ends, flushes and fsyncs it and renames it over
+    ``path``. If the block raises, the temporary file is removed and ``path`` is left as it was.
+
+    Raises:
+        OSError: what writing raised (a full disk, no permission), with ``filename`` set to
+            ``path``, so that a message names the file the user knows rather than the temporary
+            one; any other exception of the block as it was.
+    """
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    try:
+        with open(partial, "xb" if binary else "x", encoding=None if binary else "utf-8") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, path)
+    except BaseException as error:
+        partial.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno is not None:
+            raise OSError(error.errno, error.strerror, str(path)) from error
+        raise
+    _sync_directory(path.parent)
 
 
 def write_text_atomically(path: str | Path, text: str) -> Path:
-    """Writes ``text`` to a temporary file beside ``path`` (same filesystem), then renames it
-    over ``path`` with ``os.replace``: ``path`` holds either its old contents or all of
-    ``text``.
+    """Writes ``text`` to ``path`` with `atomic_write`: ``path`` holds either its old contents
+    or all of ``text``.
 
     Returns:
         ``path``, as a `Path`.
     """
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
-    os.replace(partial, path)
-    return path
+    with atomic_write(path) as file:
+        file.write(text)
+    return Path(path)
+
+
+def remove_partial_files(directory: str | Path) -> list[Path]:
+    """Removes the temporary files of `atomic_write` in ``directory`` (not below it): those
+    of a process killed while writing. Call it only where no other process is writing.
+
+    Returns:
+        The paths removed.
+    """
+    removed = [path for path in Path(directory).glob(PARTIAL_PATTERN) if path.is_file()]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
+
+
+def _sync_directory(directory: Path) -> None:
+    """Flushes ``directory``'s entry for the renamed file to the disk, so that the rename
+    survives a power cut too (POSIX; elsewhere a directory cannot be opened)."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,10 +1,15 @@
-"""write_text_atomically leaves the old file or the whole new one, and no temporary file."""
+"""Files are written beside their target and renamed over it: the old file or the whole new
+one, never half of one, and no temporary file left behind, even by a killed process."""
 
 from __future__ import annotations
 
+import errno
+import os
+import tempfile
+
 import pytest
 
-from hqnn_lightning.utils.files import write_text_atomically
+from hqnn_lightning.utils.files import atomic_write, remove_partial_files, write_text_atomically
 
 
 def test_the_file_is_replaced_whole_and_nothing_is_left_beside_it(tmp_path):
@@ -15,15 +20,52 @@ def test_the_file_is_replaced_whole_and_nothing_is_left_beside_it(tmp_path):
     assert [entry.name for entry in tmp_path.iterdir()] == ["results.json"]
 
 
-def test_a_failed_write_keeps_the_old_contents(tmp_path, monkeypatch):
+def test_the_temporary_file_is_beside_the_target_not_in_tmpdir(tmp_path, monkeypatch):
+    elsewhere = tmp_path / "tmpdir"
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    renames = []
+    replace = os.replace
+    monkeypatch.setattr(
+        os, "replace", lambda src, dst: renames.append((src, dst)) or replace(src, dst)
+    )
+    target = tmp_path / "out" / "last.ckpt"
+    target.parent.mkdir()
+    with atomic_write(target, binary=True) as file:
+        file.write(b"weights")
+    ((source, destination),) = renames
+    assert source.parent == target.parent and source.name.endswith(".partial")
+    assert destination == target and target.read_bytes() == b"weights"
+    assert not any(elsewhere.iterdir())
+
+
+def test_a_write_that_fails_half_way_keeps_the_old_contents_and_no_temporary_file(tmp_path):
     path = tmp_path / "report.md"
     path.write_text("old")
-
-    def full_disk(*args, **kwargs):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr("pathlib.Path.write_text", full_disk)
-    with pytest.raises(OSError, match="No space left"):
-        write_text_atomically(path, "new")
-    monkeypatch.undo()
+    with pytest.raises(OSError, match="No space left") as raised, atomic_write(path) as file:
+        file.write("half of the new")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert raised.value.errno == errno.ENOSPC
+    assert raised.value.filename == str(path)  # the file the user knows, not the temporary one
     assert path.read_text() == "old"
+    assert [entry.name for entry in tmp_path.iterdir()] == ["report.md"]
+
+
+def test_temporary_names_differ_between_writes(tmp_path):
+    names = set()
+    for text in ("a", "b"):
+        with atomic_write(tmp_path / "x.json") as file:
+            names.add(file.name)
+            file.write(text)
+    assert len(names) == 2
+
+
+def test_a_killed_writers_temporary_files_are_removed_and_nothing_else(tmp_path):
+    stale = [tmp_path / ".last.ckpt.4242-0a1b2c3d.partial", tmp_path / ".results.json.partial"]
+    kept = [tmp_path / "last.ckpt", tmp_path / ".hidden", tmp_path / "notes.partial"]
+    for path in stale + kept:
+        path.write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".a.partial").write_text("x")  # not below the directory
+    assert sorted(remove_partial_files(tmp_path)) == sorted(stale)
+    assert all(path.exists() for path in kept) and (tmp_path / "sub" / ".a.partial").exists()
