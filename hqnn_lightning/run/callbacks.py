@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import random
 import time
 from pathlib import Path
@@ -217,6 +218,53 @@ class EpochCheckpoint(ModelCheckpoint):
             save_top_k=1,
             enable_version_counter=False,
         )
+
+
+class RelocatedCheckpointPaths(L.Callback):
+    """Moves the checkpoint paths in a loaded checkpoint's `ModelCheckpoint` states into
+    ``dirpath`` (`relocate_checkpoint_state`) before the callbacks restore them, so that a run
+    directory moved or copied elsewhere resumes and tests its own best checkpoint.
+
+    Lightning stores them as absolute paths; when ``dirpath`` has changed, it would keep the
+    old place's ``best_model_path`` (testing that folder's checkpoint, or failing when it is
+    gone) and forget the other best checkpoints.
+
+    Args:
+        dirpath: The run's checkpoint directory now.
+    """
+
+    def __init__(self, dirpath: str | Path) -> None:
+        self.dirpath = dirpath
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        # Lightning calls every callback's on_load_checkpoint before any load_state_dict.
+        for state in checkpoint.get("callbacks", {}).values():
+            if isinstance(state, dict) and "dirpath" in state and "best_model_path" in state:
+                relocate_checkpoint_state(state, self.dirpath)
+
+
+def relocate_checkpoint_state(state: dict[str, Any], dirpath: str | Path) -> dict[str, Any]:
+    """``state``, a saved `ModelCheckpoint` state, with its ``dirpath`` and the paths of the
+    checkpoints in that directory moved to ``dirpath``; changed in place. Paths outside the
+    old directory are left as they are."""
+    old, new = state.get("dirpath"), os.path.realpath(dirpath)
+    if not old or old == new:
+        return state
+
+    def moved(path: str) -> str:
+        relative = os.path.relpath(path, old) if path else ".."
+        return path if relative.startswith("..") else os.path.join(new, relative)
+
+    for key in ("best_model_path", "kth_best_model_path", "last_model_path"):
+        if key in state:
+            state[key] = moved(state[key])
+    if "best_k_models" in state:
+        best = state["best_k_models"]
+        state["best_k_models"] = {moved(path): score for path, score in best.items()}
+    state["dirpath"] = new
+    return state
 
 
 class AugmentationFigure(L.Callback):

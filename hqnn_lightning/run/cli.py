@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from hqnn_lightning.run.hardware_evaluation import (
     confirm_on_terminal,
     evaluate_checkpoint,
 )
+from hqnn_lightning.run.lock import RunDirectoryInUse, run_directory_lock
 from hqnn_lightning.run.options import build_parser, constructor_arguments
 from hqnn_lightning.run.resume import resumed_config
 from hqnn_lightning.run.seeds import run_seeds
@@ -54,12 +56,15 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     if config.seeds and (str(config.devices) != "1" or config.num_nodes != 1):
         parser.error("--seeds runs one process; with --devices or --num-nodes, run each seed")
     resumption = None
-    if config.resume:
-        try:
-            config, resumption = resumed_config(parser, argv, config)
-        except (FileNotFoundError, ValueError) as error:
-            parser.error(str(error))
-    return run_seeds(config, resumption, parser.error)
+    with ExitStack() as held:
+        if config.resume:
+            try:
+                config, resumption = resumed_config(parser, argv, config)
+                # Taken before anything is built: a second --resume of the run stops at once.
+                held.enter_context(run_directory_lock(resumption.run_dir))
+            except (OSError, ValueError, RunDirectoryInUse) as error:
+                parser.error(str(error))
+        return run_seeds(config, resumption, parser.error)
 
 
 def out_of_range(config: Namespace) -> str | None:

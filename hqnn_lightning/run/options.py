@@ -30,7 +30,12 @@ from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 from hqnn_lightning.data import DATAMODULES
 from hqnn_lightning.models import MODELS
 from hqnn_lightning.run.loggers import LOGGERS
-from hqnn_lightning.run.signatures import ConstructorOption, option_flag, registered_arguments
+from hqnn_lightning.run.signatures import (
+    ConstructorOption,
+    argument_default,
+    option_flag,
+    registered_arguments,
+)
 
 FROM_DATA = {
     "num_classes": "num_classes",
@@ -243,6 +248,34 @@ def resumable_options() -> frozenset[str]:
 def logistics_options() -> frozenset[str]:
     """Options that do not change what a run measures: seeds, outputs, loggers, workers."""
     return frozenset(option.name for option in RUNNER_OPTIONS if not option.experiment) | {"config"}
+
+
+def resolved_options(config: Namespace) -> dict[str, Any]:
+    """Every option of ``config`` but those a resumed run may change (`resumable_options`),
+    with each model or DataModule argument left unset resolved to the value the chosen
+    constructor gives it (`signatures.argument_default`): two configurations that build the
+    same run resolve to the same options, whether a default was written out or left out."""
+    changeable = resumable_options()
+    values = {
+        key: config[key]
+        for key in config.keys()  # noqa: SIM118 (a Namespace's keys() flattens nested ones)
+        if key.split(".")[0] not in changeable
+    }
+    try:
+        takers = (
+            (MODELS, config.model, MODELS.accepted_arguments(config.model) - set(FROM_DATA)),
+            (DATAMODULES, config.data, DATAMODULES.accepted_arguments(config.data)),
+        )
+    except KeyError:  # an unknown model or dataset: its options stay as given
+        return values
+    for option in constructor_options():
+        if values.get(option.name) is not None:
+            continue
+        for registry, name, takes in takers:
+            if option.name in takes:
+                values[option.name] = argument_default(registry, name, option.name)
+                break
+    return values
 
 
 def runner_defaults() -> dict[str, Any]:

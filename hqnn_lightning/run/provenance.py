@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hqnn_lightning.utils.files import write_text_atomically
+from hqnn_lightning.utils.files import read_json_object, write_text_atomically
+
+ENVIRONMENT_FILE = "environment.json"
 
 RECORDED_PACKAGES = (
     "hqnn_lightning",
@@ -45,8 +47,12 @@ def write_environment(path: Path) -> None:
 
 def record_resumption(path: Path, checkpoint: Path) -> None:
     """Appends `environment` (what resumed the run) and ``checkpoint`` to the ``resumed``
-    list of the run's ``environment.json`` at ``path``."""
-    recorded = json.loads(path.read_text()) if path.is_file() else {}
+    list of the run's ``environment.json`` at ``path``.
+
+    Raises:
+        ValueError: ``path`` is truncated or corrupt; the message names it.
+    """
+    recorded = read_json_object(path) if path.is_file() else {}
     recorded.setdefault("resumed", []).append({**environment(), "checkpoint": str(checkpoint)})
     write_text_atomically(path, json.dumps(recorded, indent=2))
 

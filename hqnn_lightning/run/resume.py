@@ -8,6 +8,8 @@ random number generators, the metrics logged so far) and, for W&B, ``wandb_run_i
 
 from __future__ import annotations
 
+import pickle
+import re
 import secrets
 import warnings
 from collections.abc import Iterator, Sequence
@@ -16,16 +18,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import torch
-from jsonargparse import ArgumentParser, Namespace
+import yaml
+from jsonargparse import ArgumentError, ArgumentParser, Namespace
 from torch import nn
 
 from hqnn_lightning.models.base import ImageClassifier
-from hqnn_lightning.run.options import resumable_options
+from hqnn_lightning.run.callbacks import relocate_checkpoint_state
+from hqnn_lightning.run.dataset_record import DATASET_FILE, check_dataset_record
+from hqnn_lightning.run.options import resolved_options
+from hqnn_lightning.run.provenance import ENVIRONMENT_FILE
+from hqnn_lightning.utils.files import read_json_object, write_text_atomically
 
 LAST = "last"
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
+CONFIG_FILE = "config.yaml"
 WANDB_ID_FILE = "wandb_run_id"
+WANDB_RUN_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -48,26 +58,14 @@ def find_resumption(resume: str, output_dir: str | Path, run_prefix: str) -> Res
         resume: ``"last"``, a run directory, or a checkpoint file inside a run directory's
             ``checkpoints/``.
         output_dir: Where ``"last"`` looks for run directories.
-        run_prefix: ``"<model>-<data>-seed<seed>-"``: ``"last"`` takes, among the directories
-            whose name starts with it and that hold ``checkpoints/last.ckpt``, the one whose
-            ``last.ckpt`` was written most recently.
+        run_prefix: ``"<model>-<data>-seed<seed>-"``: ``"last"`` takes the newest of
+            `last_candidates` (`resumed_config` takes the newest run of the same options).
 
     Raises:
         FileNotFoundError: nothing to resume there; the message says what was looked for.
     """
     if resume == LAST:
-        candidates = [
-            path / LAST_CHECKPOINT
-            for path in Path(output_dir).glob(f"{run_prefix}*")
-            if (path / LAST_CHECKPOINT).is_file()
-        ]
-        if not candidates:
-            raise FileNotFoundError(
-                f"--resume last: no run directory {Path(output_dir) / run_prefix}* holds "
-                f"{LAST_CHECKPOINT}; pass the run directory or checkpoint to resume"
-            )
-        checkpoint = max(candidates, key=lambda path: path.stat().st_mtime_ns)
-        return Resumption(checkpoint.parents[1], checkpoint)
+        return last_candidates(output_dir, run_prefix)[0]
     path = Path(resume)
     if path.is_dir():
         checkpoint = path / LAST_CHECKPOINT
@@ -78,7 +76,7 @@ def find_resumption(resume: str, output_dir: str | Path, run_prefix: str) -> Res
         return Resumption(path, checkpoint)
     if path.is_file():
         run_dir = path.resolve().parents[1]
-        if not (run_dir / "config.yaml").is_file():
+        if not (run_dir / CONFIG_FILE).is_file():
             raise FileNotFoundError(
                 f"--resume {resume}: the checkpoint is not in a run directory's checkpoints/ "
                 "(no config.yaml beside it); to train from its weights elsewhere, load them "
@@ -88,13 +86,38 @@ def find_resumption(resume: str, output_dir: str | Path, run_prefix: str) -> Res
     raise FileNotFoundError(f"--resume {resume}: no such run directory or checkpoint file")
 
 
+def last_candidates(output_dir: str | Path, run_prefix: str) -> list[Resumption]:
+    """The run directories under ``output_dir`` whose name starts with ``run_prefix`` and that
+    hold ``checkpoints/last.ckpt``, the most recently saved first.
+
+    Raises:
+        FileNotFoundError: there is none.
+    """
+    checkpoints = [
+        path / LAST_CHECKPOINT
+        for path in Path(output_dir).glob(f"{run_prefix}*")
+        if (path / LAST_CHECKPOINT).is_file()
+    ]
+    if not checkpoints:
+        raise FileNotFoundError(
+            f"--resume last: no run directory {Path(output_dir) / run_prefix}* holds "
+            f"{LAST_CHECKPOINT}; pass the run directory or checkpoint to resume"
+        )
+    checkpoints.sort(key=lambda path: path.stat().st_mtime_ns, reverse=True)
+    return [Resumption(path.parents[1], path) for path in checkpoints]
+
+
 def resumed_config(
     parser: ArgumentParser, argv: Sequence[str], config: Namespace
 ) -> tuple[Namespace, Resumption]:
     """The options of the run that ``config.resume`` continues, and where it continues from.
 
-    The run's ``config.yaml`` gives every option; options on the command line must agree with
-    it, except those that describe the machine (`resumable_options`), which it may change.
+    The run's ``config.yaml`` gives every option. Options are compared resolved
+    (`resolved_options`: defaults included), except those that describe the machine
+    (`resumable_options`), which a resumed run may change. ``--resume last`` takes the newest
+    run of the command's model, data and seed whose options are all the command's; a run
+    directory or checkpoint named on the command line must agree with the options the command
+    line gives. The run's files are checked too (`check_run_files`).
 
     Args:
         parser: The runner's parser.
@@ -104,43 +127,140 @@ def resumed_config(
 
     Raises:
         FileNotFoundError: nothing to resume (see `find_resumption`).
-        ValueError: an option on the command line differs from the run's ``config.yaml``.
+        ValueError: no run has the command's options, an option on the command line differs
+            from the run's ``config.yaml``, or a run file is truncated or corrupt; the message
+            says which.
     """
-    prefix = f"{config.model}-{config.data}-seed{config.seed}-"
-    resumption = find_resumption(config.resume, config.output_dir, prefix)
-    saved_path = resumption.run_dir / "config.yaml"
-    saved = parser.parse_args(["--config", str(saved_path)])
-    merged = parser.parse_args(["--config", str(saved_path), *argv])
-    changeable = resumable_options()
-    changed = [
-        key
-        for key in saved.keys()  # noqa: SIM118 (a Namespace's keys() flattens nested ones)
-        if key.split(".")[0] not in changeable and saved[key] != merged[key]
-    ]
+    if config.resume == LAST:
+        resumption = _same_run(parser, config)
+    else:
+        prefix = f"{config.model}-{config.data}-seed{config.seed}-"
+        resumption = find_resumption(config.resume, config.output_dir, prefix)
+    saved = read_run_config(parser, resumption.run_dir)
+    merged = parser.parse_args(["--config", str(resumption.run_dir / CONFIG_FILE), *argv])
+    changed = _differences(resolved_options(merged), resolved_options(saved))
     if changed:
-        differences = ", ".join(f"{key}={merged[key]!r} (run: {saved[key]!r})" for key in changed)
         raise ValueError(
             f"--resume continues {resumption.run_dir} with the options of its config.yaml; "
-            f"the command line changes {differences}. Drop those options, or start a new run"
+            f"the command line changes {', '.join(changed)}. Drop those options, or start a "
+            "new run"
         )
+    check_run_files(resumption.run_dir)
     merged.output_dir = str(resumption.run_dir.parent)
     return merged, resumption
+
+
+def _same_run(parser: ArgumentParser, config: Namespace) -> Resumption:
+    """The newest of `last_candidates` whose resolved options are ``config``'s."""
+    prefix = f"{config.model}-{config.data}-seed{config.seed}-"
+    wanted = resolved_options(config)
+    closest: tuple[Resumption, list[str]] | None = None
+    for candidate in last_candidates(config.output_dir, prefix):
+        differing = _differences(
+            wanted, resolved_options(read_run_config(parser, candidate.run_dir))
+        )
+        if not differing:
+            return candidate
+        if closest is None or len(differing) < len(closest[1]):
+            closest = (candidate, differing)
+    candidate, differing = closest
+    raise ValueError(
+        f"--resume last: no run directory {Path(config.output_dir) / prefix}* was started "
+        f"with this command's options (defaults included); the closest, "
+        f"{candidate.run_dir.name}, differs in {', '.join(differing)}. Give the options it "
+        "was started with, or pass its directory to --resume"
+    )
+
+
+def _differences(command: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    """``["lr=0.01 (run: 0.001)", ...]``: the options whose values differ."""
+    return [
+        f"{key}={command.get(key)!r} (run: {run.get(key)!r})"
+        for key in sorted(command.keys() | run.keys())
+        if command.get(key) != run.get(key)
+    ]
+
+
+def read_run_config(parser: ArgumentParser, run_dir: Path) -> Namespace:
+    """The options in ``run_dir/config.yaml``, parsed.
+
+    Raises:
+        ValueError: the file is truncated or corrupt (not YAML, not options, not ending with
+            the line break the runner writes); the message names it.
+    """
+    path = run_dir / CONFIG_FILE
+    try:
+        text = path.read_text()
+        values = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ValueError(f"{path} is truncated or corrupt: {_first_line(error)}") from None
+    if not isinstance(values, dict) or not {"model", "data"} <= values.keys():
+        raise ValueError(f"{path} is truncated or corrupt: it names no model and data")
+    if not text.endswith("\n"):
+        raise ValueError(f"{path} is truncated: it ends in the middle of a line")
+    exit_on_error, parser.exit_on_error = parser.exit_on_error, False
+    try:
+        return parser.parse_args(["--config", str(path)])
+    except ArgumentError as error:
+        raise ValueError(f"{path} is corrupt: {_first_line(error)}") from None
+    finally:
+        parser.exit_on_error = exit_on_error
+
+
+def check_run_files(run_dir: Path) -> None:
+    """Checks the files a resumed run reads besides its options and checkpoint:
+    ``environment.json``, ``dataset.json`` and ``wandb_run_id``, where they exist.
+
+    Raises:
+        ValueError: one is truncated or corrupt; the message names it.
+    """
+    for name in (ENVIRONMENT_FILE, DATASET_FILE):
+        if (run_dir / name).is_file():
+            read_json_object(run_dir / name)
+    if (run_dir / WANDB_ID_FILE).is_file():
+        read_wandb_run_id(run_dir / WANDB_ID_FILE)
+
+
+def check_resumption(
+    resumption: Resumption, datamodule: L.LightningDataModule, model: nn.Module
+) -> None:
+    """Checks, before anything trains, that the run ``resumption`` continues can continue with
+    ``datamodule`` and ``model``: the same data (`check_dataset_record`), and checkpoints that
+    are the library's and hold ``model``'s weights (`check_checkpoint`): ``last.ckpt``, and
+    the best checkpoint it names, which the run tests at its end.
+
+    Raises:
+        ValueError: they do not fit; the message says why.
+    """
+    check_dataset_record(resumption.run_dir, datamodule)
+    checkpoint = check_checkpoint(resumption.checkpoint, model)
+    best = best_checkpoint_path(checkpoint, resumption.run_dir / "checkpoints")
+    if best is not None and best.is_file() and best != resumption.checkpoint:
+        check_checkpoint(best, model)
 
 
 def check_checkpoint(path: str | Path, model: nn.Module) -> dict[str, Any]:
     """Loads the Lightning checkpoint ``path`` (on the CPU) and checks it fits ``model``.
 
+    The file is read with ``torch.load(weights_only=True)``: tensors and plain values only,
+    which is all the library's checkpoints hold, so a crafted file cannot run code.
+
     Returns:
         The checkpoint.
 
     Raises:
-        ValueError: the file is not a checkpoint, or its weights are not ``model``'s (missing
-            or extra names, other shapes); the message says which.
+        ValueError: the file is not a checkpoint, not one the library wrote, or its weights
+            are not ``model``'s (missing or extra names, other shapes); the message says which.
     """
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise ValueError(
+            f"{path} holds objects other than tensors and plain values, so it was not written "
+            f"by this library and is not loaded ({_first_line(error)})"
+        ) from None
     except Exception as error:  # torch raises several types for a file that is no checkpoint
-        raise ValueError(f"{path} is not a readable checkpoint: {error}") from None
+        raise ValueError(f"{path} is not a readable checkpoint: {_first_line(error)}") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ValueError(f"{path} is not a Lightning checkpoint (no state_dict)")
     if isinstance(model, ImageClassifier):
@@ -178,9 +298,27 @@ def wandb_run_id(run_dir: Path) -> str:
     there, so that a resumed run logs into the same W&B run."""
     path = run_dir / WANDB_ID_FILE
     if path.is_file():
-        return path.read_text().strip()
+        return read_wandb_run_id(path)
     run_id = secrets.token_hex(4)  # W&B ids are short strings of [a-z0-9]
-    path.write_text(run_id + "\n")
+    write_text_atomically(path, run_id + "\n")
+    return run_id
+
+
+def read_wandb_run_id(path: Path) -> str:
+    """The W&B run id in the file ``path``.
+
+    Raises:
+        ValueError: it holds no run id (empty, truncated, corrupt); the message names it.
+    """
+    try:
+        run_id = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} cannot be read: {_first_line(error)}") from None
+    if not WANDB_RUN_ID.fullmatch(run_id):
+        raise ValueError(
+            f"{path} is corrupt: it holds {run_id[:40]!r}, not a W&B run id (letters, digits, "
+            "- and _)"
+        )
     return run_id
 
 
@@ -202,6 +340,22 @@ def resume_warnings_silenced(resuming: bool) -> Iterator[None]:
             for message in LIGHTNING_RESUME_WARNINGS:
                 warnings.filterwarnings("ignore", message=message)
         yield
+
+
+def best_checkpoint_path(checkpoint: dict[str, Any], dirpath: Path) -> Path | None:
+    """The best checkpoint that the best-model `ModelCheckpoint`'s state in ``checkpoint``
+    names, relocated into ``dirpath`` (`relocate_checkpoint_state`); ``None`` before any."""
+    for state in checkpoint.get("callbacks", {}).values():
+        # The step and epoch checkpoints that write last.ckpt monitor nothing.
+        if isinstance(state, dict) and "dirpath" in state and state.get("monitor"):
+            path = relocate_checkpoint_state(dict(state), dirpath)["best_model_path"]
+            return Path(path) if path else None
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _names(kind: str, names: list[str]) -> str:

@@ -14,7 +14,7 @@ from hqnn_lightning.report import group_runs, load_run, summary_table
 from hqnn_lightning.run.build import BUILD_ERRORS, build
 from hqnn_lightning.run.callbacks import NonFiniteLossError
 from hqnn_lightning.run.distributed import is_global_zero
-from hqnn_lightning.run.resume import Resumption, check_checkpoint
+from hqnn_lightning.run.resume import Resumption, check_resumption
 from hqnn_lightning.run.training import train
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -49,7 +49,7 @@ def run_seeds(
         try:
             datamodule, model = build(seed_config)
             if resumption:
-                check_checkpoint(resumption.checkpoint, model)
+                check_resumption(resumption, datamodule, model)
         except BUILD_ERRORS as error:
             usage_error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
         try:

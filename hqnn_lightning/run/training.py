@@ -20,13 +20,16 @@ from hqnn_lightning.run.callbacks import (
     CSVMetricsCheckpoint,
     EpochCheckpoint,
     EpochTimer,
+    RelocatedCheckpointPaths,
     RngStateCheckpoint,
     SaveTestPredictions,
     StepCheckpoint,
     StopOnNonFiniteLoss,
 )
 from hqnn_lightning.run.checkpoint_io import AtomicCheckpointIO
+from hqnn_lightning.run.dataset_record import write_dataset_record
 from hqnn_lightning.run.distributed import RUN_DIR_VARIABLE, is_global_zero, run_directory
+from hqnn_lightning.run.lock import run_directory_lock
 from hqnn_lightning.run.loggers import create_logger
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.provenance import record_resumption, write_environment
@@ -49,6 +52,7 @@ def train(
 
     With several processes (``--devices 2 --strategy ddp``, SLURM, torchrun) every process
     runs this; they share one run directory, and only global rank 0 writes files and W&B.
+    That process holds the run directory's lock (`run_directory_lock`) while it trains.
 
     Returns:
         The results: model name, parameter counts, epochs, best validation and test metrics,
@@ -57,7 +61,9 @@ def train(
         per-epoch figures under ``"trainability"`` (`TrainabilityMonitor.summary`).
     """
     try:
-        return _train(config, datamodule, model, resumption)
+        run_dir = _run_directory(config, resumption, datamodule)
+        with run_directory_lock(run_dir):
+            return _train(config, datamodule, model, resumption, run_dir)
     finally:
         os.environ.pop(RUN_DIR_VARIABLE, None)  # the next run in this process gets its own
 
@@ -67,8 +73,8 @@ def _train(
     datamodule: L.LightningDataModule,
     model: L.LightningModule,
     resumption: Resumption | None,
+    run_dir: Path,
 ) -> dict[str, Any]:
-    run_dir = _run_directory(config, resumption)
     csv_logger = CSVLogger(run_dir, name="", version="csv")
     # Kept here: under fast_dev_run, trainer.loggers holds a stand-in instead.
     loggers = [csv_logger, *_dashboard(config, run_dir)]
@@ -91,6 +97,7 @@ def _train(
         AugmentationFigure(run_dir),
         ConfusionMatrixFigure(run_dir),
         SaveTestPredictions(run_dir),
+        RelocatedCheckpointPaths(run_dir / "checkpoints"),
     ]
     if config.checkpoint_every_n_steps:
         callbacks.append(StepCheckpoint(run_dir / "checkpoints", config.checkpoint_every_n_steps))
@@ -117,13 +124,18 @@ def _train(
     )
     with resume_warnings_silenced(resumption is not None):
         trainer.fit(
-            model, datamodule=datamodule, ckpt_path=resumption.checkpoint if resumption else None
+            model,
+            datamodule=datamodule,
+            ckpt_path=resumption.checkpoint if resumption else None,
+            weights_only=True,  # the library's checkpoints hold tensors and plain values only
         )
     checkpoint = None if config.fast_dev_run else "best"
     val_metrics = trainer.validate(
-        model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False
+        model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False, weights_only=True
     )
-    test_metrics = trainer.test(model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
+    test_metrics = trainer.test(
+        model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False, weights_only=True
+    )
     counts = parameter_counts(model)
     results = {
         "model": config.model,
@@ -132,7 +144,10 @@ def _train(
         "params_classical": counts["classical"],
         "params_quantum": counts["quantum"],
         "epochs": trainer.current_epoch,
-        "best_checkpoint": best.best_model_path or None,
+        # Relative to the run directory, so that it still names it when the run is moved.
+        "best_checkpoint": (
+            os.path.relpath(best.best_model_path, run_dir) if best.best_model_path else None
+        ),
         "seconds_per_epoch": (
             sum(timer.epoch_seconds) / len(timer.epoch_seconds) if timer.epoch_seconds else None
         ),
@@ -147,10 +162,13 @@ def _train(
     return results
 
 
-def _run_directory(config: Namespace, resumption: Resumption | None) -> Path:
-    """The run's directory: a new one with ``config.yaml`` and ``environment.json``, or the
-    resumed run's, whose ``environment.json`` records the resumption. The temporary files of
-    writes that a killed process left there are removed."""
+def _run_directory(
+    config: Namespace, resumption: Resumption | None, datamodule: L.LightningDataModule
+) -> Path:
+    """The run's directory: a new one with ``config.yaml``, ``environment.json`` and
+    ``dataset.json`` (`write_dataset_record`), or the resumed run's, whose
+    ``environment.json`` records the resumption. The temporary files of writes that a killed
+    process left there are removed."""
     if resumption is not None:
         if is_global_zero():
             _remove_interrupted_writes(resumption.run_dir)
@@ -163,6 +181,7 @@ def _run_directory(config: Namespace, resumption: Resumption | None) -> Path:
         _remove_interrupted_writes(run_dir)  # a SLURM job's directory, after a requeue
         write_text_atomically(run_dir / "config.yaml", build_parser().dump(config))
         write_environment(run_dir / "environment.json")
+        write_dataset_record(run_dir, datamodule)
     return run_dir
 
 

@@ -1,4 +1,5 @@
-"""Files written so that a reader, or a run killed half-way, never sees half of one.
+"""Files written so that a reader, or a run killed half-way, never sees half of one, and
+read so that one that is half there anyway is named, not met with a traceback.
 
 Each file is written to a temporary file beside it (same directory, so the same filesystem),
 flushed to the disk, then renamed over it with ``os.replace``, which is atomic within one
@@ -9,12 +10,13 @@ process killed while writing is removed by `remove_partial_files`.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 PARTIAL_PATTERN = ".*.partial"
 """The glob pattern of the temporary files that `atomic_write` writes beside their target."""
@@ -82,3 +84,23 @@ def _sync_directory(directory: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def read_json_object(path: str | Path) -> dict[str, Any]:
+    """The JSON object in ``path``.
+
+    Raises:
+        ValueError: ``path`` cannot be read or holds no JSON object (truncated, corrupt); the
+            message names it.
+    """
+    try:
+        text = Path(path).read_bytes()
+    except OSError as error:
+        raise ValueError(f"{path} cannot be read: {error.strerror}") from None
+    try:
+        value = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is truncated or corrupt: {error}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{path} is truncated or corrupt: it holds no JSON object")
+    return value

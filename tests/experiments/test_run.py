@@ -70,7 +70,7 @@ def test_tiny_run_writes_results_config_metrics_and_checkpoint(tmp_path, capsys)
     assert results["params_quantum"] == 2 * (2 * 2 * 3) and results["epochs"] == 1
     for key in ("val/acc_top1", "val/acc_top5", "test/acc_top1", "test/acc_top5"):
         assert 0 <= results[key] <= 1
-    assert Path(results["best_checkpoint"]).is_file()
+    assert (run_dir / results["best_checkpoint"]).is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert "val/acc_top1" in (run_dir / "csv" / "metrics.csv").read_text()
 
@@ -89,7 +89,9 @@ def test_last_checkpoint_is_the_last_epoch_not_the_best(tmp_path):
     argv = [*TINY_RUN, "--max-epochs", "4", "--seed", "3", "--output-dir", str(tmp_path)]
     (results,) = main(argv)
     checkpoints = Path(results["run_dir"]) / "checkpoints"
-    best = torch.load(results["best_checkpoint"], map_location="cpu", weights_only=False)
+    best = torch.load(
+        checkpoints.parent / results["best_checkpoint"], map_location="cpu", weights_only=True
+    )
     last = torch.load(checkpoints / "last.ckpt", map_location="cpu", weights_only=False)
     assert best["epoch"] < 3
     assert last["epoch"] == 3 and last["global_step"] == 4 * best["global_step"] // (

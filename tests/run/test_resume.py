@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +18,9 @@ import torch
 
 from hqnn_lightning.models import QuanvNet, create_model
 from hqnn_lightning.run.cli import main
-from hqnn_lightning.run.resume import Resumption, find_resumption
+from hqnn_lightning.run.lock import LOCK_FILE, run_directory_lock
+from hqnn_lightning.run.options import build_parser
+from hqnn_lightning.run.resume import Resumption, find_resumption, resumed_config
 
 # Digits has 20 training batches of 64 per epoch; checkpoints every 7 steps and at epoch ends.
 MID_EPOCH = 28  # epoch 1, batch 8: resumes from the step checkpoint of step 28
@@ -207,3 +210,237 @@ def test_the_fixed_quanvolution_filter_is_rebuilt_exactly_from_the_checkpoint(tm
     images = torch.rand(2, 1, 8, 8)
     assert loaded.hparams.filter_seed == 7
     assert torch.equal(loaded.quanvolution(images), model.quanvolution(images))
+
+
+# A finished one-epoch run, copied by each test below that changes or resumes it.
+FINISHED = [
+    "--model",
+    "hybrid_tiny",
+    "--max-epochs",
+    "1",
+    "--logger",
+    "csv",
+    "--progress-bar",
+    "false",
+]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    output_dir = tmp_path_factory.mktemp("finished")
+    (results,) = main([*FINISHED, "--output-dir", str(output_dir)])
+    return Path(results["run_dir"])
+
+
+def copy_run(run_dir: Path, output_dir: Path, name: str | None = None) -> Path:
+    """A copy of ``run_dir`` under ``output_dir`` whose checkpoints name their own place, as
+    those of a run trained there do."""
+    copy = Path(shutil.copytree(run_dir, output_dir / (name or run_dir.name)))
+    old, new = str(run_dir.resolve()), str(copy.resolve())
+    for path in (copy / "checkpoints").glob("*.ckpt"):
+        checkpoint = torch.load(path, weights_only=True)
+        for state in checkpoint["callbacks"].values():
+            if "dirpath" in state:
+                for key in ("dirpath", "best_model_path", "kth_best_model_path"):
+                    state[key] = state[key].replace(old, new)
+                best = state["best_k_models"]
+                state["best_k_models"] = {key.replace(old, new): best[key] for key in best}
+        torch.save(checkpoint, path)
+    return copy
+
+
+def cli_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Runs the CLI on ``argv``, checks it exits with 2 and no traceback, and returns the
+    line after ``error:``."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1].removeprefix("error: ")
+
+
+class TestResumeLastComparesTheWholeConfiguration:
+    def resumed_run_dir(self, argv: list[str]) -> Path:
+        parser = build_parser()
+        _, resumption = resumed_config(parser, argv, parser.parse_args(argv))
+        return resumption.run_dir
+
+    def test_a_newer_run_that_set_an_option_left_at_its_default_is_another_run(
+        self, finished_run, tmp_path
+    ):
+        same = copy_run(finished_run, tmp_path, "hybrid_tiny-digits-seed0-a")
+        other = copy_run(finished_run, tmp_path, "hybrid_tiny-digits-seed0-b")
+        with (other / "config.yaml").open("a") as file:
+            file.write("lr: 0.01\n")
+        os.utime(same / "checkpoints" / "last.ckpt", ns=(1, 1))  # the other run is newer
+        argv = [*FINISHED, "--output-dir", str(tmp_path), "--resume", "last"]
+        assert self.resumed_run_dir(argv) == same
+        # A default written out is the same run as one left out (hybrid_tiny has 2 qubits).
+        assert self.resumed_run_dir([*argv, "--n-qubits", "2"]) == same
+        assert self.resumed_run_dir([*argv, "--lr", "0.01"]) == other
+
+    def test_no_run_of_these_options_names_the_closest_ones_differences(
+        self, finished_run, tmp_path, capsys
+    ):
+        run_dir = copy_run(finished_run, tmp_path)
+        with (run_dir / "config.yaml").open("a") as file:
+            file.write("lr: 0.01\n")
+        results = (run_dir / "results.json").read_text()
+        error = cli_error([*FINISHED, "--output-dir", str(tmp_path), "--resume", "last"], capsys)
+        assert error.startswith(
+            f"--resume last: no run directory {tmp_path}/hybrid_tiny-digits-seed0-* was started "
+            f"with this command's options (defaults included); the closest, {run_dir.name}, "
+            "differs in lr=0.001 (run: 0.01)."
+        )
+        assert (run_dir / "results.json").read_text() == results
+
+
+class TestTheRunRecordsItsData:
+    def test_a_new_run_records_its_classes(self, finished_run):
+        record = json.loads((finished_run / "dataset.json").read_text())
+        assert record == {
+            "class_names": [str(digit) for digit in range(10)],
+            "num_classes": 10,
+            "image_size": 8,
+            "num_channels": 1,
+        }
+
+    def test_other_classes_or_image_size_are_refused_before_anything_runs(
+        self, finished_run, tmp_path, capsys
+    ):
+        run_dir = copy_run(finished_run, tmp_path)
+        record = json.loads((run_dir / "dataset.json").read_text())
+        record["class_names"][:2] = ["cat", "dog"]
+        record["image_size"] = 16
+        (run_dir / "dataset.json").write_text(json.dumps(record))
+        results = (run_dir / "results.json").read_text()
+        error = cli_error(["--resume", str(run_dir)], capsys)
+        assert error == (
+            f"this command's data is not the data {run_dir} trained on (dataset.json): "
+            "image_size 8 (run: 16); classes the run did not have: 0, 1; the run's classes "
+            "missing: cat, dog. Point --data-dir at the run's data, or start a new run"
+        )
+        assert (run_dir / "results.json").read_text() == results
+
+    def test_a_run_from_before_the_record_resumes_with_a_warning(self, finished_run, tmp_path):
+        run_dir = copy_run(finished_run, tmp_path)
+        (run_dir / "dataset.json").unlink()
+        with pytest.warns(UserWarning, match="has no dataset.json"):
+            (results,) = main(["--resume", str(run_dir)])
+        assert results["run_dir"] == str(run_dir)
+
+
+@pytest.mark.parametrize("old_place", ["moved away", "still there, with other weights"])
+def test_a_moved_or_copied_run_tests_its_own_best_checkpoint(old_place, finished_run, tmp_path):
+    original = copy_run(finished_run, tmp_path / "old")
+    (best,) = (original / "checkpoints").glob("best-*.ckpt")
+    run_dir = Path(shutil.copytree(original, tmp_path / "new" / original.name))
+    if old_place == "moved away":
+        shutil.rmtree(original)
+    else:
+        checkpoint = torch.load(best, weights_only=True)
+        checkpoint["state_dict"] = {
+            name: torch.zeros_like(value) for name, value in checkpoint["state_dict"].items()
+        }
+        torch.save(checkpoint, best)
+    before = json.loads((finished_run / "results.json").read_text())
+
+    (results,) = main(["--resume", str(run_dir)])
+    assert results["test/acc_top1"] == before["test/acc_top1"]
+    assert results["best_checkpoint"] == f"checkpoints/{best.name}"
+    assert json.loads((run_dir / "results.json").read_text())["best_checkpoint"] == (
+        f"checkpoints/{best.name}"
+    )
+
+
+LOCK_HOLDER = """
+import fcntl, signal, sys
+lock = open(sys.argv[1], "a")
+fcntl.flock(lock, fcntl.LOCK_EX)
+print("locked", flush=True)
+signal.pause()
+"""
+
+
+def test_a_run_being_trained_in_is_not_resumed_twice(finished_run, tmp_path, capsys, monkeypatch):
+    run_dir = copy_run(finished_run, tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(run_dir / LOCK_FILE)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        results = (run_dir / "results.json").read_text()
+        error = cli_error(["--resume", str(run_dir)], capsys)
+        assert error == (
+            f"{run_dir} is in use: another process is training in it (it holds .lock); wait "
+            "until it ends, or start a new run"
+        )
+        assert (run_dir / "results.json").read_text() == results
+        with monkeypatch.context() as ranks:
+            ranks.setenv("LOCAL_RANK", "1")  # a DDP process other than global rank 0
+            with run_directory_lock(run_dir):
+                pass
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        holder.stdout.close()
+    with run_directory_lock(run_dir):  # released by the OS when its holder is killed
+        pass
+
+
+class Payload:
+    """Unpickling it would create the file ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.mark.parametrize("crafted", ["last", "best"])
+def test_a_crafted_checkpoint_is_refused_without_running_its_code(
+    crafted, finished_run, tmp_path, capsys
+):
+    run_dir = copy_run(finished_run, tmp_path)
+    marker = tmp_path / "code-ran"
+    (path,) = (run_dir / "checkpoints").glob(f"{crafted}*.ckpt")
+    checkpoint = torch.load(path, weights_only=True)
+    torch.save({**checkpoint, "payload": Payload(marker)}, path)
+    error = cli_error(["--resume", str(run_dir)], capsys)
+    assert error.startswith(
+        f"{path} holds objects other than tensors and plain values, so it was not written by "
+        "this library and is not loaded ("
+    )
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "corrupt", "message"),
+    [
+        ("config.yaml", lambda text: text[: len(text) // 2], "is truncated"),
+        ("config.yaml", lambda text: "model: [hybrid\n", "is truncated or corrupt: "),
+        ("environment.json", lambda text: text[:30], "is truncated or corrupt: "),
+        ("dataset.json", lambda text: "", "is truncated or corrupt: "),
+        ("wandb_run_id", lambda text: "\x00\x01 ''\n", "is corrupt: it holds"),
+    ],
+)
+def test_a_truncated_or_corrupt_run_file_is_named(
+    name, corrupt, message, finished_run, tmp_path, capsys
+):
+    run_dir = copy_run(finished_run, tmp_path)
+    path = run_dir / name
+    path.write_text(corrupt(path.read_text() if path.exists() else ""))
+    error = cli_error(["--resume", str(run_dir)], capsys)
+    assert error.startswith(f"{path} {message}")
+
+
+def test_a_truncated_checkpoint_is_named(finished_run, tmp_path, capsys):
+    run_dir = copy_run(finished_run, tmp_path)
+    path = run_dir / "checkpoints" / "last.ckpt"
+    path.write_bytes(path.read_bytes()[:1000])
+    error = cli_error(["--resume", str(run_dir)], capsys)
+    assert error.startswith(f"{path} is not a readable checkpoint: ")
