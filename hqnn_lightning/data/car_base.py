@@ -206,9 +206,19 @@ class CarDataModule(ImageClassificationDataModule):
         return 3
 
     def build_datasets(self) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
+        """The selected classes' train, val and test datasets.
+
+        Raises:
+            ValueError: the selected classes have no test image (empty ``test/`` folders).
+        """
         label_of = {name: label for label, name in enumerate(self.selected_classes)}
         train = [sample for sample in self.index.train if sample.class_name in label_of]
         test = [sample for sample in self.index.test if sample.class_name in label_of]
+        if not test:
+            raise ValueError(
+                f"{self.data_dir}: no test image in any of the {len(label_of)} selected "
+                "classes, so a run would train and then have nothing to test on"
+            )
         train_labels = [label_of[sample.class_name] for sample in train]
         fit, val, _ = stratified_split(train_labels, self.val_fraction, 0.0, self.seed)
         val_labels = [train_labels[i] for i in val]

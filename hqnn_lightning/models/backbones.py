@@ -171,7 +171,10 @@ def pretrained_data_config(arch: str) -> dict[str, Any]:
         }
     config = timm.get_pretrained_cfg(arch) if arch in timm.list_models() else None
     if config is None:
-        raise ValueError(f"backbone {arch!r} has no pretrained configuration")
+        raise ValueError(
+            f"backbone {arch!r} has no pretrained configuration, so backbone_weights must be "
+            "'none' with it; pretrained weights need a ResNet or timm arch"
+        )
     return {
         "mean": tuple(config.mean),
         "std": tuple(config.std),

@@ -29,9 +29,11 @@ class FilterClassifier(ImageClassifier):
         """Builds the head for the filter's ``(channels, side, side)`` output.
 
         Raises:
-            ValueError: ``side`` below 1 (an image smaller than one patch), or
-                ``precompute_features`` with ``trainable_filter``.
+            ValueError: ``head_width`` below 1, ``side`` below 1 (an image smaller than one
+                patch), or ``precompute_features`` with ``trainable_filter``.
         """
+        if self.hparams.head_width < 1:
+            raise ValueError(f"head_width must be at least 1, got {self.hparams.head_width}")
         if side < 1:
             k = self.hparams.kernel_size
             raise ValueError(

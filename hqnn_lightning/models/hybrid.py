@@ -35,7 +35,7 @@ class BottleneckClassifier(BackboneClassifier):
         num_classes: Number of classes.
 
     Raises:
-        ValueError: ``n_heads`` below 1, or ``precompute_features`` without
+        ValueError: ``n_heads`` or ``n_qubits`` below 1, or ``precompute_features`` without
             ``freeze_backbone``.
     """
 
@@ -44,6 +44,8 @@ class BottleneckClassifier(BackboneClassifier):
         n_heads, width = self.hparams.n_heads, self.hparams.n_qubits
         if n_heads < 1:
             raise ValueError(f"n_heads must be at least 1, got {n_heads}")
+        if width < 1:
+            raise ValueError(f"n_qubits must be at least 1, got {width}")
         num_features = self.feature_shape[0]
         self.projection = nn.Linear(num_features, n_heads * width)
         self.classifier = nn.Linear(n_heads * width, num_classes)
@@ -280,8 +282,8 @@ class HybridControl(BottleneckClassifier):
         weight_decay: AdamW weight decay.
 
     Raises:
-        ValueError: ``n_heads`` below 1, or ``precompute_features`` without
-            ``freeze_backbone``.
+        ValueError: ``n_heads``, ``n_qubits`` or ``bottleneck_parameters`` below 1, or
+            ``precompute_features`` without ``freeze_backbone``.
     """
 
     def __init__(
@@ -300,6 +302,10 @@ class HybridControl(BottleneckClassifier):
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
     ) -> None:
+        if bottleneck_parameters is not None and bottleneck_parameters < 1:
+            raise ValueError(
+                f"bottleneck_parameters must be at least 1, got {bottleneck_parameters}"
+            )
         super().__init__(num_classes=num_classes)
         layers = [_classical_head(n_qubits, bottleneck_parameters) for _ in range(n_heads)]
         self.classical = layers[0] if n_heads == 1 else SideBySide(layers, n_qubits)

@@ -50,8 +50,8 @@ class QuanvNet(FilterClassifier):
         weight_decay: AdamW weight decay.
 
     Raises:
-        ValueError: an image smaller than a patch, or ``precompute_features`` with
-            ``trainable_filter``.
+        ValueError: a negative ``filter_seed``, an image smaller than a patch, or
+            ``precompute_features`` with ``trainable_filter``.
     """
 
     def __init__(
@@ -73,6 +73,8 @@ class QuanvNet(FilterClassifier):
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
     ) -> None:
+        if filter_seed < 0:
+            raise ValueError(f"filter_seed must be 0 or more (a NumPy seed), got {filter_seed}")
         super().__init__(num_classes=num_classes)
         self.quanvolution = QuanvolutionLayer(
             kernel_size,

@@ -21,6 +21,7 @@ from jsonargparse import ArgumentParser, Namespace
 
 from hqnn_lightning.data import create_datamodule
 from hqnn_lightning.run.build import BUILD_ERRORS
+from hqnn_lightning.run.checks import out_of_range, unusable_hardware, unwritable_directories
 from hqnn_lightning.run.hardware_evaluation import (
     JobFailedError,
     RetryPolicy,
@@ -44,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     config = parser.parse_args(argv)
     if config.evaluate:
         return [_evaluate(parser, config)]
-    problem = out_of_range(config)
+    problem = out_of_range(config) or unusable_hardware(config)
     if problem:
         parser.error(problem)
     repeated = sorted({seed for seed in config.seeds or () if config.seeds.count(seed) > 1})
@@ -64,30 +65,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
                 held.enter_context(run_directory_lock(resumption.run_dir))
             except (OSError, ValueError, RunDirectoryInUse) as error:
                 parser.error(str(error))
+        problem = unwritable_directories(config, resumption)
+        if problem:
+            parser.error(problem)
         return run_seeds(config, resumption, parser.error)
-
-
-def out_of_range(config: Namespace) -> str | None:
-    """The first option whose value no run can use, as a sentence naming it; ``None`` when
-    there is none. Checked before anything is built, so that no training runs only to end in
-    a traceback."""
-    at_least = {"max_epochs": 1, "num_nodes": 1, "checkpoint_every_n_steps": 1, "max_retries": 0}
-    for name, low in at_least.items():
-        value = config.get(name)
-        if value is not None and value < low:
-            return f"--{name.replace('_', '-')} {value}: give at least {low}"
-    for name in ("lr", "q_lr"):
-        value = config.get(name)
-        if value is not None and not value > 0:
-            return f"--{name.replace('_', '-')} {value}: a learning rate must be above 0"
-    if (config.get("weight_decay") or 0) < 0:
-        return f"--weight-decay {config.weight_decay}: give 0 or more"
-    if config.get("val_fraction") == 0 and not config.evaluate:
-        return (
-            "--val-fraction 0: the runner picks the checkpoint it tests on the validation "
-            "split, so it needs one (0.1 holds out a tenth of the training images)"
-        )
-    return None
 
 
 def _evaluate(parser: ArgumentParser, config: Namespace) -> dict[str, Any]:

@@ -1,24 +1,38 @@
-"""One run per seed (``--seeds [0,1,2]``), each printed, then the mean +- std table."""
+"""One run per seed (``--seeds [0,1,2]``), each printed, then the mean +- std table; a
+SIGTERM ends them with exit code 143, saying which seeds did not finish and how to continue."""
 
 from __future__ import annotations
 
 import errno
+import signal
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from jsonargparse import Namespace
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from hqnn_lightning.report import group_runs, load_run, summary_table
 from hqnn_lightning.run.build import BUILD_ERRORS, build
 from hqnn_lightning.run.callbacks import NonFiniteLossError
 from hqnn_lightning.run.distributed import is_global_zero
-from hqnn_lightning.run.resume import Resumption, check_resumption
+from hqnn_lightning.run.resume import (
+    LAST,
+    LAST_CHECKPOINT,
+    Resumption,
+    check_resumption,
+    find_resumption,
+)
 from hqnn_lightning.run.training import train
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 """The errors of a full disk or quota, which end the command with one line."""
+
+SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
+"""143: the status a shell gives a process that SIGTERM ended, which schedulers (SLURM,
+Kubernetes) and job arrays read as "stopped, not done"."""
 
 
 def run_seeds(
@@ -40,10 +54,14 @@ def run_seeds(
 
     Raises:
         SystemExit: with status 1 when a run's training loss stops being finite, or when the
-            disk is full (`disk_full_message`).
+            disk is full (`disk_full_message`); with `SIGTERM_EXIT_CODE` when the process
+            receives SIGTERM (Lightning's signal handling ends the fit after the current batch,
+            the checkpoints written so far are kept), after printing which seeds did not finish
+            and how to continue them.
     """
     all_results = []
-    for seed in config.seeds or [config.seed]:
+    seeds = config.seeds or [config.seed]
+    for seed in seeds:
         seed_config = config.clone()
         seed_config.seed, seed_config.seeds = seed, None
         try:
@@ -52,6 +70,7 @@ def run_seeds(
                 check_resumption(resumption, datamodule, model)
         except BUILD_ERRORS as error:
             usage_error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
+        started_ns = time.time_ns()
         try:
             results = train(seed_config, datamodule, model, resumption)
         except NonFiniteLossError as error:
@@ -62,6 +81,12 @@ def run_seeds(
                 raise
             print(f"error: {disk_full_message(error)}", file=sys.stderr)
             raise SystemExit(1) from None
+        except SIGTERMException:
+            if is_global_zero():
+                run_dir = _stopped_run(seed_config, resumption, started_ns)
+                message = stopped_by_sigterm(seeds, seed, run_dir, several=bool(config.seeds))
+                print(f"error: {message}", file=sys.stderr)
+            raise SystemExit(SIGTERM_EXIT_CODE) from None
         if is_global_zero():
             print(format_results(results))
             if "trainability" in results:
@@ -90,6 +115,53 @@ def disk_full_message(error: OSError) -> str:
     )
     rerun = "with --resume last" if (checkpoints / "last.ckpt").is_file() else "the command"
     return f"{reason} writing {path}; {kept}. Free space and rerun {rerun}"
+
+
+def stopped_by_sigterm(
+    seeds: Sequence[int], stopped: int, run_dir: Path | None, several: bool
+) -> str:
+    """The sentence that says which of ``seeds`` a SIGTERM left unfinished and how to go on.
+
+    Args:
+        seeds: The seeds of the command, in the order they run.
+        stopped: The seed whose run the signal stopped.
+        run_dir: That run's directory, ``None`` when it had written no checkpoint.
+        several: The seeds came from ``--seeds`` (else from ``--seed``).
+    """
+    position = list(seeds).index(stopped)
+    done, later = list(seeds[:position]), list(seeds[position + 1 :])
+    what = f"seed {stopped} of --seeds {list(seeds)}" if several else f"the run of seed {stopped}"
+    status = [f"{_seed_words(done)} finished"] * bool(done)
+    status += [f"{_seed_words(later)} did not start"] * bool(later)
+    stop = f"SIGTERM stopped {what}" + (f" ({'; '.join(status)})" if status else "")
+    if run_dir is None:
+        again = f"with --seeds {[stopped, *later]}" if several else "again"
+        return f"{stop} before its first checkpoint; to continue, run the same command {again}"
+    in_place = " in place of --seeds" if several else ""
+    rest = f", then with --seeds {later}" if later else ""
+    return (
+        f"{stop}; its last checkpoint is kept in {run_dir / LAST_CHECKPOINT}. To continue, run "
+        f"the same command with --resume {run_dir}{in_place}{rest}"
+    )
+
+
+def _seed_words(seeds: Sequence[int]) -> str:
+    """``seed 0`` or ``seeds 0, 2``."""
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
+
+
+def _stopped_run(config: Namespace, resumption: Resumption | None, since_ns: int) -> Path | None:
+    """The directory of the run of ``config`` that a SIGTERM stopped, if it holds a
+    ``last.ckpt`` to resume: the resumed run's, or the newest run of its model, data and
+    seed when its ``last.ckpt`` was written since ``since_ns``."""
+    if resumption is not None:
+        return resumption.run_dir
+    prefix = f"{config.model}-{config.data}-seed{config.seed}-"
+    try:
+        found = find_resumption(LAST, config.output_dir, prefix)
+    except FileNotFoundError:
+        return None
+    return found.run_dir if found.checkpoint.stat().st_mtime_ns >= since_ns else None
 
 
 def format_results(results: dict[str, Any]) -> str:

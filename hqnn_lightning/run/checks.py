@@ -1,0 +1,110 @@
+"""The runner's checks before anything is built: values no run can use, output and cache
+directories it cannot write, and hardware this machine does not have. Each returns the
+first problem as one sentence that names the option, or ``None``."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+
+import lightning as L
+from jsonargparse import Namespace
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+from hqnn_lightning.run.options import RUNNER
+from hqnn_lightning.run.resume import Resumption
+from hqnn_lightning.run.signatures import option_flag
+
+MAX_SEED = 2**32 - 1
+"""The largest seed NumPy (and so ``seed_everything`` and the splits) takes."""
+
+HARDWARE_OPTIONS = ("accelerator", "devices", "num_nodes", "strategy")
+"""Runner options that are also `lightning.Trainer` arguments of the same name."""
+
+
+def out_of_range(config: Namespace) -> str | None:
+    """The first option whose value no run can use, as a sentence naming it; ``None`` when
+    there is none. Checked before anything is built, so that no training runs only to end in
+    a traceback."""
+    for name, value in config.items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(item, float) and not math.isfinite(item) for item in values):
+            return f"{option_flag(name)} {value}: give a finite number"
+    seeds = config.get("seeds")
+    if seeds is not None and not seeds:
+        return "--seeds []: give at least one seed, e.g. [0,1,2]"
+    for seed in [config.get("seed", 0), *(seeds or ())]:
+        if not 0 <= seed <= MAX_SEED:
+            flag = "--seeds" if seeds else "--seed"
+            return f"{flag}: seed {seed} is out of range; give seeds from 0 to {MAX_SEED}"
+    at_least = {"max_epochs": 1, "num_nodes": 1, "checkpoint_every_n_steps": 1, "max_retries": 0}
+    for name, low in at_least.items():
+        value = config.get(name)
+        if value is not None and value < low:
+            return f"{option_flag(name)} {value}: give at least {low}"
+    for name in ("lr", "q_lr"):
+        value = config.get(name)
+        if value is not None and not value > 0:
+            return f"{option_flag(name)} {value}: a learning rate must be above 0"
+    if (config.get("weight_decay") or 0) < 0:
+        return f"--weight-decay {config.weight_decay}: give 0 or more"
+    clip = config.get("gradient_clip_val")
+    if clip is not None and not clip > 0:
+        return f"--gradient-clip-val {clip}: give a norm above 0, or leave it out to not clip"
+    if config.get("val_fraction") == 0 and not config.evaluate:
+        return (
+            "--val-fraction 0: the runner picks the checkpoint it tests on the validation "
+            "split, so it needs one (0.1 holds out a tenth of the training images)"
+        )
+    return None
+
+
+def unwritable_directories(config: Namespace, resumption: Resumption | None) -> str | None:
+    """The first of the output directory (the resumed run's directory, with ``--resume``) and
+    ``--cache-dir`` that this process could not create or write in, as a sentence naming the
+    option; ``None`` when both can be written."""
+    output = ("--resume", resumption.run_dir) if resumption else ("--output-dir", config.output_dir)
+    for flag, path in (output, ("--cache-dir", config.get("cache_dir"))):
+        problem = None if path is None else unwritable_directory(Path(path))
+        if problem:
+            return f"{flag} {path}: {problem}"
+    return None
+
+
+def unwritable_directory(path: Path) -> str | None:
+    """Why ``path`` cannot be used as a directory to write in (a file is in the way, or its
+    nearest existing folder is read-only to this process); ``None`` when it can."""
+    path = path.expanduser().absolute()
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return "is a file, not a directory" if existing == path else f"{existing} is a file"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is read-only to this user (no permission to write in it)"
+    return None
+
+
+def unusable_hardware(config: Namespace) -> str | None:
+    """Lightning's objection to ``--accelerator``, ``--devices``, ``--num-nodes`` and
+    ``--strategy`` on this machine (an accelerator it lacks, ``--devices 0``, an unknown
+    strategy), asked of a `lightning.Trainer` built with only those, as a sentence that
+    names the options given; ``None`` when Lightning takes them."""
+    hardware = {name: config.get(name) for name in HARDWARE_OPTIONS}
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    level = rank_zero.level
+    rank_zero.setLevel(logging.WARNING)  # not the "GPU available" lines twice
+    try:
+        L.Trainer(**hardware, logger=False, enable_checkpointing=False)
+    except (MisconfigurationException, ValueError, TypeError, RuntimeError, ImportError) as error:
+        given = [
+            f"{option_flag(name)} {value}"
+            for name, value in hardware.items()
+            if value != RUNNER[name].default
+        ]
+        return f"{', '.join(given) or 'the default hardware options'}: {error}"
+    finally:
+        rank_zero.setLevel(level)
+    return None

@@ -1,0 +1,290 @@
+"""Every runner option given values no run can use: each is refused before any training, with
+an ``error:`` line that names the option (exit code 2), never a traceback.
+
+The options are those of ``hqnn_lightning.run.options`` (the runner's own and those derived
+from the registered constructors); `test_every_option_is_tried` keeps the list complete.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+import hqnn_lightning.run.seeds
+from hqnn_lightning.run.cli import main
+from hqnn_lightning.run.options import RUNNER_OPTIONS, constructor_options
+from tests.data.car_files import write_folders, write_vmmrdb
+
+CARS = "CARS"
+"""Stands for a small Stanford Cars folder layout (``--data stanford_cars --data-dir ...``)."""
+
+VMMRDB = "VMMRDB"
+"""Stands for a small VMMRdb folder (``--data vmmrdb --data-dir ...``)."""
+
+FILE = "FILE"
+"""Stands for the path of an ordinary file."""
+
+CARS_DIR = "STANFORD_FOLDERS"
+"""Stands for the directory of that small Stanford Cars folder layout."""
+
+QUANV = ["--model", "quanv_tiny"]
+SYNTHETIC = ["--data", "synthetic"]
+CONTROL = ["--model", "hybrid_control_tiny"]
+
+# (option, the command line around it): each option with one or more values no run can use.
+BAD_VALUES = [
+    ("model", ["--model", "qcnn"]),
+    ("data", ["--data", "mnist"]),
+    ("data_dir", [CARS, "--data-dir", FILE]),
+    ("cache_dir", [CARS, "--cache-dir", FILE]),
+    ("num_workers", ["--num-workers", "-1"]),
+    ("num_workers", ["--num-workers", "two"]),
+    ("seed", ["--seed", "-1"]),
+    ("seed", ["--seed", str(2**32)]),
+    ("seed", ["--seed", "1.5"]),
+    ("seeds", ["--seeds", "[]"]),
+    ("seeds", ["--seeds", "[0,-1]"]),
+    ("seeds", ["--seeds", "[a]"]),
+    ("max_epochs", ["--max-epochs", "-1"]),
+    ("max_epochs", ["--max-epochs", "many"]),
+    ("deterministic", ["--deterministic", "maybe"]),
+    ("gradient_clip_val", ["--gradient-clip-val", "0"]),
+    ("gradient_clip_val", ["--gradient-clip-val", "-1"]),
+    ("gradient_clip_val", ["--gradient-clip-val", "1e400"]),
+    ("evaluate", ["--evaluate", FILE, "--q-device", "default.qubit"]),
+    ("yes", ["--yes", "maybe"]),
+    ("max_retries", ["--max-retries", "-1"]),
+    ("logger", ["--logger", "mlflow"]),
+    ("wandb_tags", ["--wandb-tags", "5"]),
+    ("wandb_log_model", ["--wandb-log-model", "maybe"]),
+    ("output_dir", ["--output-dir", FILE]),
+    ("output_dir", ["--output-dir", f"{FILE}/runs"]),
+    ("resume", ["--resume", FILE]),
+    ("checkpoint_every_n_steps", ["--checkpoint-every-n-steps", "0"]),
+    ("accelerator", ["--accelerator", "warp"]),
+    ("devices", ["--devices", "0"]),
+    ("devices", ["--devices", "-2"]),
+    ("devices", ["--devices", "some"]),
+    ("num_nodes", ["--num-nodes", "0"]),
+    ("strategy", ["--strategy", "telepathy"]),
+    ("fast_dev_run", ["--fast-dev-run", "maybe"]),
+    ("monitor_trainability", ["--monitor-trainability", "maybe"]),
+    ("progress_bar", ["--progress-bar", "maybe"]),
+    ("arch", ["--arch", "resnet1000"]),
+    ("augment", [CARS, "--augment", "maybe"]),
+    ("backbone_weights", ["--backbone-weights", "imagenet"]),
+    ("batch_size", ["--batch-size", "0"]),
+    ("bottleneck_parameters", [*CONTROL, "--bottleneck-parameters", "0"]),
+    ("cache_images", [CARS, "--cache-images", "maybe"]),
+    ("channels", ["--channels", "2"]),
+    ("check_images", [CARS, "--check-images", "maybe"]),
+    ("class_selection", [CARS, "--class-selection", "best"]),
+    ("classes", [CARS, "--classes", "[Nope]"]),
+    ("color_jitter", [CARS, "--color-jitter", "-1"]),
+    ("crop_to_bbox", [CARS, "--crop-to-bbox", "true"]),
+    ("download", [CARS, "--download", "maybe"]),
+    ("encoding", ["--encoding", "rz"]),
+    ("entangler", ["--entangler", "ring"]),
+    ("filter_seed", [*QUANV, "--filter-seed", "-1"]),
+    ("freeze_backbone", ["--freeze-backbone", "maybe"]),
+    ("head_width", [*QUANV, "--head-width", "0"]),
+    ("hflip", [CARS, "--hflip", "maybe"]),
+    ("image_size", ["--image-size", "0"]),
+    ("keep", ["--data", "combined", "--data-dir", ".", "--keep", "all"]),
+    ("kernel_size", [*QUANV, "--kernel-size", "0"]),
+    ("lr", ["--lr", "0"]),
+    ("lr", ["--lr", "1e400"]),
+    ("min_images_per_class", [VMMRDB, "--min-images-per-class", "x"]),
+    ("n_heads", ["--n-heads", "0"]),
+    ("n_layers", [*QUANV, "--n-layers", "0"]),
+    ("n_qubits", ["--n-qubits", "-1"]),
+    ("noise", [*SYNTHETIC, "--noise", "-1"]),
+    ("normalize", ["--normalize", "maybe"]),
+    ("normalize_mean", [CARS, "--normalize-mean", "[0.5]"]),
+    ("normalize_std", [CARS, "--normalize-std", "[0,0,0]"]),
+    ("num_classes", [*SYNTHETIC, "--num-classes", "1"]),
+    ("num_classes", [CARS, "--num-classes", "99"]),
+    ("precompute_features", ["--precompute-features", "true"]),
+    ("q_depth", ["--q-depth", "0"]),
+    ("q_device", ["--q-device", "ibm.fake"]),
+    ("q_device_options", ["--q-device-options", "5"]),
+    ("q_diff_method", ["--q-device", "default.qubit", "--q-diff-method", "magic"]),
+    ("q_init", ["--q-init", "zeros"]),
+    ("q_init_scale", ["--q-init", "normal", "--q-init-scale", "-1"]),
+    ("q_lr", ["--q-lr", "-1"]),
+    ("residual", ["--residual", "maybe"]),
+    ("reupload", ["--reupload", "maybe"]),
+    ("rotation", [CARS, "--rotation", "-5"]),
+    ("samples_per_class", [*SYNTHETIC, "--samples-per-class", "0"]),
+    ("shots", ["--shots", "0"]),
+    ("stanford_dir", ["--data", "combined", "--data-dir", ".", "--stanford-dir", FILE]),
+    ("stride", [*QUANV, "--stride", "0"]),
+    ("test_fraction", ["--test-fraction", "1"]),
+    ("trainable_filter", [*QUANV, "--trainable-filter", "maybe"]),
+    ("val_fraction", ["--val-fraction", "-0.5"]),
+    ("val_fraction", ["--val-fraction", "0.6", "--test-fraction", "0.5"]),
+    (
+        "vmmrdb_dir",
+        ["--data", "combined", "--data-dir", ".", "--stanford-dir", CARS_DIR, "--vmmrdb-dir", FILE],
+    ),
+    ("weight_decay", ["--weight-decay", "-1"]),
+]
+
+# What names an option whose message speaks of another name (the file, the dataset's term).
+NAMED_AS = {
+    "data_dir": "no Stanford Cars layout found in",
+    "stanford_dir": "no Stanford Cars layout found in",
+    "vmmrdb_dir": "not found",
+    "evaluate": "--evaluate",
+    "resume": "--resume",
+    "q_init_scale": "init scale",
+    "q_init": "unknown init",
+    "q_diff_method": "diff_method",
+    "q_device_options": "q_device_options",
+    "classes": "class 'Nope'",
+    "normalize_mean": "mean and std",
+    "normalize_std": "std must be",
+    "q_device": "quantum device",
+    "model": "unknown model",
+    "data": "unknown dataset",
+    "arch": "unknown backbone",
+    "encoding": "unknown encoding",
+    "entangler": "unknown entangler",
+    "precompute_features": "precompute_features",
+    "backbone_weights": "backbone_weights",
+    "crop_to_bbox": "crop_to_bbox",
+}
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory) -> dict[str, str]:
+    """The placeholders of `BAD_VALUES`: small datasets and a file."""
+    root = tmp_path_factory.mktemp("places")
+    cars = write_folders(root / "cars", per_class=6, test_per_class=2)
+    vmmrdb = write_vmmrdb(root / "vmmrdb")
+    small = ["--image-size", "16", "--val-fraction", "0.2", "--cache-dir", str(root / "cache")]
+    (root / "file").write_text("not a directory")
+    return {
+        CARS_DIR: str(cars),
+        CARS: " ".join(["--data", "stanford_cars", "--data-dir", str(cars), *small]),
+        VMMRDB: " ".join(["--data", "vmmrdb", "--data-dir", str(vmmrdb), *small]),
+        FILE: str(root / "file"),
+    }
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fails the test if a run gets as far as training."""
+
+    def train(*args, **kwargs):
+        pytest.fail("training started")
+
+    monkeypatch.setattr(hqnn_lightning.run.seeds, "train", train)
+
+
+def refused(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """Runs the CLI on ``argv``; checks that it exits with 2 before training, with no
+    traceback, and returns its ``error:`` line."""
+    defaults = ["--model", "hybrid_tiny", "--logger", "csv", "--output-dir", str(tmp_path / "o")]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*defaults, *argv])
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2, error
+    assert "Traceback" not in error
+    (line,) = [line for line in error.splitlines() if line.startswith("error: ")]
+    return line
+
+
+def expand(argv: list[str], places: dict[str, str]) -> list[str]:
+    expanded = []
+    for word in argv:
+        for name, value in places.items():
+            word = word.replace(name, value)
+        expanded += word.split(" ") if word.startswith("--data ") else [word]
+    return expanded
+
+
+@pytest.mark.parametrize(
+    ("option", "argv"), BAD_VALUES, ids=[f"{o}={a[-1]}" for o, a in BAD_VALUES]
+)
+def test_a_value_no_run_can_use_is_refused_naming_the_option(
+    option, argv, places, no_training, tmp_path, capsys
+):
+    error = refused(expand(argv, places), tmp_path, capsys)
+    named = NAMED_AS.get(option)
+    if named is None:
+        assert option in error or option.replace("_", "-") in error, error
+    else:
+        assert named in error, error
+
+
+def test_every_option_is_tried():
+    options = {option.name for option in RUNNER_OPTIONS}
+    options |= {option.name for option in constructor_options()}
+    assert options - {"wandb_project", "wandb_entity", "wandb_group", "eval_dir"} <= {
+        option for option, _ in BAD_VALUES
+    }
+
+
+@pytest.mark.parametrize("accelerator", ["gpu", "cuda", "mps"])
+def test_an_accelerator_this_machine_lacks(accelerator, no_training, tmp_path, capsys):
+    if accelerator == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    if accelerator != "mps" and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    error = refused(["--accelerator", accelerator], tmp_path, capsys)
+    assert error.startswith(f"error: --accelerator {accelerator}: ")
+
+
+def test_devices_zero(no_training, tmp_path, capsys):
+    error = refused(["--devices", "0"], tmp_path, capsys)
+    assert error == (
+        "error: --devices 0: `Trainer(devices=0)` value is not a valid input using cpu accelerator."
+    )
+
+
+@pytest.fixture
+def read_only(tmp_path, monkeypatch) -> Path:
+    """A directory this user cannot write in. Root writes in it regardless of its mode, so
+    for root ``os.access`` answers as it does for any other user."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):
+        access = os.access
+        monkeypatch.setattr(
+            os,
+            "access",
+            lambda path, mode: access(path, mode) and not (Path(path) == folder and mode & 2),
+        )
+    yield folder
+    folder.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("option", "under"), [("--output-dir", "runs"), ("--output-dir", ""), ("--cache-dir", "c")]
+)
+def test_a_read_only_directory(option, under, read_only, places, no_training, tmp_path, capsys):
+    path = read_only / under if under else read_only
+    argv = [*places[CARS].split(), option, str(path)]
+    error = refused(argv, tmp_path, capsys)
+    assert error == (
+        f"error: {option} {path}: {read_only} is read-only to this user "
+        "(no permission to write in it)"
+    )
+
+
+def test_test_folders_without_images(no_training, tmp_path, capsys):
+    cars = write_folders(tmp_path / "cars", per_class=6, test_per_class=1)
+    for image in (cars / "test").glob("*/*"):
+        image.unlink()
+    argv = ["--data", "stanford_cars", "--data-dir", str(cars), "--num-classes", "3"]
+    argv += ["--image-size", "16", "--val-fraction", "0.2", "--cache-dir", str(tmp_path / "c")]
+    error = refused(argv, tmp_path, capsys)
+    assert error == (
+        f"error: {cars}: no test image in any of the 3 selected classes, so a run would train "
+        "and then have nothing to test on"
+    )
