@@ -8,7 +8,6 @@ random number generators, the metrics logged so far) and, for W&B, ``wandb_run_i
 
 from __future__ import annotations
 
-import secrets
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +20,9 @@ from jsonargparse import ArgumentParser, Namespace
 from torch import nn
 
 from hqnn_lightning.models.base import ImageClassifier
+from hqnn_lightning.run.loggers import new_wandb_run_id
 from hqnn_lightning.run.options import resumable_options
+from hqnn_lightning.utils.files import write_text_atomically
 
 LAST = "last"
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
@@ -179,8 +180,12 @@ def wandb_run_id(run_dir: Path) -> str:
     path = run_dir / WANDB_ID_FILE
     if path.is_file():
         return path.read_text().strip()
-    run_id = secrets.token_hex(4)  # W&B ids are short strings of [a-z0-9]
-    path.write_text(run_id + "\n")
+    return record_wandb_run_id(run_dir, new_wandb_run_id())
+
+
+def record_wandb_run_id(run_dir: Path, run_id: str) -> str:
+    """Writes ``run_id`` as ``run_dir``'s W&B run id, the one ``--resume`` continues."""
+    write_text_atomically(run_dir / WANDB_ID_FILE, run_id + "\n")
     return run_id
 
 
