@@ -24,7 +24,7 @@ from hqnn_lightning.models import create_model
 from hqnn_lightning.quantum import make_device
 from hqnn_lightning.run.cli import main
 from hqnn_lightning.run.loggers import create_logger
-from hqnn_lightning.run.options import build_parser
+from hqnn_lightning.run.options import build_parser, constructor_arguments
 from hqnn_lightning.run.resume import check_checkpoint
 from tests.data.car_files import write_folders
 
@@ -110,6 +110,14 @@ class TestDataDirectories:
         argv = ["--data", "stanford_cars", "--data-dir", str(tmp_path / name)]
         argv += ["--cache-dir", str(tmp_path / "cache")]
         assert "error: no Stanford Cars layout found in" in cli_error(argv, tmp_path, capsys)
+
+    def test_recheck_images_goes_to_the_car_datasets(self):
+        options = ["--data", "stanford_cars", "--data-dir", "cars", "--recheck-images"]
+        _, data_arguments = constructor_arguments(build_parser().parse_args(options))
+        assert data_arguments["recheck_images"] is True
+        parsed = build_parser().parse_args(["--data", "digits", "--recheck-images"])
+        with pytest.raises(TypeError, match="recheck_images"):
+            constructor_arguments(parsed)
 
     def test_corrupt_images_are_skipped_with_one_warning(self, tmp_path):
         data_dir = write_folders(tmp_path / "cars", per_class=10, test_per_class=2)
