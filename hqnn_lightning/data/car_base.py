@@ -97,7 +97,9 @@ class CarDataModule(ImageClassificationDataModule):
             (``backbones.pretrained_data_config``) unless this is given.
         normalize_std: Per-channel RGB standard deviation; ``None``: ImageNet's.
         check_images: Decode every file once before training and skip unreadable ones; the
-            result is cached until a file changes.
+            result is cached until a file changes (files that could not be read for a reason
+            that may pass, such as a permission, are checked again on every run).
+        recheck_images: Check every file the cache excludes again, whatever the reason.
         cache_images: The fast path: decode and resize every image once into an on-disk
             uint8 cache, and augment whole batches after they reach the device (the GPU when
             there is one) in ``on_after_batch_transfer``. Same augmentation distribution.
@@ -123,6 +125,7 @@ class CarDataModule(ImageClassificationDataModule):
         normalize_mean: list[float] | None = None,
         normalize_std: list[float] | None = None,
         check_images: bool = True,
+        recheck_images: bool = False,
         cache_images: bool = False,
         cache_dir: str | None = None,
         batch_size: int = 32,
@@ -142,6 +145,7 @@ class CarDataModule(ImageClassificationDataModule):
         self.class_selection = class_selection
         self.val_fraction = val_fraction
         self.check_images = check_images
+        self.recheck_images = recheck_images
         self.cache_images = cache_images
         self.augmentation = AugmentationConfig(
             image_size=image_size,
@@ -170,7 +174,10 @@ class CarDataModule(ImageClassificationDataModule):
         if self.check_images:
             samples = index.train + index.test
             unreadable = cached_unreadable(
-                [sample.path for sample in samples], self.cache_dir, f"checking {self.data_dir}"
+                [sample.path for sample in samples],
+                self.cache_dir,
+                f"checking {self.data_dir}",
+                recheck=self.recheck_images,
             )
             train, test = drop_unreadable([index.train, index.test], unreadable, str(self.data_dir))
             index = CarIndex(index.class_names, train, test)

@@ -1,15 +1,18 @@
 """Image files on disk: what counts as one, reading it as RGB, and finding the broken ones.
 
 Datasets of photographs scraped from the web hold zero-byte files, truncated JPEGs, CMYK and
-greyscale images, PNGs with alpha and macOS ``._*`` AppleDouble files. They are found once,
-before training, by `find_unreadable` (a fast reduced-size decode that still reads the
-whole stream), so that an epoch never meets one.
+greyscale images, PNGs with alpha, headers that claim more pixels than Pillow will decode, and
+macOS ``._*`` AppleDouble files. They are found once, before training, by `find_unreadable` (a
+fast reduced-size decode that still reads the whole stream), so that an epoch never meets one;
+each gets a reason (`UNREADABLE_REASONS`), and those that may pass (all but
+`SETTLED_REASONS`: a permission, an I/O error, a missing file, the pixel limit) are worth
+checking again.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +21,23 @@ from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+
+LARGE_IMAGE_HINT = "raise PIL.Image.MAX_IMAGE_PIXELS to read it"
+"""How to use an image that Pillow refuses as a possible decompression bomb."""
+
+UNREADABLE_REASONS = {
+    "empty": "empty",
+    "undecodable": "cannot be decoded",
+    "too_large": f"over Pillow's pixel limit ({LARGE_IMAGE_HINT})",
+    "inaccessible": "could not be read (permission or I/O error; checked again on every run)",
+    "missing": "missing (checked again on every run)",
+}
+"""Why a file is unreadable (the key is what the cache records) -> the warning's words."""
+
+SETTLED_REASONS = frozenset({"empty", "undecodable"})
+"""Reasons that hold until the file changes. Any other may pass with the file as it is (a
+permission, an I/O error, a file put back, a higher pixel limit), so such a file is checked
+again: for a file too large that check stops at its header."""
 
 BoundingBox = tuple[int, int, int, int]
 """``(x1, y1, x2, y2)`` in pixels, inclusive, as in the Stanford Cars annotations."""
@@ -56,6 +76,8 @@ def load_rgb(path: Path, bbox: BoundingBox | None = None) -> Image.Image:
     try:
         with Image.open(path) as image:
             image = _to_rgb(image)
+    except Image.DecompressionBombError as error:
+        raise OSError(f"cannot decode image {path}: {error} ({LARGE_IMAGE_HINT})") from error
     except (OSError, UnidentifiedImageError, ValueError) as error:
         raise OSError(f"cannot decode image {path}: {error}") from error
     if bbox is not None:
@@ -75,39 +97,64 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def is_readable(path: Path) -> bool:
-    """Whether ``path`` decodes completely; a reduced-size JPEG decode keeps this fast."""
+def display_name(name: str) -> str:
+    """A file or folder name as printable text: bytes that are not UTF-8 (which Python keeps as
+    lone surrogates, so they cannot be written as UTF-8) are shown as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def unreadable_reason(path: Path) -> str | None:
+    """Why ``path`` does not decode completely (a key of `UNREADABLE_REASONS`), or ``None``
+    when it does; a reduced-size JPEG decode keeps this fast."""
     try:
         if path.stat().st_size == 0:
-            return False
+            return "empty"
         with Image.open(path) as image:
             image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
             image.load()
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
-        return False
-    return True
+    except Image.DecompressionBombError:
+        return "too_large"
+    except FileNotFoundError:
+        return "missing"
+    except OSError as error:
+        # The system's errors carry an errno; Pillow's decoding errors do not.
+        return "undecodable" if error.errno is None else "inaccessible"
+    except (ValueError, SyntaxError):
+        return "undecodable"
+    return None
 
 
-def find_unreadable(paths: Sequence[Path], description: str = "checking images") -> list[Path]:
+def find_unreadable(paths: Sequence[Path], description: str = "checking images") -> dict[Path, str]:
     """The files of ``paths`` that do not decode, with a progress bar.
 
     Returns:
-        The unreadable paths, in the order given.
+        ``{path: reason}`` (`unreadable_reason`) of the unreadable paths, in the order given.
     """
-    return [path for path in tqdm(paths, desc=description, unit="img") if not is_readable(path)]
+    reasons = {
+        path: unreadable_reason(path)
+        for path in tqdm(paths, desc=description, unit="img", disable=not paths)
+    }
+    return {path: reason for path, reason in reasons.items() if reason is not None}
 
 
 def drop_unreadable(
-    splits: Sequence[Sequence[ImageSample]], unreadable: Iterable[Path], source: str
+    splits: Sequence[Sequence[ImageSample]], unreadable: Mapping[Path, str], source: str
 ) -> list[list[ImageSample]]:
-    """Each split of samples without the ``unreadable`` files; one warning counts the dropped."""
-    skip = set(unreadable)
-    kept = [[sample for sample in split if sample.path not in skip] for split in splits]
-    dropped = sorted({sample.path for split in splits for sample in split if sample.path in skip})
+    """Each split of samples without the ``unreadable`` files (``{path: reason}``); one warning
+    counts the dropped ones per reason, with examples."""
+    kept = [[sample for sample in split if sample.path not in unreadable] for split in splits]
+    dropped = sorted(
+        {sample.path for split in splits for sample in split if sample.path in unreadable}
+    )
     if dropped:
-        examples = ", ".join(str(path) for path in dropped[:3])
+        groups: dict[str, list[Path]] = {}
+        for path in dropped:
+            groups.setdefault(unreadable[path], []).append(path)
+        why = "; ".join(
+            f"{len(paths)} {UNREADABLE_REASONS[reason]}, e.g. {', '.join(map(str, paths[:3]))}"
+            for reason, paths in groups.items()
+        )
         warnings.warn(
-            f"{source}: skipped {len(dropped)} unreadable image file(s), e.g. {examples}",
-            stacklevel=2,
+            f"{source}: skipped {len(dropped)} unreadable image file(s): {why}", stacklevel=2
         )
     return kept

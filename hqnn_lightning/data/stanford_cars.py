@@ -12,7 +12,7 @@ import numpy as np
 import scipy.io
 
 from hqnn_lightning.data.car_base import CarDataModule, CarIndex
-from hqnn_lightning.data.image_files import ImageSample, is_image_file
+from hqnn_lightning.data.image_files import ImageSample, display_name, is_image_file
 from hqnn_lightning.data.registry import DATAMODULES
 
 HF_DATASET = "tanganke/stanford_cars"
@@ -99,11 +99,14 @@ def read_single_file(root: Path, crop: bool) -> CarIndex:
 
 
 def read_folders(root: Path) -> CarIndex:
-    """``train/<Class Name>/*`` and ``test/<Class Name>/*``; classes are the train folders."""
+    """``train/<Class Name>/*`` and ``test/<Class Name>/*``; classes are the train folders
+    (a folder name that is not UTF-8 is spelled with ``\\xNN`` for its other bytes)."""
 
     def class_folders(split: str) -> dict[str, list[Path]]:
         return {
-            folder.name: sorted(path for path in folder.iterdir() if is_image_file(path))
+            display_name(folder.name): sorted(
+                path for path in folder.iterdir() if is_image_file(path)
+            )
             for folder in sorted((root / split).iterdir())
             if folder.is_dir()
         }

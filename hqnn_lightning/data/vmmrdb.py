@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from hqnn_lightning.data.car_base import CarDataModule, CarIndex
-from hqnn_lightning.data.image_files import ImageSample, is_image_file
+from hqnn_lightning.data.image_files import ImageSample, display_name, is_image_file
 from hqnn_lightning.data.registry import DATAMODULES
 from hqnn_lightning.data.splits import check_split_fractions, stratified_split
 
@@ -36,7 +36,7 @@ def read_class_folders(root: Path, min_images_per_class: int) -> dict[str, list[
                 folder = Path(entry.path)
                 files = sorted(path for path in folder.iterdir() if is_image_file(path))
                 if len(files) >= max(1, min_images_per_class):
-                    folders[entry.name] = files
+                    folders[display_name(entry.name)] = files
     if not folders:
         raise FileNotFoundError(f"no class folder with images in {root}\n{LAYOUT_HELP}")
     return folders

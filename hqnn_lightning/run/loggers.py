@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import netrc
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
+import requests
 import wandb
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 
 LOGGERS = ("wandb", "csv", "tensorboard")
 WANDB_HOST = "api.wandb.ai"
+REACHABILITY_TIMEOUT_S = 5.0
+"""How long the check that W&B's server answers waits, at most, before the run goes offline."""
 
 
 def wandb_mode() -> str:
@@ -30,6 +34,38 @@ def wandb_mode() -> str:
     except (FileNotFoundError, netrc.NetrcParseError):
         has_login = False
     return "online" if has_login else "offline"
+
+
+def new_wandb_run_id() -> str:
+    """A new W&B run id: a short string of ``[a-z0-9]``, as W&B's own."""
+    return secrets.token_hex(4)
+
+
+def wandb_unreachable(timeout_s: float = REACHABILITY_TIMEOUT_S) -> str | None:
+    """Why W&B's server (its ``base_url`` setting, ``WANDB_BASE_URL``) cannot be reached, or
+    ``None`` when it answers within ``timeout_s`` (or ``init_timeout``, when shorter).
+
+    Any HTTP answer counts: a refused key is ``wandb.init``'s to report. Without this check
+    an unreachable server costs the whole ``init_timeout`` (90 s by default).
+    """
+    settings = wandb.setup().settings
+    try:
+        requests.head(settings.base_url, timeout=min(timeout_s, settings.init_timeout))
+    except requests.RequestException as error:
+        cause: BaseException = error
+        while cause.__context__ is not None:  # the socket's own error says most
+            cause = cause.__context__
+        return f"cannot reach {settings.base_url}: {cause}"
+    return None
+
+
+def _start_error(logger: WandbLogger) -> str | None:
+    """Starts ``logger``'s run now; the first line of W&B's error if it cannot."""
+    try:
+        logger.experiment  # noqa: B018 (the property starts the run)
+    except wandb.errors.Error as error:
+        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return None
 
 
 def create_logger(
@@ -58,8 +94,9 @@ def create_logger(
         log_model: Upload the checkpoints to W&B as a model artifact at the end of training.
         run_id: W&B run id; a run that exists already with it is resumed (``resume="allow"``).
 
-    An online W&B run that cannot start (no network, a bad API key) does not stop the
-    training: the run logs offline instead, and a one-line message on stderr says why.
+    An online W&B run that cannot start (`wandb_unreachable`, a bad API key, no answer within
+    W&B's ``init_timeout``) does not stop the training: the run logs offline instead, under a
+    new run id (the logger's ``version``), and a one-line message on stderr says why.
 
     Raises:
         ValueError: unknown logger name.
@@ -85,14 +122,15 @@ def create_logger(
         logger = WandbLogger(mode=mode, **options)
         if mode != "online":
             return logger
-        try:
-            logger.experiment  # noqa: B018 (starts the run now, to know whether it can)
-        except wandb.errors.Error as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-            print(
-                f"W&B could not start online ({reason}); this run logs to W&B offline instead",
-                file=sys.stderr,
-            )
-            return WandbLogger(mode="offline", **options)
-        return logger
+        reason = wandb_unreachable() or _start_error(logger)
+        if reason is None:
+            return logger
+        print(
+            f"W&B could not start online ({reason}); this run logs to W&B offline instead",
+            file=sys.stderr,
+        )
+        # A fresh id: W&B's service process still holds the one that failed ("run ID is in
+        # use"), and a later `wandb sync` must not mix this run into an online one.
+        options.update(id=new_wandb_run_id(), resume=None)
+        return WandbLogger(mode="offline", **options)
     raise ValueError(f"unknown logger {name!r}; known: {', '.join(LOGGERS)}")

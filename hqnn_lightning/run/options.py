@@ -109,6 +109,16 @@ RUNNER_OPTIONS = (
         data_argument=True,
     ),
     RunnerOption(
+        "recheck_images",
+        bool | None,
+        None,
+        "car datasets: check again every image file the cache of unreadable ones excludes "
+        "(those excluded for a permission or I/O error are checked again on every run anyway)",
+        experiment=False,
+        machine=True,
+        data_argument=True,
+    ),
+    RunnerOption(
         "seed",
         int,
         0,

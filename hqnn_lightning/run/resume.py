@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pickle
 import re
-import secrets
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from torch import nn
 from hqnn_lightning.models.base import ImageClassifier
 from hqnn_lightning.run.callbacks import relocate_checkpoint_state
 from hqnn_lightning.run.dataset_record import DATASET_FILE, check_dataset_record
+from hqnn_lightning.run.loggers import new_wandb_run_id
 from hqnn_lightning.run.options import resolved_options
 from hqnn_lightning.run.provenance import ENVIRONMENT_FILE
 from hqnn_lightning.utils.files import read_json_object, write_text_atomically
@@ -299,8 +299,12 @@ def wandb_run_id(run_dir: Path) -> str:
     path = run_dir / WANDB_ID_FILE
     if path.is_file():
         return read_wandb_run_id(path)
-    run_id = secrets.token_hex(4)  # W&B ids are short strings of [a-z0-9]
-    write_text_atomically(path, run_id + "\n")
+    return record_wandb_run_id(run_dir, new_wandb_run_id())
+
+
+def record_wandb_run_id(run_dir: Path, run_id: str) -> str:
+    """Writes ``run_id`` as ``run_dir``'s W&B run id, the one ``--resume`` continues."""
+    write_text_atomically(run_dir / WANDB_ID_FILE, run_id + "\n")
     return run_id
 
 

@@ -33,7 +33,12 @@ from hqnn_lightning.run.lock import run_directory_lock
 from hqnn_lightning.run.loggers import create_logger
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.provenance import record_resumption, write_environment
-from hqnn_lightning.run.resume import Resumption, resume_warnings_silenced, wandb_run_id
+from hqnn_lightning.run.resume import (
+    Resumption,
+    record_wandb_run_id,
+    resume_warnings_silenced,
+    wandb_run_id,
+)
 from hqnn_lightning.run.trainability import TrainabilityMonitor, wants_monitor
 from hqnn_lightning.utils.files import remove_partial_files, write_text_atomically
 
@@ -196,20 +201,22 @@ def _dashboard(config: Namespace, run_dir: Path) -> list[Logger]:
         return []
     values = config.as_dict()
     values.pop("config", None)
-    return [
-        create_logger(
-            config.logger,
-            run_dir,
-            run_dir.name,
-            project=config.wandb_project,
-            entity=config.wandb_entity,
-            group=config.wandb_group,
-            tags=config.wandb_tags,
-            config=values,
-            log_model=config.wandb_log_model,
-            run_id=wandb_run_id(run_dir) if config.logger == "wandb" else None,
-        )
-    ]
+    run_id = wandb_run_id(run_dir) if config.logger == "wandb" else None
+    logger = create_logger(
+        config.logger,
+        run_dir,
+        run_dir.name,
+        project=config.wandb_project,
+        entity=config.wandb_entity,
+        group=config.wandb_group,
+        tags=config.wandb_tags,
+        config=values,
+        log_model=config.wandb_log_model,
+        run_id=run_id,
+    )
+    if isinstance(logger, WandbLogger) and logger.version != run_id and is_global_zero():
+        record_wandb_run_id(run_dir, logger.version)  # went offline under a new id
+    return [logger]
 
 
 def _finish_wandb(loggers: list[Logger]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,21 @@ def write_broken_files(folder: Path) -> list[Path]:
     garbage = folder / "garbage.jpg"
     garbage.write_bytes(b"this is not a jpeg" * 10)
     return [zero, truncated, garbage]
+
+
+def write_bomb_png(path: Path, side: int = 20_000) -> Path:
+    """A 60-byte PNG whose header claims ``side`` x ``side`` pixels (Pillow refuses it as a
+    possible decompression bomb when opening it)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)  # 8-bit RGB
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    return path
 
 
 def _annotations(records: list[tuple]) -> np.ndarray:

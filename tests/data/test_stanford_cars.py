@@ -1,4 +1,6 @@
+import os
 import socket
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -13,6 +15,7 @@ from hqnn_lightning.data.stanford_cars import StanfordCarsDataModule, detect_lay
 from hqnn_lightning.models import create_model
 from tests.data.car_files import (
     CLASS_NAMES,
+    write_bomb_png,
     write_broken_files,
     write_devkit,
     write_folders,
@@ -144,6 +147,25 @@ class TestStanfordCarsDataModule:
         for loader in (data.train_dataloader(), data.val_dataloader(), data.test_dataloader()):
             for _ in loader:
                 pass
+
+    def test_a_decompression_bomb_is_skipped_with_how_to_allow_it(self, tmp_path):
+        root = write_folders(tmp_path / "cars")
+        bomb = write_bomb_png(root / "train" / CLASS_NAMES[0] / "huge.png")
+        with pytest.warns(UserWarning, match="skipped 1 unreadable image file") as caught:
+            datamodule(root, tmp_path).setup()
+        assert str(bomb) in str(caught[0].message)
+        assert "raise PIL.Image.MAX_IMAGE_PIXELS" in str(caught[0].message)
+
+    @pytest.mark.skipif(sys.platform != "linux", reason="file names are bytes on Linux only")
+    def test_a_class_folder_whose_name_is_not_utf8(self, tmp_path):
+        root = write_folders(tmp_path / "cars")
+        for split in ("train", "test"):
+            folder = root / split / CLASS_NAMES[0]
+            os.rename(bytes(folder), bytes(folder.parent) + b"/caf\xe9")
+        data = datamodule(root, tmp_path)
+        data.setup()
+        assert "caf\\xe9" in data.class_names
+        assert len(data.test_set) == 8
 
     def test_unreadable_check_is_cached(self, tmp_path):
         root = write_folders(tmp_path / "cars")

@@ -8,19 +8,23 @@ are tried on the command line in ``tests/experiments/test_run.py``
 
 from __future__ import annotations
 
+import threading
+import time
 import warnings
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
+import wandb
 
 from hqnn_lightning.data import StanfordCarsDataModule, SyntheticImageDataModule, create_datamodule
 from hqnn_lightning.models import create_model
 from hqnn_lightning.quantum import make_device
 from hqnn_lightning.run.cli import main
 from hqnn_lightning.run.loggers import create_logger
-from hqnn_lightning.run.options import build_parser
+from hqnn_lightning.run.options import build_parser, constructor_arguments
 from hqnn_lightning.run.resume import check_checkpoint
 from tests.data.car_files import write_folders
 
@@ -107,6 +111,14 @@ class TestDataDirectories:
         argv += ["--cache-dir", str(tmp_path / "cache")]
         assert "error: no Stanford Cars layout found in" in cli_error(argv, tmp_path, capsys)
 
+    def test_recheck_images_goes_to_the_car_datasets(self):
+        options = ["--data", "stanford_cars", "--data-dir", "cars", "--recheck-images"]
+        _, data_arguments = constructor_arguments(build_parser().parse_args(options))
+        assert data_arguments["recheck_images"] is True
+        parsed = build_parser().parse_args(["--data", "digits", "--recheck-images"])
+        with pytest.raises(TypeError, match="recheck_images"):
+            constructor_arguments(parsed)
+
     def test_corrupt_images_are_skipped_with_one_warning(self, tmp_path):
         data_dir = write_folders(tmp_path / "cars", per_class=10, test_per_class=2)
         broken = next((data_dir / "train").glob("*/000.jpg"))
@@ -189,20 +201,59 @@ class TestCheckpointOfAnotherModel:
 
 @pytest.mark.slow
 class TestWandbWithoutNetwork:
+    """An API key W&B cannot check: its server unreachable, or answering only errors."""
+
     @pytest.fixture(autouse=True)
     def bad_key(self, tmp_path, monkeypatch):
         monkeypatch.setenv("HOME", str(tmp_path))
-        monkeypatch.setenv("WANDB_API_KEY", "not-a-valid-key-" + "0" * 24)
+        monkeypatch.setenv("WANDB_API_KEY", "bogus" + "0" * 35)
+        monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
         monkeypatch.delenv("WANDB_MODE", raising=False)
-        monkeypatch.setenv("WANDB_INIT_TIMEOUT", "3")
+        monkeypatch.delenv("WANDB_INIT_TIMEOUT", raising=False)  # 90 s: not waited for
         monkeypatch.setenv("WANDB_SILENT", "true")
+        wandb.teardown()  # W&B reads its settings once per process
+        yield
+        wandb.teardown()
 
-    def test_api_goes_offline_and_says_so(self, tmp_path, capsys):
+    def goes_offline_under_a_new_id(self, tmp_path, capsys) -> str:
+        start = time.monotonic()
         logger = create_logger("wandb", tmp_path, "run", project="p", run_id="abc123")
-        assert "W&B could not start online" in capsys.readouterr().err
+        assert time.monotonic() - start < 30
         assert logger.experiment.settings.mode == "offline"
-        assert logger.experiment.id == "abc123"
+        assert logger.experiment.id == logger.version != "abc123"
+        logger.log_metrics({"loss": 1.0})
         logger.experiment.finish()
+        return capsys.readouterr().err
+
+    def test_an_unreachable_server_is_not_waited_for(self, tmp_path, capsys):
+        error = self.goes_offline_under_a_new_id(tmp_path, capsys)
+        assert (
+            "W&B could not start online (cannot reach http://127.0.0.1:9: [Errno 111] Connection "
+            "refused); this run logs to W&B offline instead"
+        ) in error
+
+    def test_a_server_that_cannot_start_the_run(self, tmp_path, capsys, monkeypatch):
+        class Failing(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_HEAD = do_POST = do_GET
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        monkeypatch.setenv("WANDB_BASE_URL", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.setenv("WANDB_INIT_TIMEOUT", "3")
+        try:
+            error = self.goes_offline_under_a_new_id(tmp_path, capsys)
+        finally:
+            server.shutdown()
+        assert "W&B could not start online (" in error  # W&B's own words follow
+        assert "this run logs to W&B offline instead" in error
 
     def test_cli_goes_offline_and_says_so(self, tmp_path, capsys):
         argv = ["--model", "hybrid_tiny", "--logger", "wandb", "--fast-dev-run", "true"]
@@ -212,7 +263,9 @@ class TestWandbWithoutNetwork:
         assert "W&B ran offline; to upload: wandb sync" in captured.out
         run_dir = Path(results["run_dir"])
         run_id = (run_dir / "wandb_run_id").read_text().strip()
-        assert list((run_dir / "wandb").glob(f"offline-run-*-{run_id}"))
+        assert [path.name for path in (run_dir / "wandb").glob("offline-run-*")] == [
+            next((run_dir / "wandb").glob(f"offline-run-*-{run_id}")).name
+        ]
 
 
 def test_a_repeated_seed_is_refused_before_any_run(tmp_path, capsys):
