@@ -116,6 +116,7 @@ def _train(
         trainer.fit(
             model, datamodule=datamodule, ckpt_path=resumption.checkpoint if resumption else None
         )
+    epochs, epoch_seconds = timer.trained(trainer)
     checkpoint = None if config.fast_dev_run else "best"
     val_metrics = trainer.validate(
         model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False
@@ -128,11 +129,9 @@ def _train(
         "seed": config.seed,
         "params_classical": counts["classical"],
         "params_quantum": counts["quantum"],
-        "epochs": trainer.current_epoch,
+        "epochs": epochs,
         "best_checkpoint": best.best_model_path or None,
-        "seconds_per_epoch": (
-            sum(timer.epoch_seconds) / len(timer.epoch_seconds) if timer.epoch_seconds else None
-        ),
+        "seconds_per_epoch": sum(epoch_seconds) / len(epoch_seconds) if epoch_seconds else None,
         **{key: float(value) for key, value in {**val_metrics[0], **test_metrics[0]}.items()},
         "run_dir": str(run_dir),
     }
