@@ -20,6 +20,7 @@ from hqnn_lightning.data.class_selection import select_classes
 from hqnn_lightning.data.image_cache import CachedImageDataset, build_image_cache
 from hqnn_lightning.data.image_files import ImageSample, drop_unreadable, load_rgb
 from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR, cached_unreadable
+from hqnn_lightning.data.sampling import sample_seed
 from hqnn_lightning.data.splits import check_split_fractions, stratified_split
 from hqnn_lightning.data.transforms import (
     IMAGENET_MEAN,
@@ -70,6 +71,42 @@ class ImageFileDataset(Dataset[tuple[Tensor, Tensor]]):
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         sample = self.samples[index]
         return self.transform(load_rgb(sample.path, sample.bbox)), self.labels[index]
+
+
+class AugmentedImageFileDataset(ImageFileDataset):
+    """Labelled image files with a random transform whose draws are fixed by
+    ``(seed, epoch, index)``.
+
+    torchvision's random transforms draw from torch's global generator, which differs between
+    loader workers and restarts with them, so the same sample would be augmented differently
+    after a resumption or with another ``num_workers``. Here each sample's transform runs
+    with that generator seeded from `sample_seed` and then restored. The train sampler passes
+    ``(epoch, index)`` keys (``keyed_by_epoch``); a bare ``index`` is read as epoch 0.
+
+    Args:
+        samples: The image files.
+        labels: Their labels.
+        transform: The random transform (`train_transform`).
+        seed: The run's seed.
+    """
+
+    keyed_by_epoch = True
+
+    def __init__(
+        self,
+        samples: Sequence[ImageSample],
+        labels: Sequence[int],
+        transform: Callable[[Any], Tensor],
+        seed: int,
+    ) -> None:
+        super().__init__(samples, labels, transform)
+        self.seed = seed
+
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[Tensor, Tensor]:
+        epoch, index = key if isinstance(key, tuple) else (0, key)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(sample_seed(self.seed, epoch, index))
+            return super().__getitem__(index)
 
 
 class CarDataModule(ImageClassificationDataModule):
@@ -241,7 +278,7 @@ class CarDataModule(ImageClassificationDataModule):
             )
         augment, evaluate = train_transform(self.augmentation), eval_transform(self.augmentation)
         return (
-            ImageFileDataset([train[i] for i in fit], fit_labels, augment),
+            AugmentedImageFileDataset([train[i] for i in fit], fit_labels, augment, self.seed),
             ImageFileDataset([train[i] for i in val], val_labels, evaluate),
             ImageFileDataset(test, test_labels, evaluate),
         )

@@ -24,8 +24,12 @@ class EpochTimer(L.Callback):
 
     The time runs from the start of the epoch's first training batch to the end of the epoch,
     so it includes the validation that Lightning runs at the epoch's end. An epoch resumed from
-    a mid-epoch checkpoint is timed from the resumption.
+    a mid-epoch checkpoint is timed from the resumption. `trained` says how many epochs the
+    fit trained and their times, also after ``ddp_spawn``.
     """
+
+    EPOCHS_METRIC = "time/epochs_trained"
+    SECONDS_METRIC = "time/all_epoch_seconds"
 
     def __init__(self) -> None:
         self.epoch_seconds: list[float] = []
@@ -41,6 +45,23 @@ class EpochTimer(L.Callback):
         seconds = time.perf_counter() - self._start
         self.epoch_seconds.append(seconds)
         pl_module.log("time/epoch_seconds", seconds, on_step=False, on_epoch=True)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # ddp_spawn trains in processes it starts, and of their state sends back to the main
+        # process only trainer.callback_metrics: not the callbacks', nor the loop's epoch.
+        trainer.callback_metrics[self.EPOCHS_METRIC] = torch.tensor(trainer.current_epoch)
+        trainer.callback_metrics[self.SECONDS_METRIC] = torch.tensor(
+            self.epoch_seconds, dtype=torch.float64
+        )
+
+    def trained(self, trainer: L.Trainer) -> tuple[int, list[float]]:
+        """The number of epochs ``trainer``'s fit has trained, and the seconds of each timed
+        one, read in its main process (also under ``ddp_spawn``) before any validate or
+        test, which reset the metrics."""
+        metrics = trainer.callback_metrics
+        if self.EPOCHS_METRIC not in metrics:
+            return trainer.current_epoch, list(self.epoch_seconds)
+        return int(metrics[self.EPOCHS_METRIC]), metrics[self.SECONDS_METRIC].tolist()
 
     def state_dict(self) -> dict[str, list[float]]:
         return {"epoch_seconds": list(self.epoch_seconds)}

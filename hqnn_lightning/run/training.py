@@ -134,6 +134,7 @@ def _train(
             ckpt_path=resumption.checkpoint if resumption else None,
             weights_only=True,  # the library's checkpoints hold tensors and plain values only
         )
+    epochs, epoch_seconds = timer.trained(trainer)
     checkpoint = None if config.fast_dev_run else "best"
     val_metrics = trainer.validate(
         model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False, weights_only=True
@@ -148,14 +149,12 @@ def _train(
         "seed": config.seed,
         "params_classical": counts["classical"],
         "params_quantum": counts["quantum"],
-        "epochs": trainer.current_epoch,
+        "epochs": epochs,
         # Relative to the run directory, so that it still names it when the run is moved.
         "best_checkpoint": (
             os.path.relpath(best.best_model_path, run_dir) if best.best_model_path else None
         ),
-        "seconds_per_epoch": (
-            sum(timer.epoch_seconds) / len(timer.epoch_seconds) if timer.epoch_seconds else None
-        ),
+        "seconds_per_epoch": sum(epoch_seconds) / len(epoch_seconds) if epoch_seconds else None,
         **{key: float(value) for key, value in {**val_metrics[0], **test_metrics[0]}.items()},
         "run_dir": str(run_dir),
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -54,7 +56,54 @@ class TestEpochShuffleSampler:
             sampler.set_epoch(-1)
 
 
+class TestShards:
+    def test_the_ranks_interleave_to_the_one_process_order(self):
+        # 37 samples on 2 processes: the order is padded with its first index, as
+        # DistributedSampler pads.
+        whole = EpochShuffleSampler(DATASET, 4)
+        ranks = [EpochShuffleSampler(DATASET, 4, num_replicas=2, rank=r) for r in (0, 1)]
+        for epoch in (0, 2):
+            whole.set_epoch(epoch)
+            order = list(whole)
+            for rank in ranks:
+                rank.set_epoch(epoch)
+            shards = [list(rank) for rank in ranks]
+            assert [len(shard) for shard in shards] == [19, 19]
+            assert [i for pair in zip(*shards, strict=True) for i in pair] == [*order, order[0]]
+
+    def test_each_rank_resumes_its_own_shard(self):
+        for rank in (0, 1):
+            expected = list(EpochShuffleSampler(DATASET, 4, num_replicas=2, rank=rank))
+            resumed = EpochShuffleSampler(DATASET, 4, num_replicas=2, rank=rank)
+            resumed.resume(epoch=0, samples_done=10)
+            assert list(resumed) == expected[10:]
+
+
+def distributed_digits(rank: int, state: dict[str, int] | None = None) -> DigitsDataModule:
+    data = DigitsDataModule(seed=2)
+    data.setup()
+    data.trainer = SimpleNamespace(distributed_sampler_kwargs={"num_replicas": 2, "rank": rank})
+    if state is not None:
+        data.load_state_dict(state)
+    return data
+
+
 class TestResumableTrainOrder:
+    def test_each_process_loads_its_shard_and_continues_it(self):
+        for rank in (0, 1):
+            loader = distributed_digits(rank).train_dataloader()
+            order = [labels.tolist() for _, labels in loader]
+            state = {"epoch": 0, "samples_done": 2 * 64, "world_size": 2}
+            resumed = distributed_digits(rank, state).train_dataloader()
+            assert [labels.tolist() for _, labels in resumed] == order[2:]
+
+    def test_a_mid_epoch_state_of_another_number_of_processes_is_refused(self):
+        data = distributed_digits(0, {"epoch": 1, "samples_done": 64})  # one process's
+        with pytest.raises(ValueError, match="in the middle of epoch 1 by 1 process"):
+            data.train_dataloader()
+        at_epoch_start = distributed_digits(0, {"epoch": 1, "samples_done": 0, "world_size": 1})
+        assert at_epoch_start.train_dataloader().sampler.epoch == 1
+
     def test_a_loaded_state_continues_the_order(self):
         expected = DigitsDataModule(seed=2)
         expected.setup()

@@ -130,8 +130,33 @@ class TestStanfordCarsDataModule:
         data = datamodule(write_folders(tmp_path / "cars"), tmp_path)
         data.setup()
         torch.testing.assert_close(data.test_set[0][0], data.test_set[0][0])
-        views = torch.stack([data.train_set[0][0] for _ in range(8)])
+        views = torch.stack([data.train_set[(epoch, 0)][0] for epoch in range(8)])
         assert views.std(dim=0).mean() > 0
+
+    def test_augmentation_is_fixed_by_seed_epoch_and_index(self, tmp_path):
+        """Whatever the workers, and after a mid-epoch resume: torchvision's transforms draw
+        from each worker's own generator unless each sample seeds them."""
+        root = write_folders(tmp_path / "cars")
+
+        def epochs(num_workers: int, state: dict | None = None) -> list[list[torch.Tensor]]:
+            data = datamodule(root, tmp_path, num_workers=num_workers, seed=3)
+            data.setup()
+            if state is not None:
+                data.load_state_dict(state)
+            loader = data.train_dataloader()
+            first = loader.sampler.epoch
+            batches = []
+            for epoch in range(first, 2):
+                loader.sampler.set_epoch(epoch)
+                batches.append([images for images, _ in loader])
+            return batches
+
+        in_process = epochs(num_workers=0)
+        assert not torch.equal(in_process[0][0], in_process[1][0])  # other epoch, other draws
+        for batches, expected in zip(epochs(num_workers=2), in_process, strict=True):
+            torch.testing.assert_close(batches, expected, rtol=0, atol=0)
+        resumed = epochs(num_workers=2, state={"epoch": 1, "samples_done": 4, "world_size": 1})
+        torch.testing.assert_close(resumed[0], in_process[1][1:], rtol=0, atol=0)
 
     def test_broken_files_are_skipped_with_one_warning(self, tmp_path):
         root = write_folders(tmp_path / "cars")

@@ -9,10 +9,26 @@ from pathlib import Path
 import pytest
 import torch
 
+from hqnn_lightning.data.sampling import EpochShuffleSampler
 from hqnn_lightning.run import distributed
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ("hybrid_tiny", "quanv_tiny")
+RUNNER = [
+    str(ROOT / "experiments" / "run.py"),
+    "--model",
+    "hybrid_tiny",
+    "--data",
+    "synthetic",
+    "--image-size",
+    "4",
+    "--logger",
+    "csv",
+    "--accelerator",
+    "cpu",
+    "--devices",
+    "2",
+]
 
 
 def run(argv, tmp_path, timeout=120):
@@ -30,48 +46,62 @@ def run(argv, tmp_path, timeout=120):
     )
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("strategy", "specs"),
-    [
-        ("ddp", ["hybrid_tiny", "quanv_tiny"]),
-        # spawn pickles the model: a QuantumLayer on lightning.qubit rebuilds its QNode.
-        ("ddp_spawn", ["hybrid_tiny:lightning.qubit"]),
-    ],
-)
-def test_both_ranks_end_with_the_same_weights(tmp_path, strategy, specs):
-    result = run(["-m", "tests.distributed.ddp_fit", str(tmp_path), strategy, *specs], tmp_path)
+def seeded_order(epoch: int) -> list[int]:
+    """Epoch ``epoch``'s order of the 48 training samples of ddp_fit's data, in one process."""
+    sampler = EpochShuffleSampler(range(48), seed=0)
+    sampler.set_epoch(epoch)
+    return list(sampler)
+
+
+@pytest.fixture(scope="module", params=["ddp", "ddp_spawn"])
+def ddp_fits(request, tmp_path_factory):
+    """Runs ddp_fit under the strategy; returns ``{name: [rank 0's record, rank 1's]}``."""
+    strategy = request.param
+    # spawn pickles the model: a QuantumLayer on lightning.qubit rebuilds its QNode.
+    specs = ["hybrid_tiny", "quanv_tiny"] if strategy == "ddp" else ["hybrid_tiny:lightning.qubit"]
+    out = tmp_path_factory.mktemp(strategy)
+    result = run(["-m", "tests.distributed.ddp_fit", str(out), strategy, *specs], out)
     assert result.returncode == 0, result.stderr[-3000:]
-    for model in (spec.partition(":")[0] for spec in specs):
-        ranks = [torch.load(tmp_path / f"{model}-rank{r}.pt") for r in (0, 1)]
+    models = [spec.partition(":")[0] for spec in specs]
+    return {
+        name: [torch.load(out / f"{name}-rank{r}.pt") for r in (0, 1)]
+        for model in models
+        for name in (model, f"{model}-resumed")
+    }
+
+
+@pytest.mark.slow
+def test_the_ranks_train_on_disjoint_shards_that_cover_the_seeded_order(ddp_fits):
+    for model in (name for name in ddp_fits if not name.endswith("-resumed")):
+        ranks = ddp_fits[model]
         assert [rank["world"] for rank in ranks] == [2, 2]
         before, after = ranks[0]["before"], ranks[0]["after"]
         assert any(not torch.equal(after[k], before[k]) for k in after), f"{model} did not train"
         assert "quantum.weights" in after or model != "hybrid_tiny"
-        for key in after:
-            # Each rank trained on its own half of the batches; equal weights mean the
-            # gradients were averaged across the processes.
-            torch.testing.assert_close(ranks[1]["after"][key], after[key], msg=key)
+        for epoch in (0, 1):
+            shards = [rank["epochs"][epoch] for rank in ranks]
+            assert len(shards[0]) == len(shards[1]) == 24
+            assert not set(shards[0]) & set(shards[1]), f"{model}: the ranks share samples"
+            # Rank r takes every other index of the one-process order, from r on.
+            interleaved = [index for pair in zip(*shards, strict=True) for index in pair]
+            assert interleaved == seeded_order(epoch), model
+        assert ranks[0]["epochs"][0] != ranks[0]["epochs"][1]
+
+
+@pytest.mark.slow
+def test_a_mid_epoch_checkpoint_resumes_each_rank_where_it_stopped(ddp_fits):
+    for model in (name for name in ddp_fits if not name.endswith("-resumed")):
+        for whole, resumed in zip(ddp_fits[model], ddp_fits[f"{model}-resumed"], strict=True):
+            # The checkpoint came after the first batch (8 samples) of epoch 1.
+            assert resumed["epochs"] == {1: whole["epochs"][1][8:]}
 
 
 @pytest.mark.slow
 def test_the_runner_trains_on_two_processes_into_one_run_directory(tmp_path):
     argv = [
-        str(ROOT / "experiments" / "run.py"),
-        "--model",
-        "hybrid_tiny",
-        "--data",
-        "synthetic",
-        "--image-size",
-        "4",
+        *RUNNER,
         "--max-epochs",
         "1",
-        "--logger",
-        "csv",
-        "--accelerator",
-        "cpu",
-        "--devices",
-        "2",
         "--strategy",
         "ddp",
         "--output-dir",
@@ -88,6 +118,17 @@ def test_the_runner_trains_on_two_processes_into_one_run_directory(tmp_path):
     assert result.stdout.count("Trainability: ") == 1
     (epoch,) = results["trainability"]["epochs"]  # figures over both processes' batches
     assert epoch["trainability/output_std/mean"] > 0
+
+
+@pytest.mark.slow
+def test_results_count_the_epochs_that_ddp_spawn_trained(tmp_path):
+    """ddp_spawn's processes train; the main process's trainer stays at epoch 0."""
+    argv = [*RUNNER, "--max-epochs", "2", "--strategy", "ddp_spawn", "--output-dir", str(tmp_path)]
+    result = run([*argv, "--monitor-trainability", "false"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = tmp_path.glob("hybrid_tiny-*")
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["epochs"] == 2 and results["seconds_per_epoch"] > 0
 
 
 class TestRunDirectory:
