@@ -42,6 +42,8 @@ BAD_VALUES = [
     ("cache_dir", [CARS, "--cache-dir", FILE]),
     ("num_workers", ["--num-workers", "-1"]),
     ("num_workers", ["--num-workers", "two"]),
+    ("recheck_images", [CARS, "--recheck-images", "maybe"]),
+    ("recheck_images", ["--recheck-images", "true"]),
     ("seed", ["--seed", "-1"]),
     ("seed", ["--seed", str(2**32)]),
     ("seed", ["--seed", "1.5"]),
