@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from hqnn_lightning.report import PREDICTIONS_FILE, plot_confusion_matrix, write_predictions
 from hqnn_lightning.utils.files import atomic_write
@@ -239,6 +240,32 @@ class EpochCheckpoint(ModelCheckpoint):
             save_top_k=1,
             enable_version_counter=False,
         )
+
+
+class SigtermCheckpoint(L.Callback):
+    """Writes ``last.ckpt`` in ``dirpath`` when SIGTERM (a scheduler's preemption or time
+    limit) stops the fit in the middle of an epoch, so that the run resumes from the batch it
+    stopped at rather than from its last epoch or step checkpoint.
+
+    Lightning stops a fit on SIGTERM after the current batch, at the point where
+    `StepCheckpoint` writes its checkpoints; at an epoch's last batch, or in a validation, it
+    stops after the epoch's end, whose checkpoint `EpochCheckpoint` has written already.
+    """
+
+    def __init__(self, dirpath: str | Path) -> None:
+        self.path = Path(dirpath) / f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}.ckpt"
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        batches = trainer.fit_loop.epoch_loop.batch_progress
+        if (
+            isinstance(exception, SIGTERMException)
+            and trainer.training
+            and not trainer.sanity_checking
+            and not batches.is_last_batch
+        ):
+            trainer.save_checkpoint(self.path)
 
 
 class RelocatedCheckpointPaths(L.Callback):

@@ -23,6 +23,7 @@ from hqnn_lightning.run.callbacks import (
     RelocatedCheckpointPaths,
     RngStateCheckpoint,
     SaveTestPredictions,
+    SigtermCheckpoint,
     StepCheckpoint,
     StopOnNonFiniteLoss,
 )
@@ -99,6 +100,7 @@ def _train(
         RngStateCheckpoint(),
         CSVMetricsCheckpoint(csv_logger),
         EpochCheckpoint(run_dir / "checkpoints"),
+        SigtermCheckpoint(run_dir / "checkpoints"),
         AugmentationFigure(run_dir),
         ConfusionMatrixFigure(run_dir),
         SaveTestPredictions(run_dir),

@@ -21,6 +21,8 @@ from hqnn_lightning.run.cli import main
 from hqnn_lightning.run.lock import LOCK_FILE, run_directory_lock
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.resume import Resumption, find_resumption, resumed_config
+from hqnn_lightning.run.seeds import SIGTERM_EXIT_CODE
+from tests.run.test_signals import run_until_sigterm
 
 # Digits has 20 training batches of 64 per epoch; checkpoints every 7 steps and at epoch ends.
 MID_EPOCH = 28  # epoch 1, batch 8: resumes from the step checkpoint of step 28
@@ -109,21 +111,13 @@ def uninterrupted(tmp_path_factory):
     return results
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("step", "batch_in_epoch"), [(MID_EPOCH, 8), (EPOCH_START, 0)])
-def test_a_killed_run_resumes_to_the_uninterrupted_result(
-    step, batch_in_epoch, uninterrupted, tmp_path
-):
-    argv = [*TINY_FIT, "--output-dir", str(tmp_path / "killed")]
-    killed_dir, killed_at = kill_after(step, argv, tmp_path)
-    assert killed_at == batch_in_epoch
-    assert not (killed_dir / "results.json").exists()
-
-    (resumed,) = main([*TINY_FIT, "--output-dir", str(tmp_path / "killed"), "--resume", "last"])
-    assert resumed["run_dir"] == str(killed_dir)
+def assert_same_as_uninterrupted(resumed: dict, run_dir: Path, uninterrupted: dict) -> None:
+    """The resumed run's final weights, optimizer and scheduler states, metrics, CSV rows and
+    trainability figures are those of the run never stopped."""
+    assert resumed["run_dir"] == str(run_dir)
     whole_dir = Path(uninterrupted["run_dir"])
 
-    final = [torch.load(d / "checkpoints" / "last.ckpt") for d in (whole_dir, killed_dir)]
+    final = [torch.load(d / "checkpoints" / "last.ckpt") for d in (whole_dir, run_dir)]
     assert final[0]["global_step"] == final[1]["global_step"] == 60
     assert final[0]["state_dict"].keys() == final[1]["state_dict"].keys()
     differing = [
@@ -142,11 +136,40 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(
 
     metrics = [key for key in uninterrupted if key.startswith(("val/", "test/"))]
     assert [uninterrupted[key] for key in metrics] == [resumed[key] for key in metrics]
-    assert metric_rows(whole_dir) == metric_rows(killed_dir)
+    assert metric_rows(whole_dir) == metric_rows(run_dir)
     # The trainability monitor's sums, figures and warning travelled in the checkpoint.
     assert resumed["trainability"] == uninterrupted["trainability"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("step", "batch_in_epoch"), [(MID_EPOCH, 8), (EPOCH_START, 0)])
+def test_a_killed_run_resumes_to_the_uninterrupted_result(
+    step, batch_in_epoch, uninterrupted, tmp_path
+):
+    argv = [*TINY_FIT, "--output-dir", str(tmp_path / "killed")]
+    killed_dir, killed_at = kill_after(step, argv, tmp_path)
+    assert killed_at == batch_in_epoch
+    assert not (killed_dir / "results.json").exists()
+
+    (resumed,) = main([*TINY_FIT, "--output-dir", str(tmp_path / "killed"), "--resume", "last"])
+    assert_same_as_uninterrupted(resumed, killed_dir, uninterrupted)
     environment = json.loads((killed_dir / "environment.json").read_text())
     assert environment["resumed"][0]["checkpoint"].endswith("last.ckpt")
+
+
+@pytest.mark.slow
+def test_a_run_stopped_by_sigterm_resumes_from_its_batch_to_the_uninterrupted_result(
+    uninterrupted, tmp_path
+):
+    argv = [*TINY_FIT, "--output-dir", str(tmp_path / "stopped")]
+    stopped = run_until_sigterm(MID_EPOCH + 2, argv)  # 2 steps after the last step checkpoint
+    assert stopped.returncode == SIGTERM_EXIT_CODE, stopped.stderr
+    (run_dir,) = (tmp_path / "stopped").iterdir()
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == MID_EPOCH + 2
+
+    (resumed,) = main([*argv, "--resume", "last"])
+    assert_same_as_uninterrupted(resumed, run_dir, uninterrupted)
 
 
 @pytest.mark.slow

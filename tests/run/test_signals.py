@@ -48,7 +48,9 @@ def run_until_sigterm(step: int, argv: list[str]) -> subprocess.CompletedProcess
 
 @pytest.mark.slow
 @pytest.mark.parametrize("checkpoint_every", [3, None])
-def test_sigterm_mid_epoch_exits_143_and_names_the_seeds_to_run_again(checkpoint_every, tmp_path):
+def test_sigterm_mid_epoch_exits_143_keeps_its_step_and_names_the_seeds_to_run_again(
+    checkpoint_every, tmp_path
+):
     output_dir = tmp_path / "runs"
     argv = ["--model", "hybrid_tiny", "--seeds", "[0,1]", "--max-epochs", "2", "--logger", "csv"]
     argv += ["--progress-bar", "false", "--output-dir", str(output_dir)]
@@ -62,18 +64,14 @@ def test_sigterm_mid_epoch_exits_143_and_names_the_seeds_to_run_again(checkpoint
     assert run_dir.name.startswith("hybrid_tiny-digits-seed0-")
     assert not (run_dir / "results.json").exists()
     assert error.startswith("error: SIGTERM stopped seed 0 of --seeds [0, 1] (seed 1 did not")
-    if checkpoint_every:
-        checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
-        assert checkpoint["global_step"] == 3
-        assert error.endswith(
-            f"its last checkpoint is kept in {run_dir}/checkpoints/last.ckpt. To continue, run "
-            f"the same command with --resume {run_dir} in place of --seeds, then with --seeds [1]"
-        )
-    else:
-        assert not (run_dir / "checkpoints" / "last.ckpt").exists()
-        assert error.endswith(
-            "before its first checkpoint; to continue, run the same command with --seeds [0, 1]"
-        )
+    # Written as the signal stopped the fit, at the step it stopped at, with or without
+    # step checkpoints (whose last was at step 3).
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == 5
+    assert error.endswith(
+        f"its last checkpoint is kept in {run_dir}/checkpoints/last.ckpt. To continue, run "
+        f"the same command with --resume {run_dir} in place of --seeds, then with --seeds [1]"
+    )
 
 
 @pytest.mark.parametrize(
