@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from hqnn_lightning.quantum import ExpansionQuanvolution, QuantumLayer, TorchStatevectorLayer
+from hqnn_lightning.quantum.module import quantum_parameters
 
 
 def parameter_counts(model: nn.Module) -> dict[str, int]:
@@ -12,8 +12,7 @@ def parameter_counts(model: nn.Module) -> dict[str, int]:
 
     Returns:
         ``{"classical": ..., "quantum": ..., "trainable": ...}``; ``quantum`` counts the weights
-        of its `QuantumLayer`, `TorchStatevectorLayer` and
-        `ExpansionQuanvolution` modules (circuit angles).
+        of its quantum modules (`quantum_modules`: circuit angles).
     """
     total = sum(p.numel() for p in model.parameters())
     quantum = sum(p.numel() for p in quantum_parameters(model))
@@ -21,12 +20,4 @@ def parameter_counts(model: nn.Module) -> dict[str, int]:
     return {"classical": total - quantum, "quantum": quantum, "trainable": trainable}
 
 
-def quantum_parameters(model: nn.Module) -> list[nn.Parameter]:
-    """The circuits' weights (angles, radians): the parameters of ``model``'s
-    `QuantumLayer`, `TorchStatevectorLayer` and `ExpansionQuanvolution` modules."""
-    return [
-        p
-        for module in model.modules()
-        if isinstance(module, QuantumLayer | TorchStatevectorLayer | ExpansionQuanvolution)
-        for p in module.parameters()
-    ]
+__all__ = ["parameter_counts", "quantum_parameters"]

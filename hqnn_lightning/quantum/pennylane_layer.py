@@ -11,9 +11,10 @@ from torch import nn
 from hqnn_lightning.quantum.circuits import QuantumCircuit
 from hqnn_lightning.quantum.devices import QuantumDevice, as_device
 from hqnn_lightning.quantum.initialisation import initial_weights
+from hqnn_lightning.quantum.module import QuantumModule
 
 
-class QuantumLayer(qml.qnn.TorchLayer):
+class QuantumLayer(QuantumModule, qml.qnn.TorchLayer):
     """A circuit description on a named device, as a `pennylane.qnn.TorchLayer`.
 
     ``forward`` maps ``(..., n_qubits)`` inputs to ``(..., n_outputs)`` expectation values.
@@ -51,6 +52,14 @@ class QuantumLayer(qml.qnn.TorchLayer):
         super().__init__(quantum_device.qnode(circuit), circuit.weight_shapes, weights)
         self.circuit = circuit
         self.quantum_device = quantum_device
+
+    def on_device(self, device: QuantumDevice) -> nn.Module:
+        """This circuit, with these weights, on ``device`` (`make_layer`)."""
+        from hqnn_lightning.quantum.factory import make_layer
+
+        layer = make_layer(self.circuit, device)
+        layer.load_state_dict(self.state_dict())
+        return layer
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

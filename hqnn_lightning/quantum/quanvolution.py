@@ -16,10 +16,11 @@ from hqnn_lightning.quantum.devices import TORCH_DEVICE, QuantumDevice, as_devic
 from hqnn_lightning.quantum.expansion.layer import ExpansionQuanvolution
 from hqnn_lightning.quantum.factory import make_layer
 from hqnn_lightning.quantum.geometry import conv_output_size
+from hqnn_lightning.quantum.module import QuantumModule
 from hqnn_lightning.quantum.pennylane_layer import QuantumLayer
 
 
-class QuanvolutionLayer(nn.Module):
+class QuanvolutionLayer(QuantumModule):
     """Applies a `QuanvolutionFilterCircuit` to every patch of every channel.
 
     Each input channel is cut into ``kernel_size x kernel_size`` patches with ``stride`` (as
@@ -110,6 +111,26 @@ class QuanvolutionLayer(nn.Module):
             "stride": self.stride,
             "padding": self.padding,
         }
+
+    def circuit_executions(self, inputs: torch.Tensor) -> int:
+        """One circuit per patch of every channel of ``inputs`` ``(B, C, H, W)``."""
+        batch, channels, height, width = inputs.shape
+        return batch * channels * self.output_size(height) * self.output_size(width)
+
+    def on_device(self, device: QuantumDevice) -> nn.Module:
+        """The same filter (and, if trainable, the same angles) run on ``device``."""
+        moved = QuanvolutionLayer(
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.circuit.n_layers,
+            self.circuit.seed,
+            device,
+            trainable=self.trainable,
+        )
+        if self.trainable:
+            moved.filter.load_state_dict(self.filter.state_dict())
+        return moved
 
     def output_size(self, size: int) -> int:
         """Output side length for an input side of ``size`` pixels."""

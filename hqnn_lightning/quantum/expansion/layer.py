@@ -40,12 +40,13 @@ from hqnn_lightning.quantum.expansion.kernel import (
     run_kernel_grad,
 )
 from hqnn_lightning.quantum.geometry import conv_output_size
+from hqnn_lightning.quantum.module import QuantumModule
 
 CHUNK_ELEMENTS = 2**22
 """Intermediate values per chunk of patches in the pure-torch path (32 MiB in float64)."""
 
 
-class ExpansionQuanvolution(nn.Module):
+class ExpansionQuanvolution(QuantumModule):
     """A quanvolution filter slid over images, exactly, without a quantum simulator:
     ``forward(images, stride)`` maps ``(B, C, H, W) -> (B, C * k**2, H', W')`` with
     ``H' = conv_output_size(H, k, stride)``; `make_layer` builds it for a filter on ``"torch"``.

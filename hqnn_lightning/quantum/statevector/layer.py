@@ -8,11 +8,12 @@ from torch import nn
 from hqnn_lightning.quantum.circuits import QuantumCircuit
 from hqnn_lightning.quantum.devices import TORCH_DEVICE, QuantumDevice, as_device
 from hqnn_lightning.quantum.initialisation import initial_weights
+from hqnn_lightning.quantum.module import QuantumModule
 from hqnn_lightning.quantum.statevector.program import compile_circuit
 from hqnn_lightning.quantum.statevector.simulator import Method, StatevectorSimulator
 
 
-class TorchStatevectorLayer(nn.Module):
+class TorchStatevectorLayer(QuantumModule):
     """`QuantumLayer`'s contract, simulated exactly in plain torch (``device="torch"``).
 
     ``forward`` maps ``(..., n_qubits)`` inputs (radians) to ``(..., n_outputs)`` expectation
@@ -60,6 +61,14 @@ class TorchStatevectorLayer(nn.Module):
         self.simulator = StatevectorSimulator(compile_circuit(circuit), method)
         for name, weight in initial_weights(circuit, init, init_scale).items():
             self.register_parameter(name, nn.Parameter(weight))
+
+    def on_device(self, device: QuantumDevice) -> nn.Module:
+        """This circuit, with these weights, on ``device`` (`make_layer`)."""
+        from hqnn_lightning.quantum.factory import make_layer
+
+        layer = make_layer(self.circuit, device)
+        layer.load_state_dict(self.state_dict())
+        return layer
 
     def weights_vector(self) -> torch.Tensor | None:
         """The weights flattened in ``weight_shapes`` order, ``(n_angles,)`` radians; ``None``
