@@ -1,11 +1,12 @@
 /* The study's batch augmentation of uint8 images, fused into one pass per image on the CPU.
  *
  * The same arithmetic, in the same order, as the tensor path of BatchAugmentation
- * (transforms.py), which follows torchvision's uint8 arithmetic: each colour operation
+ * (batch_transforms.py), which follows torchvision's uint8 arithmetic: each colour operation
  * clamps to [0, 255] and truncates, the luma is floored, the bilinear rotation (zero padding,
  * align_corners=False, as torch.nn.functional.grid_sample) is multiplied by the coverage mask
  * and rounded half to even. Compiled without FMA contraction so that products round as
- * torch's do, with explicit fmaf where torch fuses. Hue is not handled here: transforms.py keeps the tensor path when it is on.
+ * torch's do, with explicit fmaf where torch fuses. Hue is not handled here: batch_transforms.py
+ * keeps the tensor path when it is on.
  */
 #include <math.h>
 #include <stdint.h>

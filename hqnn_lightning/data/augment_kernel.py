@@ -72,7 +72,6 @@ def augment_uint8(
     Raises:
         MemoryError: the kernel could not allocate its scratch image.
     """
-    batch, _, height, width = images.shape
     images = images.contiguous()
     out = torch.empty(images.shape, dtype=torch.float32)
     steps = 0 if ops is None else ops.shape[1]
@@ -88,6 +87,29 @@ def augment_uint8(
         normalization = (torch.tensor(mean), torch.tensor(std))
     arrays = [ops, factors, flips, cos_sin, *normalization]
     pointers = [None if array is None else array.data_ptr() for array in arrays]
+    _run_kernel(library, images, out, steps, pointers)
+    return out
+
+
+def _run_kernel(
+    library: ctypes.CDLL, images: Tensor, out: Tensor, steps: int, pointers: list[int | None]
+) -> None:
+    """Runs the kernel on contiguous uint8 ``images`` ``(B, 3, H, W)`` into float32 ``out`` of
+    the same shape, the batch split over threads.
+
+    Args:
+        library: From `load_augment_kernel`.
+        images: The batch.
+        out: Where the augmented batch is written.
+        steps: Colour operations per sample (``n`` of ``ops``).
+        pointers: Addresses of the parameter arrays in the kernel's order (ops, factors,
+            flips, cos and sin of the angles, mean, std), ``None`` for one left out; the
+            caller keeps the arrays alive.
+
+    Raises:
+        MemoryError: the kernel could not allocate its scratch image.
+    """
+    batch, _, height, width = images.shape
     failures = []
 
     def work(begin: int, end: int, _: int) -> None:
@@ -108,4 +130,3 @@ def augment_uint8(
     run_in_threads(batch, work)
     if failures:
         raise MemoryError(f"the augmentation kernel could not allocate a {height}x{width} image")
-    return out

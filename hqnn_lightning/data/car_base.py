@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 
 from hqnn_lightning.data.augmentation_grid import save_augmentation_grid
 from hqnn_lightning.data.base import ImageClassificationDataModule, ImageDataset
+from hqnn_lightning.data.batch_transforms import BatchAugmentation, BatchNormalize
 from hqnn_lightning.data.class_selection import select_classes
 from hqnn_lightning.data.image_cache import CachedImageDataset, build_image_cache
 from hqnn_lightning.data.image_files import ImageSample, drop_unreadable, load_rgb
@@ -26,8 +27,6 @@ from hqnn_lightning.data.transforms import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     AugmentationConfig,
-    BatchAugmentation,
-    BatchNormalize,
     eval_transform,
     train_transform,
 )

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from hqnn_lightning.data import augment_kernel
-from hqnn_lightning.data.transforms import AugmentationConfig, BatchAugmentation
+from hqnn_lightning.data.batch_transforms import BatchAugmentation
+from hqnn_lightning.data.transforms import AugmentationConfig
 from hqnn_lightning.utils.native import build_library
 
 KERNEL = augment_kernel.load_augment_kernel()
@@ -59,7 +60,7 @@ def test_kernel_runs_where_it_applies_and_not_elsewhere(monkeypatch) -> None:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("hqnn_lightning.data.transforms.augment_uint8", counting)
+    monkeypatch.setattr("hqnn_lightning.data.batch_transforms.augment_uint8", counting)
     images = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
     config = AugmentationConfig(image_size=16)
     BatchAugmentation(config)(images)
@@ -76,7 +77,7 @@ def test_without_a_compiler_the_tensor_path_is_used(monkeypatch, tmp_path) -> No
     with pytest.warns(UserWarning, match="no C compiler found"):
         assert build_library("augment", augment_kernel.SOURCE, augment_kernel.COMPILE_FLAGS) is None
     monkeypatch.setattr(augment_kernel, "load_augment_kernel", lambda: None)
-    monkeypatch.setattr("hqnn_lightning.data.transforms.load_augment_kernel", lambda: None)
+    monkeypatch.setattr("hqnn_lightning.data.batch_transforms.load_augment_kernel", lambda: None)
     images = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
     out = BatchAugmentation(AugmentationConfig(image_size=16))(images)
     assert out.shape == (2, 3, 16, 16) and out.dtype == torch.float32

@@ -7,11 +7,9 @@ import torch
 from torch.utils.data import Subset, TensorDataset
 
 from hqnn_lightning.data import AugmentationConfig, DigitsDataModule
-from hqnn_lightning.data.feature_cache import (
-    FeatureCacheDataModule,
-    build_feature_cache,
-    dataset_fingerprint,
-)
+from hqnn_lightning.data.feature_cache import FeatureCacheDataModule
+from hqnn_lightning.data.feature_cache_key import dataset_fingerprint
+from hqnn_lightning.data.feature_store import build_feature_cache
 from hqnn_lightning.models import ConvControlNet, QuanvNet
 from hqnn_lightning.quantum import QuanvolutionLayer
 

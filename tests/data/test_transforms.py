@@ -17,17 +17,19 @@ from torch import Tensor
 from torchvision.transforms.v2 import InterpolationMode
 
 from hqnn_lightning.data.augmentation_grid import save_augmentation_grid
-from hqnn_lightning.data.transforms import (
+from hqnn_lightning.data.batch_transforms import (
     BRIGHTNESS,
     CONTRAST,
     HUE,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
     SATURATION,
-    AugmentationConfig,
     AugmentationParams,
     BatchAugmentation,
     BatchNormalize,
+)
+from hqnn_lightning.data.transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    AugmentationConfig,
     eval_transform,
     scale_and_normalize,
     train_transform,
