@@ -125,28 +125,44 @@ def create_backbone(
     num_features = model.fc.in_features
     model.fc = nn.Identity()
     if pretrained:
-        state = (
-            _download_imagenet_state_dict(arch)
-            if weights == "imagenet"
-            else read_state_dict(weights)
-        )
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as error:
-            source = "the ImageNet weights" if weights == "imagenet" else weights
-            raise ValueError(f"{source} does not fit backbone {arch}: {error}") from error
+        _load_resnet_weights(model, arch, weights)
+    _fit_resnet_stem(model, in_channels, image_size, pretrained)
+    return model, num_features
+
+
+def _load_resnet_weights(model: ResNet, arch: str, weights: str) -> None:
+    """Loads ``weights`` (``"imagenet"`` or a file, as `create_backbone` takes them) into
+    ``model``, a ResNet ``arch`` without its classifier.
+
+    Raises:
+        ValueError: the weights do not fit ``arch``.
+    """
+    state = (
+        _download_imagenet_state_dict(arch) if weights == "imagenet" else read_state_dict(weights)
+    )
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        source = "the ImageNet weights" if weights == "imagenet" else weights
+        raise ValueError(f"{source} does not fit backbone {arch}: {error}") from error
+
+
+def _fit_resnet_stem(model: ResNet, in_channels: int, image_size: int, pretrained: bool) -> None:
+    """Replaces ``model``'s stem for images of ``image_size`` px with ``in_channels`` channels:
+    below `SMALL_INPUT_BELOW` px a 3x3 stride-1 convolution without max-pooling (warning that a
+    pretrained first convolution is then unused), else a first convolution for ``in_channels``
+    when not 3."""
     if image_size < SMALL_INPUT_BELOW:
         if pretrained:
             warnings.warn(
                 f"images of {image_size} px get a new 3x3 ResNet stem: the pretrained first "
                 "convolution is not used",
-                stacklevel=2,
+                stacklevel=3,  # create_backbone's caller
             )
         model.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
         model.maxpool = nn.Identity()
     elif in_channels != 3:
         model.conv1 = _adapt_first_conv(model.conv1, in_channels)
-    return model, num_features
 
 
 def pretrained_data_config(arch: str) -> dict[str, Any]:

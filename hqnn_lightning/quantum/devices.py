@@ -285,6 +285,26 @@ def make_device(
             f"unknown quantum device {name!r}; known devices: {', '.join(sorted(KNOWN_DEVICES))}"
         )
     info = KNOWN_DEVICES[name]
+    _check_wires_and_shots(name, info, wires, shots)
+    if options and not info.pennylane:
+        raise ValueError(f"{name} takes no device options, got {', '.join(sorted(options))}")
+    noise, noise_strength = _pop_noise_options(name, info, options)
+    missing = [option for option in info.required_options if option not in options]
+    if missing:
+        raise ValueError(f"{name} needs the device option(s) {', '.join(missing)}")
+    diff_method = _checked_diff_method(name, info, shots, diff_method)
+    if info.pennylane and name not in qml.plugin_devices:
+        raise ImportError(f"quantum device {name!r} is not installed: {info.install_hint}")
+    if info.credentials is not None and not info.credentials():
+        raise PermissionError(f"quantum device {name!r} needs credentials: {info.credentials_hint}")
+    return QuantumDevice(
+        name, wires, shots, diff_method, dict(options), noise, float(noise_strength or 0.0)
+    )
+
+
+def _check_wires_and_shots(name: str, info: DeviceInfo, wires: int, shots: int | None) -> None:
+    """Refuses a qubit count device ``name`` cannot hold, and shots it cannot take (or their
+    absence on a device that only samples), as `make_device` documents."""
     if not isinstance(wires, int) or not 1 <= wires <= info.max_wires:
         raise ValueError(
             f"{name} needs between 1 and {info.max_wires} qubits, got {wires!r}: a state vector "
@@ -301,8 +321,14 @@ def make_device(
         raise ValueError(
             f"{name} estimates expectation values from samples: give shots (e.g. shots=1000)"
         )
-    if options and not info.pennylane:
-        raise ValueError(f"{name} takes no device options, got {', '.join(sorted(options))}")
+
+
+def _pop_noise_options(
+    name: str, info: DeviceInfo, options: dict[str, Any]
+) -> tuple[str | None, float | None]:
+    """Takes ``noise`` and ``noise_strength`` out of ``options`` and checks them: ``(channel,
+    strength)``, the strength 0.01 unless given, or ``(None, None)``; a ``ValueError`` for noise
+    on a device without noise channels, a bad channel or strength, a strength alone."""
     noise = options.pop("noise", None)
     noise_strength = options.pop("noise_strength", None)
     if (noise is not None or noise_strength is not None) and not info.noise:
@@ -316,9 +342,14 @@ def make_device(
         check_noise(noise, noise_strength)
     elif noise_strength is not None:
         raise ValueError(f"noise_strength={noise_strength} needs noise=<channel> too")
-    missing = [option for option in info.required_options if option not in options]
-    if missing:
-        raise ValueError(f"{name} needs the device option(s) {', '.join(missing)}")
+    return noise, noise_strength
+
+
+def _checked_diff_method(
+    name: str, info: DeviceInfo, shots: int | None, diff_method: str | None
+) -> str:
+    """``diff_method``, or the device's default for these shots when ``None``; a ``ValueError``
+    when the device does not support it, or it needs exact values and shots are given."""
     if diff_method is None:
         diff_method = info.analytic_diff_method if shots is None else info.sampled_diff_method
     if diff_method not in info.diff_methods:
@@ -331,13 +362,7 @@ def make_device(
             f"diff_method={diff_method!r} needs exact expectation values (shots=None), "
             f"got shots={shots}; use parameter-shift, finite-diff or spsa with shots"
         )
-    if info.pennylane and name not in qml.plugin_devices:
-        raise ImportError(f"quantum device {name!r} is not installed: {info.install_hint}")
-    if info.credentials is not None and not info.credentials():
-        raise PermissionError(f"quantum device {name!r} needs credentials: {info.credentials_hint}")
-    return QuantumDevice(
-        name, wires, shots, diff_method, dict(options), noise, float(noise_strength or 0.0)
-    )
+    return diff_method
 
 
 def as_device(
