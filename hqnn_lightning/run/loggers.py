@@ -118,19 +118,25 @@ def create_logger(
             "id": run_id,
             "resume": "allow" if run_id else None,
         }
-        mode = wandb_mode()
-        logger = WandbLogger(mode=mode, **options)
-        if mode != "online":
-            return logger
-        reason = wandb_unreachable() or _start_error(logger)
-        if reason is None:
-            return logger
-        print(
-            f"W&B could not start online ({reason}); this run logs to W&B offline instead",
-            file=sys.stderr,
-        )
-        # A fresh id: W&B's service process still holds the one that failed ("run ID is in
-        # use"), and a later `wandb sync` must not mix this run into an online one.
-        options.update(id=new_wandb_run_id(), resume=None)
-        return WandbLogger(mode="offline", **options)
+        return _wandb_logger(options)
     raise ValueError(f"unknown logger {name!r}; known: {', '.join(LOGGERS)}")
+
+
+def _wandb_logger(options: dict[str, Any]) -> WandbLogger:
+    """A `WandbLogger` with ``options`` in `wandb_mode`'s mode; an online run that cannot
+    start logs offline instead, under a new run id, with a one-line message on stderr."""
+    mode = wandb_mode()
+    logger = WandbLogger(mode=mode, **options)
+    if mode != "online":
+        return logger
+    reason = wandb_unreachable() or _start_error(logger)
+    if reason is None:
+        return logger
+    print(
+        f"W&B could not start online ({reason}); this run logs to W&B offline instead",
+        file=sys.stderr,
+    )
+    # A fresh id: W&B's service process still holds the one that failed ("run ID is in
+    # use"), and a later `wandb sync` must not mix this run into an online one.
+    options.update(id=new_wandb_run_id(), resume=None)
+    return WandbLogger(mode="offline", **options)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+import lightning as L
 from jsonargparse import Namespace
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -70,23 +71,8 @@ def run_seeds(
                 check_resumption(resumption, datamodule, model)
         except BUILD_ERRORS as error:
             usage_error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
-        started_ns = time.time_ns()
-        try:
-            results = train(seed_config, datamodule, model, resumption)
-        except NonFiniteLossError as error:
-            print(f"error: {error}", file=sys.stderr)
-            raise SystemExit(1) from None
-        except OSError as error:
-            if error.errno not in DISK_FULL:
-                raise
-            print(f"error: {disk_full_message(error)}", file=sys.stderr)
-            raise SystemExit(1) from None
-        except SIGTERMException:
-            if is_global_zero():
-                run_dir = _stopped_run(seed_config, resumption, started_ns)
-                message = stopped_by_sigterm(seeds, seed, run_dir, several=bool(config.seeds))
-                print(f"error: {message}", file=sys.stderr)
-            raise SystemExit(SIGTERM_EXIT_CODE) from None
+        several = bool(config.seeds)
+        results = _train_or_exit(seed_config, datamodule, model, resumption, seeds, several)
         if is_global_zero():
             print(format_results(results))
             if "trainability" in results:
@@ -97,6 +83,45 @@ def run_seeds(
         runs = [load_run(results["run_dir"]) for results in all_results]
         print(summary_table(group_runs(runs)))
     return all_results
+
+
+def _train_or_exit(
+    config: Namespace,
+    datamodule: L.LightningDataModule,
+    model: L.LightningModule,
+    resumption: Resumption | None,
+    seeds: Sequence[int],
+    several: bool,
+) -> dict[str, Any]:
+    """Trains one seed's run (`train`) and returns its results, or ends the command as
+    `run_seeds` documents: status 1 for a non-finite loss or a full disk, `SIGTERM_EXIT_CODE`
+    for SIGTERM, each with its message on stderr.
+
+    Args:
+        config: The options of this seed's run (``config.seed`` set).
+        datamodule: Its DataModule, set up.
+        model: Its model.
+        resumption: The run to continue, for ``--resume``.
+        seeds: All the seeds of the command, in the order they run.
+        several: The seeds came from ``--seeds`` (else from ``--seed``).
+    """
+    started_ns = time.time_ns()
+    try:
+        return train(config, datamodule, model, resumption)
+    except NonFiniteLossError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except OSError as error:
+        if error.errno not in DISK_FULL:
+            raise
+        print(f"error: {disk_full_message(error)}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except SIGTERMException:
+        if is_global_zero():
+            run_dir = _stopped_run(config, resumption, started_ns)
+            message = stopped_by_sigterm(seeds, config.seed, run_dir, several=several)
+            print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(SIGTERM_EXIT_CODE) from None
 
 
 def disk_full_message(error: OSError) -> str:

@@ -7,6 +7,14 @@ A search space is a few runner options, each a range (`SearchParameter`, spelled
 made in this process, and keeps each run's best validation top-1; it writes the space, the
 sampler, every trial and the best values to `TUNING_FILE` in the tuning directory, which the
 report reads (`hqnn_lightning.report.tuning`) and below which it counts no run as a result.
+
+The sampler is Optuna's scrambled Sobol sequence, ``QMCSampler(seed=seed, scramble=True)``:
+its points depend on the seed and the space alone, never on the values found, so every
+model searched with the same seed and space is offered the same candidates, which is
+what makes the budgets equal; they also cover the space more evenly than random points
+(Bergstra and Bengio 2012). A model-driven sampler such as TPE would follow each model's
+own results and give each a different search. As with every `QMCSampler`, the first
+candidate is drawn by its seeded random sampler and the Sobol points follow.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import hashlib
 import json
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -141,15 +149,8 @@ def tune(
     seed, and the CSV logger only, into ``tuning_dir/trials/trialN``. Its value is the best
     validation top-1 of the run, `MONITOR` (the runner validates the best checkpoint); a run
     whose training loss stops being finite keeps the best validation top-1 of the epochs it
-    finished (0 when it finished none). Test metrics are never read.
-
-    The sampler is Optuna's scrambled Sobol sequence, ``QMCSampler(seed=seed, scramble=True)``:
-    its points depend on the seed and the space alone, never on the values found, so every
-    model searched with the same seed and space is offered the same candidates, which is
-    what makes the budgets equal; they also cover the space more evenly than random points
-    (Bergstra and Bengio 2012). A model-driven sampler such as TPE would follow each model's
-    own results and give each a different search. As with every `QMCSampler`, the first
-    candidate is drawn by its seeded random sampler and the Sobol points follow.
+    finished (0 when it finished none). Test metrics are never read. The sampler is a seeded
+    scrambled Sobol sequence (the module's docstring says why).
 
     A finished search in ``tuning_dir`` of the same experiment (`experiment_key`: seeds and
     logistics may differ), space, trials and seed is returned as it is, without running
@@ -178,10 +179,52 @@ def tune(
     tuning_dir = Path(tuning_dir)
     path = tuning_dir / TUNING_FILE
     config = build_parser().parse_args(list(base_argv))
+    sampler = _sobol_sampler(seed)
+    record = _search_record(base_argv, space, n_trials, seed, _config_dict(config))
+    previous = _finished_search(path, record)
+    if previous is not None:
+        print(f"Reusing the finished search in {tuning_dir}")
+        return previous
+    if (tuning_dir / "trials").exists():
+        raise FileExistsError(
+            f"{tuning_dir} holds an unfinished or another search; delete it to search again"
+        )
+    tuning_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(path, record)
+    _optimize(_objective(base_argv, space, seed, path, record), sampler, n_trials)
+    return record
+
+
+def _optimize(
+    objective: Callable[[optuna.Trial], float], sampler: optuna.samplers.BaseSampler, n_trials: int
+) -> None:
+    """Runs an Optuna study of ``n_trials`` trials, maximising ``objective``, without Optuna's
+    own line per trial (``objective`` prints its own)."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(objective, n_trials=n_trials)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _sobol_sampler(seed: int) -> optuna.samplers.QMCSampler:
+    """Optuna's scrambled Sobol sampler with ``seed``, without its experimental warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.QMCSampler(seed=seed, scramble=True)
-    record: dict[str, Any] = {
+        return optuna.samplers.QMCSampler(seed=seed, scramble=True)
+
+
+def _search_record(
+    base_argv: Sequence[str],
+    space: Sequence[SearchParameter],
+    n_trials: int,
+    seed: int,
+    config: dict[str, Any],
+) -> dict[str, Any]:
+    """A search's record before its first trial (`tune` lists the keys)."""
+    return {
         "metric": MONITOR,
         "direction": "maximize",
         "space": [{**asdict(parameter), "spelling": parameter.spelling} for parameter in space],
@@ -191,25 +234,35 @@ def tune(
         "trials": [],
         "best": None,
         "argv": list(base_argv),
-        "config": _config_dict(config),
+        "config": config,
     }
-    if path.is_file():
-        previous = json.loads(path.read_text())
-        same = all(previous[key] == record[key] for key in ("space", "seed", "n_trials"))
-        same &= experiment_key(previous["config"]) == experiment_key(record["config"])
-        if same and len(previous["trials"]) == n_trials:
-            print(f"Reusing the finished search in {tuning_dir}")
-            return previous
-    if (tuning_dir / "trials").exists():
-        raise FileExistsError(
-            f"{tuning_dir} holds an unfinished or another search; delete it to search again"
-        )
-    tuning_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(path, record)
+
+
+def _finished_search(path: Path, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The record at ``path`` if it is a finished search of ``record``'s experiment, space,
+    seed and number of trials; else ``None``."""
+    if not path.is_file():
+        return None
+    previous = json.loads(path.read_text())
+    same = all(previous[key] == record[key] for key in ("space", "seed", "n_trials"))
+    same &= experiment_key(previous["config"]) == experiment_key(record["config"])
+    return previous if same and len(previous["trials"]) == record["n_trials"] else None
+
+
+def _objective(
+    base_argv: Sequence[str],
+    space: Sequence[SearchParameter],
+    seed: int,
+    path: Path,
+    record: dict[str, Any],
+) -> Callable[[optuna.Trial], float]:
+    """The study's objective: runs a trial as `tune` describes, adds it to ``record``, writes
+    ``record`` to ``path`` and prints one line; returns the trial's value."""
+    trials_dir = path.parent / "trials"
 
     def objective(trial: optuna.Trial) -> float:
         values = {parameter.name: parameter.suggest(trial) for parameter in space}
-        output_dir = tuning_dir / "trials" / f"trial{trial.number}"
+        output_dir = trials_dir / f"trial{trial.number}"
         single_run = ["--seed", str(seed), "--seeds", "null", "--logger", "csv"]
         argv = [*base_argv, *option_arguments(values), *single_run, "--output-dir", str(output_dir)]
         value, run_dir, diverged = _run_trial(argv, output_dir)
@@ -227,20 +280,13 @@ def tune(
         _write_json(path, record)
         shown = ", ".join(f"{name}={value:.4g}" for name, value in values.items())
         print(
-            f"trial{trial.number} ({trial.number + 1}/{n_trials}): {shown} -> val top-1 "
-            f"{100 * value:.2f}%{' (diverged)' if diverged else ''}; best so far: "
+            f"trial{trial.number} ({trial.number + 1}/{record['n_trials']}): {shown} -> val "
+            f"top-1 {100 * value:.2f}%{' (diverged)' if diverged else ''}; best so far: "
             f"trial{best['number']}, {100 * best['value']:.2f}%"
         )
         return value
 
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        study = optuna.create_study(direction="maximize", sampler=sampler)
-        study.optimize(objective, n_trials=n_trials)
-    finally:
-        optuna.logging.set_verbosity(verbosity)
-    return record
+    return objective
 
 
 def _run_trial(argv: list[str], output_dir: Path) -> tuple[float, Path, bool]:
