@@ -10,8 +10,8 @@ instead of created again, so that the plugin polls, and so fetches, the task alr
 for. `RecordedBraketAwsQubitDevice` is the plugin's device with such a session in the
 device's region, and reports a task that gave no result as `TimeoutError` (it may still run)
 or `JobLostError` (failed or cancelled). Tasks the plugin sends as a batch (``parallel=True``,
-program sets), and a QPU found in another region than its ARN names, go through a copy of the
-session that the SDK makes, and are not recorded.
+or a program set split over several tasks), and a QPU found in another region than its ARN
+names, go through a copy of the session that the SDK makes, and are not recorded.
 """
 
 from __future__ import annotations
