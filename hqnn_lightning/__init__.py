@@ -7,7 +7,8 @@ The public classes and functions are importable from here::
 Importing the package loads the data, models and quantum parts only. The runner's pieces
 exported here (`EpochTimer`, `create_logger`) and hardware evaluation (`RetryPolicy`,
 `evaluate_checkpoint`) are imported on first use (`__getattr__`), so that a script that needs
-no logger or runner loads neither jsonargparse, matplotlib nor wandb.
+no logger or runner loads neither jsonargparse nor wandb, and no module of the package it
+loads imports matplotlib (PennyLane and torchmetrics import it themselves when installed).
 """
 
 from __future__ import annotations
