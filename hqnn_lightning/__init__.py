@@ -3,7 +3,18 @@
 The public classes and functions are importable from here::
 
     from hqnn_lightning import DigitsDataModule, HybridVQC, QuantumLayer
+
+Importing the package loads the data, models and quantum parts only. The runner's pieces
+exported here (`EpochTimer`, `create_logger`) and hardware evaluation (`RetryPolicy`,
+`evaluate_checkpoint`) are imported on first use (`__getattr__`), so that a script that needs
+no logger or runner loads neither jsonargparse nor wandb, and no module of the package it
+loads imports matplotlib (PennyLane and torchmetrics import it themselves when installed).
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from hqnn_lightning.data import (
     DATAMODULES,
@@ -37,10 +48,20 @@ from hqnn_lightning.quantum import (
     quanvolution_filter_qnode,
     variational_classifier_qnode,
 )
-from hqnn_lightning.run.callbacks import EpochTimer
-from hqnn_lightning.run.hardware_evaluation import RetryPolicy, evaluate_checkpoint
-from hqnn_lightning.run.loggers import create_logger
 from hqnn_lightning.utils.registry import Registry
+
+if TYPE_CHECKING:
+    from hqnn_lightning.hardware import RetryPolicy, evaluate_checkpoint
+    from hqnn_lightning.run.callbacks import EpochTimer
+    from hqnn_lightning.run.loggers import create_logger
+
+_IMPORTED_ON_FIRST_USE = {
+    "EpochTimer": "hqnn_lightning.run.callbacks",
+    "RetryPolicy": "hqnn_lightning.hardware",
+    "evaluate_checkpoint": "hqnn_lightning.hardware",
+    "create_logger": "hqnn_lightning.run.loggers",
+}
+"""Names exported here whose modules load Lightning's loggers, wandb or matplotlib."""
 
 __version__ = "0.1.0"
 
@@ -77,3 +98,12 @@ __all__ = [
     "stratified_split",
     "variational_classifier_qnode",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Imports the names of `_IMPORTED_ON_FIRST_USE` when first asked for (PEP 562)."""
+    if name not in _IMPORTED_ON_FIRST_USE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_IMPORTED_ON_FIRST_USE[name]), name)
+    globals()[name] = value
+    return value

@@ -14,7 +14,6 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from hqnn_lightning.data.augmentation_grid import save_augmentation_grid
 from hqnn_lightning.data.base import ImageClassificationDataModule, ImageDataset
 from hqnn_lightning.data.batch_transforms import BatchAugmentation, BatchNormalize
 from hqnn_lightning.data.class_selection import select_classes
@@ -285,6 +284,9 @@ class CarDataModule(ImageClassificationDataModule):
     def save_augmentation_grid(self, path: str | Path, n_images: int = 4, n_views: int = 6) -> Path:
         """Saves the study's figure: ``n_images`` training images, each with ``n_views``
         augmented views, as a PNG at ``path``."""
+        # Imported here: the figure needs matplotlib, which importing the data should not load.
+        from hqnn_lightning.data.augmentation_grid import save_augmentation_grid
+
         kept = set(self.selected_classes)
         samples = [sample for sample in self.index.train if sample.class_name in kept]
         images = [load_rgb(sample.path, sample.bbox) for sample in samples[:n_images]]

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import safetensors.torch
-import timm
 import torch
 import torchvision
 from torch import nn
@@ -105,7 +104,10 @@ def create_backbone(
         RuntimeError: ImageNet weights are neither cached nor downloadable.
     """
     if arch not in BACKBONES:
-        # Imported here: timm_backbones builds on this module's DescribedByWeights.
+        # Imported here: timm_backbones builds on this module's DescribedByWeights, and timm
+        # imports wandb when it is installed, which importing the models should not.
+        import timm
+
         from hqnn_lightning.models.timm_backbones import create_timm_backbone
 
         if arch not in timm.list_models():
@@ -185,6 +187,8 @@ def pretrained_data_config(arch: str) -> dict[str, Any]:
             "std": tuple(preprocessing.std),
             "input_size": preprocessing.crop_size[0],
         }
+    import timm  # here, not at the top: timm imports wandb when it is installed
+
     config = timm.get_pretrained_cfg(arch) if arch in timm.list_models() else None
     if config is None:
         raise ValueError(

@@ -47,7 +47,7 @@ class DeviceInfo:
             simulators).
         remote: Whether circuits go to a cloud service (queued, possibly billed); the
             hardware evaluation's cost prompt says so.
-        recorded_jobs: Whether the device records its jobs' ids (`quantum.jobs.JobClient`),
+        recorded_jobs: Whether the device records its jobs' ids (`hardware.jobs.JobClient`),
             so that a retry or a restart fetches a job instead of paying for it again. The
             qiskit and IonQ plugins wait on each job inside ``execute`` and never expose its
             id through PennyLane, so theirs are not recorded.

@@ -23,8 +23,9 @@ class QuantumModule(nn.Module):
     """Base of a module whose parameters are circuit weights (angles, radians) and whose
     forward runs circuits.
 
-    Subclasses may override `circuit_executions` (one circuit per input row by default) and
-    `on_device` (needed to evaluate the module on another device).
+    Subclasses may override `circuit_executions` (one circuit per input row by default),
+    `on_device` (needed to evaluate the module on another device) and `device_wires` (the
+    qubits of the circuit held as ``self.circuit`` by default).
     """
 
     def circuit_executions(self, inputs: torch.Tensor) -> int:
@@ -41,6 +42,22 @@ class QuantumModule(nn.Module):
             f"{type(self).__name__} cannot run on another device: give it an on_device(device) "
             "method (hqnn_lightning.quantum.QuantumModule)"
         )
+
+    def device_wires(self) -> int:
+        """Wires of the device `on_device` is given: the qubits of the module's circuit
+        description, ``self.circuit.n_qubits`` (where the library's modules keep it).
+
+        Raises:
+            NotImplementedError: the module holds no circuit description and does not
+                override this.
+        """
+        circuit = getattr(self, "circuit", None)
+        if not isinstance(getattr(circuit, "n_qubits", None), int):
+            raise NotImplementedError(
+                f"{type(self).__name__} does not say how many qubits its circuits use: give it "
+                "a device_wires() method (hqnn_lightning.quantum.QuantumModule)"
+            )
+        return circuit.n_qubits
 
 
 def quantum_modules(model: nn.Module) -> dict[str, QuantumModule]:

@@ -4,7 +4,7 @@ Each builder makes the device from the library's plain, picklable device options
 and numbers, as saved in checkpoints and configs): Aer simulating an offline fake IBM backend
 for ``qiskit.aer``, a backend of IBM's runtime service for ``qiskit.remote``, and for
 ``braket.aws.qubit`` the plugin's device with its tasks recorded by ARN
-(`hqnn_lightning.quantum.braket_jobs`). Each credential
+(`hqnn_lightning.hardware.braket_jobs`). Each credential
 check says whether the plugin would find credentials, so that a missing one is reported
 before any circuit runs.
 """
@@ -103,6 +103,6 @@ def braket_aws_device(wires: int, options: dict[str, Any]) -> qml.devices.Device
     """``braket.aws.qubit`` (``device_arn=...`` and the plugin's options) whose tasks are
     recorded by ARN, so that a hardware evaluation fetches a timed-out task instead of
     paying for it again (`RecordedBraketAwsQubitDevice`)."""
-    from hqnn_lightning.quantum.braket_jobs import RecordedBraketAwsQubitDevice
+    from hqnn_lightning.hardware.braket_jobs import RecordedBraketAwsQubitDevice
 
     return RecordedBraketAwsQubitDevice(wires=wires, **options)

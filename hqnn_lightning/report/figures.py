@@ -14,9 +14,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from hqnn_lightning.experiment.metrics import GRAD_NORM_KEY, OUTPUT_STD_KEY
 from hqnn_lightning.report.runs import RunGroup
 from hqnn_lightning.report.tables import Comparison
-from hqnn_lightning.run.trainability import GRAD_NORM_KEY, OUTPUT_STD_KEY
 from hqnn_lightning.utils.files import atomic_write
 
 CURVES = {

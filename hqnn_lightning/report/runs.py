@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from hqnn_lightning.experiment.options import logistics_options, renamed, runner_defaults
 from hqnn_lightning.report.predictions import PREDICTIONS_FILE, ImagePredictions, read_predictions
-from hqnn_lightning.run.options import logistics_options, renamed, runner_defaults
 
 TUNING_FILE = "tuning.json"
 """The record of a hyperparameter search, in its directory; run directories below it are its

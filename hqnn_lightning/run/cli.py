@@ -20,14 +20,14 @@ from typing import Any
 from jsonargparse import ArgumentParser, Namespace
 
 from hqnn_lightning.data import create_datamodule
-from hqnn_lightning.run.build import BUILD_ERRORS
-from hqnn_lightning.run.checks import out_of_range, unusable_hardware, unwritable_directories
-from hqnn_lightning.run.hardware_evaluation import (
+from hqnn_lightning.hardware import (
     JobFailedError,
     RetryPolicy,
     confirm_on_terminal,
     evaluate_checkpoint,
 )
+from hqnn_lightning.run.build import BUILD_ERRORS
+from hqnn_lightning.run.checks import out_of_range, unusable_hardware, unwritable_directories
 from hqnn_lightning.run.lock import RunDirectoryInUse, run_directory_lock
 from hqnn_lightning.run.options import build_parser, constructor_arguments
 from hqnn_lightning.run.resume import resumed_config

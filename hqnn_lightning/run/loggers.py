@@ -13,7 +13,8 @@ import requests
 import wandb
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 
-LOGGERS = ("wandb", "csv", "tensorboard")
+from hqnn_lightning.experiment.options import LOGGERS
+
 WANDB_HOST = "api.wandb.ai"
 REACHABILITY_TIMEOUT_S = 5.0
 """How long the check that W&B's server answers waits, at most, before the run goes offline."""

@@ -2,7 +2,8 @@
 
 Two kinds of options, one flat namespace (``--n-qubits``, or ``n_qubits:`` in YAML):
 
-- `RUNNER_OPTIONS` belong to the runner itself: what to build (``model``, ``data``), seeds,
+- `RUNNER_OPTIONS` (listed in `hqnn_lightning.experiment.options`, which the report reads
+  too) belong to the runner itself: what to build (``model``, ``data``), seeds,
   epochs, outputs, resumption, hardware evaluation, loggers and the machine. They are the only
   options written by hand. Each says whether it is part of an experiment's definition
   (``experiment``: the report groups runs by it, a resumed run may not change it) and whether
@@ -21,21 +22,24 @@ old run directories' ``config.yaml``.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, TypeVar
+from typing import Any
 
 from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 
 from hqnn_lightning.data import DATAMODULES
-from hqnn_lightning.models import MODELS
-from hqnn_lightning.run.loggers import LOGGERS
-from hqnn_lightning.run.signatures import (
-    ConstructorOption,
-    argument_default,
+from hqnn_lightning.experiment.options import (
+    RENAMED_OPTIONS,
+    RUNNER,
+    RUNNER_OPTIONS,
+    RunnerOption,
+    logistics_options,
     option_flag,
-    registered_arguments,
+    renamed,
+    runner_defaults,
 )
+from hqnn_lightning.models import MODELS
+from hqnn_lightning.run.signatures import ConstructorOption, argument_default, registered_arguments
 
 FROM_DATA = {
     "num_classes": "num_classes",
@@ -45,200 +49,22 @@ FROM_DATA = {
 """Model arguments that the runner takes from the DataModule (argument -> DataModule
 attribute), not from an option."""
 
-RENAMED_OPTIONS = {"precompute_quanvolution": "precompute_features"}
-"""Older option name -> its name now; the old one is still read."""
-
-
-@dataclass(frozen=True)
-class RunnerOption:
-    """One option of the runner itself.
-
-    Args:
-        name: The option's name (``max_epochs``; ``--max-epochs`` on the command line).
-        type: Its type, as jsonargparse reads it.
-        default: Its value when not given.
-        help: What it does, for ``--help``.
-        experiment: Part of what a run measures: the report groups runs by it and a resumed
-            run must keep it. ``False`` for seeds and logistics (where outputs go, loggers).
-        machine: Describes this machine (paths, workers, accelerator): a resumed run may
-            change it.
-        data_argument: Also passed to the DataModule, when its constructor takes it.
-    """
-
-    name: str
-    type: Any
-    default: Any
-    help: str
-    experiment: bool = True
-    machine: bool = False
-    data_argument: bool = False
-
-    @property
-    def flag(self) -> str:
-        return option_flag(self.name)
-
-
-RUNNER_OPTIONS = (
-    RunnerOption("model", str, "hybrid", f"model: {', '.join(MODELS.names())}"),
-    RunnerOption("data", str, "digits", f"dataset: {', '.join(DATAMODULES.names())}"),
-    RunnerOption(
-        "data_dir",
-        str | None,
-        None,
-        "dataset directory (datasets on disk)",
-        machine=True,
-        data_argument=True,
-    ),
-    RunnerOption(
-        "cache_dir",
-        str | None,
-        None,
-        "where caches go: decoded images of car datasets, precomputed features "
-        "(default ~/.cache/hqnn_lightning)",
-        experiment=False,
-        machine=True,
-        data_argument=True,
-    ),
-    RunnerOption(
-        "num_workers",
-        int | None,
-        None,
-        "DataLoader worker processes (default: the dataset's)",
-        experiment=False,
-        machine=True,
-        data_argument=True,
-    ),
-    RunnerOption(
-        "recheck_images",
-        bool | None,
-        None,
-        "car datasets: check again every image file the cache of unreadable ones excludes "
-        "(those excluded for a permission or I/O error are checked again on every run anyway)",
-        experiment=False,
-        machine=True,
-        data_argument=True,
-    ),
-    RunnerOption(
-        "seed",
-        int,
-        0,
-        "seed of the split, the initialisation and the order",
-        experiment=False,
-        data_argument=True,
-    ),
-    RunnerOption(
-        "seeds",
-        list[int] | None,
-        None,
-        "run once per seed, e.g. [0,1,2], and print the mean +- std table (overrides --seed)",
-        experiment=False,
-    ),
-    RunnerOption("max_epochs", int, 10, "training epochs"),
-    RunnerOption(
-        "deterministic",
-        bool,
-        False,
-        "deterministic algorithms only (torch.use_deterministic_algorithms)",
-        experiment=False,
-    ),
-    RunnerOption(
-        "gradient_clip_val",
-        float | None,
-        None,
-        "clip the gradient norm to this value (Lightning's gradient_clip_val)",
-    ),
-    RunnerOption(
-        "evaluate",
-        str | None,
-        None,
-        "CHECKPOINT: evaluate the test set of the checkpoint's run on --q-device with "
-        "--shots, resumably, instead of training (see docs/devices.md)",
-        experiment=False,
-    ),
-    RunnerOption("yes", bool, False, "--evaluate: submit without asking", experiment=False),
-    RunnerOption("eval_dir", str | None, None, "--evaluate: where results go", experiment=False),
-    RunnerOption("max_retries", int, 3, "--evaluate: retries of a failed batch", experiment=False),
-    RunnerOption(
-        "logger",
-        Literal[LOGGERS],
-        "wandb",
-        f"experiment logger: {', '.join(LOGGERS)}; wandb runs offline without credentials",
-        experiment=False,
-    ),
-    RunnerOption("wandb_project", str, "hqnn-lightning", "W&B project", experiment=False),
-    RunnerOption("wandb_entity", str | None, None, "W&B entity (user or team)", experiment=False),
-    RunnerOption("wandb_group", str | None, None, "W&B group", experiment=False),
-    RunnerOption("wandb_tags", list[str], [], "W&B tags, e.g. [study,digits]", experiment=False),
-    RunnerOption(
-        "wandb_log_model",
-        bool,
-        False,
-        "upload the best and last checkpoints to W&B as a model artifact",
-        experiment=False,
-    ),
-    RunnerOption(
-        "output_dir",
-        str,
-        "runs",
-        "where run directories are created",
-        experiment=False,
-        machine=True,
-    ),
-    RunnerOption(
-        "resume",
-        str | None,
-        None,
-        "continue a run: its directory, a checkpoint in it, or last (the newest run of "
-        "this model, data and seed under --output-dir); its config.yaml gives the options",
-        experiment=False,
-        machine=True,
-    ),
-    RunnerOption(
-        "checkpoint_every_n_steps",
-        int | None,
-        None,
-        "also update checkpoints/last.ckpt every N training steps (for --resume)",
-        experiment=False,
-        machine=True,
-    ),
-    RunnerOption(
-        "accelerator",
-        str,
-        "auto",
-        "Lightning accelerator: auto, cpu, gpu",
-        experiment=False,
-        machine=True,
-    ),
-    RunnerOption("devices", int | str, 1, "Lightning devices per node, e.g. 2 or auto"),
-    RunnerOption("num_nodes", int, 1, "machines (SLURM or torchrun; docs/devices.md)"),
-    RunnerOption("strategy", str, "auto", "Lightning strategy: auto, ddp, ddp_spawn"),
-    RunnerOption(
-        "fast_dev_run",
-        bool,
-        False,
-        "one batch of each stage, no outputs",
-        experiment=False,
-    ),
-    RunnerOption(
-        "monitor_trainability",
-        bool,
-        True,
-        "log each part's gradient norm, the bottleneck's output spread and the train loss "
-        "against ln(classes), warn when the run has not left its initial plateau, and give a "
-        "verdict (docs/trainability.md)",
-        experiment=False,
-    ),
-    RunnerOption(
-        "progress_bar",
-        bool,
-        True,
-        "Lightning's progress bar (false for batch jobs whose logs it would fill)",
-        experiment=False,
-    ),
-)
-"""The options of the runner itself; every other option is derived (`constructor_options`)."""
-
-RUNNER = {option.name: option for option in RUNNER_OPTIONS}
+__all__ = [
+    "FROM_DATA",
+    "RENAMED_OPTIONS",
+    "RUNNER",
+    "RUNNER_OPTIONS",
+    "RunnerOption",
+    "RunnerParser",
+    "build_parser",
+    "constructor_arguments",
+    "constructor_options",
+    "logistics_options",
+    "renamed",
+    "resolved_options",
+    "resumable_options",
+    "runner_defaults",
+]
 
 
 @cache
@@ -253,11 +79,6 @@ def constructor_options() -> tuple[ConstructorOption, ...]:
 def resumable_options() -> frozenset[str]:
     """Options a resumed run may change: those that describe the machine."""
     return frozenset(option.name for option in RUNNER_OPTIONS if option.machine) | {"config"}
-
-
-def logistics_options() -> frozenset[str]:
-    """Options that do not change what a run measures: seeds, outputs, loggers, workers."""
-    return frozenset(option.name for option in RUNNER_OPTIONS if not option.experiment) | {"config"}
 
 
 def resolved_options(config: Namespace) -> dict[str, Any]:
@@ -288,11 +109,6 @@ def resolved_options(config: Namespace) -> dict[str, Any]:
     return values
 
 
-def runner_defaults() -> dict[str, Any]:
-    """``{name: default}`` of the runner options that define an experiment."""
-    return {option.name: option.default for option in RUNNER_OPTIONS if option.experiment}
-
-
 class RunnerParser(ArgumentParser):
     """jsonargparse's parser, reading older option names (`RENAMED_OPTIONS`) as their names
     now, from the command line as from YAML."""
@@ -318,19 +134,6 @@ def build_parser() -> RunnerParser:
     for old, new in RENAMED_OPTIONS.items():
         _add(parser, option_flag(old), bool | None, None, f"older name of {option_flag(new)}")
     return parser
-
-
-Options = TypeVar("Options", Namespace, dict[str, Any])
-
-
-def renamed(config: Options) -> Options:
-    """``config`` (parsed options, or a saved ``config.yaml``) with its older option names
-    (`RENAMED_OPTIONS`) replaced by their names now; changed in place."""
-    for old, new in RENAMED_OPTIONS.items():
-        value = config.pop(old, None)
-        if value is not None and config.get(new) is None:
-            config[new] = value
-    return config
 
 
 def constructor_arguments(

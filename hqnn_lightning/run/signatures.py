@@ -12,12 +12,8 @@ from typing import Any
 
 import docstring_parser
 
+from hqnn_lightning.experiment.options import option_flag
 from hqnn_lightning.utils.registry import Registry
-
-
-def option_flag(name: str) -> str:
-    """``--n-qubits`` for ``n_qubits``."""
-    return "--" + name.replace("_", "-")
 
 
 @dataclass(frozen=True)

@@ -22,20 +22,8 @@ from lightning.fabric.utilities.warnings import PossibleUserWarning
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
+from hqnn_lightning.experiment.metrics import GRAD_NORM_KEY, LOSS_KEY, OUTPUT_STD_KEY, PREFIX
 from hqnn_lightning.models import ImageClassifier, parameter_counts
-
-PREFIX = "trainability"
-"""The prefix of every metric the monitor logs."""
-
-LOSS_KEY = f"{PREFIX}/loss_minus_ln_classes"
-"""The epoch's mean train loss minus ``ln C``, in nats: 0 at chance, negative once learning."""
-
-GRAD_NORM_KEY = f"{PREFIX}/grad_norm/"
-"""Prefix of the gradient norms, one metric per part: ``trainability/grad_norm/bottleneck``."""
-
-OUTPUT_STD_KEY = f"{PREFIX}/output_std/"
-"""Prefix of the output spread: ``trainability/output_std/mean`` and one metric per unit,
-``trainability/output_std/0``, ``.../1``, ..."""
 
 DOCS = "docs/trainability.md"
 

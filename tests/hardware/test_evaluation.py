@@ -10,13 +10,7 @@ import torch
 from pennylane.devices import DefaultQubit
 
 from hqnn_lightning.data.synthetic import SyntheticImageDataModule
-from hqnn_lightning.quantum import KNOWN_DEVICES
-from hqnn_lightning.quantum.jobs import JobDevice, JobLostError, JobStatus, is_transient
-from hqnn_lightning.run.cli import main
-from hqnn_lightning.run.hardware_evaluation import (
-    JOBS_DIR,
-    PREDICTIONS_FILE,
-    RESULTS_FILE,
+from hqnn_lightning.hardware import (
     EvaluationPlan,
     JobFailedError,
     RetryPolicy,
@@ -25,9 +19,17 @@ from hqnn_lightning.run.hardware_evaluation import (
     count_circuits,
     evaluate_checkpoint,
     load_on_device,
-    read_finished_batches,
     summarize,
 )
+from hqnn_lightning.hardware.jobs import JobDevice, JobLostError, JobStatus, is_transient
+from hqnn_lightning.hardware.journal import (
+    JOBS_DIR,
+    PREDICTIONS_FILE,
+    RESULTS_FILE,
+    read_finished_batches,
+)
+from hqnn_lightning.quantum import KNOWN_DEVICES
+from hqnn_lightning.run.cli import main
 
 SYNTHETIC = {"image_size": 4, "batch_size": 8}
 """The synthetic dataset's 96 images of 3 classes at 4x4 px: 24 in the test split, 3 batches."""
@@ -203,9 +205,7 @@ class TestConfirmation:
 
 class TestCountCircuits:
     def test_one_circuit_per_head_of_a_hybrid(self, run_dir):
-        model = load_on_device(
-            run_dir / "checkpoints" / "last.ckpt", "hybrid_tiny", q_device="torch"
-        )
+        model = load_on_device(run_dir / "checkpoints" / "last.ckpt", "hybrid_tiny", "torch")
         assert count_circuits(model, torch.rand(5, 3, 4, 4)) == 5
 
     def test_one_circuit_per_patch_and_channel_of_a_quanvolution(self):
