@@ -97,7 +97,9 @@ class QuanvolutionLayer(QuantumModule):
         quantum_device = as_device(device, self.circuit.n_qubits, shots, **device_options)
         self.device_name = quantum_device.name
         self.filter = make_layer(self.circuit, quantum_device)
-        if trainable and isinstance(self.filter, QuantumLayer):
+        if isinstance(circuit, TrainableQuanvolutionFilterCircuit) and isinstance(
+            self.filter, QuantumLayer
+        ):
             with torch.no_grad():
                 weights = self.filter.qnode_weights["weights"]
                 weights.copy_(torch.as_tensor(self.circuit.random_weights))

@@ -22,19 +22,23 @@ CIRCUIT = VariationalClassifierCircuit(3, 2, encoding="ry")
 
 @dataclass(frozen=True)
 class TwoReadouts(CircuitDescription):
-    """A researcher's circuit: three inputs, one RY each and a CNOT chain, ``<Z>`` of the first
-    two wires only: ``(B, 3) -> (B, 2)``."""
+    """A researcher's circuit: ``n_qubits`` inputs, one RY each and a CNOT chain, ``<Z>`` of
+    the first two wires only: ``(B, n_qubits) -> (B, 2)``."""
 
     n_qubits: int = 3
-    n_outputs: int = 2
-    weight_shapes: ClassVar[dict[str, tuple[int, ...]]] = {"weights": (3,)}
+    n_outputs: ClassVar[int] = 2
+
+    @property
+    def weight_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {"weights": (self.n_qubits,)}
 
     def __call__(self, inputs: Any, weights: Any) -> list[Any]:
-        qml.AngleEmbedding(inputs, wires=range(3), rotation="Y")
-        for wire in range(3):
+        wires = range(self.n_qubits)
+        qml.AngleEmbedding(inputs, wires=wires, rotation="Y")
+        for wire in wires:
             qml.RY(weights[wire], wires=wire)
-        qml.CNOT(wires=[0, 1])
-        qml.CNOT(wires=[1, 2])
+        for wire in wires[:-1]:
+            qml.CNOT(wires=[wire, wire + 1])
         return [qml.expval(qml.PauliZ(0)), qml.expval(qml.PauliZ(1))]
 
 
@@ -106,6 +110,19 @@ class TestQuanvFilter:
         assert model(images()).shape == (2, 4)
         assert model.hparams["filter"] == repr(self.FILTER)
         assert not {"kernel_size", "n_layers", "filter_seed"} & set(model.hparams)
+
+    def test_each_patch_gives_the_filters_outputs(self):
+        model = QuanvNet(
+            num_classes=4,
+            in_channels=1,
+            image_size=8,
+            filter=TwoReadouts(n_qubits=4),
+            q_device="default.qubit",
+            stride=2,
+        )
+        assert model.quanvolution.kernel_size == 2 and model.trainable_filter
+        assert model.feature_shape == (2, 4, 4)  # two values per 2x2 patch, not four
+        assert model(images()).shape == (2, 4)
 
     def test_options_of_the_random_filter_are_refused_beside_it(self):
         with pytest.raises(ValueError, match=r"and n_layers=3, which build"):
