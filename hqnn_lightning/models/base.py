@@ -18,9 +18,15 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 """``(inputs, labels)``: images ``(B, C, H, W)`` (or cached features) and int64 ``(B,)``."""
 
 
-PLAIN_VALUES = (type(None), bool, int, float, str)
-"""Types recorded in hparams as they are; any other argument (a circuit object) is recorded as
-its ``repr`` and must be passed again to ``load_from_checkpoint``."""
+def is_plain(value: Any) -> bool:
+    """Whether ``value`` is data that hparams record as it is (``None``, a number, a string, a
+    list or tuple of them, a dict of them by strings); anything else (a circuit object) is
+    recorded as its ``repr`` and must be passed again to ``load_from_checkpoint``."""
+    if isinstance(value, list | tuple):
+        return all(is_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and is_plain(item) for key, item in value.items())
+    return value is None or isinstance(value, bool | int | float | str)
 
 
 class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
@@ -86,8 +92,7 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         if arguments["q_lr"] is None:
             arguments["q_lr"] = arguments["lr"]
         return {
-            name: value if isinstance(value, PLAIN_VALUES) else repr(value)
-            for name, value in arguments.items()
+            name: value if is_plain(value) else repr(value) for name, value in arguments.items()
         }
 
     def setup(self, stage: str) -> None:

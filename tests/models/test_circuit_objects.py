@@ -145,3 +145,17 @@ class TestQuanvFilter:
             QuanvNet.load_from_checkpoint(tmp_path / "model.ckpt")
         loaded = QuanvNet.load_from_checkpoint(tmp_path / "model.ckpt", filter=self.FILTER)
         torch.testing.assert_close(loaded.eval()(images()), model(images()))
+
+
+def test_device_options_stay_a_dict_in_hparams():
+    options = {"noise": "depolarizing", "noise_strength": 0.01}
+    model = create_model(
+        "hybrid_tiny",
+        num_classes=4,
+        in_channels=1,
+        image_size=8,
+        q_device="default.mixed",
+        q_device_options=options,
+    )
+    assert model.hparams["q_device_options"] == options
+    assert model.hparams_initial["q_device_options"] == options

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from hqnn_lightning.models import BottleneckClassifier, ImageClassifier, parameter_counts
+from hqnn_lightning.models.base import is_plain
 from hqnn_lightning.quantum.module import QuantumModule
 
 
@@ -109,3 +110,9 @@ def test_hparams_record_the_built_classs_arguments_and_the_bases_own():
         "weight_decay": 1e-4,
         "precompute_features": False,
     }
+
+
+def test_hparams_keep_plain_data_and_describe_objects():
+    assert is_plain({"noise": "depolarizing", "noise_strength": 0.01, "wires": [0, 1]})
+    assert is_plain((1, 2.5, None, True))
+    assert not is_plain({"layer": CosineLayer(1)}) and not is_plain({1: "a"})
