@@ -190,7 +190,6 @@ class HybridVQC(BottleneckClassifier):
             weight_decay=weight_decay,
             q_lr=q_lr,
         )
-        self.identity_blocks = getattr(built, "identity_blocks", None)
         device = make_device(
             q_device, built.n_qubits, shots, q_diff_method, **(q_device_options or {})
         )
