@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
@@ -58,6 +58,10 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
     """Shape of one sample's features, the output of the front part (``(F,)`` for a
     backbone); subclasses set it."""
 
+    replaced_by_objects: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """Arguments that take an object (``"circuit"``) and the options it replaces: with the
+    object given, hparams record its ``repr`` and leave those options out."""
+
     def __init__(
         self,
         num_classes: int,
@@ -83,12 +87,15 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         that was built (all of them if it takes ``**kwargs``) and of `ImageClassifier`, with
         ``q_lr`` as used (``lr`` when unset), and each argument that is not a plain value (a
         circuit object) as its ``repr``: Lightning's pattern for objects passed to
-        ``__init__``, which are not saved but passed again to ``load_from_checkpoint``.
-        Subclasses that take objects override it to leave out what the object replaces."""
+        ``__init__``, which are not saved but passed again to ``load_from_checkpoint``; an
+        object given leaves out the options it replaces (`replaced_by_objects`)."""
         built = inspect.signature(type(self).__init__).parameters
         if not any(p.kind == p.VAR_KEYWORD for p in built.values()):
             own = inspect.signature(ImageClassifier.__init__).parameters
             arguments = {k: v for k, v in arguments.items() if k in built or k in own}
+        for name, replaced in self.replaced_by_objects.items():
+            if arguments.get(name) is not None:
+                arguments = {k: v for k, v in arguments.items() if k not in replaced}
         if arguments["q_lr"] is None:
             arguments["q_lr"] = arguments["lr"]
         return {

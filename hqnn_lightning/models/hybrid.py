@@ -9,7 +9,7 @@ takes away.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 from torch import nn
 
@@ -136,6 +136,8 @@ class HybridVQC(BottleneckClassifier):
             the ``repr`` that hparams recorded in place of a ``circuit`` object.
     """
 
+    replaced_by_objects: ClassVar[dict[str, tuple[str, ...]]] = {"circuit": LIBRARY_CIRCUIT_OPTIONS}
+
     def __init__(
         self,
         num_classes: int,
@@ -195,12 +197,6 @@ class HybridVQC(BottleneckClassifier):
         )
         layers = [make_layer(built, device, q_init, q_init_scale) for _ in range(n_heads)]
         self.quantum = layers[0] if n_heads == 1 else SideBySide(layers, built.n_qubits)
-
-    def recorded_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        """With a ``circuit`` object, its ``repr`` in place of the library circuit's options."""
-        if arguments.get("circuit") is not None:
-            arguments = {k: v for k, v in arguments.items() if k not in LIBRARY_CIRCUIT_OPTIONS}
-        return super().recorded_arguments(arguments)
 
     def bottleneck_layer(self) -> nn.Module:
         """The circuit (``quantum``), or ``n_heads`` of them side by side."""

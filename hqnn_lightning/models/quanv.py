@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -74,6 +74,8 @@ class QuanvNet(FilterClassifier):
             ``filter`` object.
     """
 
+    replaced_by_objects: ClassVar[dict[str, tuple[str, ...]]] = {"filter": RANDOM_FILTER_OPTIONS}
+
     def __init__(
         self,
         num_classes: int,
@@ -134,12 +136,6 @@ class QuanvNet(FilterClassifier):
             in_channels * self.quanvolution.channels_per_input_channel,
             self.quanvolution.output_size(image_size),
         )
-
-    def recorded_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        """With a ``filter`` object, its ``repr`` in place of the random filter's options."""
-        if arguments.get("filter") is not None:
-            arguments = {k: v for k, v in arguments.items() if k not in RANDOM_FILTER_OPTIONS}
-        return super().recorded_arguments(arguments)
 
     def patch_filter(self) -> nn.Module:
         return self.quanvolution
