@@ -33,7 +33,8 @@ LIBRARY_CIRCUIT_OPTIONS = (
     "identity_blocks",
 )
 """`HybridVQC`'s arguments that describe the library's circuit, its
-`VariationalClassifierCircuit` fields: they conflict with a ``circuit`` object."""
+`VariationalClassifierCircuit` fields in their order: they conflict with a ``circuit``
+object."""
 
 
 def circuit_parameters(
@@ -167,14 +168,8 @@ class HybridVQC(BottleneckClassifier):
         *,
         circuit: QuantumCircuit | None = None,
     ) -> None:
-        options = {
-            "n_qubits": n_qubits,
-            "q_depth": q_depth,
-            "entangler": entangler,
-            "encoding": encoding,
-            "reupload": reupload,
-            "identity_blocks": identity_blocks,
-        }
+        values = (n_qubits, q_depth, entangler, encoding, reupload, identity_blocks)
+        options = dict(zip(LIBRARY_CIRCUIT_OPTIONS, values, strict=True))
         built = hybrid_circuit(circuit, options)
         super().__init__(
             num_classes=num_classes,

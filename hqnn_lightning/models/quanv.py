@@ -99,12 +99,8 @@ class QuanvNet(FilterClassifier):
     ) -> None:
         if filter_seed < 0:
             raise ValueError(f"filter_seed must be 0 or more (a NumPy seed), got {filter_seed}")
-        options = {
-            "kernel_size": kernel_size,
-            "n_layers": n_layers,
-            "filter_seed": filter_seed,
-            "trainable_filter": trainable_filter,
-        }
+        values = (kernel_size, n_layers, filter_seed, trainable_filter)
+        options = dict(zip(RANDOM_FILTER_OPTIONS, values, strict=True))
         check_filter(filter, options)
         if filter is not None:
             kernel_size = math.isqrt(filter.n_qubits)
