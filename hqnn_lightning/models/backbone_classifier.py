@@ -12,26 +12,56 @@ from hqnn_lightning.models.base import ImageClassifier
 class BackboneClassifier(ImageClassifier):
     """A backbone ``(B, C, H, W) -> (B, F)`` (`create_backbone`), then `classify_features`.
 
-    Builds ``self.backbone`` from the subclass's arguments ``arch``, ``backbone_weights``,
-    ``in_channels`` and ``image_size``, freezes it with ``freeze_backbone``, and sets
+    Builds ``self.backbone``, freezes it with ``freeze_backbone``, and sets
     ``feature_shape = (F,)``; the frozen backbone is the `feature_extractor` whose
     ``(B, F)`` features ``precompute_features`` caches.
 
     Args:
         num_classes: Number of classes.
+        arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model
+            (``efficientnet_lite0``).
+        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
+            ``create_backbone``).
+        freeze_backbone: Train only what follows the backbone.
+        precompute_features: Steps take cached backbone features ``(B, F)`` rather than images
+            (see ``FeatureCacheDataModule``); needs ``freeze_backbone``. ``forward`` still
+            takes images.
+        in_channels: Image channels.
+        image_size: Image side in pixels (below 64 a ResNet gets a small-image stem).
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        q_lr: AdamW learning rate of the quantum modules' weights; ``None`` uses ``lr``.
 
     Raises:
         ValueError: ``precompute_features`` without ``freeze_backbone``.
     """
 
-    def __init__(self, num_classes: int) -> None:
-        super().__init__(num_classes=num_classes)
-        options = self.hparams
+    def __init__(
+        self,
+        num_classes: int,
+        arch: str = "resnet50",
+        backbone_weights: str = "none",
+        freeze_backbone: bool = False,
+        precompute_features: bool = False,
+        in_channels: int = 3,
+        image_size: int = 224,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        q_lr: float | None = None,
+    ) -> None:
+        super().__init__(
+            num_classes=num_classes,
+            lr=lr,
+            weight_decay=weight_decay,
+            q_lr=q_lr,
+            precompute_features=precompute_features,
+        )
         self.backbone, num_features = create_backbone(
-            options.arch, options.backbone_weights, options.in_channels, options.image_size
+            arch, backbone_weights, in_channels, image_size
         )
         self.feature_shape = (num_features,)
-        if options.freeze_backbone:
+        self.freeze_backbone = freeze_backbone
+        if freeze_backbone:
             self.freeze_module(self.backbone)
         self.check_precompute_features()
 
@@ -40,7 +70,7 @@ class BackboneClassifier(ImageClassifier):
         return self.classify_features(self.backbone(images))
 
     def feature_extractor(self) -> nn.Module:
-        if not self.hparams.freeze_backbone:
+        if not self.freeze_backbone:
             raise ValueError(
                 "precompute_features needs freeze_backbone=True: a backbone that trains changes "
                 "its features at every step"

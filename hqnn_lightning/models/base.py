@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
@@ -11,10 +12,21 @@ from torch import nn
 from torchmetrics import MeanMetric, MetricCollection
 
 from hqnn_lightning.models.metrics import ClassificationMetricsMixin
-from hqnn_lightning.models.summary import quantum_parameters
+from hqnn_lightning.quantum.module import quantum_modules, quantum_parameters
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 """``(inputs, labels)``: images ``(B, C, H, W)`` (or cached features) and int64 ``(B,)``."""
+
+
+def is_plain(value: Any) -> bool:
+    """Whether ``value`` is data that hparams record as it is (``None``, a number, a string, a
+    list or tuple of them, a dict of them by strings); anything else (a circuit object) is
+    recorded as its ``repr`` and must be passed again to ``load_from_checkpoint``."""
+    if isinstance(value, list | tuple):
+        return all(is_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and is_plain(item) for key, item in value.items())
+    return value is None or isinstance(value, bool | int | float | str)
 
 
 class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
@@ -28,28 +40,67 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
 
     Gives subclasses the shared metrics and steps, AdamW with a cosine learning-rate decay
     over ``max_epochs``, and frozen sub-modules that stay in eval mode (their batch-norm
-    statistics do not drift while the rest trains). The constructor records the arguments of
-    every constructor it is called from as ``self.hparams``, so a subclass's own arguments
-    (``lr``, ``weight_decay``, ``precompute_features`` and the rest) are there before its
-    first line after ``super().__init__(num_classes=num_classes)``. A model with quantum
-    weights may take ``q_lr``, their own learning rate; unset, it is recorded as ``lr``.
+    statistics do not drift while the rest trains). Each class takes what it uses as
+    constructor arguments and passes its parents theirs; the constructor then records, as
+    ``self.hparams`` (checkpoints, loggers, ``load_from_checkpoint``), the arguments of the
+    class that was built and its own (`recorded_arguments`).
 
     Args:
         num_classes: Number of classes.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        q_lr: AdamW learning rate of the weights of the model's quantum modules
+            (`quantum_parameters`); ``None`` uses ``lr``.
+        precompute_features: Steps take the front part's cached output rather than images.
     """
 
     feature_shape: tuple[int, ...]
     """Shape of one sample's features, the output of the front part (``(F,)`` for a
     backbone); subclasses set it."""
 
-    def __init__(self, num_classes: int) -> None:
+    replaced_by_objects: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """Arguments that take an object (``"circuit"``) and the options it replaces: with the
+    object given, hparams record its ``repr`` and leave those options out."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        q_lr: float | None = None,
+        precompute_features: bool = False,
+    ) -> None:
         super().__init__()
+        # Every constructor's arguments, the built class's last (Lightning's collection), of
+        # which recorded_arguments keeps the built class's and this one's.
         self.save_hyperparameters()
-        if self.hparams.get("q_lr", 0.0) is None:
-            # Recorded as used, in checkpoints and the run's hparams.
-            self.hparams.q_lr = self.hparams.lr
+        arguments = dict(self.hparams)
+        self.hparams.clear()
+        self.save_hyperparameters(self.recorded_arguments(arguments))
+        self.num_classes = num_classes
+        self.precompute_features = precompute_features
         self._init_metrics(num_classes)
         self._frozen: list[nn.Module] = []
+
+    def recorded_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """What ``self.hparams`` records of the constructors' ``arguments``: those of the class
+        that was built (all of them if it takes ``**kwargs``) and of `ImageClassifier`, with
+        ``q_lr`` as used (``lr`` when unset), and each argument that is not a plain value (a
+        circuit object) as its ``repr``: Lightning's pattern for objects passed to
+        ``__init__``, which are not saved but passed again to ``load_from_checkpoint``; an
+        object given leaves out the options it replaces (`replaced_by_objects`)."""
+        built = inspect.signature(type(self).__init__).parameters
+        if not any(p.kind == p.VAR_KEYWORD for p in built.values()):
+            own = inspect.signature(ImageClassifier.__init__).parameters
+            arguments = {k: v for k, v in arguments.items() if k in built or k in own}
+        for name, replaced in self.replaced_by_objects.items():
+            if arguments.get(name) is not None:
+                arguments = {k: v for k, v in arguments.items() if k not in replaced}
+        if arguments["q_lr"] is None:
+            arguments["q_lr"] = arguments["lr"]
+        return {
+            name: value if is_plain(value) else repr(value) for name, value in arguments.items()
+        }
 
     def setup(self, stage: str) -> None:
         """Checks, before any batch, that the DataModule has the model's number of classes.
@@ -59,8 +110,8 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         """
         datamodule = self.trainer.datamodule
         data_classes = getattr(datamodule, "num_classes", None)
-        model_classes = self.hparams.get("num_classes")
-        if None not in (data_classes, model_classes) and data_classes != model_classes:
+        model_classes = self.num_classes
+        if data_classes is not None and data_classes != model_classes:
             raise ValueError(
                 f"{type(self).__name__} was built with num_classes={model_classes} but "
                 f"{type(datamodule).__name__} has {data_classes} classes; build the model with "
@@ -101,10 +152,11 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
 
         The names are shared across models, so that a quantum model and its classical control
         fill the same columns. A part that a step does not run (the front part when
-        ``precompute_features`` serves its cached output) is left out. Empty by default: the
-        monitor is on for the models that name their parts.
+        ``precompute_features`` serves its cached output) is left out. By default the model's
+        quantum modules (`quantum_modules`: any `QuantumModule`, a researcher's own
+        included) by their attribute names, so the monitor is on for every model that has one.
         """
-        return {}
+        return dict(quantum_modules(self))
 
     def check_checkpoint_fits(self, checkpoint: dict[str, Any]) -> None:
         """Raises ``ValueError``, saying why and how to load it, when ``checkpoint`` (a
@@ -122,7 +174,7 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         Raises:
             ValueError: see `feature_extractor`.
         """
-        if self.hparams.precompute_features:
+        if self.precompute_features:
             self.feature_extractor()
 
     def _batch_logits(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -132,7 +184,7 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         Raises:
             ValueError: ``precompute_features`` and inputs that are not such features.
         """
-        if not self.hparams.precompute_features:
+        if not self.precompute_features:
             return self(inputs)
         if tuple(inputs.shape[1:]) != tuple(self.feature_shape):
             raise ValueError(

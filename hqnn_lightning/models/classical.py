@@ -45,7 +45,17 @@ class ClassicalResNet(BackboneClassifier):
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
     ) -> None:
-        super().__init__(num_classes=num_classes)
+        super().__init__(
+            num_classes=num_classes,
+            arch=arch,
+            backbone_weights=backbone_weights,
+            freeze_backbone=freeze_backbone,
+            precompute_features=precompute_features,
+            in_channels=in_channels,
+            image_size=image_size,
+            lr=lr,
+            weight_decay=weight_decay,
+        )
         self.classifier = nn.Linear(self.feature_shape[0], num_classes)
 
     def classify_features(self, features: torch.Tensor) -> torch.Tensor:

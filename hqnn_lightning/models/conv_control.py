@@ -64,7 +64,17 @@ class ConvControlNet(FilterClassifier):
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
     ) -> None:
-        super().__init__(num_classes=num_classes)
+        super().__init__(
+            num_classes=num_classes,
+            in_channels=in_channels,
+            image_size=image_size,
+            kernel_size=kernel_size,
+            trainable_filter=trainable_filter,
+            precompute_features=precompute_features,
+            head_width=head_width,
+            lr=lr,
+            weight_decay=weight_decay,
+        )
         channels = in_channels * kernel_size**2
         side = conv_output_size(image_size, kernel_size, stride)
         with torch.random.fork_rng(devices=[]):

@@ -13,13 +13,48 @@ class FilterClassifier(ImageClassifier):
     """A patch filter ``(B, C, H, W) -> (B, C * k**2, H', W')``, then a `SmallCNN` head to
     ``(B, 2 * head_width)`` and a linear layer to ``(B, num_classes)`` logits.
 
-    A subclass builds its filter, returns it from `patch_filter`, then calls `build_head`;
-    it takes the arguments ``head_width``, ``trainable_filter`` and ``precompute_features``.
+    A subclass builds its filter, returns it from `patch_filter`, then calls `build_head`.
     A fixed filter is the `feature_extractor` whose output ``precompute_features`` caches.
 
     Args:
         num_classes: Number of classes.
+        in_channels: Image channels.
+        image_size: Image side in pixels; must hold at least one patch.
+        kernel_size: Patch side.
+        trainable_filter: Whether the filter learns (then its output cannot be cached).
+        precompute_features: Steps take the filter's cached output rather than images (see
+            ``FeatureCacheDataModule``); needs a fixed filter.
+        head_width: Channels of the head's first block.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        q_lr: AdamW learning rate of the quantum modules' weights; ``None`` uses ``lr``.
     """
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int = 3,
+        image_size: int = 224,
+        kernel_size: int = 2,
+        trainable_filter: bool = False,
+        precompute_features: bool = False,
+        head_width: int = 32,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        q_lr: float | None = None,
+    ) -> None:
+        super().__init__(
+            num_classes=num_classes,
+            lr=lr,
+            weight_decay=weight_decay,
+            q_lr=q_lr,
+            precompute_features=precompute_features,
+        )
+        self.in_channels = in_channels
+        self.image_size = image_size
+        self.kernel_size = kernel_size
+        self.trainable_filter = trainable_filter
+        self.head_width = head_width
 
     def patch_filter(self) -> nn.Module:
         """The filter, ``(B, C, H, W) -> (B, *feature_shape)``."""
@@ -32,16 +67,14 @@ class FilterClassifier(ImageClassifier):
             ValueError: ``head_width`` below 1, ``side`` below 1 (an image smaller than one
                 patch), or ``precompute_features`` with ``trainable_filter``.
         """
-        if self.hparams.head_width < 1:
-            raise ValueError(f"head_width must be at least 1, got {self.hparams.head_width}")
+        if self.head_width < 1:
+            raise ValueError(f"head_width must be at least 1, got {self.head_width}")
         if side < 1:
-            k = self.hparams.kernel_size
-            raise ValueError(
-                f"image_size={self.hparams.image_size} is smaller than one {k}x{k} patch"
-            )
+            k = self.kernel_size
+            raise ValueError(f"image_size={self.image_size} is smaller than one {k}x{k} patch")
         self.feature_shape = (channels, side, side)
-        self.head = SmallCNN(channels, self.hparams.head_width)
-        self.classifier = nn.Linear(self.head.num_features, self.hparams.num_classes)
+        self.head = SmallCNN(channels, self.head_width)
+        self.classifier = nn.Linear(self.head.num_features, self.num_classes)
         self.check_precompute_features()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -49,7 +82,7 @@ class FilterClassifier(ImageClassifier):
         return self.classify_features(self.patch_filter()(images))
 
     def feature_extractor(self) -> nn.Module:
-        if self.hparams.trainable_filter:
+        if self.trainable_filter:
             raise ValueError(
                 "precompute_features needs a fixed filter: a trainable_filter changes at every step"
             )
@@ -58,7 +91,7 @@ class FilterClassifier(ImageClassifier):
     def monitored_parts(self) -> dict[str, nn.Module]:
         """``filter`` (the quantum or classical patch filter, unless its output is
         precomputed), ``head`` and ``classifier``."""
-        parts = {} if self.hparams.precompute_features else {"filter": self.patch_filter()}
+        parts = {} if self.precompute_features else {"filter": self.patch_filter()}
         return parts | {"head": self.head, "classifier": self.classifier}
 
     def classify_features(self, features: torch.Tensor) -> torch.Tensor:

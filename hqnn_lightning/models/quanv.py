@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from hqnn_lightning.models.circuit_arguments import passed_again, refuse_conflicting_options
 from hqnn_lightning.models.filter_classifier import FilterClassifier
 from hqnn_lightning.models.registry import MODELS
-from hqnn_lightning.quantum import QuanvolutionLayer
+from hqnn_lightning.quantum import QuantumCircuit, QuanvolutionLayer
+from hqnn_lightning.quantum import defaults as quantum_defaults
+
+RANDOM_FILTER_OPTIONS = ("kernel_size", "n_layers", "filter_seed", "trainable_filter")
+"""`QuanvNet`'s arguments that describe the library's random filter: they conflict with a
+``filter`` object."""
 
 
 @MODELS.register("quanv", control="quanv_control")
@@ -25,6 +32,14 @@ class QuanvNet(FilterClassifier):
     With ``precompute_features=True`` the training, validation and test batches hold the
     quanvolution's output instead of images (a `FeatureCacheDataModule` computes and caches it
     once per dataset), so only the head runs per step; ``forward`` still takes images.
+
+    The filter is the library's random one, built from ``kernel_size``, ``n_layers``,
+    ``filter_seed`` and ``trainable_filter``, or, from a script, any circuit object given as
+    ``filter`` (a `QuantumCircuit` on the ``k * k`` pixels of a patch, ``n_outputs`` values
+    each): the patch side is then its ``k``, it trains if it has weights, and setting one of
+    those four options as well is refused. The hparams record the filter's ``repr`` in their
+    place; checkpoints do not hold the object, so ``load_from_checkpoint(path, filter=...)``
+    takes it again.
 
     Args:
         num_classes: Number of classes.
@@ -48,11 +63,18 @@ class QuanvNet(FilterClassifier):
         head_width: Channels of the head's first block.
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
+        filter: Keyword-only, from a script (not an option of the runner): a filter circuit
+            object in place of the library's random filter; ``None`` builds the random one
+            from the options above.
 
     Raises:
-        ValueError: a negative ``filter_seed``, an image smaller than a patch, or
-            ``precompute_features`` with ``trainable_filter``.
+        ValueError: a negative ``filter_seed``, an image smaller than a patch,
+            ``precompute_features`` with a trainable filter, a ``filter`` with one of the
+            random filter's options, or the ``repr`` that hparams recorded in place of a
+            ``filter`` object.
     """
+
+    replaced_by_objects: ClassVar[dict[str, tuple[str, ...]]] = {"filter": RANDOM_FILTER_OPTIONS}
 
     def __init__(
         self,
@@ -63,7 +85,7 @@ class QuanvNet(FilterClassifier):
         stride: int = 2,
         n_layers: int = 1,
         filter_seed: int = 0,
-        q_device: str = "torch",
+        q_device: str = quantum_defaults.DEVICE,
         shots: int | None = None,
         q_device_options: dict[str, Any] | None = None,
         trainable_filter: bool = False,
@@ -72,10 +94,29 @@ class QuanvNet(FilterClassifier):
         head_width: int = 32,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
+        *,
+        filter: QuantumCircuit | None = None,
     ) -> None:
         if filter_seed < 0:
             raise ValueError(f"filter_seed must be 0 or more (a NumPy seed), got {filter_seed}")
-        super().__init__(num_classes=num_classes)
+        values = (kernel_size, n_layers, filter_seed, trainable_filter)
+        options = dict(zip(RANDOM_FILTER_OPTIONS, values, strict=True))
+        check_filter(filter, options)
+        if filter is not None:
+            kernel_size = math.isqrt(filter.n_qubits)
+            trainable_filter = bool(filter.weight_shapes)
+        super().__init__(
+            num_classes=num_classes,
+            in_channels=in_channels,
+            image_size=image_size,
+            kernel_size=kernel_size,
+            trainable_filter=trainable_filter,
+            precompute_features=precompute_features,
+            head_width=head_width,
+            lr=lr,
+            weight_decay=weight_decay,
+            q_lr=q_lr,
+        )
         self.quanvolution = QuanvolutionLayer(
             kernel_size,
             stride,
@@ -84,6 +125,7 @@ class QuanvNet(FilterClassifier):
             device=q_device,
             shots=shots,
             trainable=trainable_filter,
+            circuit=filter,
             **(q_device_options or {}),
         )
         self.build_head(
@@ -96,10 +138,37 @@ class QuanvNet(FilterClassifier):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W)`` images ``-> (B, num_classes)`` logits."""
-        if images.ndim != 4 or images.shape[1] != self.hparams.in_channels:
+        if images.ndim != 4 or images.shape[1] != self.in_channels:
             raise ValueError(
-                f"expected images (B, {self.hparams.in_channels}, H, W), got "
+                f"expected images (B, {self.in_channels}, H, W), got "
                 f"{tuple(images.shape)}; cached quanvolution features go through "
                 "classify_features (precompute_features=True)"
             )
         return super().forward(images)
+
+
+def check_filter(filter: QuantumCircuit | str | None, options: dict[str, Any]) -> None:
+    """Checks `QuanvNet`'s ``filter`` against the random filter's ``options`` (the
+    `RANDOM_FILTER_OPTIONS`).
+
+    Raises:
+        ValueError: ``filter`` is the ``repr`` that hparams recorded (pass the object again),
+            has a number of qubits that is not a square ``k * k``, or is given with options
+            that differ from their defaults and, for ``kernel_size``, from its ``k``.
+    """
+    passed_again("filter", filter, QuanvNet)
+    if filter is None:
+        return
+    side = math.isqrt(filter.n_qubits)
+    if side * side != filter.n_qubits:
+        raise ValueError(
+            f"QuanvNet's filter={filter!r} has {filter.n_qubits} qubits: a filter takes the "
+            "k * k pixels of a patch, one qubit each"
+        )
+    refuse_conflicting_options(
+        QuanvNet,
+        "filter",
+        filter,
+        options,
+        {"kernel_size": side, "trainable_filter": bool(filter.weight_shapes)},
+    )

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hqnn_lightning.quantum.circuits import (
+    QuantumCircuit,
     QuanvolutionFilterCircuit,
     TrainableQuanvolutionFilterCircuit,
 )
@@ -56,6 +57,8 @@ class QuanvolutionLayer(QuantumModule):
             devices only).
         trainable: Learn the ``RandomLayers`` angles (a parameter of shape
             ``(n_layers, kernel_size**2)``, initialised to the seed's angles).
+        circuit: Another filter circuit on the ``kernel_size**2`` pixels of a patch, in place
+            of the random one (``n_layers``, ``seed`` and ``trainable`` then do not apply).
         **device_options: Passed to the PennyLane device.
     """
 
@@ -69,6 +72,7 @@ class QuanvolutionLayer(QuantumModule):
         device: str | QuantumDevice = TORCH_DEVICE,
         shots: int | None = None,
         trainable: bool = False,
+        circuit: QuantumCircuit | None = None,
         **device_options: Any,
     ) -> None:
         super().__init__()
@@ -79,14 +83,23 @@ class QuanvolutionLayer(QuantumModule):
         self.kernel_size = kernel_size
         self.stride = stride
         self.padding = padding
-        circuit_type = (
-            TrainableQuanvolutionFilterCircuit if trainable else QuanvolutionFilterCircuit
-        )
-        self.circuit = circuit_type(kernel_size, n_layers, seed)
+        if circuit is None:
+            circuit_type = (
+                TrainableQuanvolutionFilterCircuit if trainable else QuanvolutionFilterCircuit
+            )
+            circuit = circuit_type(kernel_size, n_layers, seed)
+        elif circuit.n_qubits != kernel_size**2:
+            raise ValueError(
+                f"the filter circuit has {circuit.n_qubits} qubits, a {kernel_size}x{kernel_size} "
+                f"patch needs {kernel_size**2}"
+            )
+        self.circuit = circuit
         quantum_device = as_device(device, self.circuit.n_qubits, shots, **device_options)
         self.device_name = quantum_device.name
         self.filter = make_layer(self.circuit, quantum_device)
-        if trainable and isinstance(self.filter, QuantumLayer):
+        if isinstance(circuit, TrainableQuanvolutionFilterCircuit) and isinstance(
+            self.filter, QuantumLayer
+        ):
             with torch.no_grad():
                 weights = self.filter.qnode_weights["weights"]
                 weights.copy_(torch.as_tensor(self.circuit.random_weights))
@@ -99,7 +112,7 @@ class QuanvolutionLayer(QuantumModule):
     @property
     def trainable(self) -> bool:
         """Whether the filter's angles are parameters."""
-        return isinstance(self.circuit, TrainableQuanvolutionFilterCircuit)
+        return bool(self.circuit.weight_shapes)
 
     def describe(self) -> dict[str, Any]:
         """What identifies this filter's output, for the feature cache: ``kind`` ``"quanv"``,
@@ -120,13 +133,7 @@ class QuanvolutionLayer(QuantumModule):
     def on_device(self, device: QuantumDevice) -> nn.Module:
         """The same filter (and, if trainable, the same angles) run on ``device``."""
         moved = QuanvolutionLayer(
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.circuit.n_layers,
-            self.circuit.seed,
-            device,
-            trainable=self.trainable,
+            self.kernel_size, self.stride, self.padding, device=device, circuit=self.circuit
         )
         if self.trainable:
             moved.filter.load_state_dict(self.filter.state_dict())
@@ -151,13 +158,13 @@ class QuanvolutionLayer(QuantumModule):
             if self.padding:
                 images = F.pad(images, [self.padding] * 4)
             return self.filter(images, self.stride)
-        k2 = self.kernel_size**2
+        k2, n_out = self.kernel_size**2, self.circuit.n_outputs
         patches = F.unfold(images, self.kernel_size, padding=self.padding, stride=self.stride)
         # (B, C*k2, L) -> (B, C, L, k2): one row per circuit evaluation.
         patches = patches.view(batch, channels, k2, -1).transpose(2, 3)
         expectations = self.filter(patches)
         # (B, C, L, n_out) -> (B, C, n_out, L) -> (B, C*n_out, H', W')
-        return expectations.transpose(2, 3).reshape(batch, channels * k2, out_h, out_w)
+        return expectations.transpose(2, 3).reshape(batch, channels * n_out, out_h, out_w)
 
     def extra_repr(self) -> str:
         return (

@@ -23,7 +23,8 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
 from hqnn_lightning.experiment.metrics import GRAD_NORM_KEY, LOSS_KEY, OUTPUT_STD_KEY, PREFIX
-from hqnn_lightning.models import ImageClassifier, parameter_counts
+from hqnn_lightning.models import ImageClassifier
+from hqnn_lightning.quantum.module import quantum_modules
 
 DOCS = "docs/trainability.md"
 
@@ -73,7 +74,7 @@ class TrainabilityMonitor(L.Callback):
     a perfect fit (0.115 nats for 10 classes at the default 0.05). A loss above ``ln C``
     counts, as it is no better than chance either. After ``patience`` consecutive epochs on
     the plateau, global rank 0 warns once (`PlateauWarning`, one line: what it usually means,
-    which options to try, those of the circuit when the bottleneck is one, and
+    which options to try, those of the circuit when the bottleneck holds a `QuantumModule`, and
     ``docs/trainability.md``). When fit ends, `verdict` says whether the
     run learned, judged on the last epoch.
 
@@ -152,7 +153,7 @@ class TrainabilityMonitor(L.Callback):
         }
         self._num_classes = pl_module.hparams.num_classes
         bottleneck = parts.get("bottleneck")
-        self._circuit = bottleneck is not None and parameter_counts(bottleneck)["quantum"] > 0
+        self._circuit = bottleneck is not None and bool(quantum_modules(bottleneck))
         spread_part = next((parts[name] for name in self.spread_of if name in parts), None)
         if spread_part is not None:
             self._hook = spread_part.register_forward_hook(self._record_spread)
@@ -245,8 +246,8 @@ class TrainabilityMonitor(L.Callback):
                 "usually the gradients reaching the circuit and the projection are tiny (see "
                 f"{GRAD_NORM_KEY}*), or the encoding loses information (RY on |0> measured in Z "
                 "is even in the angle and drops its sign; a uniform [0, 2pi) initialisation "
-                "scrambles the state). Try --encoding hadamard_ry, --q-init identity (the "
-                "defaults), a larger --q-lr, or more epochs"
+                "scrambles the state). Try --encoding hadamard_ry, --identity-blocks true with "
+                "--q-init identity (the defaults), a larger --q-lr, or more epochs"
             )
         else:
             advice = (

@@ -76,9 +76,11 @@ class Registry(Generic[T]):
             ) from None
 
     def accepted_arguments(self, name: str) -> set[str]:
-        """Names of the keyword arguments that the constructor of ``name`` takes; a class whose
-        ``__init__`` passes ``**kwargs`` on also takes those of its parent's ``__init__``."""
-        return _keyword_arguments(self.get(name))
+        """Names of the keyword arguments that the constructor of ``name`` takes as options; a
+        class whose ``__init__`` passes ``**kwargs`` on also takes those of its parent's
+        ``__init__``. Keyword-only arguments are objects passed from a script
+        (``HybridVQC(..., circuit=...)``), not options, and are left out."""
+        return _keyword_arguments(self.get(name), (inspect.Parameter.POSITIONAL_OR_KEYWORD,))
 
     def defaults(self, name: str) -> dict[str, Any]:
         """The keyword arguments that the variant ``name`` sets on its constructor."""
@@ -101,19 +103,23 @@ class Registry(Generic[T]):
         """
         constructor = self.get(name)
         given = {key: value for key, value in kwargs.items() if value is not None}
-        unknown = sorted(set(given) - self.accepted_arguments(name))
+        accepted = _keyword_arguments(constructor, KEYWORD_KINDS)
+        unknown = sorted(set(given) - accepted)
         if unknown:
             raise TypeError(
                 f"{self.kind} {name!r} does not take {', '.join(unknown)}; "
-                f"it takes {', '.join(sorted(self.accepted_arguments(name)))}"
+                f"it takes {', '.join(sorted(accepted))}"
             )
         return constructor(**{**self._defaults[name], **given})
 
 
-def _keyword_arguments(constructor: Callable[..., Any]) -> set[str]:
+KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _keyword_arguments(constructor: Callable[..., Any], kinds: tuple[Any, ...]) -> set[str]:
     parameters = inspect.signature(constructor).parameters.values()
-    names = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    names = {p.name for p in parameters if p.kind in kinds}
     if inspect.isclass(constructor) and any(p.kind == p.VAR_KEYWORD for p in parameters):
         parent = next(base for base in constructor.__mro__[1:] if "__init__" in vars(base))
-        names |= _keyword_arguments(parent)
+        names |= _keyword_arguments(parent, kinds)
     return names

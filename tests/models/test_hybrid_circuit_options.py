@@ -13,13 +13,29 @@ def tiny(name="hybrid_tiny", **kwargs):
 
 
 @pytest.mark.parametrize("encoding", ["ry", "rx", "hadamard_ry"])
-@pytest.mark.parametrize("q_init", ["uniform", "normal", "identity"])
-def test_options_reach_the_circuit(encoding, q_init):
-    model = tiny(q_depth=2, encoding=encoding, q_init=q_init, q_init_scale=0.02)
+@pytest.mark.parametrize(
+    ("identity_blocks", "q_init"),
+    [
+        (False, "uniform"),
+        (False, "normal"),
+        (True, "uniform"),
+        (True, "normal"),
+        (True, "identity"),
+    ],
+)
+def test_options_reach_the_circuit(encoding, identity_blocks, q_init):
+    model = tiny(
+        q_depth=2,
+        encoding=encoding,
+        identity_blocks=identity_blocks,
+        q_init=q_init,
+        q_init_scale=0.02,
+    )
     circuit = model.quantum.circuit
     assert circuit.encoding == encoding
-    assert circuit.identity_blocks == (q_init == "identity")
+    assert circuit.identity_blocks == identity_blocks  # q_init chooses values, not structure
     assert model.hparams.encoding == encoding and model.hparams.q_init == q_init
+    assert model.hparams.identity_blocks == identity_blocks
 
 
 def test_normal_init_starts_near_zero():
@@ -31,7 +47,9 @@ def test_normal_init_starts_near_zero():
 def test_identity_init_passes_the_encoding_through():
     model = tiny(q_depth=2, encoding="hadamard_ry", q_init="identity").double()
     angles = torch.tensor([[0.3, -1.1], [-0.2, 0.9]], dtype=torch.float64)
-    torch.testing.assert_close(model.bottleneck(angles), -torch.sin(angles), atol=1e-10, rtol=0)
+    torch.testing.assert_close(
+        model.bottleneck_layer()(angles), -torch.sin(angles), atol=1e-10, rtol=0
+    )
 
 
 def test_separable_control_differs_only_by_its_entangler():
@@ -64,22 +82,53 @@ def test_q_lr_defaults_to_lr_and_is_recorded():
     assert {group["lr"] for group in optimizer_of(model).param_groups} == {2e-3}
 
 
-def test_a_checkpoint_from_before_q_init_is_refused_with_the_options_to_load_it(tmp_path):
-    # Before q_init existed every hybrid had the study's circuit, and its hparams name neither
-    # option: the new defaults (identity blocks) cannot take its weights.
-    old = tiny(encoding="ry", q_init="uniform")
+def saved_without(model, path, names):
+    """Saves ``model``'s checkpoint at ``path`` as an older version of the library wrote it:
+    without the hparams ``names``."""
     trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
-    trainer.strategy.connect(old)
-    path = tmp_path / "old.ckpt"
+    trainer.strategy.connect(model)
     trainer.save_checkpoint(path)
     checkpoint = torch.load(path, weights_only=False)
-    for name in ("encoding", "q_init", "q_init_scale", "q_lr"):
+    for name in names:
         del checkpoint["hyper_parameters"][name]
     torch.save(checkpoint, path)
+
+
+def test_a_checkpoint_from_before_q_init_is_refused_with_the_options_to_load_it(tmp_path):
+    # Before q_init existed every hybrid had the study's circuit, and its hparams name none of
+    # the options: the new defaults (identity blocks) cannot take its weights.
+    old = tiny(encoding="ry", identity_blocks=False, q_init="uniform")
+    path = tmp_path / "old.ckpt"
+    saved_without(old, path, ("encoding", "identity_blocks", "q_init", "q_init_scale", "q_lr"))
     model_type = type(old)
-    with pytest.raises(ValueError, match="load it with q_init='uniform' or 'normal'"):
+    with pytest.raises(
+        ValueError, match="load it with identity_blocks=False .--identity-blocks false"
+    ):
         model_type.load_from_checkpoint(path, arch="small_cnn", n_qubits=2, q_depth=2)
     loaded = model_type.load_from_checkpoint(
-        path, arch="small_cnn", n_qubits=2, q_depth=2, encoding="ry", q_init="uniform"
+        path,
+        arch="small_cnn",
+        n_qubits=2,
+        q_depth=2,
+        encoding="ry",
+        identity_blocks=False,
+        q_init="uniform",
     )
     torch.testing.assert_close(loaded.quantum.weights, old.quantum.weights)
+
+
+def test_a_checkpoint_from_before_identity_blocks_loads_with_its_q_init(tmp_path):
+    # Then q_init="identity" built the mirror and the others did not; such a checkpoint's
+    # hparams name q_init but not identity_blocks.
+    for q_init, blocks in (("identity", True), ("normal", False)):
+        old = tiny(identity_blocks=blocks, q_init=q_init)
+        path = tmp_path / f"{q_init}.ckpt"
+        saved_without(old, path, ("identity_blocks",))
+        if blocks:
+            loaded = type(old).load_from_checkpoint(path)
+            torch.testing.assert_close(loaded.quantum.mirror_weights, old.quantum.mirror_weights)
+            continue
+        with pytest.raises(ValueError, match="identity_blocks: false in its config.yaml"):
+            type(old).load_from_checkpoint(path)
+        loaded = type(old).load_from_checkpoint(path, identity_blocks=False)
+        torch.testing.assert_close(loaded.quantum.weights, old.quantum.weights)

@@ -133,11 +133,13 @@ class TestHybridVQC:
         assert model.quantum.weights.grad is not None
 
     def test_parameter_counts(self):
-        model = tiny("hybrid_tiny", n_qubits=3, q_depth=2, q_init="normal")
+        model = tiny("hybrid_tiny", n_qubits=3, q_depth=2, identity_blocks=False, q_init="normal")
         counts = parameter_counts(model)
         assert counts["quantum"] == 2 * 3 * 3
-        mirrored = tiny("hybrid_tiny", n_qubits=3, q_depth=2, q_init="identity")
-        assert parameter_counts(mirrored)["quantum"] == 2 * (2 * 3 * 3)
+        # The mirror is a structure of its own: every q_init keeps its weights.
+        for q_init in ("identity", "normal", "uniform"):
+            mirrored = tiny("hybrid_tiny", n_qubits=3, q_depth=2, q_init=q_init)
+            assert parameter_counts(mirrored)["quantum"] == 2 * (2 * 3 * 3)
         assert counts["classical"] + counts["quantum"] == sum(p.numel() for p in model.parameters())
 
     def test_simulates_on_the_torch_backend_by_default(self):
@@ -171,7 +173,7 @@ class TestBottleneckVariants:
         assert control.projection.out_features == hybrid.projection.out_features == 3
         assert control.classifier.in_features == hybrid.classifier.in_features == 3
         assert parameter_counts(control)["quantum"] == 0
-        out = control.bottleneck(torch.full((2, 3), 10.0))
+        out = control.bottleneck_layer()(torch.full((2, 3), 10.0))
         assert out.shape == (2, 3) and out.abs().max() <= 1
 
     def test_matched_control_has_the_circuits_parameter_count(self):
@@ -190,7 +192,7 @@ class TestBottleneckVariants:
         small = parameter_counts(tiny("hybrid_tiny"))["quantum"]
         small_matched = tiny("hybrid_control_matched_tiny").classical
         assert abs(sum(p.numel() for p in small_matched.parameters()) - small) <= 2 * 2 + 1
-        out = matched.bottleneck(torch.full((2, 6), 10.0))
+        out = matched.bottleneck_layer()(torch.full((2, 6), 10.0))
         assert out.shape == (2, 6) and out.abs().max() <= 1
 
     @pytest.mark.parametrize("name", ["hybrid_tiny", "hybrid_control_tiny"])
@@ -201,7 +203,9 @@ class TestBottleneckVariants:
         angles = torch.rand(4, 6)
         moved = angles.clone()
         moved[:, 2:4] += 0.5  # only the second head's inputs
-        changed = (model.bottleneck(angles) - model.bottleneck(moved)).abs().sum(0) > 1e-9
+        changed = (model.bottleneck_layer()(angles) - model.bottleneck_layer()(moved)).abs().sum(
+            0
+        ) > 1e-9
         assert changed.tolist() == [False, False, True, True, False, False]
         assert len(heads) == 3
         if name == "hybrid_tiny":
@@ -220,7 +224,9 @@ class TestBottleneckVariants:
         torch.testing.assert_close(model(x), model.shortcut(model.backbone(x)))
 
     def test_reuploading_hybrid_encodes_before_every_layer_and_trains(self):
-        model = tiny("hybrid_tiny", q_depth=2, reupload=True, q_init="normal")
+        model = tiny(
+            "hybrid_tiny", q_depth=2, reupload=True, identity_blocks=False, q_init="normal"
+        )
         assert model.quantum.circuit.reupload and model.hparams.reupload
         assert model.quantum.simulator.program.reencoded_blocks == (1,)
         model(images(4, 1, 8, 8)).sum().backward()

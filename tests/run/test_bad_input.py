@@ -181,18 +181,23 @@ class TestCheckpointOfAnotherModel:
         assert "holds another model than the HybridVQC this run builds: missing" in error
 
     def test_cli_names_the_option_for_a_run_from_before_q_init(self, run_dir, tmp_path, capsys):
-        # Its config.yaml names no q_init (the default is now identity blocks); its checkpoint
-        # holds the study's circuit.
+        # Its config.yaml names no q_init nor identity_blocks (the default is now identity
+        # blocks); its checkpoint holds the study's circuit.
         old = create_model(
-            "hybrid_tiny", num_classes=10, in_channels=1, image_size=8, q_init="uniform"
+            "hybrid_tiny",
+            num_classes=10,
+            in_channels=1,
+            image_size=8,
+            identity_blocks=False,
+            q_init="uniform",
         )
         torch.save({"state_dict": old.state_dict()}, run_dir / "checkpoints" / "last.ckpt")
         error = cli_error(["--resume", str(run_dir)], tmp_path, capsys)
         assert (
-            "circuit has no identity blocks but this model was built with q_init='identity'"
+            "circuit has no identity blocks but this model was built with identity_blocks=True"
             in error
         )
-        assert "to --resume a run, in its config.yaml" in error
+        assert "to --resume a run, identity_blocks: false in its config.yaml" in error
 
     def test_cli_refuses_changed_options(self, run_dir, tmp_path, capsys):
         error = cli_error(["--resume", str(run_dir), "--max-epochs", "3"], tmp_path, capsys)

@@ -97,6 +97,7 @@ BAD_VALUES = [
     ("image_size", ["--image-size", "0"]),
     ("keep", ["--data", "combined", "--data-dir", ".", "--keep", "all"]),
     ("kernel_size", [*QUANV, "--kernel-size", "0"]),
+    ("identity_blocks", ["--identity-blocks", "maybe"]),
     ("lr", ["--lr", "0"]),
     ("lr", ["--lr", "1e400"]),
     ("min_images_per_class", [VMMRDB, "--min-images-per-class", "x"]),

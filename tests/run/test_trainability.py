@@ -27,6 +27,7 @@ from hqnn_lightning.run.trainability import (
     gradient_norm,
     wants_monitor,
 )
+from tests.models.test_quantum_modules import CosineBottleneck
 
 BOTTLENECK_PARTS = ["backbone", "projection", "bottleneck", "classifier"]
 
@@ -121,8 +122,23 @@ def test_a_hybrids_warning_names_the_circuit_options(tmp_path):
     model = tiny("hybrid_tiny", lr=0.0)
     nn.init.zeros_(model.classifier.weight)
     nn.init.zeros_(model.classifier.bias)
-    with pytest.warns(PlateauWarning, match="--encoding hadamard_ry, --q-init identity .*--q-lr"):
+    with pytest.warns(
+        PlateauWarning,
+        match="--encoding hadamard_ry, --identity-blocks true with --q-init identity",
+    ):
         fit(model, TrainabilityMonitor(patience=1), tmp_path, epochs=1)
+
+
+def test_a_researchers_quantum_module_is_monitored_as_the_circuit(tmp_path):
+    # Found by the QuantumModule marker, not by a name or a library class.
+    model = CosineBottleneck(num_classes=3, in_channels=3, lr=0.0)
+    nn.init.zeros_(model.classifier.weight)
+    nn.init.zeros_(model.classifier.bias)
+    monitor = TrainabilityMonitor(patience=1)
+    with pytest.warns(PlateauWarning, match="gradients reaching the circuit .*--q-lr"):
+        fit(model, monitor, tmp_path, epochs=1)
+    assert monitor.parts == BOTTLENECK_PARTS
+    assert monitor.history[-1]["trainability/output_std/mean"] > 0
 
 
 def test_stays_silent_on_a_model_that_learns_and_logs_every_figure(tmp_path):

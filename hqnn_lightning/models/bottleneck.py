@@ -1,0 +1,124 @@
+"""`BottleneckClassifier`: backbone features squeezed through a narrow layer, the shape that
+`HybridVQC` and its control `HybridControl` share."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from hqnn_lightning.models.backbone_classifier import BackboneClassifier
+
+
+class BottleneckClassifier(BackboneClassifier):
+    """Backbone -> ``Linear(F, n_heads * n_qubits)`` -> ``tanh * pi / 2`` -> bottleneck layer
+    -> ``Linear(n_heads * n_outputs, num_classes)``, plus, with ``residual``, a linear shortcut
+    from the backbone features to the logits.
+
+    Subclasses build the bottleneck layer and return it from `bottleneck_layer`: a map
+    ``(B, n_heads * n_qubits)`` of angles in ``(-pi/2, pi/2)`` to ``(B, n_heads * n_outputs)``
+    values in ``[-1, 1]``.
+
+    Args:
+        num_classes: Number of classes.
+        n_qubits: Inputs of one head of the bottleneck.
+        n_outputs: Outputs of one head of the bottleneck; ``None`` for ``n_qubits``.
+        n_heads: Heads side by side, each on its own slice of the projection.
+        residual: A linear path from the backbone features to the logits.
+        arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model.
+        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path.
+        freeze_backbone: Train only what follows the backbone.
+        precompute_features: Steps take cached backbone features ``(B, F)`` rather than images;
+            needs ``freeze_backbone``.
+        in_channels: Image channels.
+        image_size: Image side in pixels.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        q_lr: AdamW learning rate of the quantum modules' weights; ``None`` uses ``lr``.
+
+    Raises:
+        ValueError: ``n_heads``, ``n_qubits`` or ``n_outputs`` below 1, or
+            ``precompute_features`` without ``freeze_backbone``.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        n_qubits: int = 6,
+        n_outputs: int | None = None,
+        n_heads: int = 1,
+        residual: bool = False,
+        arch: str = "resnet50",
+        backbone_weights: str = "none",
+        freeze_backbone: bool = False,
+        precompute_features: bool = False,
+        in_channels: int = 3,
+        image_size: int = 224,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        q_lr: float | None = None,
+    ) -> None:
+        n_outputs = n_qubits if n_outputs is None else n_outputs
+        for name, value in {
+            "n_heads": n_heads,
+            "n_qubits": n_qubits,
+            "n_outputs": n_outputs,
+        }.items():
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+        super().__init__(
+            num_classes=num_classes,
+            arch=arch,
+            backbone_weights=backbone_weights,
+            freeze_backbone=freeze_backbone,
+            precompute_features=precompute_features,
+            in_channels=in_channels,
+            image_size=image_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            q_lr=q_lr,
+        )
+        num_features = self.feature_shape[0]
+        self.projection = nn.Linear(num_features, n_heads * n_qubits)
+        self.classifier = nn.Linear(n_heads * n_outputs, num_classes)
+        self.shortcut = nn.Linear(num_features, num_classes) if residual else None
+
+    def bottleneck_layer(self) -> nn.Module:
+        """The bottleneck layer, ``(B, n_heads * n_qubits)`` angles ``->
+        (B, n_heads * n_outputs)`` values in ``[-1, 1]``."""
+        raise NotImplementedError(f"{type(self).__name__} does not define its bottleneck layer")
+
+    def monitored_parts(self) -> dict[str, nn.Module]:
+        """``backbone`` (unless its features are precomputed), ``projection``, ``bottleneck``
+        (`bottleneck_layer`: the circuit of a hybrid, the classical layer of a control, one
+        name so that the two compare in one column; the monitor tells them apart by
+        ``QuantumModule``), ``classifier``, and ``shortcut`` with ``residual``."""
+        parts = {} if self.precompute_features else {"backbone": self.backbone}
+        parts |= {
+            "projection": self.projection,
+            "bottleneck": self.bottleneck_layer(),
+            "classifier": self.classifier,
+        }
+        if self.shortcut is not None:
+            parts["shortcut"] = self.shortcut
+        return parts
+
+    def classify_features(self, features: torch.Tensor) -> torch.Tensor:
+        """Backbone features ``(B, F) -> (B, num_classes)`` logits."""
+        angles = torch.tanh(self.projection(features)) * (math.pi / 2)
+        logits = self.classifier(self.bottleneck_layer()(angles))
+        return logits if self.shortcut is None else logits + self.shortcut(features)
+
+
+class SideBySide(nn.ModuleList):
+    """Layers applied to consecutive slices of ``width`` inputs of the last dimension,
+    outputs concatenated: ``(..., len(layers) * width) -> (..., sum of their outputs)``."""
+
+    def __init__(self, layers: list[nn.Module], width: int) -> None:
+        super().__init__(layers)
+        self.width = width
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        slices = inputs.split(self.width, dim=-1)
+        return torch.cat([layer(part) for layer, part in zip(self, slices, strict=True)], dim=-1)

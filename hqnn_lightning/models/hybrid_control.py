@@ -1,0 +1,113 @@
+"""HybridControl: `HybridVQC` with a classical layer of the same width in the circuit's place."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from hqnn_lightning.models.bottleneck import BottleneckClassifier, SideBySide
+from hqnn_lightning.models.hybrid import HYBRID_CIRCUIT_PARAMETERS, circuit_parameters
+from hqnn_lightning.models.registry import MODELS
+
+
+def matched_hidden_width(width: int, parameters: int) -> int:
+    """The hidden width ``h >= 1`` of ``Linear(width, h) -> tanh -> Linear(h, width)`` whose
+    ``2 * width * h + h + width`` parameters come nearest to ``parameters``."""
+    return max(1, round((parameters - width) / (2 * width + 1)))
+
+
+@MODELS.register("hybrid_control")
+@MODELS.register("hybrid_control_matched", bottleneck_parameters=HYBRID_CIRCUIT_PARAMETERS)
+@MODELS.register("hybrid_control_tiny", arch="small_cnn", n_qubits=2)
+@MODELS.register(
+    "hybrid_control_matched_tiny",
+    arch="small_cnn",
+    n_qubits=2,
+    bottleneck_parameters=circuit_parameters(2, 2),  # hybrid_tiny's circuit
+)
+class HybridControl(BottleneckClassifier):
+    """`HybridVQC` with each circuit replaced by ``tanh(Linear(n_qubits, n_qubits))``, or, with
+    ``bottleneck_parameters``, by a classical layer with as many trainable parameters as a
+    circuit.
+
+    The same backbone, projection, angles, width, heads, shortcut and classifier; the
+    bottleneck layer is classical, with values in ``[-1, 1]`` like the circuit's expectation
+    values. ``n_qubits`` is the width of each head, named as the hybrid's so that the same
+    options build both. Registered as ``hybrid_control`` (same width: 42 parameters per 6-wide
+    head against the default circuit's 108) and ``hybrid_control_matched`` (same width and
+    about the same parameters: ``tanh(Linear(8, 6)(tanh(Linear(6, 8))))``, 110).
+
+    Args:
+        num_classes: Number of classes.
+        n_qubits: Width of each head.
+        bottleneck_parameters: ``None`` for ``tanh(Linear(n_qubits, n_qubits))``; else the
+            parameter count of one head's circuit, matched (to within ``2 * n_qubits + 1``) by
+            ``tanh(Linear(h, n_qubits)(tanh(Linear(n_qubits, h))))``, ``h`` from
+            `matched_hidden_width`.
+        n_heads: Heads side by side.
+        residual: A linear path from the backbone features to the logits.
+        arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model
+            (``efficientnet_lite0``).
+        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
+            ``create_backbone``).
+        freeze_backbone: Train only what follows the backbone.
+        precompute_features: Steps take cached backbone features ``(B, F)`` rather than images
+            (see ``FeatureCacheDataModule``); needs ``freeze_backbone``. ``forward`` still
+            takes images.
+        in_channels: Image channels.
+        image_size: Image side in pixels (below 64 a ResNet gets a small-image stem).
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+
+    Raises:
+        ValueError: ``n_heads``, ``n_qubits`` or ``bottleneck_parameters`` below 1, or
+            ``precompute_features`` without ``freeze_backbone``.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        n_qubits: int = 6,
+        bottleneck_parameters: int | None = None,
+        n_heads: int = 1,
+        residual: bool = False,
+        arch: str = "resnet50",
+        backbone_weights: str = "none",
+        freeze_backbone: bool = False,
+        precompute_features: bool = False,
+        in_channels: int = 3,
+        image_size: int = 224,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+    ) -> None:
+        if bottleneck_parameters is not None and bottleneck_parameters < 1:
+            raise ValueError(
+                f"bottleneck_parameters must be at least 1, got {bottleneck_parameters}"
+            )
+        super().__init__(
+            num_classes=num_classes,
+            n_qubits=n_qubits,
+            n_heads=n_heads,
+            residual=residual,
+            arch=arch,
+            backbone_weights=backbone_weights,
+            freeze_backbone=freeze_backbone,
+            precompute_features=precompute_features,
+            in_channels=in_channels,
+            image_size=image_size,
+            lr=lr,
+            weight_decay=weight_decay,
+        )
+        layers = [_classical_head(n_qubits, bottleneck_parameters) for _ in range(n_heads)]
+        self.classical = layers[0] if n_heads == 1 else SideBySide(layers, n_qubits)
+
+    def bottleneck_layer(self) -> nn.Module:
+        """The classical layer (``classical``), or ``n_heads`` of them side by side."""
+        return self.classical
+
+
+def _classical_head(width: int, parameters: int | None) -> nn.Sequential:
+    """One head of `HybridControl`: ``(B, width) -> (B, width)`` values in ``[-1, 1]``."""
+    if parameters is None:
+        return nn.Sequential(nn.Linear(width, width), nn.Tanh())
+    hidden = matched_hidden_width(width, parameters)
+    return nn.Sequential(nn.Linear(width, hidden), nn.Tanh(), nn.Linear(hidden, width), nn.Tanh())
