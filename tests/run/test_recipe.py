@@ -19,6 +19,7 @@ from hqnn_lightning.run.cli import main
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.recipe import extra_callbacks, trainer_arguments, training_recipe
 from tests.models.test_recipe import configured, tiny
+from tests.run.test_resume import FINISHED
 
 SGD = ["--optimizer", "torch.optim.SGD", "--optimizer.momentum", "0.9"]
 STEP_LR = ["--lr-scheduler", "torch.optim.lr_scheduler.StepLR", "--lr-scheduler.step_size", "5"]
@@ -218,17 +219,9 @@ def test_one_optimizer_against_the_default_is_labelled_by_its_class():
     assert [group.label for group in groups] == ["hybrid_tiny", "hybrid_tiny optimizer=SGD"]
 
 
+# The one-epoch run of test_resume.py (FINISHED), with another recipe.
 RECIPE_RUN = [
-    "--model",
-    "hybrid_tiny",
-    "--data",
-    "digits",
-    "--max-epochs",
-    "1",
-    "--logger",
-    "csv",
-    "--progress-bar",
-    "false",
+    *FINISHED,
     "--q-lr",
     "0.05",
     *SGD,
