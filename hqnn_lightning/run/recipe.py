@@ -30,8 +30,10 @@ from hqnn_lightning.models import MODELS
 from hqnn_lightning.models.recipe import GROUP_OPTIONS, TrainingRecipe
 from hqnn_lightning.run.signatures import argument_default
 
-PRECISIONS = ("64-true", "32-true", "16-true", "bf16-true", "16-mixed", "bf16-mixed")
-"""Lightning's ``precision`` values the runner offers."""
+PRECISIONS = ("32-true", "64-true", "16-mixed", "bf16-mixed")
+"""Lightning's ``precision`` values the runner offers. Not ``16-true`` and ``bf16-true``: the
+circuits' layers compute in full precision and return it, which a half-precision head after
+them does not take."""
 
 Precision = Literal[PRECISIONS]
 

@@ -16,8 +16,9 @@ import yaml
 from hqnn_lightning.models import HybridVQC
 from hqnn_lightning.report import RunRecord, group_runs
 from hqnn_lightning.run.cli import main
-from hqnn_lightning.run.options import build_parser
+from hqnn_lightning.run.options import build_parser, resolved_options
 from hqnn_lightning.run.recipe import extra_callbacks, trainer_arguments, training_recipe
+from hqnn_lightning.run.resume import read_run_config
 from tests.models.test_recipe import configured, tiny
 from tests.run.test_resume import FINISHED
 
@@ -78,6 +79,13 @@ def test_the_default_recipe_is_left_to_the_model():
     assert recipe.optimizer is None and recipe.lr_scheduler is None
     assert extra_callbacks(config) == []
     assert trainer_arguments(config) == {"precision": "32-true", "accumulate_grad_batches": 1}
+
+
+def test_a_run_from_before_the_recipe_options_resolves_to_the_default_recipe(tmp_path):
+    (tmp_path / "config.yaml").write_text("model: hybrid_tiny\ndata: digits\nmax_epochs: 1\n")
+    old = read_run_config(build_parser(), tmp_path)
+    assert resolved_options(old) == resolved_options(parsed(["--max-epochs", "1"]))
+    assert trainer_arguments(old) == {"precision": "32-true", "accumulate_grad_batches": 1}
 
 
 def test_callbacks_precision_and_accumulation_from_the_command_line():
