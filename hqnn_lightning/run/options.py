@@ -23,23 +23,14 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, NoReturn, TypeVar
+from typing import Any, Literal, TypeVar
 
-from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
-from jsonargparse.typing import PositiveInt
+from jsonargparse import ActionConfigFile, Namespace
 
 from hqnn_lightning.data import DATAMODULES
 from hqnn_lightning.models import MODELS
 from hqnn_lightning.run.loggers import LOGGERS
-from hqnn_lightning.run.recipe import (
-    CALLBACKS_TYPE,
-    OPTIMIZER_TYPE,
-    PRECISIONS,
-    SCHEDULER_TYPE,
-    Precision,
-    add_optimizer_argument,
-    parse_error_line,
-)
+from hqnn_lightning.run.recipe import OPTIMIZER_TYPE, RECIPE_OPTIONS, RecipeParser
 from hqnn_lightning.run.signatures import (
     ConstructorOption,
     argument_default,
@@ -157,41 +148,7 @@ RUNNER_OPTIONS = (
         None,
         "clip the gradient norm to this value (Lightning's gradient_clip_val)",
     ),
-    RunnerOption(
-        "optimizer",
-        OPTIMIZER_TYPE,
-        None,
-        "a torch.optim class and its arguments (--optimizer torch.optim.SGD "
-        "--optimizer.momentum 0.9, or class_path/init_args in YAML); its learning rate and "
-        "weight decay are --lr, --q-lr and --weight-decay. Default: AdamW",
-    ),
-    RunnerOption(
-        "lr_scheduler",
-        SCHEDULER_TYPE,
-        None,
-        "a torch.optim.lr_scheduler class and its arguments, stepped once per epoch "
-        "(--lr-scheduler torch.optim.lr_scheduler.StepLR --lr-scheduler.step_size 5). "
-        "Default: cosine decay over --max-epochs",
-    ),
-    RunnerOption(
-        "callbacks",
-        CALLBACKS_TYPE,
-        None,
-        "Lightning callbacks added to the runner's own (--callbacks+ "
-        "lightning.pytorch.callbacks.LearningRateMonitor)",
-    ),
-    RunnerOption(
-        "precision",
-        Precision,
-        "32-true",
-        f"Lightning's precision: {', '.join(PRECISIONS)}",
-    ),
-    RunnerOption(
-        "accumulate_grad_batches",
-        PositiveInt,
-        1,
-        "sum the gradients of this many batches before each optimizer step",
-    ),
+    *(RunnerOption(*option) for option in RECIPE_OPTIONS),
     RunnerOption(
         "evaluate",
         str | None,
@@ -338,15 +295,13 @@ def runner_defaults() -> dict[str, Any]:
     return {option.name: option.default for option in RUNNER_OPTIONS if option.experiment}
 
 
-class RunnerParser(ArgumentParser):
-    """jsonargparse's parser, reading older option names (`RENAMED_OPTIONS`) as their names
-    now, from the command line as from YAML."""
+class RunnerParser(RecipeParser):
+    """jsonargparse's parser (with the training recipe's options, `RecipeParser`), reading
+    older option names (`RENAMED_OPTIONS`) as their names now, from the command line as from
+    YAML."""
 
     def parse_args(self, *args: Any, **kwargs: Any) -> Namespace:
         return renamed(super().parse_args(*args, **kwargs))
-
-    def error(self, message: str, ex: Exception | None = None) -> NoReturn:
-        super().error(parse_error_line(message), ex)
 
 
 def build_parser() -> RunnerParser:
@@ -435,10 +390,10 @@ def _not_taken(config: Namespace, argument: str, takers: Mapping[str, Sequence[s
     return f"{option_flag(argument)}: " + "; ".join(reasons)
 
 
-def _add(parser: ArgumentParser, flag: str, kind: Any, default: Any, help: str) -> None:
+def _add(parser: RecipeParser, flag: str, kind: Any, default: Any, help: str) -> None:
     """Adds ``flag``; a boolean one may also be given bare (``--deterministic``)."""
     if kind == OPTIMIZER_TYPE:
-        add_optimizer_argument(parser, flag.removeprefix("--").replace("-", "_"), help)
+        parser.add_optimizer_argument(flag.removeprefix("--").replace("-", "_"), help)
     elif kind in (bool, bool | None):
         parser.add_argument(flag, type=kind, default=default, help=help, nargs="?", const=True)
     else:

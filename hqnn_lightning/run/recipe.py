@@ -6,7 +6,7 @@ jsonargparse's ``class_path``/``init_args`` form, on the command line
 (``--optimizer torch.optim.SGD --optimizer.momentum 0.9``, ``--callbacks+
 lightning.pytorch.callbacks.LearningRateMonitor``) or in YAML. They are parsed with the types
 LightningCLI uses: the optimizer as `lightning.pytorch.cli.LightningArgumentParser`'s
-``add_optimizer_args`` adds it (`add_optimizer_argument`, here without its ``lr`` and
+``add_optimizer_args`` adds it (`RecipeParser.add_optimizer_argument`, here without its ``lr`` and
 ``weight_decay``, which are the model's), the scheduler as `LRSchedulerCallable`, the callbacks
 as a list of `lightning.Callback`. A bad class path or argument is refused while parsing
 (`parse_error_line` makes jsonargparse's message one line). They are built only when a run
@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import re
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, NoReturn
 
 import lightning as L
 import torch
 from jsonargparse import ArgumentParser, Namespace
+from jsonargparse.typing import PositiveInt
 from lightning.pytorch.cli import LRSchedulerCallable, instantiate_class
 from torch.optim import Optimizer
 
@@ -48,23 +49,77 @@ SCHEDULER_TYPE = LRSchedulerCallable | None
 CALLBACKS_TYPE = list[L.Callback] | None
 """The type of ``--callbacks``: callbacks added to the runner's own."""
 
-RECIPE_OPTIONS = ("optimizer", "lr_scheduler", "callbacks")
+CLASS_OPTIONS = ("optimizer", "lr_scheduler", "callbacks")
 """The options given in ``class_path``/``init_args`` form."""
 
 
-def add_optimizer_argument(parser: ArgumentParser, name: str, help: str) -> None:
-    """Adds ``--NAME``, an optimizer in ``class_path``/``init_args`` form, as LightningCLI's
-    ``add_optimizer_args`` does, without the arguments each parameter group sets from the
-    model (`GROUP_OPTIONS`)."""
-    parser.add_subclass_arguments(
-        (Optimizer,),
-        name,
-        instantiate=False,
-        fail_untyped=False,
-        skip={"params", *GROUP_OPTIONS},
-        required=False,
-        help=help,
-    )
+class RecipeOption(NamedTuple):
+    """One recipe option, for the runner's options (`hqnn_lightning.run.options`): each
+    defines the experiment (the report groups runs by it, ``--resume`` keeps it)."""
+
+    name: str
+    type: Any
+    default: Any
+    help: str
+
+
+RECIPE_OPTIONS = (
+    RecipeOption(
+        "optimizer",
+        OPTIMIZER_TYPE,
+        None,
+        "a torch.optim class and its arguments (--optimizer torch.optim.SGD "
+        "--optimizer.momentum 0.9, or class_path/init_args in YAML); its learning rate and "
+        "weight decay are --lr, --q-lr and --weight-decay. Default: AdamW",
+    ),
+    RecipeOption(
+        "lr_scheduler",
+        SCHEDULER_TYPE,
+        None,
+        "a torch.optim.lr_scheduler class and its arguments, stepped once per epoch "
+        "(--lr-scheduler torch.optim.lr_scheduler.StepLR --lr-scheduler.step_size 5). "
+        "Default: cosine decay over --max-epochs",
+    ),
+    RecipeOption(
+        "callbacks",
+        CALLBACKS_TYPE,
+        None,
+        "Lightning callbacks added to the runner's own (--callbacks+ "
+        "lightning.pytorch.callbacks.LearningRateMonitor)",
+    ),
+    RecipeOption(
+        "precision", Precision, "32-true", f"Lightning's precision: {', '.join(PRECISIONS)}"
+    ),
+    RecipeOption(
+        "accumulate_grad_batches",
+        PositiveInt,
+        1,
+        "sum the gradients of this many batches before each optimizer step",
+    ),
+)
+"""The training recipe's options, in the order ``--help`` lists them."""
+
+
+class RecipeParser(ArgumentParser):
+    """jsonargparse's parser with an optimizer option as LightningCLI adds one, saying in one
+    line why a recipe option is refused (`parse_error_line`)."""
+
+    def add_optimizer_argument(self, name: str, help: str) -> None:
+        """Adds ``--NAME``, an optimizer in ``class_path``/``init_args`` form, as
+        LightningCLI's ``add_optimizer_args`` does, without the arguments each parameter
+        group sets from the model (`GROUP_OPTIONS`)."""
+        self.add_subclass_arguments(
+            (Optimizer,),
+            name,
+            instantiate=False,
+            fail_untyped=False,
+            skip={"params", *GROUP_OPTIONS},
+            required=False,
+            help=help,
+        )
+
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:
+        super().error(parse_error_line(message), ex)
 
 
 def training_recipe(config: Namespace) -> TrainingRecipe:
@@ -142,10 +197,10 @@ RECIPE_REASONS = (
 
 def parse_error_line(message: str) -> str:
     """jsonargparse's several-line message for a refused recipe option
-    (`RECIPE_OPTIONS`) as one line: ``--optimizer torch.optim.Bogus: module 'torch.optim'
+    (`CLASS_OPTIONS`) as one line: ``--optimizer torch.optim.Bogus: module 'torch.optim'
     has no attribute 'Bogus'``; other messages unchanged."""
     key = re.match(r'Parser key "(\w+)"', message)
-    if key is None or key.group(1) not in RECIPE_OPTIONS:
+    if key is None or key.group(1) not in CLASS_OPTIONS:
         return message
     for pattern in RECIPE_REASONS:
         found = pattern.search(message)
