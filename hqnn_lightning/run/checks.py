@@ -40,7 +40,13 @@ def out_of_range(config: Namespace) -> str | None:
         if not 0 <= seed <= MAX_SEED:
             flag = "--seeds" if seeds else "--seed"
             return f"{flag}: seed {seed} is out of range; give seeds from 0 to {MAX_SEED}"
-    at_least = {"max_epochs": 1, "num_nodes": 1, "checkpoint_every_n_steps": 1, "max_retries": 0}
+    at_least = {
+        "max_epochs": 1,
+        "num_nodes": 1,
+        "checkpoint_every_n_steps": 1,
+        "max_retries": 0,
+        "accumulate_grad_batches": 1,
+    }
     for name, low in at_least.items():
         value = config.get(name)
         if value is not None and value < low:

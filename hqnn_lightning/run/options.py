@@ -30,7 +30,8 @@ from jsonargparse import ActionConfigFile, Namespace
 from hqnn_lightning.data import DATAMODULES
 from hqnn_lightning.models import MODELS
 from hqnn_lightning.run.loggers import LOGGERS
-from hqnn_lightning.run.recipe import OPTIMIZER_TYPE, RECIPE_OPTIONS, RecipeParser
+from hqnn_lightning.run.recipe import RecipeParser
+from hqnn_lightning.run.recipe_options import OPTIMIZER_TYPE, RECIPE_OPTIONS
 from hqnn_lightning.run.signatures import (
     ConstructorOption,
     argument_default,
@@ -296,9 +297,8 @@ def runner_defaults() -> dict[str, Any]:
 
 
 class RunnerParser(RecipeParser):
-    """jsonargparse's parser (with the training recipe's options, `RecipeParser`), reading
-    older option names (`RENAMED_OPTIONS`) as their names now, from the command line as from
-    YAML."""
+    """jsonargparse's parser (`RecipeParser`), reading older option names (`RENAMED_OPTIONS`)
+    as their names now, from the command line as from YAML."""
 
     def parse_args(self, *args: Any, **kwargs: Any) -> Namespace:
         return renamed(super().parse_args(*args, **kwargs))

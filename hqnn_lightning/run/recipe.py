@@ -7,8 +7,9 @@ jsonargparse's ``class_path``/``init_args`` form, on the command line
 lightning.pytorch.callbacks.LearningRateMonitor``) or in YAML. They are parsed with the types
 LightningCLI uses: the optimizer as `lightning.pytorch.cli.LightningArgumentParser`'s
 ``add_optimizer_args`` adds it (`RecipeParser.add_optimizer_argument`, here without its ``lr`` and
-``weight_decay``, which are the model's), the scheduler as `LRSchedulerCallable`, the callbacks
-as a list of `lightning.Callback`. A bad class path or argument is refused while parsing
+``weight_decay``, which are the model's), the scheduler as a callable like LightningCLI's
+`LRSchedulerCallable`, the callbacks as a list of `lightning.Callback` (the options and their
+types: `hqnn_lightning.run.recipe_options`). A bad class path or argument is refused while parsing
 (`parse_error_line` makes jsonargparse's message one line). They are built only when a run
 starts, with `lightning.pytorch.cli.instantiate_class`: the optimizer and scheduler as the
 `TrainingRecipe` callback that `ImageClassifier.configure_optimizers` reads.
@@ -18,86 +19,20 @@ from __future__ import annotations
 
 import re
 from functools import partial
-from typing import Any, Literal, NamedTuple, NoReturn
+from typing import Any, NoReturn
 
 import lightning as L
 import torch
 from jsonargparse import ArgumentParser, Namespace
-from jsonargparse.typing import PositiveInt
-from lightning.pytorch.cli import LRSchedulerCallable, instantiate_class
+from lightning.pytorch.cli import instantiate_class
 from torch.optim import Optimizer
 
 from hqnn_lightning.models import MODELS
 from hqnn_lightning.models.recipe import GROUP_OPTIONS, TrainingRecipe
 from hqnn_lightning.run.signatures import argument_default
 
-PRECISIONS = ("32-true", "64-true", "16-mixed", "bf16-mixed")
-"""Lightning's ``precision`` values the runner offers. Not ``16-true`` and ``bf16-true``: the
-circuits' layers compute in full precision and return it, which a half-precision head after
-them does not take."""
-
-Precision = Literal[PRECISIONS]
-
-OPTIMIZER_TYPE = Optimizer | None
-"""The type of ``--optimizer``: any `torch.optim.Optimizer` subclass in ``class_path``/
-``init_args`` form, or ``None`` for the model's default (AdamW)."""
-
-SCHEDULER_TYPE = LRSchedulerCallable | None
-"""The type of ``--lr-scheduler``; ``None`` for the default cosine decay over
-``max_epochs``."""
-
-CALLBACKS_TYPE = list[L.Callback] | None
-"""The type of ``--callbacks``: callbacks added to the runner's own."""
-
 CLASS_OPTIONS = ("optimizer", "lr_scheduler", "callbacks")
 """The options given in ``class_path``/``init_args`` form."""
-
-
-class RecipeOption(NamedTuple):
-    """One recipe option, for the runner's options (`hqnn_lightning.run.options`): each
-    defines the experiment (the report groups runs by it, ``--resume`` keeps it)."""
-
-    name: str
-    type: Any
-    default: Any
-    help: str
-
-
-RECIPE_OPTIONS = (
-    RecipeOption(
-        "optimizer",
-        OPTIMIZER_TYPE,
-        None,
-        "a torch.optim class and its arguments (--optimizer torch.optim.SGD "
-        "--optimizer.momentum 0.9, or class_path/init_args in YAML); its learning rate and "
-        "weight decay are --lr, --q-lr and --weight-decay. Default: AdamW",
-    ),
-    RecipeOption(
-        "lr_scheduler",
-        SCHEDULER_TYPE,
-        None,
-        "a torch.optim.lr_scheduler class and its arguments, stepped once per epoch "
-        "(--lr-scheduler torch.optim.lr_scheduler.StepLR --lr-scheduler.step_size 5). "
-        "Default: cosine decay over --max-epochs",
-    ),
-    RecipeOption(
-        "callbacks",
-        CALLBACKS_TYPE,
-        None,
-        "Lightning callbacks added to the runner's own (--callbacks+ "
-        "lightning.pytorch.callbacks.LearningRateMonitor)",
-    ),
-    RecipeOption(
-        "precision", Precision, "32-true", f"Lightning's precision: {', '.join(PRECISIONS)}"
-    ),
-    RecipeOption(
-        "accumulate_grad_batches",
-        PositiveInt,
-        1,
-        "sum the gradients of this many batches before each optimizer step",
-    ),
-)
-"""The training recipe's options, in the order ``--help`` lists them."""
 
 
 class RecipeParser(ArgumentParser):
