@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from hqnn_lightning.data import DATAMODULES
+from hqnn_lightning.experiment.recipe_options import RECIPE_OPTIONS
 from hqnn_lightning.models import MODELS
 
 LOGGERS = ("wandb", "csv", "tensorboard")
@@ -129,6 +130,7 @@ RUNNER_OPTIONS = (
         None,
         "clip the gradient norm to this value (Lightning's gradient_clip_val)",
     ),
+    *(RunnerOption(*option) for option in RECIPE_OPTIONS),
     RunnerOption(
         "evaluate",
         str | None,

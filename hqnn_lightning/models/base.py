@@ -8,11 +8,13 @@ from typing import Any, ClassVar
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.utilities.types import OptimizerLRScheduler
 from torch import nn
 from torchmetrics import MeanMetric, MetricCollection
 
 from hqnn_lightning.models.metrics import ClassificationMetricsMixin
-from hqnn_lightning.quantum.module import quantum_modules, quantum_parameters
+from hqnn_lightning.models.recipe import trainer_recipe
+from hqnn_lightning.quantum.module import quantum_modules
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 """``(inputs, labels)``: images ``(B, C, H, W)`` (or cached features) and int64 ``(B,)``."""
@@ -233,21 +235,11 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         if self.test_confusion is not None:
             self.test_confusion.reset()
 
-    def configure_optimizers(self) -> Any:
-        """AdamW over the trainable parameters, the circuits' weights in a group of their own
-        at learning rate ``q_lr`` when the model takes one and it is set, with a cosine decay
-        over ``max_epochs``."""
-        parameters = [p for p in self.parameters() if p.requires_grad]
-        q_lr = self.hparams.get("q_lr")
-        quantum = {id(p) for p in quantum_parameters(self)} if q_lr is not None else set()
-        groups = [{"params": [p for p in parameters if id(p) not in quantum]}]
-        if quantum:
-            groups.append({"params": [p for p in parameters if id(p) in quantum], "lr": q_lr})
-        optimizer = torch.optim.AdamW(
-            groups, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
-        )
-        max_epochs = self.trainer.max_epochs if self._trainer is not None else None
-        if not max_epochs or max_epochs < 1:
-            return optimizer
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max_epochs)
-        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+    def configure_optimizers(self) -> OptimizerLRScheduler:
+        """The optimizer and scheduler of the `TrainingRecipe` among the Trainer's callbacks;
+        without one, AdamW with a cosine decay over ``max_epochs``. The circuits' weights form
+        a group of their own at learning rate ``q_lr`` when the model takes one and it is set
+        (`hqnn_lightning.models.recipe.parameter_groups`)."""
+        trainer = self._trainer  # None outside a fit, where the trainer property raises
+        max_epochs = trainer.max_epochs if trainer is not None else None
+        return trainer_recipe(trainer).configure_optimizers(self, max_epochs)

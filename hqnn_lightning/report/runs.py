@@ -206,9 +206,45 @@ def experiment_labels(keys: Sequence[tuple[tuple[str, str], ...]]) -> list[str]:
     labels = []
     for key in keys:
         values = dict(key)
-        details = [f"{name}={json.loads(values[name])}" for name in varying if name in values]
+        details = [
+            f"{name}={_label_value(json.loads(values[name]), _class_values(name, keys))}"
+            for name in varying
+            if name in values
+        ]
         labels.append(" ".join([json.loads(values["model"]), *details]))
     return labels
+
+
+def _label_value(value: Any, same_option: list[dict[str, Any]]) -> str:
+    """An option's value in a label. A class in ``class_path``/``init_args`` form (the
+    training recipe's ``optimizer``, ``lr_scheduler``, ``callbacks``) is its class name with
+    the arguments whose values differ between the groups' instances of that class
+    (``SGD(momentum=0.9)``; ``same_option``: every such instance, `_class_values`)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_label_value(item, same_option) for item in value) + "]"
+    if not isinstance(value, dict) or "class_path" not in value:
+        return str(value)
+    same_class = [v for v in same_option if v["class_path"] == value["class_path"]]
+    arguments = value.get("init_args") or {}
+    differing = [
+        f"{name}={argument}"
+        for name, argument in sorted(arguments.items())
+        if len({json.dumps((v.get("init_args") or {}).get(name)) for v in same_class}) > 1
+    ]
+    name = value["class_path"].rsplit(".", 1)[-1]
+    return f"{name}({', '.join(differing)})" if differing else name
+
+
+def _class_values(name: str, keys: Sequence[tuple[tuple[str, str], ...]]) -> list[dict[str, Any]]:
+    """Every value in ``class_path``/``init_args`` form that the option ``name`` has in
+    ``keys`` (each item of a list)."""
+    found = []
+    for key in keys:
+        value = json.loads(dict(key).get(name, "null"))
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and "class_path" in item:
+                found.append(item)
+    return found
 
 
 def _read_history(path: Path, epochs: int) -> dict[str, dict[int, float]]:

@@ -20,8 +20,9 @@ from hqnn_lightning.run.signatures import option_flag
 MAX_SEED = 2**32 - 1
 """The largest seed NumPy (and so ``seed_everything`` and the splits) takes."""
 
-HARDWARE_OPTIONS = ("accelerator", "devices", "num_nodes", "strategy")
-"""Runner options that are also `lightning.Trainer` arguments of the same name."""
+HARDWARE_OPTIONS = ("accelerator", "devices", "num_nodes", "strategy", "precision")
+"""Runner options that are also `lightning.Trainer` arguments of the same name, which
+Lightning checks against the machine."""
 
 
 def out_of_range(config: Namespace) -> str | None:
@@ -39,7 +40,13 @@ def out_of_range(config: Namespace) -> str | None:
         if not 0 <= seed <= MAX_SEED:
             flag = "--seeds" if seeds else "--seed"
             return f"{flag}: seed {seed} is out of range; give seeds from 0 to {MAX_SEED}"
-    at_least = {"max_epochs": 1, "num_nodes": 1, "checkpoint_every_n_steps": 1, "max_retries": 0}
+    at_least = {
+        "max_epochs": 1,
+        "num_nodes": 1,
+        "checkpoint_every_n_steps": 1,
+        "max_retries": 0,
+        "accumulate_grad_batches": 1,
+    }
     for name, low in at_least.items():
         value = config.get(name)
         if value is not None and value < low:
@@ -88,10 +95,10 @@ def unwritable_directory(path: Path) -> str | None:
 
 
 def unusable_hardware(config: Namespace) -> str | None:
-    """Lightning's objection to ``--accelerator``, ``--devices``, ``--num-nodes`` and
-    ``--strategy`` on this machine (an accelerator it lacks, ``--devices 0``, an unknown
-    strategy), asked of a `lightning.Trainer` built with only those, as a sentence that
-    names the options given; ``None`` when Lightning takes them."""
+    """Lightning's objection to ``--accelerator``, ``--devices``, ``--num-nodes``,
+    ``--strategy`` and ``--precision`` on this machine (an accelerator it lacks,
+    ``--devices 0``, an unknown strategy), asked of a `lightning.Trainer` built with only
+    those, as a sentence that names the options given; ``None`` when Lightning takes them."""
     hardware = {name: config.get(name) for name in HARDWARE_OPTIONS}
     rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
     level = rank_zero.level

@@ -30,6 +30,7 @@ from hqnn_lightning.run.build import BUILD_ERRORS
 from hqnn_lightning.run.checks import out_of_range, unusable_hardware, unwritable_directories
 from hqnn_lightning.run.lock import RunDirectoryInUse, run_directory_lock
 from hqnn_lightning.run.options import build_parser, constructor_arguments
+from hqnn_lightning.run.recipe import unusable_recipe
 from hqnn_lightning.run.resume import resumed_config
 from hqnn_lightning.run.seeds import run_seeds
 
@@ -45,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     config = parser.parse_args(argv)
     if config.evaluate:
         return [_evaluate(parser, config)]
-    problem = out_of_range(config) or unusable_hardware(config)
+    problem = out_of_range(config) or unusable_hardware(config) or unusable_recipe(config)
     if problem:
         parser.error(problem)
     repeated = sorted({seed for seed in config.seeds or () if config.seeds.count(seed) > 1})

@@ -25,7 +25,7 @@ from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
+from jsonargparse import ActionConfigFile, Namespace
 
 from hqnn_lightning.data import DATAMODULES
 from hqnn_lightning.experiment.options import (
@@ -38,7 +38,9 @@ from hqnn_lightning.experiment.options import (
     renamed,
     runner_defaults,
 )
+from hqnn_lightning.experiment.recipe_options import OPTIMIZER_TYPE
 from hqnn_lightning.models import MODELS
+from hqnn_lightning.run.recipe import RecipeParser
 from hqnn_lightning.run.signatures import ConstructorOption, argument_default, registered_arguments
 
 FROM_DATA = {
@@ -109,9 +111,9 @@ def resolved_options(config: Namespace) -> dict[str, Any]:
     return values
 
 
-class RunnerParser(ArgumentParser):
-    """jsonargparse's parser, reading older option names (`RENAMED_OPTIONS`) as their names
-    now, from the command line as from YAML."""
+class RunnerParser(RecipeParser):
+    """jsonargparse's parser (`RecipeParser`), reading older option names (`RENAMED_OPTIONS`)
+    as their names now, from the command line as from YAML."""
 
     def parse_args(self, *args: Any, **kwargs: Any) -> Namespace:
         return renamed(super().parse_args(*args, **kwargs))
@@ -190,9 +192,11 @@ def _not_taken(config: Namespace, argument: str, takers: Mapping[str, Sequence[s
     return f"{option_flag(argument)}: " + "; ".join(reasons)
 
 
-def _add(parser: ArgumentParser, flag: str, kind: Any, default: Any, help: str) -> None:
+def _add(parser: RecipeParser, flag: str, kind: Any, default: Any, help: str) -> None:
     """Adds ``flag``; a boolean one may also be given bare (``--deterministic``)."""
-    if kind in (bool, bool | None):
+    if kind == OPTIMIZER_TYPE:
+        parser.add_optimizer_argument(flag.removeprefix("--").replace("-", "_"), help)
+    elif kind in (bool, bool | None):
         parser.add_argument(flag, type=kind, default=default, help=help, nargs="?", const=True)
     else:
         parser.add_argument(flag, type=kind, default=default, help=help)

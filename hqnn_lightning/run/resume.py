@@ -29,6 +29,7 @@ from hqnn_lightning.run.dataset_record import DATASET_FILE, check_dataset_record
 from hqnn_lightning.run.loggers import new_wandb_run_id
 from hqnn_lightning.run.options import resolved_options
 from hqnn_lightning.run.provenance import ENVIRONMENT_FILE
+from hqnn_lightning.run.recipe import describe
 from hqnn_lightning.utils.files import read_json_object, write_text_atomically
 
 LAST = "last"
@@ -173,12 +174,37 @@ def _same_run(parser: ArgumentParser, config: Namespace) -> Resumption:
 
 
 def _differences(command: dict[str, Any], run: dict[str, Any]) -> list[str]:
-    """``["lr=0.01 (run: 0.001)", ...]``: the options whose values differ."""
-    return [
-        f"{key}={command.get(key)!r} (run: {run.get(key)!r})"
-        for key in sorted(command.keys() | run.keys())
-        if command.get(key) != run.get(key)
+    """``["lr=0.01 (run: 0.001)", ...]``: the options whose values differ. An option in
+    ``class_path``/``init_args`` form (``--optimizer``) whose class differs is one entry,
+    ``optimizer='torch.optim.Adam' (run: 'torch.optim.SGD')``; with the same class, each
+    argument that differs is one (``optimizer.init_args.momentum=0.5 (run: 0.9)``)."""
+    keys = [key for key in sorted(command.keys() | run.keys()) if command.get(key) != run.get(key)]
+    replaced = {
+        key.split(".")[0]
+        for key in keys
+        if "." in key and _class_path(command, key) != _class_path(run, key)
+    }
+    shown = [
+        f"{name}={_class_path(command, name)!r} (run: {_class_path(run, name)!r})"
+        for name in sorted(replaced)
     ]
+    return shown + [
+        f"{key}={_shown(command.get(key))} (run: {_shown(run.get(key))})"
+        for key in keys
+        if key.split(".")[0] not in replaced
+    ]
+
+
+def _shown(value: Any) -> str:
+    """``value`` in a message: ``--callbacks``' list by class (`recipe.describe`), any other
+    value as its ``repr``."""
+    return describe(value) if isinstance(value, list) else repr(value)
+
+
+def _class_path(options: dict[str, Any], key: str) -> str | None:
+    """The class of the ``class_path``/``init_args`` option that ``key`` is in, ``None``
+    when the option is unset."""
+    return options.get(key.split(".")[0] + ".class_path")
 
 
 def read_run_config(parser: ArgumentParser, run_dir: Path) -> Namespace:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from hqnn_lightning.run.lock import run_directory_lock
 from hqnn_lightning.run.loggers import create_logger
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.provenance import record_resumption, write_environment
+from hqnn_lightning.run.recipe import extra_callbacks, trainer_arguments, training_recipe
 from hqnn_lightning.run.resume import (
     Resumption,
     record_wandb_run_id,
@@ -74,6 +76,21 @@ def train(
         os.environ.pop(RUN_DIR_VARIABLE, None)  # the next run in this process gets its own
 
 
+@dataclass(frozen=True)
+class RunCallbacks:
+    """The callbacks of a run: the three whose state makes its results, and the rest (the
+    runner's own, then ``--callbacks``; `TrainingRecipe` among them)."""
+
+    best: ModelCheckpoint
+    timer: EpochTimer
+    trainability: TrainabilityMonitor | None
+    others: list[L.Callback]
+
+    def all(self) -> list[L.Callback]:
+        found = [self.best, self.timer, *self.others]
+        return found + ([self.trainability] if self.trainability is not None else [])
+
+
 def _train(
     config: Namespace,
     datamodule: L.LightningDataModule,
@@ -84,35 +101,7 @@ def _train(
     csv_logger = CSVLogger(run_dir, name="", version="csv")
     # Kept here: under fast_dev_run, trainer.loggers holds a stand-in instead.
     loggers = [csv_logger, *_dashboard(config, run_dir)]
-    timer = EpochTimer()
-    best = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints",
-        monitor=MONITOR,
-        mode="max",
-        filename="best-epoch{epoch}",
-        auto_insert_metric_name=False,
-        enable_version_counter=False,
-    )
-    callbacks: list[L.Callback] = [
-        best,
-        timer,
-        StopOnNonFiniteLoss(),
-        RngStateCheckpoint(),
-        CSVMetricsCheckpoint(csv_logger),
-        EpochCheckpoint(run_dir / "checkpoints"),
-        SigtermCheckpoint(run_dir / "checkpoints"),
-        AugmentationFigure(run_dir),
-        ConfusionMatrixFigure(run_dir),
-        SaveTestPredictions(run_dir),
-        RelocatedCheckpointPaths(run_dir / "checkpoints"),
-    ]
-    if config.checkpoint_every_n_steps:
-        callbacks.append(StepCheckpoint(run_dir / "checkpoints", config.checkpoint_every_n_steps))
-    trainability = (
-        TrainabilityMonitor() if config.monitor_trainability and wants_monitor(model) else None
-    )
-    if trainability is not None:
-        callbacks.append(trainability)
+    callbacks = _callbacks(config, model, run_dir, csv_logger)
     trainer = L.Trainer(
         max_epochs=config.max_epochs,
         accelerator=config.accelerator,
@@ -120,7 +109,7 @@ def _train(
         num_nodes=config.num_nodes,
         strategy=config.strategy,
         logger=loggers,
-        callbacks=callbacks,
+        callbacks=callbacks.all(),
         plugins=[AtomicCheckpointIO()],
         default_root_dir=run_dir,
         fast_dev_run=config.fast_dev_run,
@@ -128,6 +117,7 @@ def _train(
         log_every_n_steps=10,
         deterministic=config.deterministic,
         gradient_clip_val=config.gradient_clip_val,
+        **trainer_arguments(config),
     )
     with resume_warnings_silenced(resumption is not None):
         trainer.fit(
@@ -136,7 +126,57 @@ def _train(
             ckpt_path=resumption.checkpoint if resumption else None,
             weights_only=True,  # the library's checkpoints hold tensors and plain values only
         )
-    epochs, epoch_seconds = timer.trained(trainer)
+    results = _results(config, trainer, datamodule, model, callbacks, run_dir)
+    if trainer.is_global_zero:
+        write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))
+        _finish_wandb(loggers)
+    return results
+
+
+def _callbacks(
+    config: Namespace, model: L.LightningModule, run_dir: Path, csv_logger: CSVLogger
+) -> RunCallbacks:
+    """The run's callbacks: the best-model checkpoint, the epoch timer, the trainability
+    monitor (for a model that names its parts), the runner's others and the recipe's."""
+    checkpoints = run_dir / "checkpoints"
+    best = ModelCheckpoint(
+        dirpath=checkpoints,
+        monitor=MONITOR,
+        mode="max",
+        filename="best-epoch{epoch}",
+        auto_insert_metric_name=False,
+        enable_version_counter=False,
+    )
+    others: list[L.Callback] = [
+        StopOnNonFiniteLoss(),
+        RngStateCheckpoint(),
+        CSVMetricsCheckpoint(csv_logger),
+        EpochCheckpoint(checkpoints),
+        SigtermCheckpoint(checkpoints),
+        AugmentationFigure(run_dir),
+        ConfusionMatrixFigure(run_dir),
+        SaveTestPredictions(run_dir),
+        RelocatedCheckpointPaths(checkpoints),
+        training_recipe(config),
+    ]
+    if config.checkpoint_every_n_steps:
+        others.append(StepCheckpoint(checkpoints, config.checkpoint_every_n_steps))
+    others += extra_callbacks(config)
+    wanted = config.monitor_trainability and wants_monitor(model)
+    return RunCallbacks(best, EpochTimer(), TrainabilityMonitor() if wanted else None, others)
+
+
+def _results(
+    config: Namespace,
+    trainer: L.Trainer,
+    datamodule: L.LightningDataModule,
+    model: L.LightningModule,
+    callbacks: RunCallbacks,
+    run_dir: Path,
+) -> dict[str, Any]:
+    """Validates and tests the best checkpoint (the last weights under ``fast_dev_run``);
+    the results that `train` returns."""
+    epochs, epoch_seconds = callbacks.timer.trained(trainer)
     checkpoint = None if config.fast_dev_run else "best"
     val_metrics = trainer.validate(
         model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False, weights_only=True
@@ -145,6 +185,7 @@ def _train(
         model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False, weights_only=True
     )
     counts = parameter_counts(model)
+    best_path = callbacks.best.best_model_path
     results = {
         "model": config.model,
         "data": config.data,
@@ -153,18 +194,14 @@ def _train(
         "params_quantum": counts["quantum"],
         "epochs": epochs,
         # Relative to the run directory, so that it still names it when the run is moved.
-        "best_checkpoint": (
-            os.path.relpath(best.best_model_path, run_dir) if best.best_model_path else None
-        ),
+        "best_checkpoint": os.path.relpath(best_path, run_dir) if best_path else None,
         "seconds_per_epoch": sum(epoch_seconds) / len(epoch_seconds) if epoch_seconds else None,
         **{key: float(value) for key, value in {**val_metrics[0], **test_metrics[0]}.items()},
         "run_dir": str(run_dir),
     }
+    trainability = callbacks.trainability
     if trainability is not None and trainability.verdict is not None:
         results["trainability"] = trainability.summary()
-    if trainer.is_global_zero:
-        write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))
-        _finish_wandb(loggers)
     return results
 
 
