@@ -16,14 +16,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hqnn_lightning"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 
-# Files that other branches of issue 25 item 7 split; emptied once those branches are merged.
-PENDING_OTHER_BRANCHES: frozenset[str] = frozenset(
-    {
-        "run/training.py",
-    }
-)
-
-
 def oversized(package: Path = PACKAGE) -> list[tuple[str, str, int]]:
     """Every module and function of ``package`` over the limits.
 
@@ -60,7 +52,7 @@ def _function_lengths(tree: ast.AST, prefix: str = "") -> list[tuple[str, int]]:
 
 
 def test_no_module_or_function_over_the_limits():
-    over = [row for row in oversized() if row[0] not in PENDING_OTHER_BRANCHES]
+    over = oversized()
     assert not over, (
         f"over {MAX_MODULE_LINES} lines a module, {MAX_FUNCTION_LINES} a function: {over}"
     )
@@ -77,13 +69,6 @@ def test_the_check_sees_one_line_over_each_limit(tmp_path):
         ("big.py", "module", MAX_MODULE_LINES + 1),
         ("long.py", "A.f", MAX_FUNCTION_LINES + 1),
     ]
-
-
-def test_the_pending_list_hides_only_what_is_over():
-    """An entry that is within the limits (split, renamed or deleted) must leave the list."""
-    still_over = {row[0] for row in oversized()}
-    stale = sorted(PENDING_OTHER_BRANCHES - still_over)
-    assert not stale, f"within the limits now, remove from PENDING_OTHER_BRANCHES: {stale}"
 
 
 if __name__ == "__main__":
