@@ -7,11 +7,11 @@ from hqnn_lightning.quantum.circuits import (
     VariationalClassifierCircuit,
 )
 from hqnn_lightning.quantum.devices import KNOWN_DEVICES, DeviceInfo, QuantumDevice, make_device
+from hqnn_lightning.quantum.encodings import ENCODINGS, Encoding
+from hqnn_lightning.quantum.entanglers import ENTANGLERS, Entangler, SeparableLayers
 from hqnn_lightning.quantum.expansion import ExpansionQuanvolution, expansion_coefficients
 from hqnn_lightning.quantum.factory import make_layer
 from hqnn_lightning.quantum.geometry import conv_output_size
-from hqnn_lightning.quantum.encodings import ENCODINGS, Encoding
-from hqnn_lightning.quantum.entanglers import ENTANGLERS, Entangler, SeparableLayers
 from hqnn_lightning.quantum.initialisation import INITIALISATIONS, Initialisation, initial_weights
 from hqnn_lightning.quantum.pennylane_layer import QuantumLayer
 from hqnn_lightning.quantum.qnodes import quanvolution_filter_qnode, variational_classifier_qnode

@@ -15,4 +15,3 @@ def custom_entanglers():
     yield list(parts)
     for name in parts:
         ENTANGLERS.unregister(name)
-

@@ -14,6 +14,8 @@ from hqnn_lightning.quantum import (
     QuanvolutionFilterCircuit,
     Readout,
     VariationalClassifierCircuit,
+    make_device,
+    make_layer,
 )
 
 TEMPLATES = {
@@ -90,7 +92,9 @@ class TestVariationalClassifierCircuit:
     def test_only_the_hadamard_encoding_keeps_the_sign(self):
         device = qml.device("default.qubit", wires=1)
         for encoding, keeps in (("ry", False), ("rx", False), ("hadamard_ry", True)):
-            circuit = VariationalClassifierCircuit(1, 1, "separable", encoding, identity_blocks=False)
+            circuit = VariationalClassifierCircuit(
+                1, 1, "separable", encoding, identity_blocks=False
+            )
             qnode = qml.QNode(circuit, device)
             plus, minus = (qnode(np.array([x]), np.zeros((1, 1, 3)))[0] for x in (0.7, -0.7))
             assert (abs(plus - minus) > 0.1) == keeps
@@ -298,6 +302,9 @@ class TestRegisteredParts:
             qnode = qml.QNode(circuit, qml.device("default.qubit", wires=2))
             (value,) = np.atleast_1d(qnode(np.array([0.4, 1.0]), np.zeros((1, 2, 3))))
             assert value == pytest.approx(np.cos(0.4), abs=1e-12)  # <X> after H, RZ(x)
+            # The torch backend knows the built-in parts only: refused, not run as RY.
+            with pytest.raises(NotImplementedError, match="not encoding='rz_plus'"):
+                make_layer(circuit, make_device("torch", 2), init="uniform")
         finally:
             ENCODINGS.unregister("rz_plus")
             READOUTS.unregister("x_first")

@@ -66,7 +66,9 @@ class TestInitialWeights:
         @INITIALISATIONS.register("quarter_pi")
         class QuarterPi(Initialisation):
             def draw(self, circuit, scale):
-                return {name: torch.full(s, math.pi / 4) for name, s in circuit.weight_shapes.items()}
+                return {
+                    name: torch.full(s, math.pi / 4) for name, s in circuit.weight_shapes.items()
+                }
 
         try:
             circuit = VariationalClassifierCircuit(2, 2, identity_blocks=False)
