@@ -17,7 +17,7 @@ from torch import nn
 
 from hqnn_lightning.models.backbone_classifier import BackboneClassifier
 from hqnn_lightning.models.registry import MODELS
-from hqnn_lightning.quantum import VariationalClassifierCircuit, make_device, make_layer
+from hqnn_lightning.quantum import VariationalClassifierCircuit, defaults, make_device, make_layer
 
 
 class BottleneckClassifier(BackboneClassifier):
@@ -140,9 +140,12 @@ class HybridVQC(BottleneckClassifier):
             which keeps the angle's sign in ``<Z>``; the default, chosen by
             ``docs/trainability.md``), ``"ry"`` (the study's RY on ``|0>``, which loses it) or
             ``"rx"``.
-        q_init: How the circuit's weights start: ``"identity"`` (identity blocks: the layers
-            followed by their mirror image, which undoes them, so the circuit has twice the
-            layers and starts as the identity; needs ``q_depth >= 2`` and no ``reupload``; the
+        identity_blocks: Follow the circuit's layers by their mirror image (twice the layers;
+            needs ``q_depth >= 2`` and no ``reupload``; the default, chosen by
+            ``docs/trainability.md``); ``false`` for the study's circuit.
+        readout: What the circuit measures: ``"z"``, ``<Z>`` of every wire.
+        q_init: How the circuit's weights start: ``"identity"`` (the mirror undoes the
+            layers, so the circuit starts as the identity; needs ``identity_blocks``; the
             default, chosen by ``docs/trainability.md``), ``"normal"`` with standard deviation
             ``q_init_scale``, or ``"uniform"`` in ``[0, 2 pi)`` (PennyLane's default, the
             study's).
@@ -184,10 +187,12 @@ class HybridVQC(BottleneckClassifier):
         num_classes: int,
         n_qubits: int = 6,
         q_depth: int = 3,
-        entangler: str = "strong",
-        encoding: str = "hadamard_ry",
-        q_init: str = "identity",
-        q_init_scale: float = 0.01,
+        entangler: str = defaults.ENTANGLER,
+        encoding: str = defaults.ENCODING,
+        identity_blocks: bool = defaults.IDENTITY_BLOCKS,
+        readout: str = defaults.READOUT,
+        q_init: str = defaults.INIT,
+        q_init_scale: float = defaults.INIT_SCALE,
         q_lr: float | None = None,
         reupload: bool = False,
         q_device: str = "torch",
@@ -207,7 +212,7 @@ class HybridVQC(BottleneckClassifier):
     ) -> None:
         super().__init__(num_classes=num_classes)
         circuit = VariationalClassifierCircuit(
-            n_qubits, q_depth, entangler, encoding, reupload, identity_blocks=q_init == "identity"
+            n_qubits, q_depth, entangler, encoding, reupload, identity_blocks, readout
         )
         device = make_device(q_device, n_qubits, shots, q_diff_method, **(q_device_options or {}))
         layers = [make_layer(circuit, device, q_init, q_init_scale) for _ in range(n_heads)]
@@ -218,7 +223,7 @@ class HybridVQC(BottleneckClassifier):
 
     def check_checkpoint_fits(self, checkpoint: dict[str, Any]) -> None:
         """Refuses a checkpoint whose circuit has no identity blocks for a model built with them
-        (or the reverse), naming the options to load it with: checkpoints made before
+        (or the reverse), naming the option to load it with: checkpoints made before
         ``q_init`` existed hold the study's circuit.
 
         Raises:
@@ -227,14 +232,14 @@ class HybridVQC(BottleneckClassifier):
         saved, expected = set(checkpoint.get("state_dict", {})), set(self.state_dict())
         mirrors = {key for key in saved | expected if key.endswith("mirror_weights")}
         if saved - mirrors == expected - mirrors and saved & mirrors != expected & mirrors:
-            # The same model but for the mirror layers: another q_init, not another model.
-            fix = "q_init='identity'" if saved & mirrors else "q_init='uniform' or 'normal'"
+            # The same model but for the mirror layers: another structure, not another model.
+            has = bool(saved & mirrors)
             raise ValueError(
-                f"the checkpoint's circuit {'has' if saved & mirrors else 'has no'} identity "
-                f"blocks but this model was built with q_init={self.hparams.q_init!r}: load it "
-                f"with {fix} "
-                "(--q-init; to --resume a run, in its config.yaml); checkpoints made before "
-                "q_init existed are the study's circuit, q_init 'uniform' with encoding 'ry'"
+                f"the checkpoint's circuit {'has' if has else 'has no'} identity blocks but this "
+                f"model was built with identity_blocks={self.hparams.identity_blocks}: load it "
+                f"with identity_blocks={has} (--identity-blocks {str(has).lower()}; to --resume "
+                "a run, in its config.yaml); checkpoints made before q_init existed are the "
+                "study's circuit, identity_blocks false, q_init 'uniform' with encoding 'ry'"
             )
 
 

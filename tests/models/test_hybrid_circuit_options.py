@@ -15,10 +15,13 @@ def tiny(name="hybrid_tiny", **kwargs):
 @pytest.mark.parametrize("encoding", ["ry", "rx", "hadamard_ry"])
 @pytest.mark.parametrize("q_init", ["uniform", "normal", "identity"])
 def test_options_reach_the_circuit(encoding, q_init):
-    model = tiny(q_depth=2, encoding=encoding, q_init=q_init, q_init_scale=0.02)
+    blocks = q_init == "identity"
+    model = tiny(
+        q_depth=2, encoding=encoding, identity_blocks=blocks, q_init=q_init, q_init_scale=0.02
+    )
     circuit = model.quantum.circuit
     assert circuit.encoding == encoding
-    assert circuit.identity_blocks == (q_init == "identity")
+    assert circuit.identity_blocks == blocks and model.hparams.identity_blocks == blocks
     assert model.hparams.encoding == encoding and model.hparams.q_init == q_init
 
 
@@ -67,19 +70,25 @@ def test_q_lr_defaults_to_lr_and_is_recorded():
 def test_a_checkpoint_from_before_q_init_is_refused_with_the_options_to_load_it(tmp_path):
     # Before q_init existed every hybrid had the study's circuit, and its hparams name neither
     # option: the new defaults (identity blocks) cannot take its weights.
-    old = tiny(encoding="ry", q_init="uniform")
+    old = tiny(encoding="ry", identity_blocks=False, q_init="uniform")
     trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
     trainer.strategy.connect(old)
     path = tmp_path / "old.ckpt"
     trainer.save_checkpoint(path)
     checkpoint = torch.load(path, weights_only=False)
-    for name in ("encoding", "q_init", "q_init_scale", "q_lr"):
+    for name in ("encoding", "identity_blocks", "readout", "q_init", "q_init_scale", "q_lr"):
         del checkpoint["hyper_parameters"][name]
     torch.save(checkpoint, path)
     model_type = type(old)
-    with pytest.raises(ValueError, match="load it with q_init='uniform' or 'normal'"):
+    with pytest.raises(ValueError, match="load it with identity_blocks=False"):
         model_type.load_from_checkpoint(path, arch="small_cnn", n_qubits=2, q_depth=2)
     loaded = model_type.load_from_checkpoint(
-        path, arch="small_cnn", n_qubits=2, q_depth=2, encoding="ry", q_init="uniform"
+        path,
+        arch="small_cnn",
+        n_qubits=2,
+        q_depth=2,
+        encoding="ry",
+        identity_blocks=False,
+        q_init="uniform",
     )
     torch.testing.assert_close(loaded.quantum.weights, old.quantum.weights)

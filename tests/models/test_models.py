@@ -133,7 +133,7 @@ class TestHybridVQC:
         assert model.quantum.weights.grad is not None
 
     def test_parameter_counts(self):
-        model = tiny("hybrid_tiny", n_qubits=3, q_depth=2, q_init="normal")
+        model = tiny("hybrid_tiny", n_qubits=3, q_depth=2, identity_blocks=False, q_init="normal")
         counts = parameter_counts(model)
         assert counts["quantum"] == 2 * 3 * 3
         mirrored = tiny("hybrid_tiny", n_qubits=3, q_depth=2, q_init="identity")
@@ -220,7 +220,9 @@ class TestBottleneckVariants:
         torch.testing.assert_close(model(x), model.shortcut(model.backbone(x)))
 
     def test_reuploading_hybrid_encodes_before_every_layer_and_trains(self):
-        model = tiny("hybrid_tiny", q_depth=2, reupload=True, q_init="normal")
+        model = tiny(
+            "hybrid_tiny", q_depth=2, reupload=True, identity_blocks=False, q_init="normal"
+        )
         assert model.quantum.circuit.reupload and model.hparams.reupload
         assert model.quantum.simulator.program.reencoded_blocks == (1,)
         model(images(4, 1, 8, 8)).sum().backward()

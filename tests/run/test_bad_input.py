@@ -184,13 +184,19 @@ class TestCheckpointOfAnotherModel:
         # Its config.yaml names no q_init (the default is now identity blocks); its checkpoint
         # holds the study's circuit.
         old = create_model(
-            "hybrid_tiny", num_classes=10, in_channels=1, image_size=8, q_init="uniform"
+            "hybrid_tiny",
+            num_classes=10,
+            in_channels=1,
+            image_size=8,
+            identity_blocks=False,
+            q_init="uniform",
         )
         torch.save({"state_dict": old.state_dict()}, run_dir / "checkpoints" / "last.ckpt")
         error = cli_error(["--resume", str(run_dir)], tmp_path, capsys)
         assert (
-            "circuit has no identity blocks but this model was built with q_init='identity'"
-            in error
+            "circuit has no identity blocks but this model was built with identity_blocks=True: "
+            "load it with identity_blocks=False (--identity-blocks false; to --resume a run, "
+            "in its config.yaml)" in error
         )
         assert "to --resume a run, in its config.yaml" in error
 
