@@ -14,24 +14,36 @@ Two kinds of options, one flat namespace (``--n-qubits``, or ``n_qubits:`` in YA
   `constructor_arguments` sends each set option to the chosen model or DataModule, and
   refuses one that neither takes.
 
+Options that name a registered circuit part (`PART_REGISTRIES`) take the registry's names,
+read when the parser is built (plugins' included: `hqnn_lightning.run.plugins`), as choices.
+
 `RENAMED_OPTIONS` keeps older spellings working on the command line, in YAML files and in
-old run directories' ``config.yaml``.
+old run directories' ``config.yaml`` (`hqnn_lightning.run.saved_options`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 
 from hqnn_lightning.data import DATAMODULES
 from hqnn_lightning.models import MODELS
+from hqnn_lightning.quantum import ENCODINGS, ENTANGLERS, INITIALISATIONS, READOUTS, PartRegistry
 from hqnn_lightning.run.loggers import LOGGERS
+from hqnn_lightning.run.plugins import (
+    IMPORT_FLAG,
+    PLUGIN_GROUP,
+    appended_imports,
+    load_entry_points,
+)
+from hqnn_lightning.run.saved_options import RENAMED_OPTIONS, renamed
 from hqnn_lightning.run.signatures import (
     ConstructorOption,
+    RunnerOption,
+    add_option,
     argument_default,
     option_flag,
     registered_arguments,
@@ -45,42 +57,19 @@ FROM_DATA = {
 """Model arguments that the runner takes from the DataModule (argument -> DataModule
 attribute), not from an option."""
 
-RENAMED_OPTIONS = {"precompute_quanvolution": "precompute_features"}
-"""Older option name -> its name now; the old one is still read."""
-
-
-@dataclass(frozen=True)
-class RunnerOption:
-    """One option of the runner itself.
-
-    Args:
-        name: The option's name (``max_epochs``; ``--max-epochs`` on the command line).
-        type: Its type, as jsonargparse reads it.
-        default: Its value when not given.
-        help: What it does, for ``--help``.
-        experiment: Part of what a run measures: the report groups runs by it and a resumed
-            run must keep it. ``False`` for seeds and logistics (where outputs go, loggers).
-        machine: Describes this machine (paths, workers, accelerator): a resumed run may
-            change it.
-        data_argument: Also passed to the DataModule, when its constructor takes it.
-    """
-
-    name: str
-    type: Any
-    default: Any
-    help: str
-    experiment: bool = True
-    machine: bool = False
-    data_argument: bool = False
-
-    @property
-    def flag(self) -> str:
-        return option_flag(self.name)
+PART_REGISTRIES: dict[str, PartRegistry[Any]] = {
+    "encoding": ENCODINGS,
+    "entangler": ENTANGLERS,
+    "readout": READOUTS,
+    "q_init": INITIALISATIONS,
+}
+"""Constructor arguments that name a registered circuit part, whatever model takes them ->
+the registry whose names are their choices."""
 
 
 RUNNER_OPTIONS = (
-    RunnerOption("model", str, "hybrid", f"model: {', '.join(MODELS.names())}"),
-    RunnerOption("data", str, "digits", f"dataset: {', '.join(DATAMODULES.names())}"),
+    RunnerOption("model", str, "hybrid", "model"),
+    RunnerOption("data", str, "digits", "dataset"),
     RunnerOption(
         "data_dir",
         str | None,
@@ -117,6 +106,16 @@ RUNNER_OPTIONS = (
         experiment=False,
         machine=True,
         data_argument=True,
+    ),
+    RunnerOption(
+        "import",
+        list[str],
+        [],
+        f"Python modules to import first, which register models, datasets or circuit parts "
+        f"(repeatable: {IMPORT_FLAG} a {IMPORT_FLAG} b); installed packages register theirs "
+        f"under the {PLUGIN_GROUP} entry-point group",
+        experiment=False,
+        machine=True,
     ),
     RunnerOption(
         "seed",
@@ -244,9 +243,13 @@ RUNNER = {option.name: option for option in RUNNER_OPTIONS}
 @cache
 def constructor_options() -> tuple[ConstructorOption, ...]:
     """Every argument of every registered model and DataModule constructor, as options;
-    runner options and the model arguments in `FROM_DATA` aside."""
+    runner options and the model arguments in `FROM_DATA` aside. Those in `PART_REGISTRIES`
+    take the registry's names as choices. Cached until `build_parser` reads the registries
+    again, with what plugins registered since."""
     return registered_arguments(
-        ((MODELS, frozenset(FROM_DATA)), (DATAMODULES, frozenset())), frozenset(RUNNER)
+        ((MODELS, frozenset(FROM_DATA)), (DATAMODULES, frozenset())),
+        frozenset(RUNNER),
+        {argument: tuple(registry.names()) for argument, registry in PART_REGISTRIES.items()},
     )
 
 
@@ -295,14 +298,33 @@ def runner_defaults() -> dict[str, Any]:
 
 class RunnerParser(ArgumentParser):
     """jsonargparse's parser, reading older option names (`RENAMED_OPTIONS`) as their names
-    now, from the command line as from YAML."""
+    now, from the command line as from YAML, and ``--import`` repeated."""
 
-    def parse_args(self, *args: Any, **kwargs: Any) -> Namespace:
-        return renamed(super().parse_args(*args, **kwargs))
+    def parse_args(self, args: Sequence[str] | None = None, *more: Any, **kwargs: Any) -> Namespace:
+        args = None if args is None else appended_imports(args)
+        return renamed(super().parse_args(args, *more, **kwargs))
+
+    def dump(self, cfg: Namespace, *args: Any, **kwargs: Any) -> str:
+        """The options as YAML (``config.yaml``), ``identity_blocks`` resolved for a model that
+        takes it: a ``q_init`` without it is read as written before it existed
+        (`saved_options`)."""
+        model = cfg.get("model")
+        takes = model in MODELS and "identity_blocks" in MODELS.accepted_arguments(model)
+        if takes and cfg.get("identity_blocks") is None:
+            cfg = cfg.clone()
+            cfg.identity_blocks = argument_default(MODELS, model, "identity_blocks")
+        return super().dump(cfg, *args, **kwargs)
 
 
 def build_parser() -> RunnerParser:
-    """The parser of ``experiments/run.py``; ``--help`` documents every option."""
+    """The parser of ``experiments/run.py``; ``--help`` documents every option. Reads the
+    registries, after loading the `PLUGIN_GROUP` entry points.
+
+    Raises:
+        PluginError: an entry point failed to import.
+    """
+    load_entry_points()
+    constructor_options.cache_clear()
     parser = RunnerParser(
         prog="experiments/run.py",
         description=(
@@ -311,26 +333,16 @@ def build_parser() -> RunnerParser:
         ),
     )
     parser.add_argument("--config", action=ActionConfigFile, help="YAML file of any options below")
+    registered = {"model": MODELS, "data": DATAMODULES}
     for option in RUNNER_OPTIONS:
-        _add(parser, option.flag, option.type, option.default, option.help)
+        names = registered[option.name].names() if option.name in registered else ()
+        help = f"{option.help}: {', '.join(names)}" if names else option.help
+        add_option(parser, option.flag, option.type, option.default, help)
     for option in constructor_options():
-        _add(parser, option.flag, option.type, None, option.help)
+        add_option(parser, option.flag, option.type, None, option.help, option.choices)
     for old, new in RENAMED_OPTIONS.items():
-        _add(parser, option_flag(old), bool | None, None, f"older name of {option_flag(new)}")
+        add_option(parser, option_flag(old), bool | None, None, f"older name of {option_flag(new)}")
     return parser
-
-
-Options = TypeVar("Options", Namespace, dict[str, Any])
-
-
-def renamed(config: Options) -> Options:
-    """``config`` (parsed options, or a saved ``config.yaml``) with its older option names
-    (`RENAMED_OPTIONS`) replaced by their names now; changed in place."""
-    for old, new in RENAMED_OPTIONS.items():
-        value = config.pop(old, None)
-        if value is not None and config.get(new) is None:
-            config[new] = value
-    return config
 
 
 def constructor_arguments(
@@ -385,11 +397,3 @@ def _not_taken(config: Namespace, argument: str, takers: Mapping[str, Sequence[s
         for kind, names in takers.items()
     ]
     return f"{option_flag(argument)}: " + "; ".join(reasons)
-
-
-def _add(parser: ArgumentParser, flag: str, kind: Any, default: Any, help: str) -> None:
-    """Adds ``flag``; a boolean one may also be given bare (``--deterministic``)."""
-    if kind in (bool, bool | None):
-        parser.add_argument(flag, type=kind, default=default, help=help, nargs="?", const=True)
-    else:
-        parser.add_argument(flag, type=kind, default=default, help=help)
