@@ -61,7 +61,7 @@ if [ "$PART" != finetuned ]; then
             "--model hybrid_control --n-heads 4"
             "--model hybrid --n-qubits 8"
             "--model hybrid_control --n-qubits 8"
-            "--model hybrid --reupload true --q-init normal"
+            "--model hybrid --reupload true --identity-blocks false --q-init normal"
             "--model hybrid --residual true"
             "--model hybrid_control --residual true"
         )
