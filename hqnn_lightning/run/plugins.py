@@ -76,7 +76,7 @@ def modules_to_import(argv: Sequence[str]) -> list[str]:
     ``--import+ MODULE``, ``--import [A,B]``), then the ``import`` lists of its ``--config``
     files and of the run that ``--resume`` or ``--evaluate`` names, each module once."""
     modules: list[str] = []
-    for flag, value in zip(argv, [*argv[1:], None], strict=True):
+    for flag, value in zip(argv, [*argv[1:], None], strict=False):
         flag, _, attached = flag.partition("=")
         value = attached or value
         if value is None:
@@ -98,7 +98,7 @@ def appended_imports(argv: Sequence[str]) -> list[str]:
     appends repeated ones to the list rather than read one module as a list."""
     return [
         IMPORT_FLAG + "+" if word == IMPORT_FLAG and not (following or "").startswith("[") else word
-        for word, following in zip(argv, [*argv[1:], None], strict=True)
+        for word, following in zip(argv, [*argv[1:], None], strict=False)
     ]
 
 

@@ -140,6 +140,7 @@ def test_the_modules_asked_for(tmp_path):
     argv = ["--import", "a", "--import=b", "--import", "[c,a]", "--config", str(config)]
     argv += ["--resume", str(run_dir / "checkpoints" / "last.ckpt")]
     assert modules_to_import(argv) == ["a", "b", "c", "from_yaml", "of_the_run"]
+    assert modules_to_import([]) == [] and appended_imports([]) == []
     assert appended_imports(["--import", "a", "--import", "[b]"]) == [
         "--import+",
         "a",
