@@ -18,8 +18,7 @@ COMMON=(--data stanford_cars --data-dir "$DATA_DIR" --image-size "${IMAGE_SIZE:-
         --class-selection most_images --num-classes "${NUM_CLASSES:-10}" --batch-size 32
         --max-epochs "${EPOCHS:-15}" --seeds "${SEEDS:-[0,1,2]}" --logger csv --arch resnet18
         --output-dir "$OUTPUT_DIR")
-# The study's circuit (RY on |0>, no identity blocks, weights uniform in [0, 2 pi)), as
-# docs/results.md ran it.
+# The study's circuit (RY on |0>, weights uniform in [0, 2 pi)), as docs/results.md ran it.
 STUDY_CIRCUIT=(--encoding ry --identity-blocks false --q-init uniform)
 "$PYTHON" experiments/run.py --model hybrid "${STUDY_CIRCUIT[@]}" --reupload true "${COMMON[@]}"
 for variant in "--n-heads 4" "--residual true" "--n-qubits 12"; do

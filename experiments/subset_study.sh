@@ -20,8 +20,7 @@ COMMON=(--data stanford_cars --data-dir "$DATA_DIR" --image-size "${IMAGE_SIZE:-
         --seeds "${SEEDS:-[0,1,2]}" --logger csv)
 for k in ${SUBSETS:-10 5 3}; do
     out="$OUTPUT_DIR/classes$k"
-    # The study's circuit (RY on |0>, no identity blocks, weights uniform in [0, 2 pi)), as
-    # docs/results.md ran it.
+    # The study's circuit (RY on |0>, weights uniform in [0, 2 pi)), as docs/results.md ran it.
     "$PYTHON" experiments/run.py --model hybrid --encoding ry --identity-blocks false \
         --q-init uniform --arch resnet18 --num-classes "$k" "${COMMON[@]}" --output-dir "$out"
     for model in classical hybrid_control; do

@@ -30,7 +30,7 @@ configurations() {
     done
     for encoding in ${ENCODINGS:-ry rx hadamard_ry}; do
         for init in ${INITS:-uniform normal identity}; do
-            # identity starts identity blocks as the identity; uniform and normal have none.
+            # The mirror blocks come with the identity start only, as the study measured them.
             blocks=$([ "$init" = identity ] && echo true || echo false)
             for model in hybrid hybrid_separable; do
                 echo "--model $model --encoding $encoding --identity-blocks $blocks --q-init $init"
