@@ -305,12 +305,12 @@ class RunnerParser(ArgumentParser):
         return renamed(super().parse_args(args, *more, **kwargs))
 
     def dump(self, cfg: Namespace, *args: Any, **kwargs: Any) -> str:
-        """The options as YAML (``config.yaml``), ``identity_blocks`` resolved for a model that
-        takes it: a ``q_init`` without it is read as written before it existed
+        """The options as YAML (``config.yaml``), with ``identity_blocks`` resolved where
+        ``q_init`` is set: a ``q_init`` without it is read as written before it existed
         (`saved_options`)."""
         model = cfg.get("model")
         takes = model in MODELS and "identity_blocks" in MODELS.accepted_arguments(model)
-        if takes and cfg.get("identity_blocks") is None:
+        if takes and cfg.get("q_init") is not None and cfg.get("identity_blocks") is None:
             cfg = cfg.clone()
             cfg.identity_blocks = argument_default(MODELS, model, "identity_blocks")
         return super().dump(cfg, *args, **kwargs)

@@ -7,7 +7,7 @@
   ``config.yaml`` that sets ``q_init`` but not ``identity_blocks`` is read so (`renamed` for
   its values, `parse_saved_options` through the parser), so that old runs resume, evaluate
   and report as before. The runner writes ``identity_blocks`` into every new ``config.yaml``
-  of a model that takes it (`options.RunnerParser.dump`), so a new one is never read so.
+  that sets ``q_init`` (`options.RunnerParser.dump`), so a new one is never read so.
 """
 
 from __future__ import annotations

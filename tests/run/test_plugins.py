@@ -108,7 +108,7 @@ def test_a_researchers_model_and_parts_are_found_by_the_runner(tmp_path):
     assert "{hadamard_ry,hadamard_rz,rx,ry}" in output["help"]  # the entry point's
     saved = (Path(output["run_dir"]) / "config.yaml").read_text()
     assert "import:\n- researchers_parts\n" in saved
-    assert "encoding: hadamard_rz\n" in saved and "identity_blocks: true\n" in saved
+    assert "encoding: hadamard_rz\n" in saved and "entangler" not in saved  # the variant's
 
 
 def test_a_module_that_fails_to_import_is_named_in_one_line(tmp_path, capsys, monkeypatch):
