@@ -86,7 +86,7 @@ def modules_to_import(argv: Sequence[str]) -> list[str]:
             modules += loaded if isinstance(loaded, list) else [value]
         elif flag == "--config":
             modules += _import_list(Path(value))
-        elif flag in ("--resume", "--evaluate"):
+        elif flag in ("--resume", "--evaluate") and Path(value).exists():
             path = Path(value)
             run_dir = path if path.is_dir() else path.parent.parent
             modules += _import_list(run_dir / "config.yaml")
@@ -94,11 +94,14 @@ def modules_to_import(argv: Sequence[str]) -> list[str]:
 
 
 def appended_imports(argv: Sequence[str]) -> list[str]:
-    """``argv`` with each ``--import MODULE`` spelled ``--import+ MODULE``, so that jsonargparse
-    appends repeated ones to the list rather than read one module as a list."""
+    """``argv`` with each ``--import`` (``--import=``) spelled ``--import+`` (``--import+=``), so
+    that jsonargparse appends each module, or list of modules, to those given before (and to a
+    ``--config`` file's) rather than replace them."""
     return [
-        IMPORT_FLAG + "+" if word == IMPORT_FLAG and not (following or "").startswith("[") else word
-        for word, following in zip(argv, [*argv[1:], None], strict=False)
+        IMPORT_FLAG + "+" + word[len(IMPORT_FLAG) :]
+        if word.partition("=")[0] == IMPORT_FLAG
+        else word
+        for word in argv
     ]
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from hqnn_lightning.run.cli import main
+from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.plugins import (
     PLUGIN_GROUP,
     PluginError,
@@ -69,6 +70,7 @@ class HadamardRZ(Encoding):
 RUNNER = """
 import contextlib, io, json, sys
 from hqnn_lightning.run.cli import main
+from hqnn_lightning.run.options import build_parser
 
 with contextlib.redirect_stdout(io.StringIO()) as help_text, contextlib.suppress(SystemExit):
     main(["--import", "researchers_parts", "--help"])
@@ -136,14 +138,19 @@ def test_the_modules_asked_for(tmp_path):
     config.write_text("import: [from_yaml]\n")
     run_dir = tmp_path / "run"
     (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "checkpoints" / "last.ckpt").touch()
     (run_dir / "config.yaml").write_text("model: hybrid\ndata: digits\nimport:\n- of_the_run\n")
     argv = ["--import", "a", "--import=b", "--import", "[c,a]", "--config", str(config)]
     argv += ["--resume", str(run_dir / "checkpoints" / "last.ckpt")]
     assert modules_to_import(argv) == ["a", "b", "c", "from_yaml", "of_the_run"]
     assert modules_to_import([]) == [] and appended_imports([]) == []
-    assert appended_imports(["--import", "a", "--import", "[b]"]) == [
-        "--import+",
-        "a",
-        "--import",
-        "[b]",
-    ]
+    assert modules_to_import(["--resume", "last"]) == []  # no run named: nothing to read
+    assert appended_imports(["--import=a", "--import=[b]"]) == ["--import+=a", "--import+=[b]"]
+    assert appended_imports(["--import", "a", "--seed", "1"]) == ["--import+", "a", "--seed", "1"]
+
+
+def test_the_parser_records_every_module_in_config_yaml():
+    parser = build_parser()
+    config = parser.parse_args(["--import", "a", "--import=b", "--import", "[c]"])
+    assert config["import"] == ["a", "b", "c"]
+    assert "import:\n- a\n- b\n- c\n" in parser.dump(config)
