@@ -11,13 +11,11 @@ Nothing here imports jsonargparse, Lightning's loggers or matplotlib.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from hqnn_lightning.data import DATAMODULES
 from hqnn_lightning.experiment.recipe_options import RECIPE_OPTIONS
-from hqnn_lightning.models import MODELS
 
 LOGGERS = ("wandb", "csv", "tensorboard")
 """The experiment loggers ``--logger`` chooses from (`hqnn_lightning.run.loggers`)."""
@@ -30,6 +28,10 @@ def option_flag(name: str) -> str:
 
 RENAMED_OPTIONS = {"precompute_quanvolution": "precompute_features"}
 """Older option name -> its name now; the old one is still read."""
+
+PLUGIN_GROUP = "hqnn_lightning.plugins"
+"""The entry-point group under which an installed package registers its models, datasets and
+circuit parts (`hqnn_lightning.run.plugins`)."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,8 @@ class RunnerOption:
 
 
 RUNNER_OPTIONS = (
-    RunnerOption("model", str, "hybrid", f"model: {', '.join(MODELS.names())}"),
-    RunnerOption("data", str, "digits", f"dataset: {', '.join(DATAMODULES.names())}"),
+    RunnerOption("model", str, "hybrid", "model"),
+    RunnerOption("data", str, "digits", "dataset"),
     RunnerOption(
         "data_dir",
         str | None,
@@ -100,6 +102,16 @@ RUNNER_OPTIONS = (
         experiment=False,
         machine=True,
         data_argument=True,
+    ),
+    RunnerOption(
+        "import",
+        list[str],
+        [],
+        "Python modules to import first, which register models, datasets or circuit parts "
+        "(repeatable: --import a --import b); installed packages register theirs under the "
+        f"{PLUGIN_GROUP} entry-point group",
+        experiment=False,
+        machine=True,
     ),
     RunnerOption(
         "seed",
@@ -241,9 +253,25 @@ Options = TypeVar("Options", bound=MutableMapping[str, Any])
 
 def renamed(config: Options) -> Options:
     """``config`` (parsed options, or a saved ``config.yaml``) with its older option names
-    (`RENAMED_OPTIONS`) replaced by their names now; changed in place."""
+    (`RENAMED_OPTIONS`) replaced by their names now, and, for a saved one's values that set
+    ``q_init`` but not ``identity_blocks``, ``identity_blocks`` as that ``q_init`` meant it
+    (`identity_blocks_of_old_options`); changed in place."""
     for old, new in RENAMED_OPTIONS.items():
         value = config.pop(old, None)
         if value is not None and config.get(new) is None:
             config[new] = value
+    if isinstance(config, dict):
+        blocks = identity_blocks_of_old_options(config)
+        if blocks is not None:
+            config["identity_blocks"] = blocks
     return config
+
+
+def identity_blocks_of_old_options(saved: Mapping[str, Any]) -> bool | None:
+    """What ``q_init`` meant for identity blocks in saved options that do not name
+    ``identity_blocks`` (before it was an option, ``q_init: identity`` built the mirror
+    layers): ``True`` for ``identity``, ``False`` for any other; ``None`` when the options
+    name ``identity_blocks`` or no ``q_init``."""
+    if "identity_blocks" in saved or saved.get("q_init") is None:
+        return None
+    return saved["q_init"] == "identity"

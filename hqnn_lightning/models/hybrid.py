@@ -31,6 +31,7 @@ LIBRARY_CIRCUIT_OPTIONS = (
     "encoding",
     "reupload",
     "identity_blocks",
+    "readout",
 )
 """`HybridVQC`'s arguments that describe the library's circuit, its
 `VariationalClassifierCircuit` fields in their order: they conflict with a ``circuit``
@@ -97,6 +98,8 @@ class HybridVQC(BottleneckClassifier):
             2019), with weights of their own: twice the layers and angles; needs
             ``q_depth >= 2`` and no ``reupload``. The default, chosen by
             ``docs/trainability.md``; off is the study's circuit.
+        readout: What the circuit measures, a name of the read-outs' registry (``"z"``:
+            ``<Z>`` of every wire); the classifier after it takes its width.
         q_init: How the circuit's weights start: ``"identity"`` (the layers' angles uniform,
             the mirror's their inverse, so the circuit starts as the identity; needs
             ``identity_blocks``; the default), ``"normal"`` with standard deviation
@@ -148,6 +151,7 @@ class HybridVQC(BottleneckClassifier):
         encoding: str = quantum_defaults.ENCODING,
         reupload: bool = False,
         identity_blocks: bool = quantum_defaults.IDENTITY_BLOCKS,
+        readout: str = quantum_defaults.READOUT,
         q_init: str = quantum_defaults.INIT,
         q_init_scale: float = quantum_defaults.INIT_SCALE,
         q_lr: float | None = None,
@@ -168,7 +172,7 @@ class HybridVQC(BottleneckClassifier):
         *,
         circuit: QuantumCircuit | None = None,
     ) -> None:
-        values = (n_qubits, q_depth, entangler, encoding, reupload, identity_blocks)
+        values = (n_qubits, q_depth, entangler, encoding, reupload, identity_blocks, readout)
         options = dict(zip(LIBRARY_CIRCUIT_OPTIONS, values, strict=True))
         built = hybrid_circuit(circuit, options)
         super().__init__(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pennylane as qml
 
+from hqnn_lightning.quantum import defaults
 from hqnn_lightning.quantum.circuits import QuanvolutionFilterCircuit, VariationalClassifierCircuit
 from hqnn_lightning.quantum.devices import make_device
 
@@ -21,24 +22,28 @@ WeightShapes = dict[str, tuple[int, ...]]
 def variational_classifier_qnode(
     n_qubits: int,
     q_depth: int,
-    entangler: str = "strong",
-    encoding: str = "ry",
+    entangler: str = defaults.ENTANGLER,
+    encoding: str = defaults.ENCODING,
     reupload: bool = False,
-    identity_blocks: bool = False,
+    identity_blocks: bool = defaults.IDENTITY_BLOCKS,
+    readout: str = defaults.READOUT,
     device: str = "default.qubit",
     shots: int | None = None,
     diff_method: str | None = None,
     **device_options: Any,
 ) -> tuple[qml.QNode, WeightShapes]:
-    """The variational classifier circuit (`VariationalClassifierCircuit`) as a QNode.
+    """The variational classifier circuit (`VariationalClassifierCircuit`, whose arguments
+    and defaults these are) as a QNode. Its weights are the caller's to draw
+    (`initial_weights`).
 
     Returns:
-        ``(qnode, weight_shapes)``: ``qnode(inputs, weights)`` maps ``(B, n_qubits)`` angles to
-        ``n_qubits`` expectation values; ``weight_shapes`` is ``{"weights": shape}``, and
-        ``"mirror_weights"`` of the same shape with ``identity_blocks``.
+        ``(qnode, weight_shapes)``: ``qnode(inputs, weights)`` (and ``mirror_weights=`` with
+        ``identity_blocks``) maps ``(B, n_qubits)`` angles to the read-out's ``n_outputs``
+        values; ``weight_shapes`` is ``{"weights": shape}``, and ``"mirror_weights"`` of the
+        same shape with ``identity_blocks``.
     """
     circuit = VariationalClassifierCircuit(
-        n_qubits, q_depth, entangler, encoding, reupload, identity_blocks
+        n_qubits, q_depth, entangler, encoding, reupload, identity_blocks, readout
     )
     qdevice = make_device(device, n_qubits, shots, diff_method, **device_options)
     return qdevice.qnode(circuit), circuit.weight_shapes

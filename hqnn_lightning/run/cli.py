@@ -5,7 +5,8 @@ device (``--evaluate``).
 Every option can also come from YAML (``--config FILE.yaml``, keys spelled ``n_qubits`` or
 ``n-qubits``); the resolved configuration is saved as ``config.yaml`` in the run's directory,
 next to ``results.json``, the CSV metrics and the checkpoints. The options are described in
-`hqnn_lightning.run.options`.
+`hqnn_lightning.run.options`. Models, datasets and circuit parts registered outside the
+package are imported first (``--import MODULE``, entry points: `hqnn_lightning.run.plugins`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from hqnn_lightning.run.build import BUILD_ERRORS
 from hqnn_lightning.run.checks import out_of_range, unusable_hardware, unwritable_directories
 from hqnn_lightning.run.lock import RunDirectoryInUse, run_directory_lock
 from hqnn_lightning.run.options import build_parser, constructor_arguments
+from hqnn_lightning.run.plugins import PluginError, import_modules, modules_to_import
 from hqnn_lightning.run.recipe import unusable_recipe
 from hqnn_lightning.run.resume import resumed_config
+from hqnn_lightning.run.saved_options import parse_saved_options
 from hqnn_lightning.run.seeds import run_seeds
 
 
@@ -41,8 +44,13 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     Returns:
         The results of each run, in seed order (of the evaluation, with ``--evaluate``).
     """
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        import_modules(modules_to_import(argv))
+        parser = build_parser()
+    except PluginError as error:  # before any parser: one line, as the parser's errors
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     config = parser.parse_args(argv)
     if config.evaluate:
         return [_evaluate(parser, config)]
@@ -83,7 +91,7 @@ def _evaluate(parser: ArgumentParser, config: Namespace) -> dict[str, Any]:
         )
     if config.q_device is None:
         parser.error("--evaluate needs --q-device (and --shots for sampling devices)")
-    run_config = parser.parse_args(["--config", str(run_config_path)])
+    run_config = parse_saved_options(parser, run_config_path)
     if config.batch_size is not None:
         run_config.batch_size = config.batch_size
     try:

@@ -15,8 +15,11 @@ Two kinds of options, one flat namespace (``--n-qubits``, or ``n_qubits:`` in YA
   `constructor_arguments` sends each set option to the chosen model or DataModule, and
   refuses one that neither takes.
 
+Options that name a registered circuit part (`PART_REGISTRIES`) take the registry's names,
+read when the parser is built (plugins' included: `hqnn_lightning.run.plugins`), as choices.
+
 `RENAMED_OPTIONS` keeps older spellings working on the command line, in YAML files and in
-old run directories' ``config.yaml``.
+old run directories' ``config.yaml`` (`hqnn_lightning.run.saved_options`).
 """
 
 from __future__ import annotations
@@ -40,8 +43,15 @@ from hqnn_lightning.experiment.options import (
 )
 from hqnn_lightning.experiment.recipe_options import OPTIMIZER_TYPE
 from hqnn_lightning.models import MODELS
+from hqnn_lightning.quantum import ENCODINGS, ENTANGLERS, INITIALISATIONS, READOUTS, PartRegistry
+from hqnn_lightning.run.plugins import appended_imports, load_entry_points
 from hqnn_lightning.run.recipe import RecipeParser
-from hqnn_lightning.run.signatures import ConstructorOption, argument_default, registered_arguments
+from hqnn_lightning.run.signatures import (
+    ConstructorOption,
+    add_option,
+    argument_default,
+    registered_arguments,
+)
 
 FROM_DATA = {
     "num_classes": "num_classes",
@@ -50,6 +60,15 @@ FROM_DATA = {
 }
 """Model arguments that the runner takes from the DataModule (argument -> DataModule
 attribute), not from an option."""
+
+PART_REGISTRIES: dict[str, PartRegistry[Any]] = {
+    "encoding": ENCODINGS,
+    "entangler": ENTANGLERS,
+    "readout": READOUTS,
+    "q_init": INITIALISATIONS,
+}
+"""Constructor arguments that name a registered circuit part, whatever model takes them ->
+the registry whose names are their choices."""
 
 __all__ = [
     "FROM_DATA",
@@ -72,9 +91,13 @@ __all__ = [
 @cache
 def constructor_options() -> tuple[ConstructorOption, ...]:
     """Every argument of every registered model and DataModule constructor, as options;
-    runner options and the model arguments in `FROM_DATA` aside."""
+    runner options and the model arguments in `FROM_DATA` aside. Those in `PART_REGISTRIES`
+    take the registry's names as choices. Cached until `build_parser` reads the registries
+    again, with what plugins registered since."""
     return registered_arguments(
-        ((MODELS, frozenset(FROM_DATA)), (DATAMODULES, frozenset())), frozenset(RUNNER)
+        ((MODELS, frozenset(FROM_DATA)), (DATAMODULES, frozenset())),
+        frozenset(RUNNER),
+        {argument: tuple(registry.names()) for argument, registry in PART_REGISTRIES.items()},
     )
 
 
@@ -113,14 +136,33 @@ def resolved_options(config: Namespace) -> dict[str, Any]:
 
 class RunnerParser(RecipeParser):
     """jsonargparse's parser (`RecipeParser`), reading older option names (`RENAMED_OPTIONS`)
-    as their names now, from the command line as from YAML."""
+    as their names now, from the command line as from YAML, and ``--import`` repeated."""
 
-    def parse_args(self, *args: Any, **kwargs: Any) -> Namespace:
-        return renamed(super().parse_args(*args, **kwargs))
+    def parse_args(self, args: Sequence[str] | None = None, *more: Any, **kwargs: Any) -> Namespace:
+        args = None if args is None else appended_imports(args)
+        return renamed(super().parse_args(args, *more, **kwargs))
+
+    def dump(self, cfg: Namespace, *args: Any, **kwargs: Any) -> str:
+        """The options as YAML (``config.yaml``), with ``identity_blocks`` resolved where
+        ``q_init`` is set: a ``q_init`` without it is read as written before it existed
+        (`saved_options`)."""
+        model = cfg.get("model")
+        takes = model in MODELS and "identity_blocks" in MODELS.accepted_arguments(model)
+        if takes and cfg.get("q_init") is not None and cfg.get("identity_blocks") is None:
+            cfg = cfg.clone()
+            cfg.identity_blocks = argument_default(MODELS, model, "identity_blocks")
+        return super().dump(cfg, *args, **kwargs)
 
 
 def build_parser() -> RunnerParser:
-    """The parser of ``experiments/run.py``; ``--help`` documents every option."""
+    """The parser of ``experiments/run.py``; ``--help`` documents every option. Reads the
+    registries, after loading the plugins' entry points (`load_entry_points`).
+
+    Raises:
+        PluginError: an entry point failed to import.
+    """
+    load_entry_points()
+    constructor_options.cache_clear()
     parser = RunnerParser(
         prog="experiments/run.py",
         description=(
@@ -129,10 +171,13 @@ def build_parser() -> RunnerParser:
         ),
     )
     parser.add_argument("--config", action=ActionConfigFile, help="YAML file of any options below")
+    registered = {"model": MODELS, "data": DATAMODULES}
     for option in RUNNER_OPTIONS:
-        _add(parser, option.flag, option.type, option.default, option.help)
+        names = registered[option.name].names() if option.name in registered else ()
+        help = f"{option.help}: {', '.join(names)}" if names else option.help
+        _add(parser, option.flag, option.type, option.default, help)
     for option in constructor_options():
-        _add(parser, option.flag, option.type, None, option.help)
+        _add(parser, option.flag, option.type, None, option.help, option.choices)
     for old, new in RENAMED_OPTIONS.items():
         _add(parser, option_flag(old), bool | None, None, f"older name of {option_flag(new)}")
     return parser
@@ -192,11 +237,16 @@ def _not_taken(config: Namespace, argument: str, takers: Mapping[str, Sequence[s
     return f"{option_flag(argument)}: " + "; ".join(reasons)
 
 
-def _add(parser: RecipeParser, flag: str, kind: Any, default: Any, help: str) -> None:
-    """Adds ``flag``; a boolean one may also be given bare (``--deterministic``)."""
+def _add(
+    parser: RecipeParser,
+    flag: str,
+    kind: Any,
+    default: Any,
+    help: str,
+    choices: Sequence[str] | None = None,
+) -> None:
+    """Adds ``flag``: the optimizer as LightningCLI adds it, any other with `add_option`."""
     if kind == OPTIMIZER_TYPE:
         parser.add_optimizer_argument(flag.removeprefix("--").replace("-", "_"), help)
-    elif kind in (bool, bool | None):
-        parser.add_argument(flag, type=kind, default=default, help=help, nargs="?", const=True)
     else:
-        parser.add_argument(flag, type=kind, default=default, help=help)
+        add_option(parser, flag, kind, default, help, choices)

@@ -30,6 +30,7 @@ from hqnn_lightning.run.loggers import new_wandb_run_id
 from hqnn_lightning.run.options import resolved_options
 from hqnn_lightning.run.provenance import ENVIRONMENT_FILE
 from hqnn_lightning.run.recipe import describe
+from hqnn_lightning.run.saved_options import parse_saved_options
 from hqnn_lightning.utils.files import read_json_object, write_text_atomically
 
 LAST = "last"
@@ -138,7 +139,7 @@ def resumed_config(
         prefix = f"{config.model}-{config.data}-seed{config.seed}-"
         resumption = find_resumption(config.resume, config.output_dir, prefix)
     saved = read_run_config(parser, resumption.run_dir)
-    merged = parser.parse_args(["--config", str(resumption.run_dir / CONFIG_FILE), *argv])
+    merged = parse_saved_options(parser, resumption.run_dir / CONFIG_FILE, argv)
     changed = _differences(resolved_options(merged), resolved_options(saved))
     if changed:
         raise ValueError(
@@ -226,7 +227,7 @@ def read_run_config(parser: ArgumentParser, run_dir: Path) -> Namespace:
         raise ValueError(f"{path} is truncated: it ends in the middle of a line")
     exit_on_error, parser.exit_on_error = parser.exit_on_error, False
     try:
-        return parser.parse_args(["--config", str(path)])
+        return parse_saved_options(parser, path)
     except ArgumentError as error:
         raise ValueError(f"{path} is corrupt: {_first_line(error)}") from None
     finally:

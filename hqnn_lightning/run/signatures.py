@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import docstring_parser
+from jsonargparse import ArgumentParser
 
 from hqnn_lightning.experiment.options import option_flag
 from hqnn_lightning.utils.registry import Registry
@@ -25,12 +26,15 @@ class ConstructorOption:
         type: Its type (the union of the constructors' annotations), or ``None``.
         help: Its description, the registered names that take it, and their defaults.
         takers: ``{registry kind: names of the registered constructors that take it}``.
+        choices: The values it takes (the names in a registry of circuit parts), or ``None``
+            for any value of its type.
     """
 
     name: str
     type: Any
     help: str
     takers: Mapping[str, tuple[str, ...]]
+    choices: tuple[str, ...] | None = None
 
     @property
     def flag(self) -> str:
@@ -38,7 +42,9 @@ class ConstructorOption:
 
 
 def registered_arguments(
-    registries: Iterable[tuple[Registry[Any], frozenset[str]]], excluded: frozenset[str]
+    registries: Iterable[tuple[Registry[Any], frozenset[str]]],
+    excluded: frozenset[str],
+    choices: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[ConstructorOption, ...]:
     """One option per argument name taken by any constructor registered in ``registries``,
     sorted by name.
@@ -47,6 +53,7 @@ def registered_arguments(
         registries: Each registry with the arguments of its constructors that are no options
             (set from elsewhere).
         excluded: Names that are options already.
+        choices: ``{argument name: the values it takes}``, whichever constructor declares it.
     """
     found: dict[str, list[tuple[Registry[Any], str, _Argument]]] = {}
     for registry, skipped in registries:
@@ -54,7 +61,10 @@ def registered_arguments(
             for argument in _arguments(registry, name):
                 if argument.name not in excluded | skipped:
                     found.setdefault(argument.name, []).append((registry, name, argument))
-    return tuple(_constructor_option(name, found[name]) for name in sorted(found))
+    choices = choices or {}
+    return tuple(
+        _constructor_option(name, found[name], choices.get(name)) for name in sorted(found)
+    )
 
 
 @dataclass(frozen=True)
@@ -115,7 +125,9 @@ def _descriptions(owner: Callable[..., Any]) -> dict[str, str]:
 
 
 def _constructor_option(
-    name: str, found: list[tuple[Registry[Any], str, _Argument]]
+    name: str,
+    found: list[tuple[Registry[Any], str, _Argument]],
+    choices: tuple[str, ...] | None,
 ) -> ConstructorOption:
     takers: dict[str, list[str]] = {}
     registered_names: dict[str, list[str]] = {}
@@ -136,6 +148,7 @@ def _constructor_option(
         f"{description} [{_takers_text(takers, registered_names)}; "
         f"default {_defaults_text(defaults)}]",
         {kind_: tuple(names) for kind_, names in takers.items()},
+        choices,
     )
 
 
@@ -153,3 +166,24 @@ def _defaults_text(defaults: dict[str, list[str]]) -> str:
     ordered = sorted(defaults.items(), key=lambda item: -len(item[1]))
     (common, _), rest = ordered[0], ordered[1:]
     return ", ".join([common, *(f"{', '.join(names)}: {value}" for value, names in rest)])
+
+
+def add_option(
+    parser: ArgumentParser,
+    flag: str,
+    kind: Any,
+    default: Any,
+    help: str,
+    choices: Sequence[str] | None = None,
+) -> None:
+    """Adds ``flag``; a boolean one may also be given bare (``--deterministic``); one with
+    ``choices`` refuses any other value, from the command line as from YAML."""
+    if kind in (bool, bool | None):
+        parser.add_argument(flag, type=kind, default=default, help=help, nargs="?", const=True)
+    elif choices is not None:
+        action = parser.add_argument(flag, type=kind, default=default, help=help, choices=choices)
+        # jsonargparse checks the value against the type hint itself; the wrapper it puts in
+        # `type` for argparse's choices would show in --help as a lambda.
+        action.type = None
+    else:
+        parser.add_argument(flag, type=kind, default=default, help=help)

@@ -3,8 +3,20 @@ import pickle
 import numpy as np
 import pennylane as qml
 import pytest
+import torch
 
-from hqnn_lightning.quantum import QuanvolutionFilterCircuit, VariationalClassifierCircuit
+from hqnn_lightning.quantum import (
+    ENCODINGS,
+    ENTANGLERS,
+    READOUTS,
+    Encoding,
+    Entangler,
+    QuanvolutionFilterCircuit,
+    Readout,
+    VariationalClassifierCircuit,
+    make_device,
+    make_layer,
+)
 
 TEMPLATES = {
     "AngleEmbedding",
@@ -30,7 +42,9 @@ class TestVariationalClassifierCircuit:
         [("strong", (3, 4, 3)), ("basic", (3, 4)), ("separable", (3, 4, 3))],
     )
     def test_weight_shapes(self, entangler, shape):
-        circuit = VariationalClassifierCircuit(n_qubits=4, q_depth=3, entangler=entangler)
+        circuit = VariationalClassifierCircuit(
+            n_qubits=4, q_depth=3, entangler=entangler, identity_blocks=False
+        )
         assert circuit.weight_shapes == {"weights": shape}
         assert circuit.n_outputs == 4
         mirrored = VariationalClassifierCircuit(4, 3, entangler, identity_blocks=True)
@@ -41,8 +55,9 @@ class TestVariationalClassifierCircuit:
         [
             ({"n_qubits": 0, "q_depth": 1}, "n_qubits"),
             ({"n_qubits": 2, "q_depth": 0}, "q_depth"),
-            ({"n_qubits": 2, "q_depth": 1, "entangler": "cnot"}, "unknown entangler 'cnot'"),
-            ({"n_qubits": 2, "q_depth": 1, "encoding": "rz"}, "unknown encoding 'rz'"),
+            ({"n_qubits": 2, "q_depth": 2, "entangler": "cnot"}, "unknown entangler 'cnot'"),
+            ({"n_qubits": 2, "q_depth": 2, "encoding": "rz"}, "unknown encoding 'rz'"),
+            ({"n_qubits": 2, "q_depth": 2, "readout": "zz"}, "unknown read-out 'zz'; known: z"),
         ],
     )
     def test_rejects_bad_arguments(self, kwargs, message):
@@ -50,12 +65,12 @@ class TestVariationalClassifierCircuit:
             VariationalClassifierCircuit(**kwargs)
 
     def test_is_a_picklable_value(self):
-        circuit = VariationalClassifierCircuit(3, 2, "basic", "rx")
+        circuit = VariationalClassifierCircuit(3, 2, "basic", "rx", readout="z")
         assert pickle.loads(pickle.dumps(circuit)) == circuit
         assert circuit.__name__ == "VariationalClassifierCircuit"
 
     def test_gates_follow_the_description(self):
-        circuit = VariationalClassifierCircuit(2, 1, "basic", "rx")
+        circuit = VariationalClassifierCircuit(2, 1, "basic", "rx", identity_blocks=False)
         tape = qml.tape.make_qscript(circuit)(np.array([0.1, 0.2]), np.zeros((1, 2)))
         names = [op.name for op in tape.operations]
         assert names == ["AngleEmbedding", "BasicEntanglerLayers"]
@@ -68,7 +83,7 @@ class TestVariationalClassifierCircuit:
     def test_encodings_read_out_in_z(self, encoding, readout):
         # With zero weights the separable layers are the identity: <Z> is the encoding's.
         inputs = np.array([-1.2, 0.4, 2.0])
-        circuit = VariationalClassifierCircuit(3, 2, "separable", encoding)
+        circuit = VariationalClassifierCircuit(3, 2, "separable", encoding, identity_blocks=False)
         outputs = qml.QNode(circuit, qml.device("default.qubit", wires=3))(
             inputs, np.zeros((2, 3, 3))
         )
@@ -77,14 +92,17 @@ class TestVariationalClassifierCircuit:
     def test_only_the_hadamard_encoding_keeps_the_sign(self):
         device = qml.device("default.qubit", wires=1)
         for encoding, keeps in (("ry", False), ("rx", False), ("hadamard_ry", True)):
-            qnode = qml.QNode(VariationalClassifierCircuit(1, 1, "separable", encoding), device)
+            circuit = VariationalClassifierCircuit(
+                1, 1, "separable", encoding, identity_blocks=False
+            )
+            qnode = qml.QNode(circuit, device)
             plus, minus = (qnode(np.array([x]), np.zeros((1, 1, 3)))[0] for x in (0.7, -0.7))
             assert (abs(plus - minus) > 0.1) == keeps
 
 
 class TestIdentityBlocks:
     def test_layers_then_their_mirror_in_reverse(self):
-        circuit = VariationalClassifierCircuit(3, 2, "basic", identity_blocks=True)
+        circuit = VariationalClassifierCircuit(3, 2, "basic", "ry", identity_blocks=True)
         weights = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
         mirror = np.array([[1.1, 1.2, 1.3], [1.4, 1.5, 1.6]])
         gates = gate_sequence(circuit, np.zeros(3), weights, mirror_weights=mirror)[3:]
@@ -111,9 +129,13 @@ class TestIdentityBlocks:
         assert abs(first - second) > 1e-3
 
     @pytest.mark.parametrize(("q_depth", "reupload"), [(1, False), (2, True)])
-    def test_refuses_what_cannot_start_as_the_identity(self, q_depth, reupload):
-        with pytest.raises(ValueError, match=r"\(q_init=.identity.\) need q_depth >= 2"):
-            VariationalClassifierCircuit(2, q_depth, reupload=reupload, identity_blocks=True)
+    @pytest.mark.parametrize("blocks", [{}, {"identity_blocks": True}])
+    def test_refuses_what_cannot_start_as_the_identity(self, q_depth, reupload, blocks):
+        # The default has identity blocks: the message names the option that builds these.
+        message = r"need q_depth >= 2 .*: build it with identity_blocks=False"
+        with pytest.raises(ValueError, match=message):
+            VariationalClassifierCircuit(2, q_depth, reupload=reupload, **blocks)
+        VariationalClassifierCircuit(2, q_depth, reupload=reupload, identity_blocks=False)
 
 
 class TestSeparable:
@@ -132,7 +154,11 @@ class TestSeparable:
     def test_same_rotations_as_the_entangling_layers(self):
         weights = np.random.default_rng(1).uniform(0, 2 * np.pi, (2, 3, 3))
         entangling, separable = (
-            gate_sequence(VariationalClassifierCircuit(3, 2, kind, "ry"), np.zeros(3), weights)
+            gate_sequence(
+                VariationalClassifierCircuit(3, 2, kind, "ry", identity_blocks=False),
+                np.zeros(3),
+                weights,
+            )
             for kind in ("strong", "separable")
         )
         rotations = [(op.name, op.wires, op.parameters) for op in entangling if op.name != "CNOT"]
@@ -141,7 +167,7 @@ class TestSeparable:
 
     def test_outputs_are_per_wire(self):
         # No entanglement: changing input 0 changes output 0 alone.
-        circuit = VariationalClassifierCircuit(3, 2, "separable", "hadamard_ry")
+        circuit = VariationalClassifierCircuit(3, 2, "separable", "hadamard_ry", False, False)
         qnode = qml.QNode(circuit, qml.device("default.qubit", wires=3))
         weights = np.random.default_rng(2).uniform(0, 2 * np.pi, (2, 3, 3))
         first = np.array(qnode(np.array([0.1, 0.5, -0.4]), weights))
@@ -152,7 +178,7 @@ class TestSeparable:
 
 class TestDataReuploading:
     def test_encodes_before_every_layer(self):
-        circuit = VariationalClassifierCircuit(3, 3, "strong", "ry", reupload=True)
+        circuit = VariationalClassifierCircuit(3, 3, "strong", "ry", True, False)
         tape = qml.tape.make_qscript(circuit)(np.full(3, 0.1), np.zeros((3, 3, 3)))
         names = [op.name for op in tape.operations]
         assert names == ["AngleEmbedding", "StronglyEntanglingLayers"] * 3
@@ -169,7 +195,9 @@ class TestDataReuploading:
         device = qml.device("default.qubit", wires=n_qubits)
         outputs = []
         for reupload in (False, True):
-            circuit = VariationalClassifierCircuit(n_qubits, depth, entangler, "ry", reupload)
+            circuit = VariationalClassifierCircuit(
+                n_qubits, depth, entangler, "ry", reupload, identity_blocks=False
+            )
             outputs.append(qml.QNode(circuit, device)(np.zeros(n_qubits), weights))
         np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-12)
 
@@ -178,7 +206,10 @@ class TestDataReuploading:
         inputs = np.array([0.3, -0.7, 1.1])
         device = qml.device("default.qubit", wires=3)
         once, twice = (
-            qml.QNode(VariationalClassifierCircuit(3, 2, reupload=r), device)(inputs, weights)
+            qml.QNode(
+                VariationalClassifierCircuit(3, 2, "strong", "ry", r, identity_blocks=False),
+                device,
+            )(inputs, weights)
             for r in (False, True)
         )
         assert np.abs(np.array(once) - np.array(twice)).max() > 1e-3
@@ -213,3 +244,74 @@ class TestQuanvolutionFilterCircuit:
             [op.parameters[0] for op in embedding], np.pi * np.array([1.0, 0.0, 0.5, 0.25])
         )
         assert all(op.name == "RY" for op in embedding)
+
+
+class TestRegisteredParts:
+    def test_layers_are_the_whole_templates_gates(self):
+        # Layer by layer, the built-ins emit the gates of today's whole template, so the
+        # weights of old checkpoints give the same outputs.
+        weights = np.random.default_rng(2).uniform(0, 2 * np.pi, (5, 4, 3))
+        circuit = VariationalClassifierCircuit(4, 5, "strong", "ry", identity_blocks=False)
+        gates = gate_sequence(circuit, np.zeros(4), weights)[4:]
+        whole = qml.StronglyEntanglingLayers(weights, wires=range(4)).decomposition()
+        assert [(g.name, g.wires, g.parameters) for g in gates] == [
+            (g.name, g.wires, g.parameters) for g in whole
+        ]
+
+    @pytest.mark.parametrize("n_wires", [1, 2, 3, 4])
+    def test_every_mirror_undoes_its_layer(self, custom_entanglers, n_wires):
+        wires = qml.wires.Wires(range(n_wires))
+        rng = np.random.default_rng(n_wires)
+        for name in ENTANGLERS:
+            entangler = ENTANGLERS.get(name)
+            if n_wires < entangler.min_wires:
+                continue
+            weights = torch.as_tensor(rng.uniform(0, 2 * np.pi, entangler.shape(3, n_wires)))
+            mirror = entangler.inverse_weights(weights)
+            for index in range(3):
+                gates = entangler.layer(weights[index], index, wires)
+                gates += entangler.mirror(mirror[index], index, wires)
+                matrix = qml.matrix(qml.tape.QuantumScript(gates), wire_order=wires)
+                np.testing.assert_allclose(matrix, np.eye(2**n_wires), atol=1e-12, err_msg=name)
+
+    def test_an_entangler_below_its_wires_is_refused(self, custom_entanglers):
+        with pytest.raises(ValueError, match="'cz_ring' needs at least 2 qubits"):
+            VariationalClassifierCircuit(1, 2, "cz_ring")
+
+    def test_an_encoding_and_a_readout_registered_outside_the_package(self):
+        @ENCODINGS.register("rz_plus")
+        class RZPlus(Encoding):
+            def operations(self, inputs, wires):
+                return [qml.Hadamard(w) for w in wires] + [
+                    qml.AngleEmbedding(inputs, wires=wires, rotation="Z")
+                ]
+
+        @READOUTS.register("x_first")
+        class XFirst(Readout):
+            def n_outputs(self, n_qubits):
+                return 1
+
+            def measurements(self, wires):
+                return [qml.expval(qml.PauliX(wires[0]))]
+
+        try:
+            circuit = VariationalClassifierCircuit(
+                2, 1, "separable", "rz_plus", identity_blocks=False, readout="x_first"
+            )
+            assert circuit.n_outputs == 1
+            qnode = qml.QNode(circuit, qml.device("default.qubit", wires=2))
+            (value,) = np.atleast_1d(qnode(np.array([0.4, 1.0]), np.zeros((1, 2, 3))))
+            assert value == pytest.approx(np.cos(0.4), abs=1e-12)  # <X> after H, RZ(x)
+            # The torch backend knows the built-in parts only: refused, not run as RY.
+            with pytest.raises(NotImplementedError, match="not encoding='rz_plus'"):
+                make_layer(circuit, make_device("torch", 2), init="uniform")
+        finally:
+            ENCODINGS.unregister("rz_plus")
+            READOUTS.unregister("x_first")
+
+    def test_a_part_must_be_of_its_kind_and_named_once(self):
+        with pytest.raises(ValueError, match="is not a Entangler; subclass"):
+            ENTANGLERS.register("nothing")(object)
+        with pytest.raises(ValueError, match="entangler 'strong' is already registered"):
+            ENTANGLERS.register("strong")(Entangler)
+        assert "nothing" not in ENTANGLERS

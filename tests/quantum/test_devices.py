@@ -151,7 +151,7 @@ class TestDeviceCatalogue:
 
 
 def expectation_values(device, **options):
-    circuit = VariationalClassifierCircuit(2, 2)
+    circuit = VariationalClassifierCircuit(2, 2, "strong", "ry", identity_blocks=False)
     layer = QuantumLayer(circuit, device=device, **options)
     layer.load_state_dict(QuantumLayer(circuit).state_dict())
     torch.manual_seed(0)
@@ -179,7 +179,7 @@ class TestNoise:
         assert bool((noisy.abs() < exact.abs()).all())
 
     def test_noise_follows_every_gate(self):
-        circuit = VariationalClassifierCircuit(2, 1)
+        circuit = VariationalClassifierCircuit(2, 1, "strong", "ry", identity_blocks=False)
         qnode = make_device("default.mixed", 2, noise="bit_flip", noise_strength=0.1).qnode(circuit)
         expanded = qml.workflow.construct_tape(qnode, level="user")(
             torch.zeros(2), torch.zeros(1, 2, 3)

@@ -18,7 +18,7 @@ from hqnn_lightning.quantum import (
 class TestFactory:
     @pytest.fixture
     def circuit(self):
-        return VariationalClassifierCircuit(n_qubits=2, q_depth=1)
+        return VariationalClassifierCircuit(n_qubits=2, q_depth=1, identity_blocks=False)
 
     def test_torch_is_the_default(self, circuit):
         layer = make_layer(circuit, make_device("torch", 2), method="gates")
@@ -47,7 +47,7 @@ class TestDeviceKnowledge:
 
     def test_torch_has_no_qnode(self):
         with pytest.raises(ValueError, match=r"not a PennyLane device.*make_layer"):
-            variational_classifier_qnode(2, 1, device="torch")
+            variational_classifier_qnode(2, 2, device="torch")
 
 
 class TestDispatch:
@@ -61,12 +61,16 @@ class TestDispatch:
         with pytest.raises(
             ValueError, match="the circuit has 2 qubits, but the torch device has 3"
         ):
-            make_layer(VariationalClassifierCircuit(2, 1), make_device("torch", 3))
+            make_layer(
+                VariationalClassifierCircuit(2, 1, identity_blocks=False), make_device("torch", 3)
+            )
 
     def test_a_described_device_takes_no_more_settings(self):
         device = make_device("default.qubit", 2)
         with pytest.raises(ValueError, match="got a QuantumDevice and shots, seed"):
-            QuantumLayer(VariationalClassifierCircuit(2, 1), device, shots=10, seed=1)
+            QuantumLayer(
+                VariationalClassifierCircuit(2, 1, identity_blocks=False), device, shots=10, seed=1
+            )
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ import torch
 
 from hqnn_lightning.quantum import (
     ENTANGLERS,
+    INITIALISATIONS,
+    Initialisation,
     QuantumLayer,
     TorchStatevectorLayer,
     VariationalClassifierCircuit,
@@ -15,6 +17,7 @@ from hqnn_lightning.quantum import (
 )
 
 READOUT = {"ry": torch.cos, "rx": torch.cos, "hadamard_ry": lambda x: -torch.sin(x)}
+BUILT_IN_ENTANGLERS = ["basic", "separable", "strong"]
 
 
 def inputs(batch=5, n_qubits=4):
@@ -25,17 +28,19 @@ def inputs(batch=5, n_qubits=4):
 class TestInitialWeights:
     def test_uniform_covers_zero_to_two_pi(self):
         torch.manual_seed(0)
-        weights = initial_weights(VariationalClassifierCircuit(6, 50), "uniform")["weights"]
+        circuit = VariationalClassifierCircuit(6, 50, identity_blocks=False)
+        weights = initial_weights(circuit, "uniform")["weights"]
         assert weights.min() >= 0 and weights.max() < 2 * math.pi
         assert weights.mean() == pytest.approx(math.pi, abs=0.1)
 
     def test_normal_has_the_scale(self):
         torch.manual_seed(0)
-        weights = initial_weights(VariationalClassifierCircuit(6, 50), "normal", 0.01)["weights"]
+        circuit = VariationalClassifierCircuit(6, 50, identity_blocks=False)
+        weights = initial_weights(circuit, "normal", 0.01)["weights"]
         assert weights.std().item() == pytest.approx(0.01, rel=0.1)
         assert weights.mean().abs() < 0.002
 
-    @pytest.mark.parametrize("entangler", sorted(ENTANGLERS))
+    @pytest.mark.parametrize("entangler", BUILT_IN_ENTANGLERS)
     def test_identity_mirrors_each_layer(self, entangler):
         circuit = VariationalClassifierCircuit(3, 2, entangler, identity_blocks=True)
         weights = initial_weights(circuit, "identity")
@@ -44,12 +49,45 @@ class TestInitialWeights:
             weights["mirror_weights"], circuit.inverse_weights(weights["weights"])
         )
 
+    @pytest.mark.parametrize("init", ["uniform", "normal", "identity"])
+    def test_an_initialisation_never_changes_the_shapes(self, init):
+        for blocks in (True, False) if init != "identity" else (True,):
+            circuit = VariationalClassifierCircuit(3, 2, "basic", identity_blocks=blocks)
+            weights = initial_weights(circuit, init)
+            assert {name: tuple(w.shape) for name, w in weights.items()} == circuit.weight_shapes
+
+    def test_mirror_weights_equal_to_the_weights_are_a_copy(self, custom_entanglers):
+        circuit = VariationalClassifierCircuit(3, 2, "cz_ring", identity_blocks=True)
+        weights = initial_weights(circuit, "identity")
+        torch.testing.assert_close(weights["mirror_weights"], weights["weights"])
+        assert weights["mirror_weights"].data_ptr() != weights["weights"].data_ptr()
+
+    def test_a_registered_initialisation_is_used_by_name(self):
+        @INITIALISATIONS.register("quarter_pi")
+        class QuarterPi(Initialisation):
+            def draw(self, circuit, scale):
+                return {
+                    name: torch.full(s, math.pi / 4) for name, s in circuit.weight_shapes.items()
+                }
+
+        try:
+            circuit = VariationalClassifierCircuit(2, 2, identity_blocks=False)
+            layer = make_layer(circuit, make_device("torch", 2), init="quarter_pi")
+            assert torch.equal(layer.weights, torch.full((2, 2, 3), math.pi / 4))
+        finally:
+            INITIALISATIONS.unregister("quarter_pi")
+
     @pytest.mark.parametrize(
         ("circuit", "init", "scale", "message"),
         [
-            (VariationalClassifierCircuit(2, 1), "zeros", 0.01, "unknown init 'zeros'"),
-            (VariationalClassifierCircuit(2, 1), "normal", 0.0, "must be positive"),
-            (VariationalClassifierCircuit(2, 1), "identity", 0.01, "identity blocks"),
+            (VariationalClassifierCircuit(2, 2), "zeros", 0.01, "unknown init 'zeros'; known: "),
+            (VariationalClassifierCircuit(2, 2), "normal", 0.0, "must be positive"),
+            (
+                VariationalClassifierCircuit(2, 1, identity_blocks=False),
+                "identity",
+                0.01,
+                r"needs a circuit built of identity blocks .* build it with identity_blocks=True",
+            ),
         ],
     )
     def test_refuses(self, circuit, init, scale, message):
@@ -83,7 +121,7 @@ class TestSameOnEveryDevice:
 
 class TestIdentityBlocks:
     @pytest.mark.parametrize("device", ["torch", "default.qubit"])
-    @pytest.mark.parametrize("entangler", sorted(ENTANGLERS))
+    @pytest.mark.parametrize("entangler", BUILT_IN_ENTANGLERS)
     @pytest.mark.parametrize("encoding", sorted(READOUT))
     def test_circuit_starts_as_the_identity(self, device, entangler, encoding):
         # The trainable part is the identity, so <Z> is that of the encoded product state.
@@ -92,9 +130,26 @@ class TestIdentityBlocks:
         x = inputs()
         torch.testing.assert_close(layer(x), READOUT[encoding](x), atol=1e-10, rtol=0)
 
+    @pytest.mark.parametrize("n_qubits", [2, 4])
+    def test_every_registered_entangler_starts_as_the_identity(self, custom_entanglers, n_qubits):
+        # On default.qubit, for the built-in entanglers and the test's (cz_ring has (L, n)
+        # weights and the default, adjoint, mirror), the circuit's outputs are the encoding's.
+        names = ENTANGLERS.names()
+        assert set(BUILT_IN_ENTANGLERS + custom_entanglers) <= set(names)
+        x = inputs(n_qubits=n_qubits)
+        for entangler in names:
+            circuit = VariationalClassifierCircuit(n_qubits, 3, entangler, "hadamard_ry")
+            torch.manual_seed(1)
+            layer = make_layer(circuit, make_device("default.qubit", n_qubits), init="identity")
+            outputs = layer.double()(x)
+            torch.testing.assert_close(outputs, -torch.sin(x), atol=1e-10, rtol=0)
+            torch.manual_seed(1)
+            moved = make_layer(circuit, make_device("default.qubit", n_qubits), init="uniform")
+            assert (moved.double()(x) + torch.sin(x)).abs().max() > 1e-3, entangler
+
     def test_uniform_init_is_not_the_identity(self):
         torch.manual_seed(0)
-        circuit = VariationalClassifierCircuit(4, 3, identity_blocks=True)
+        circuit = VariationalClassifierCircuit(4, 3, encoding="ry", identity_blocks=True)
         layer = TorchStatevectorLayer(circuit, init="uniform").double()
         x = inputs()
         assert (layer(x) - torch.cos(x)).abs().max() > 0.1

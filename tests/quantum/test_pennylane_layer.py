@@ -14,7 +14,7 @@ from hqnn_lightning.quantum import (
 
 @pytest.fixture
 def circuit():
-    return VariationalClassifierCircuit(n_qubits=3, q_depth=2)
+    return VariationalClassifierCircuit(3, 2, "strong", "ry", identity_blocks=False)
 
 
 def inputs(*shape):
@@ -25,7 +25,9 @@ class TestQuantumLayer:
     def test_equals_a_direct_qnode_call(self, circuit):
         # float64: in float32 the batch and the per-sample calls round differently (~2e-7).
         layer = QuantumLayer(circuit).double()
-        qnode, weight_shapes = variational_classifier_qnode(n_qubits=3, q_depth=2)
+        qnode, weight_shapes = variational_classifier_qnode(
+            n_qubits=3, q_depth=2, encoding="ry", identity_blocks=False
+        )
         assert weight_shapes == {"weights": tuple(layer.weights.shape)}
         x = inputs(4, 3).double()
         expected = torch.stack([torch.stack(qnode(sample, layer.weights)) for sample in x])

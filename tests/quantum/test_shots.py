@@ -9,7 +9,7 @@ from hqnn_lightning.data.synthetic import SyntheticImageDataModule
 from hqnn_lightning.models import create_model
 from hqnn_lightning.quantum import QuantumLayer, VariationalClassifierCircuit, make_device
 
-CIRCUIT = VariationalClassifierCircuit(3, 1)
+CIRCUIT = VariationalClassifierCircuit(3, 1, "strong", "ry", identity_blocks=False)
 
 
 def batch(size=5):

@@ -7,11 +7,19 @@ import json
 import shutil
 from pathlib import Path
 
+import pennylane as qml
 import pytest
 import yaml
 
 from hqnn_lightning.data import DATAMODULES
 from hqnn_lightning.models import MODELS
+from hqnn_lightning.quantum import (
+    ENCODINGS,
+    ENTANGLERS,
+    INITIALISATIONS,
+    READOUTS,
+    Encoding,
+)
 from hqnn_lightning.report.runs import RunRecord, load_run
 from hqnn_lightning.run.build import build
 from hqnn_lightning.run.options import (
@@ -45,6 +53,8 @@ def every_argument() -> list[tuple[str, str, str]]:
 def sample_value(argument: str) -> object:
     """A value of the option's type other than ``None``."""
     option = next((o for o in constructor_options() if o.name == argument), None)
+    if option is not None and option.choices:
+        return option.choices[-1]
     annotation = str(option.type if option else RUNNER[argument].type)
     for type_name, value in (
         ("dict", {"noise": "depolarizing"}),
@@ -162,3 +172,47 @@ def test_controls_are_declared_where_the_models_are_registered():
     }
     for controls in MODELS.controls().values():
         assert all(control in MODELS for control in controls)
+
+
+PARTS = {
+    "encoding": ENCODINGS,
+    "entangler": ENTANGLERS,
+    "q_init": INITIALISATIONS,
+    "readout": READOUTS,
+}
+
+
+@pytest.mark.parametrize("argument", sorted(PARTS))
+def test_an_option_naming_a_circuit_part_takes_the_registrys_names(argument, tmp_path, capsys):
+    option = next(o for o in constructor_options() if o.name == argument)
+    assert option.choices == tuple(PARTS[argument].names())
+    flag = "--" + argument.replace("_", "-")
+    listed = ", ".join(repr(name) for name in PARTS[argument].names())
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([flag, "bogus"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert f"error: argument {flag}: invalid choice: 'bogus' (choose from {listed})" in error
+    path = tmp_path / "options.yaml"
+    path.write_text(f"{argument}: bogus\n")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--config", str(path)])
+    names = tuple(PARTS[argument].names())
+    assert f"'bogus' not among choices {names!r}" in capsys.readouterr().err
+    assert f"{flag} {{{','.join(PARTS[argument].names())}}}" in build_parser().format_help()
+
+
+def test_a_part_registered_after_the_first_parser_is_a_choice_of_the_next(capsys):
+    build_parser()
+
+    @ENCODINGS.register("late_rz")
+    class LateRZ(Encoding):
+        def operations(self, inputs, wires):
+            return [qml.AngleEmbedding(inputs, wires=wires, rotation="Z")]
+
+    try:
+        assert build_parser().parse_args(["--encoding", "late_rz"]).encoding == "late_rz"
+    finally:
+        ENCODINGS.unregister("late_rz")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--encoding", "late_rz"])

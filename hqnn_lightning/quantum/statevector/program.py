@@ -145,6 +145,13 @@ def compile_circuit(circuit: object) -> StatevectorProgram:
 def _(circuit: VariationalClassifierCircuit) -> StatevectorProgram:
     # One group of blocks per encoding; every group after the first follows a re-encoding.
     # The mirror weights (identity blocks) follow the weights in the flat angle vector.
+    # The program knows the built-in encodings and read-out only, not a registered one's gates.
+    if circuit.encoding not in ("ry", "rx", "hadamard_ry") or circuit.readout != "z":
+        raise NotImplementedError(
+            f"the torch state-vector backend runs the encodings ry, rx, hadamard_ry and the "
+            f"read-out z, not encoding={circuit.encoding!r}, readout={circuit.readout!r}; "
+            "use a PennyLane device for it"
+        )
     shape = circuit.weight_shapes["weights"]
     size = math.prod(shape)
     blocks: list[Block] = []

@@ -72,7 +72,7 @@ class TestAgreesWithDefaultQubit:
         n_qubits=st.integers(1, 6),
         q_depth=st.integers(1, 3),
         entangler=st.sampled_from(sorted(ENTANGLERS)),
-        encoding=st.sampled_from(ENCODINGS),
+        encoding=st.sampled_from(ENCODINGS.names()),
         identity_blocks=st.booleans(),
         method=st.sampled_from(["unitary", "gates"]),
         batch=st.integers(1, 5),
@@ -94,14 +94,16 @@ class TestAgreesWithDefaultQubit:
         n_qubits=st.integers(1, 6),
         q_depth=st.integers(1, 4),
         entangler=st.sampled_from(sorted(ENTANGLERS)),
-        encoding=st.sampled_from(ENCODINGS),
+        encoding=st.sampled_from(ENCODINGS.names()),
         batch=st.integers(1, 5),
         seed=st.integers(0, 2**31 - 1),
     )
     def test_reuploading_values_and_gradients(
         self, n_qubits, q_depth, entangler, encoding, batch, seed
     ):
-        circuit = VariationalClassifierCircuit(n_qubits, q_depth, entangler, encoding, True)
+        circuit = VariationalClassifierCircuit(
+            n_qubits, q_depth, entangler, encoding, True, identity_blocks=False
+        )
         reference, layer = twin_layers(circuit, "auto", seed)
         inputs = draw(seed + 1, batch, n_qubits)
         cotangent = draw(seed + 2, batch, n_qubits, low=-1.0, high=1.0)
@@ -110,7 +112,7 @@ class TestAgreesWithDefaultQubit:
     def test_reuploading_past_the_fused_wires(self):
         # 9 qubits, 3 layers: each re-encoding is folded into per-sample fused matrices of
         # wires 5-8, 1-4 and 0.
-        circuit = VariationalClassifierCircuit(9, 3, "strong", "hadamard_ry", reupload=True)
+        circuit = VariationalClassifierCircuit(9, 3, "strong", "hadamard_ry", True, False)
         reference, layer = twin_layers(circuit, "gates", seed=6)
         inputs, cotangent = draw(7, 3, 9), draw(8, 3, 9, low=-1.0, high=1.0)
         assert_agree(reference, layer, inputs, cotangent, EXACT)
@@ -175,7 +177,7 @@ class TestFloat32:
         torch.testing.assert_close(out, layer(inputs), atol=FLOAT32["out"], rtol=0)
 
     def test_wider_dtype_wins(self):
-        layer = TorchStatevectorLayer(VariationalClassifierCircuit(3, 1))
+        layer = TorchStatevectorLayer(VariationalClassifierCircuit(3, 1, identity_blocks=False))
         assert layer(draw(0, 2, 3)).dtype == torch.float64
         assert layer(draw(0, 2, 3).half()).dtype == torch.float32
 
@@ -183,7 +185,7 @@ class TestFloat32:
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 class TestCuda:
     @pytest.mark.parametrize("method", ["unitary", "gates"])
-    @pytest.mark.parametrize("encoding", ENCODINGS)
+    @pytest.mark.parametrize("encoding", ENCODINGS.names())
     def test_cuda_matches_cpu(self, method, encoding):
         circuit = VariationalClassifierCircuit(7, 3, "strong", encoding)
         cpu = TorchStatevectorLayer(circuit, method=method).double()
@@ -200,7 +202,7 @@ class TestCuda:
 class TestLayer:
     @pytest.fixture
     def circuit(self):
-        return VariationalClassifierCircuit(n_qubits=3, q_depth=2)
+        return VariationalClassifierCircuit(3, 2, "strong", "ry", identity_blocks=False)
 
     def test_keeps_leading_dimensions(self, circuit):
         assert TorchStatevectorLayer(circuit)(draw(0, 2, 5, 3)).shape == (2, 5, 3)
@@ -257,14 +259,16 @@ class TestLayer:
 class TestProgram:
     def test_strong_layers_use_pennylane_ranges(self):
         # 4 wires, 3 layers: ranges 1, 2, 3 (l mod (n - 1) + 1).
-        program = compile_circuit(VariationalClassifierCircuit(4, 3))
+        program = compile_circuit(VariationalClassifierCircuit(4, 3, identity_blocks=False))
         assert [block.cnots[0] for block in program.blocks] == [(0, 1), (0, 2), (0, 3)]
         assert all(len(block.cnots) == 4 for block in program.blocks)
-        assert compile_circuit(VariationalClassifierCircuit(1, 2)).blocks[0].cnots == ()
+        one_wire = VariationalClassifierCircuit(1, 2, identity_blocks=False)
+        assert compile_circuit(one_wire).blocks[0].cnots == ()
 
     @pytest.mark.parametrize(("n_qubits", "cnots"), [(1, 0), (2, 1), (3, 3), (5, 5)])
     def test_basic_layers_special_cases(self, n_qubits, cnots):
-        program = compile_circuit(VariationalClassifierCircuit(n_qubits, 2, "basic"))
+        circuit = VariationalClassifierCircuit(n_qubits, 2, "basic", identity_blocks=False)
+        program = compile_circuit(circuit)
         assert all(len(block.cnots) == cnots for block in program.blocks)
         assert all(gate.name == "RX" for block in program.blocks for gate in block.gates)
 
@@ -314,7 +318,7 @@ class TestProgram:
         assert choose_method(2, 512, reencodes=True) == "gates"
 
     def test_reuploading_has_no_unitary_method(self):
-        circuit = VariationalClassifierCircuit(3, 2, reupload=True)
+        circuit = VariationalClassifierCircuit(3, 2, reupload=True, identity_blocks=False)
         assert compile_circuit(circuit).reencoded_blocks == (1,)
         with pytest.raises(ValueError, match="re-uploading circuit runs with method='gates'"):
             TorchStatevectorLayer(circuit, method="unitary")
