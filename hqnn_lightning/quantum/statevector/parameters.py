@@ -1,0 +1,190 @@
+"""From the inputs and weights to the gate matrices of a `StatevectorProgram`, in torch.
+
+Every parameter of a gate is ``bias + inputs @ input_coef + weights @ weight_coef``
+(`tracing.Parameter`). `GateMatrices` evaluates them all at once: a gather of the weights
+where each parameter is one weight (as in the library's templates), a gather of the inputs
+where each reads one input (as an angle encoding does), matrix products otherwise. It builds
+each kind of gate's matrices in one call (`gates.gate_matrices`) and gives the simulator what it
+needs: the encoded product state, each layer's single-qubit matrix per wire, and the dense gates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from hqnn_lightning.quantum.statevector.encoding import EncodingPlan, product_state
+from hqnn_lightning.quantum.statevector.gates import complex_dtype, gate_matrices
+from hqnn_lightning.quantum.statevector.program import StatevectorProgram
+
+IDENTITY = np.eye(2, dtype=complex)
+
+
+def _gather_index(coef: np.ndarray, pad: int) -> np.ndarray | None:
+    """Per column of ``coef`` ``(k, P)``, the row of its single nonzero entry (``pad`` for a
+    zero column); ``None`` if a column has several."""
+    if ((coef != 0).sum(0) > 1).any():
+        return None
+    return np.where((coef != 0).any(0), np.abs(coef).argmax(0) if coef.size else 0, pad)
+
+
+class GateMatrices(nn.Module):
+    """The program's gate matrices at given inputs and weights (see the module's docstring).
+
+    Args:
+        program: The compiled circuit.
+    """
+
+    def __init__(self, program: StatevectorProgram) -> None:
+        super().__init__()
+        self.program = program
+        shared, sampled = [], []
+        self.rows: dict[int, list[int]] = {}
+        for index, gate in enumerate(program.gates):
+            if gate.matrix is None:
+                table = sampled if gate.uses_inputs else shared
+                self.rows[index] = list(range(len(table), len(table) + len(gate.parameters)))
+                table.extend(gate.parameters)
+        n, n_weights = program.n_qubits, program.n_weights
+        everything = shared + sampled
+        self.bias = np.array([p.bias for p in everything])
+        self.weight_coef = (
+            np.array([p.weight_coef for p in everything]).reshape(len(everything), n_weights).T
+        )
+        self.weight_index = _gather_index(self.weight_coef, n_weights)
+        self.n_shared = len(shared)
+        self.input_coef = np.array([p.input_coef for p in sampled]).reshape(len(sampled), n).T
+        self.input_index = _gather_index(self.input_coef, n)
+        self.input_scale = self.input_coef.sum(0)
+        self.encoding = EncodingPlan.of(program)
+        singles = [layer.singles for layer in program.layers]
+        depth = max([len(wire) for layer in singles for wire in layer] + [1])
+        self.single_slots = [
+            tuple(tuple(w[d] if d < len(w) else None for w in layer) for layer in singles)
+            for d in range(depth)
+        ]
+        self._cache: dict[Any, torch.Tensor] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_cache"] = {}
+        return state
+
+    def constant(self, key: Any, array: np.ndarray, dtype: torch.dtype, device: torch.device):
+        """``array`` as a tensor of ``dtype`` on ``device``, made once."""
+        cache_key = (key, dtype, device)
+        if cache_key not in self._cache:
+            if not dtype.is_complex and np.iscomplexobj(array):
+                array = array.real
+            self._cache[cache_key] = torch.as_tensor(array).to(device=device, dtype=dtype)
+        return self._cache[cache_key]
+
+    def readout(self, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """``(2^n, n_outputs)`` read-out matrix."""
+        return self.constant("readout", self.program.readout, dtype, device)
+
+    def phase(self, layer: int, position: int, dtype: torch.dtype, device: torch.device):
+        """``(2^n,)`` phases of permutation step ``position`` of layer ``layer``."""
+        step = self.program.layers[layer].steps[position]
+        return self.constant(("phase", layer, position), step.phase, dtype, device)
+
+    def values(self, inputs: torch.Tensor, weights: torch.Tensor | None):
+        """Every varying parameter: ``(P,)`` without the inputs' part, and ``(B, P_s)`` for
+        the gates that read inputs (with it)."""
+        dtype, device = inputs.dtype, inputs.device
+        bias = self.constant("bias", self.bias, dtype, device)
+        if weights is None or not self.program.n_weights:
+            shared = bias
+        elif self.weight_index is not None and not self.bias.any():
+            index = self.constant("weight_index", self.weight_index, torch.long, device)
+            shared = torch.cat([weights, weights.new_zeros(1)])[index]
+        else:
+            shared = bias + weights @ self.constant("weight_coef", self.weight_coef, dtype, device)
+        if not self.input_coef.shape[1]:
+            return shared, None
+        if self.input_index is not None:
+            index = self.constant("input_index", self.input_index, torch.long, device)
+            scale = self.constant("input_scale", self.input_scale, dtype, device)
+            read = torch.cat([inputs, inputs.new_zeros(inputs.shape[0], 1)], 1)[:, index] * scale
+        else:
+            read = inputs @ self.constant("input_coef", self.input_coef, dtype, device)
+        return shared, shared[self.n_shared :] + read
+
+    def gate(self, gate: int, shared: torch.Tensor, sampled: torch.Tensor | None, dtype):
+        """One gate's matrix, ``(d, d)`` or ``(B, d, d)``."""
+        spec = self.program.gates[gate]
+        if spec.matrix is not None:
+            return self.constant(("gate", gate), spec.matrix, dtype, shared.device)
+        values = sampled[:, self.rows[gate]] if spec.uses_inputs else shared[self.rows[gate]]
+        return gate_matrices(spec.name, values).to(dtype)
+
+    def slot(self, gates: tuple, shared: torch.Tensor, sampled: torch.Tensor | None, dtype):
+        """``(..., k, 2, 2)`` the single-qubit matrices of ``gates`` (identity for ``None``):
+        one call for gates of one varying kind, gate by gate otherwise."""
+        specs = [None if g is None else self.program.gates[g] for g in gates]
+        present = [s for s in specs if s is not None]
+        kinds = {(s.name, s.uses_inputs) for s in present}
+        if len(kinds) == 1 and all(s.matrix is None for s in present):
+            members = [g for g in gates if g is not None]
+            device = shared.device
+            rows = self.constant(
+                ("rows", gates), [self.rows[g] for g in members], torch.long, device
+            )
+            values = sampled[:, rows] if present[0].uses_inputs else shared[rows]
+            matrices = gate_matrices(present[0].name, values).to(dtype)
+            if len(members) == len(gates):
+                return matrices
+            identity = self.constant("identity", IDENTITY[None], dtype, device)
+            padded = torch.cat([matrices, identity.expand(*matrices.shape[:-3], 1, 2, 2)], -3)
+            positions = np.cumsum([g is not None for g in gates]) - 1
+            positions = np.where([g is None for g in gates], len(members), positions)
+            return padded[
+                ..., self.constant(("positions", gates), positions, torch.long, device), :, :
+            ]
+        identity = self.constant("identity", IDENTITY, dtype, shared.device)
+        matrices = [identity if g is None else self.gate(g, shared, sampled, dtype) for g in gates]
+        return torch.stack(torch.broadcast_tensors(*matrices), -3)
+
+    def encoded_state(self, shared: torch.Tensor, sampled: torch.Tensor | None, batch: int):
+        """``(B, 2^n)`` the encoded product state, real for a real encoding."""
+        real = self.program.real_encoding
+        dtype = shared.dtype if real else complex_dtype(shared.dtype)
+        vectors = self.constant("initial", self.encoding.initial, dtype, shared.device)
+        for gates in self.encoding.slots:
+            matrices = self.slot(gates, shared, sampled, dtype)
+            vectors = (matrices * vectors[..., None, :]).sum(-1)
+        if vectors.dim() == 2:
+            return product_state(vectors[None]).expand(batch, -1)
+        return product_state(vectors)
+
+    def layer_singles(self, shared: torch.Tensor, sampled: torch.Tensor | None) -> torch.Tensor:
+        """``(L, n, 2, 2)`` (or ``(B, L, n, 2, 2)``): each layer's matrix on each wire."""
+        dtype = complex_dtype(shared.dtype)
+        product = None
+        for gates in self.single_slots:
+            flat = tuple(g for layer in gates for g in layer)
+            matrices = self.slot(flat, shared, sampled, dtype)
+            matrices = matrices.unflatten(-3, (len(gates), self.program.n_qubits))
+            product = matrices if product is None else matrices @ product
+        return product
+
+    def dense_matrices(self, shared: torch.Tensor, sampled: torch.Tensor | None):
+        """``{gate: (d, d) or (B, d, d)}`` for the dense steps."""
+        dtype = complex_dtype(shared.dtype)
+        return {
+            step.gate: self.gate(step.gate, shared, sampled, dtype)
+            for layer in self.program.layers
+            for step in layer.steps
+            if step.gate is not None
+        }
+
+    def forward(self, inputs: torch.Tensor, weights: torch.Tensor | None):
+        """``(layer singles, encoded state, dense matrices)`` at ``(B, n)`` inputs and the
+        flat weights."""
+        shared, sampled = self.values(inputs, weights)
+        encoded = self.encoded_state(shared, sampled, inputs.shape[0])
+        singles = self.layer_singles(shared, sampled) if self.program.layers else None
+        return singles, encoded, self.dense_matrices(shared, sampled)
