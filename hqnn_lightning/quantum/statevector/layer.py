@@ -74,7 +74,8 @@ class TorchStatevectorLayer(QuantumModule):
         """This circuit, with these weights, on ``device`` (`make_layer`)."""
         from hqnn_lightning.quantum.factory import make_layer
 
-        layer = make_layer(self.circuit, device)
+        # The drawn values are replaced by these weights at once.
+        layer = make_layer(self.circuit, device, init="uniform")
         layer.load_state_dict(self.state_dict())
         return layer
 

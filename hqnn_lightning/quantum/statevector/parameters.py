@@ -55,6 +55,8 @@ class GateMatrices(nn.Module):
             np.array([p.weight_coef for p in everything]).reshape(len(everything), n_weights).T
         )
         self.weight_index = _gather_index(self.weight_coef, n_weights)
+        if not np.isin(self.weight_coef, (0.0, 1.0)).all():
+            self.weight_index = None  # a weight times a factor: the matrix product
         self.n_shared = len(shared)
         self.input_coef = np.array([p.input_coef for p in sampled]).reshape(len(sampled), n).T
         self.input_index = _gather_index(self.input_coef, n)
@@ -137,7 +139,7 @@ class GateMatrices(nn.Module):
             matrices = gate_matrices(present[0].name, values).to(dtype)
             if len(members) == len(gates):
                 return matrices
-            identity = self.constant("identity", IDENTITY[None], dtype, device)
+            identity = self.constant("identity row", IDENTITY[None], dtype, device)
             padded = torch.cat([matrices, identity.expand(*matrices.shape[:-3], 1, 2, 2)], -3)
             positions = np.cumsum([g is not None for g in gates]) - 1
             positions = np.where([g is None for g in gates], len(members), positions)

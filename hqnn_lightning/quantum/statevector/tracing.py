@@ -200,20 +200,28 @@ def affine_parameter(
         samples.append((entry.detach(), grad_in, flat_w))
     if value.numel() == 1 and samples[0][1].abs().sum() > 0:
         raise UnsupportedCircuit(f"{where} is one value for the whole batch but reads inputs")
-    own = [grad[b] for b, (_, grad, _) in enumerate(samples)]
-    other = [grad[1 - b] for b, (_, grad, _) in enumerate(samples)]
-    if value.numel() == 2 and (
-        any(o.abs().sum() > 0 for o in other)
-        or not torch.equal(own[0], own[1])
-        or not torch.equal(samples[0][2], samples[1][2])
-    ):
-        raise UnsupportedCircuit(f"{where} mixes the samples of a batch")
     flat_weights = torch.cat([w.detach().reshape(-1) for w in weights]) if weights else None
-    entry, grad_in, grad_w = samples[0]
-    bias = entry - (own[0] * inputs[0].detach()).sum()
-    if flat_weights is not None:
-        bias = bias - (grad_w * flat_weights).sum()
-    return Parameter(float(bias), own[0].numpy(), grad_w.numpy())
+    found = []
+    for b, (entry, grad_in, grad_w) in enumerate(samples):
+        if grad_in[1 - b].abs().sum() > 0:
+            raise UnsupportedCircuit(f"{where} mixes the samples of a batch")
+        bias = entry - (grad_in[b] * inputs[b].detach()).sum()
+        if flat_weights is not None:
+            bias = bias - (grad_w * flat_weights).sum()
+        found.append((bias, grad_in[b], grad_w))
+    (bias, own, grad_w), *others = found
+    if any(
+        not (
+            torch.equal(own, o)
+            and torch.equal(grad_w, w)
+            and torch.isclose(bias, b, rtol=0, atol=AFFINE_TOLERANCE)
+        )
+        for b, o, w in others
+    ):
+        if not any(o.abs().sum() > 0 for _, o, _ in found):
+            raise UnsupportedCircuit(f"{where} has shape {tuple(value.shape)}: not one per sample")
+        raise UnsupportedCircuit(f"{where} is not an affine function of the inputs and weights")
+    return Parameter(float(bias), own.numpy(), grad_w.numpy())
 
 
 def _point(circuit: QuantumCircuit, generator: torch.Generator):
