@@ -69,6 +69,7 @@ class GateMatrices(nn.Module):
             for d in range(depth)
         ]
         self._cache: dict[Any, torch.Tensor] = {}
+        self._plans: dict[tuple, tuple] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -123,32 +124,49 @@ class GateMatrices(nn.Module):
         values = sampled[:, self.rows[gate]] if spec.uses_inputs else shared[self.rows[gate]]
         return gate_matrices(spec.name, values).to(dtype)
 
+    def _plan(self, gates: tuple) -> tuple[list, list[int], list[int] | None]:
+        """How `slot` builds ``gates``: ``(kinds, constants, gather)``, made once per slot.
+        ``kinds``: ``(name, per_sample, positions)``; ``gather``: each position's row in the
+        stacked parts (the identity after them), ``None`` if the one part is in order."""
+        if gates in self._plans:
+            return self._plans[gates]
+        kinds: dict[tuple[str, bool], list[int]] = {}
+        constants = []
+        for position, gate in enumerate(gates):
+            spec = None if gate is None else self.program.gates[gate]
+            if spec is not None and spec.matrix is None:
+                kinds.setdefault((spec.name, spec.uses_inputs), []).append(position)
+            elif spec is not None:
+                constants.append(position)
+        order = [p for positions in kinds.values() for p in positions] + constants
+        where = {position: row for row, position in enumerate(order)}
+        gather = [where.get(position, len(order)) for position in range(len(gates))]
+        complete = len(order) == len(gates) and gather == list(range(len(gates)))
+        in_order = complete and len(kinds) + bool(constants) == 1
+        plan = ([(*kind, positions) for kind, positions in kinds.items()], constants, gather)
+        self._plans[gates] = plan if not in_order else (plan[0], plan[1], None)
+        return self._plans[gates]
+
     def slot(self, gates: tuple, shared: torch.Tensor, sampled: torch.Tensor | None, dtype):
         """``(..., k, 2, 2)`` the single-qubit matrices of ``gates`` (identity for ``None``):
-        one call for gates of one varying kind, gate by gate otherwise."""
-        specs = [None if g is None else self.program.gates[g] for g in gates]
-        present = [s for s in specs if s is not None]
-        kinds = {(s.name, s.uses_inputs) for s in present}
-        if len(kinds) == 1 and all(s.matrix is None for s in present):
-            members = [g for g in gates if g is not None]
-            device = shared.device
-            rows = self.constant(
-                ("rows", gates), [self.rows[g] for g in members], torch.long, device
-            )
-            values = sampled[:, rows] if present[0].uses_inputs else shared[rows]
-            matrices = gate_matrices(present[0].name, values).to(dtype)
-            if len(members) == len(gates):
-                return matrices
-            identity = self.constant("identity row", IDENTITY[None], dtype, device)
-            padded = torch.cat([matrices, identity.expand(*matrices.shape[:-3], 1, 2, 2)], -3)
-            positions = np.cumsum([g is not None for g in gates]) - 1
-            positions = np.where([g is None for g in gates], len(members), positions)
-            return padded[
-                ..., self.constant(("positions", gates), positions, torch.long, device), :, :
-            ]
-        identity = self.constant("identity", IDENTITY, dtype, shared.device)
-        matrices = [identity if g is None else self.gate(g, shared, sampled, dtype) for g in gates]
-        return torch.stack(torch.broadcast_tensors(*matrices), -3)
+        one call per kind of varying gate, the constants at once, then one gather."""
+        device = shared.device
+        kinds, constants, gather = self._plan(gates)
+        parts = []
+        for name, per_sample, positions in kinds:
+            rows = [self.rows[gates[p]] for p in positions]
+            index = self.constant(("rows", name, per_sample, gates), rows, torch.long, device)
+            values = sampled[:, index] if per_sample else shared[index]
+            parts.append(gate_matrices(name, values).to(dtype))
+        if constants:
+            matrices = np.stack([self.program.gates[gates[p]].matrix for p in constants])
+            parts.append(self.constant(("constants", gates), matrices, dtype, device))
+        if gather is None:
+            return parts[0]
+        parts.append(self.constant("identity row", IDENTITY[None], dtype, device))
+        batch = max((part.shape[:-3] for part in parts), key=len)
+        stacked = torch.cat([part.expand(*batch, *part.shape[-3:]) for part in parts], -3)
+        return stacked[..., self.constant(("slot", gates), gather, torch.long, device), :, :]
 
     def encoded_state(self, shared: torch.Tensor, sampled: torch.Tensor | None, batch: int):
         """``(B, 2^n)`` the encoded product state, real for a real encoding."""

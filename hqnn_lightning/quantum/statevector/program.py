@@ -22,6 +22,7 @@ read, so a subclass, or a circuit written from scratch, compiles as it runs in a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -79,13 +80,13 @@ class StatevectorProgram:
         """Number of output columns."""
         return self.readout.shape[1]
 
-    @property
+    @cached_property
     def reencodes(self) -> bool:
         """Whether inputs feed a gate of the body (data re-uploading): no unitary is shared by
         the batch."""
         return any(self.gates[i].uses_inputs for i in self.body)
 
-    @property
+    @cached_property
     def real_encoding(self) -> bool:
         """Whether every encoding gate has a real matrix, so the encoded state is real."""
         gates = [self.gates[i] for wire in self.encoding for i in wire]

@@ -101,6 +101,11 @@ class StatevectorSimulator(nn.Module):
             [(first, last, any(layer.singles[first:last])) for first, last in groups]
             for layer in program.layers
         ]
+        # Layers whose single-qubit gates read no input: one fused matrix for the batch.
+        self.shared_layers = [
+            not any(program.gates[g].uses_inputs for wire in layer.singles for g in wire)
+            for layer in program.layers
+        ]
         for index, layer in enumerate(program.layers):
             for position, step in enumerate(layer.steps):
                 if step.source is not None:
@@ -170,6 +175,8 @@ class StatevectorSimulator(nn.Module):
         state = encoded.to(complex_dtype(encoded.real.dtype))
         for index, groups in enumerate(self.fused_groups):
             wires = singles[..., index, :, :, :]
+            if self.shared_layers[index] and wires.dim() == 4:
+                wires = wires[0]  # the same for every sample
             for first, last, has_gates in groups:
                 size = 2 ** (last - first)
                 trailing = state.view(batch, -1, size).transpose(1, 2)

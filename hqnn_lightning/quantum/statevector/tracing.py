@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -53,15 +54,15 @@ class Parameter:
     input_coef: np.ndarray
     weight_coef: np.ndarray
 
-    @property
+    @cached_property
     def uses_inputs(self) -> bool:
         return bool(np.any(self.input_coef))
 
-    @property
+    @cached_property
     def uses_weights(self) -> bool:
         return bool(np.any(self.weight_coef))
 
-    @property
+    @cached_property
     def is_constant(self) -> bool:
         return not (self.uses_inputs or self.uses_weights)
 
@@ -76,11 +77,11 @@ class TracedGate:
     parameters: tuple[Parameter, ...]
     matrix: np.ndarray | None
 
-    @property
+    @cached_property
     def uses_inputs(self) -> bool:
         return any(p.uses_inputs for p in self.parameters)
 
-    @property
+    @cached_property
     def uses_weights(self) -> bool:
         return any(p.uses_weights for p in self.parameters)
 

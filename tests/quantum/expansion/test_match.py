@@ -2,7 +2,7 @@
 the circuit emits; any other circuit goes to the state-vector simulation."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pennylane as qml
@@ -48,7 +48,7 @@ class Variant:
     reupload: bool = False
     n_qubits: int = 4
     n_outputs: int = 4
-    weight_shapes = {}
+    weight_shapes: ClassVar[dict] = {}
 
     def __call__(self, inputs: Any) -> list[Any]:
         for wire in range(4):
