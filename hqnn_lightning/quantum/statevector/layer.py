@@ -80,8 +80,8 @@ class TorchStatevectorLayer(QuantumModule):
         return layer
 
     def weights_vector(self) -> torch.Tensor | None:
-        """The weights flattened in ``weight_shapes`` order, ``(n_angles,)`` radians; ``None``
-        for a circuit with fixed angles."""
+        """The weights flattened in ``weight_shapes`` order, ``(n_weights,)`` radians; ``None``
+        for a circuit without weights."""
         flat = [getattr(self, name).flatten() for name in self.circuit.weight_shapes]
         if not flat:
             return None

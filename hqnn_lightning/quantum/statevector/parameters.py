@@ -61,6 +61,10 @@ class GateMatrices(nn.Module):
         self.input_coef = np.array([p.input_coef for p in sampled]).reshape(len(sampled), n).T
         self.input_index = _gather_index(self.input_coef, n)
         self.input_scale = self.input_coef.sum(0)
+        # Whether a parameter that reads inputs has a constant or a weight in it too.
+        self.sampled_offset = bool(
+            self.bias[len(shared) :].any() or self.weight_coef[:, len(shared) :].any()
+        )
         self.encoding = EncodingPlan.of(program)
         singles = [layer.singles for layer in program.layers]
         depth = max([len(wire) for layer in singles for wire in layer] + [1])
@@ -85,6 +89,11 @@ class GateMatrices(nn.Module):
             self._cache[cache_key] = torch.as_tensor(array).to(device=device, dtype=dtype)
         return self._cache[cache_key]
 
+    def basis_phase(self, dtype: torch.dtype, device: torch.device) -> torch.Tensor | None:
+        """``(2^n,)`` the encoding's fixed phases of the basis states, ``None`` if none."""
+        phase = self.encoding.basis_phase()
+        return None if phase is None else self.constant("basis phase", phase, dtype, device)
+
     def readout(self, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
         """``(2^n, n_outputs)`` read-out matrix."""
         return self.constant("readout", self.program.readout, dtype, device)
@@ -108,13 +117,25 @@ class GateMatrices(nn.Module):
             shared = bias + weights @ self.constant("weight_coef", self.weight_coef, dtype, device)
         if not self.input_coef.shape[1]:
             return shared, None
-        if self.input_index is not None:
-            index = self.constant("input_index", self.input_index, torch.long, device)
-            scale = self.constant("input_scale", self.input_scale, dtype, device)
-            read = torch.cat([inputs, inputs.new_zeros(inputs.shape[0], 1)], 1)[:, index] * scale
+        return shared, self._read_inputs(inputs, shared[self.n_shared :])
+
+    def _read_inputs(self, inputs: torch.Tensor, shared: torch.Tensor) -> torch.Tensor:
+        """``(B, P_s)``: the parameters of the gates that read inputs, ``shared`` (their part
+        without the inputs, ``(P_s,)``) plus the inputs' part. An angle encoding reads one
+        input per parameter, unscaled: a gather."""
+        dtype, device = inputs.dtype, inputs.device
+        if self.input_index is None:
+            return shared + inputs @ self.constant("input_coef", self.input_coef, dtype, device)
+        index = self.constant("input_index", self.input_index, torch.long, device)
+        if (self.input_index < inputs.shape[1]).all():
+            read = inputs[:, index]
         else:
-            read = inputs @ self.constant("input_coef", self.input_coef, dtype, device)
-        return shared, shared[self.n_shared :] + read
+            read = torch.cat([inputs, inputs.new_zeros(inputs.shape[0], 1)], 1)[:, index]
+        if not np.all(self.input_scale == 1):
+            read = read * self.constant("input_scale", self.input_scale, dtype, device)
+        if self.sampled_offset:
+            read = read + shared
+        return read
 
     def gate(self, gate: int, shared: torch.Tensor, sampled: torch.Tensor | None, dtype):
         """One gate's matrix, ``(d, d)`` or ``(B, d, d)``."""
@@ -122,7 +143,7 @@ class GateMatrices(nn.Module):
         if spec.matrix is not None:
             return self.constant(("gate", gate), spec.matrix, dtype, shared.device)
         values = sampled[:, self.rows[gate]] if spec.uses_inputs else shared[self.rows[gate]]
-        return gate_matrices(spec.name, values).to(dtype)
+        return gate_matrices(self.encoding.names.get(gate, spec.name), values).to(dtype)
 
     def _plan(self, gates: tuple) -> tuple[list, list[int], list[int] | None]:
         """How `slot` builds ``gates``: ``(kinds, constants, gather)``, made once per slot.
@@ -135,7 +156,8 @@ class GateMatrices(nn.Module):
         for position, gate in enumerate(gates):
             spec = None if gate is None else self.program.gates[gate]
             if spec is not None and spec.matrix is None:
-                kinds.setdefault((spec.name, spec.uses_inputs), []).append(position)
+                name = self.encoding.names.get(gate, spec.name)
+                kinds.setdefault((name, spec.uses_inputs), []).append(position)
             elif spec is not None:
                 constants.append(position)
         order = [p for positions in kinds.values() for p in positions] + constants
@@ -170,12 +192,15 @@ class GateMatrices(nn.Module):
 
     def encoded_state(self, shared: torch.Tensor, sampled: torch.Tensor | None, batch: int):
         """``(B, 2^n)`` the encoded product state, real for a real encoding."""
-        real = self.program.real_encoding
+        real = self.encoding.real
         dtype = shared.dtype if real else complex_dtype(shared.dtype)
         vectors = self.constant("initial", self.encoding.initial, dtype, shared.device)
-        for gates in self.encoding.slots:
+        for depth, gates in enumerate(self.encoding.slots):
             matrices = self.slot(gates, shared, sampled, dtype)
-            vectors = (matrices * vectors[..., None, :]).sum(-1)
+            if depth == 0 and self.encoding.from_zero:
+                vectors = matrices[..., :, 0]  # applied to |0>: the first column
+            else:
+                vectors = (matrices * vectors[..., None, :]).sum(-1)
         if vectors.dim() == 2:
             return product_state(vectors[None]).expand(batch, -1)
         return product_state(vectors)

@@ -27,7 +27,7 @@ from functools import cached_property
 import numpy as np
 
 from hqnn_lightning.quantum.circuits import QuantumCircuit
-from hqnn_lightning.quantum.statevector.gates import full_monomial, is_real_gate, monomial
+from hqnn_lightning.quantum.statevector.gates import full_monomial, monomial
 from hqnn_lightning.quantum.statevector.tracing import TracedCircuit, TracedGate, trace_circuit
 
 
@@ -85,17 +85,6 @@ class StatevectorProgram:
         """Whether inputs feed a gate of the body (data re-uploading): no unitary is shared by
         the batch."""
         return any(self.gates[i].uses_inputs for i in self.body)
-
-    @cached_property
-    def real_encoding(self) -> bool:
-        """Whether every encoding gate has a real matrix, so the encoded state is real."""
-        gates = [self.gates[i] for wire in self.encoding for i in wire]
-        return all(
-            np.isrealobj(g.matrix) or not np.abs(g.matrix.imag).any()
-            if g.matrix is not None
-            else is_real_gate(g.name)
-            for g in gates
-        )
 
 
 def split_encoding(

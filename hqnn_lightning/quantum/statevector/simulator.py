@@ -153,6 +153,10 @@ class StatevectorSimulator(nn.Module):
                 size = 2**self.program.n_qubits
                 rows = torch.eye(size, dtype=factors.dtype, device=factors.device)
             rows = self._apply_steps(rows, index, dense)
+        dtype = complex_dtype(encoded.real.dtype)
+        phase = self.matrices.basis_phase(dtype, encoded.device)
+        if phase is not None:  # an RX encoding: the real RY state's fixed phases
+            rows = torch.diag(phase) if rows is None else phase[:, None] * rows
         if rows is None:
             final = encoded
         elif encoded.is_complex():
@@ -173,6 +177,9 @@ class StatevectorSimulator(nn.Module):
         # a layer's steps the wires are back in order.
         batch = encoded.shape[0]
         state = encoded.to(complex_dtype(encoded.real.dtype))
+        phase = self.matrices.basis_phase(state.dtype, state.device)
+        if phase is not None:  # an RX encoding: the real RY state's fixed phases
+            state = state * phase
         for index, groups in enumerate(self.fused_groups):
             wires = singles[..., index, :, :, :]
             if self.shared_layers[index] and wires.dim() == 4:

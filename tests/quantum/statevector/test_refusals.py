@@ -35,9 +35,9 @@ class OneGate:
         elif self.body == "batch_mean":
             qml.RY(inputs[..., 0].sum(), wires=1)
         elif self.body == "detached":
-            qml.RY(float(weights[0]), wires=1)
+            qml.RY(weights.detach()[0].item(), wires=1)
         elif self.body == "value_dependent":
-            for _ in range(int(abs(float(weights[0])) * 1000) % 7):
+            for _ in range(int(abs(weights.detach()[0].item()) * 1000) % 7):
                 qml.CNOT([0, 1])
         elif self.body == "mid_measure":
             qml.measure(0)

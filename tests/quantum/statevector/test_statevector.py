@@ -16,6 +16,7 @@ from hqnn_lightning.quantum import (
     TrainableQuanvolutionFilterCircuit,
     VariationalClassifierCircuit,
 )
+from hqnn_lightning.quantum.statevector.encoding import EncodingPlan
 from hqnn_lightning.quantum.statevector.gates import (
     VARIABLE_GATES,
     full_monomial,
@@ -276,8 +277,17 @@ class TestProgram:
         circuit = VariationalClassifierCircuit(3, 2, encoding="hadamard_ry", identity_blocks=False)
         program = compile_circuit(circuit)
         names = [[program.gates[i].name for i in wire] for wire in program.encoding]
-        assert names == [["Hadamard", "RY"]] * 3 and program.real_encoding
+        assert names == [["Hadamard", "RY"]] * 3 and EncodingPlan.of(program).real
         assert not program.reencodes
+
+    def test_an_rx_encoding_is_a_real_state_and_phases(self):
+        circuit = VariationalClassifierCircuit(2, 2, encoding="rx", identity_blocks=False)
+        plan = EncodingPlan.of(compile_circuit(circuit))
+        assert plan.real and set(plan.names.values()) == {"RY"}
+        torch.testing.assert_close(
+            torch.as_tensor(plan.basis_phase()),
+            torch.tensor([1, -1j, -1j, -1], dtype=torch.complex128),
+        )
 
     @pytest.mark.parametrize("name", VARIABLE_GATES)
     def test_gate_matrices_are_pennylanes(self, name):
