@@ -38,11 +38,6 @@ class EncodingPlan:
     phases: np.ndarray
     real: bool
 
-    @property
-    def from_zero(self) -> bool:
-        """Whether every wire starts in ``|0>`` (no opening constant gate)."""
-        return all(opening_free(vector) for vector in self.initial)
-
     @classmethod
     def of(cls, program: StatevectorProgram) -> EncodingPlan:
         """The plan of ``program``'s encoding."""

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from hqnn_lightning.quantum.statevector.encoding import EncodingPlan, product_state
-from hqnn_lightning.quantum.statevector.gates import complex_dtype, gate_matrices
+from hqnn_lightning.quantum.statevector.gates import complex_dtype, gate_matrices, trig_form
 from hqnn_lightning.quantum.statevector.program import StatevectorProgram
 
 IDENTITY = np.eye(2, dtype=complex)
@@ -196,14 +196,37 @@ class GateMatrices(nn.Module):
         dtype = shared.dtype if real else complex_dtype(shared.dtype)
         vectors = self.constant("initial", self.encoding.initial, dtype, shared.device)
         for depth, gates in enumerate(self.encoding.slots):
+            if (
+                depth == 0
+                and (first := self._first_slot(gates, shared, sampled, dtype)) is not None
+            ):
+                vectors = first
+                continue
             matrices = self.slot(gates, shared, sampled, dtype)
-            if depth == 0 and self.encoding.from_zero:
-                vectors = matrices[..., :, 0]  # applied to |0>: the first column
-            else:
-                vectors = (matrices * vectors[..., None, :]).sum(-1)
+            vectors = (matrices * vectors[..., None, :]).sum(-1)
         if vectors.dim() == 2:
             return product_state(vectors[None]).expand(batch, -1)
         return product_state(vectors)
+
+    def _first_slot(self, gates: tuple, shared, sampled, dtype) -> torch.Tensor | None:
+        """The first slot of one kind of one-parameter gate on every wire, applied to the
+        starting vectors ``s``: ``C0 s + cos(f t) C1 s + sin(f t) C2 s``, without the
+        matrices; ``None`` for any other slot."""
+        kinds, constants, gather = self._plan(gates)
+        if gather is not None or constants or kinds[0][0] == "Rot":
+            return None
+        name, per_sample, _ = kinds[0]
+        form = trig_form(name)
+        terms = np.stack([np.stack([c @ s for s in self.encoding.initial]) for c in form.terms])
+        terms = self.constant(("first slot", name), terms, dtype, shared.device)
+        index = self.constant(
+            ("rows", name, per_sample, gates),
+            [self.rows[g] for g in gates],
+            torch.long,
+            shared.device,
+        )
+        half = (sampled[:, index] if per_sample else shared[index])[..., 0, None] * form.frequency
+        return terms[0] + torch.cos(half) * terms[1] + torch.sin(half) * terms[2]
 
     def layer_singles(self, shared: torch.Tensor, sampled: torch.Tensor | None) -> torch.Tensor:
         """``(L, n, 2, 2)`` (or ``(B, L, n, 2, 2)``): each layer's matrix on each wire."""
