@@ -43,9 +43,8 @@ def make_layer(
       on ``default.qubit``, exact too, with one warning naming the reason. Never another
       circuit.
 
-    `QuantumLayer`, `TorchStatevectorLayer` and `ExpansionQuanvolution` hold the circuit's
-    weights under the same names, so their state dicts are interchangeable.
-    `QuanvolutionLayer` slides any of them over images.
+    The three layers hold the circuit's weights under the same names, so their state dicts are
+    interchangeable; `QuanvolutionLayer` slides any of them over images.
 
     Args:
         circuit: A circuit description (see `circuits`), or any object with ``n_qubits``,

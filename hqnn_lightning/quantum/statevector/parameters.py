@@ -61,6 +61,9 @@ class GateMatrices(nn.Module):
         self.input_coef = np.array([p.input_coef for p in sampled]).reshape(len(sampled), n).T
         self.input_index = _gather_index(self.input_coef, n)
         self.input_scale = self.input_coef.sum(0)
+        self.input_scaled = not np.all(self.input_scale == 1)
+        self.input_unpadded = self.input_index is not None and bool(np.all(self.input_index < n))
+        self.weight_gather = self.weight_index is not None and not self.bias.any()
         # Whether a parameter that reads inputs has a constant or a weight in it too.
         self.sampled_offset = bool(
             self.bias[len(shared) :].any() or self.weight_coef[:, len(shared) :].any()
@@ -110,7 +113,7 @@ class GateMatrices(nn.Module):
         bias = self.constant("bias", self.bias, dtype, device)
         if weights is None or not self.program.n_weights:
             shared = bias
-        elif self.weight_index is not None and not self.bias.any():
+        elif self.weight_gather:
             index = self.constant("weight_index", self.weight_index, torch.long, device)
             shared = torch.cat([weights, weights.new_zeros(1)])[index]
         else:
@@ -127,11 +130,11 @@ class GateMatrices(nn.Module):
         if self.input_index is None:
             return shared + inputs @ self.constant("input_coef", self.input_coef, dtype, device)
         index = self.constant("input_index", self.input_index, torch.long, device)
-        if (self.input_index < inputs.shape[1]).all():
+        if self.input_unpadded:
             read = inputs[:, index]
         else:
             read = torch.cat([inputs, inputs.new_zeros(inputs.shape[0], 1)], 1)[:, index]
-        if not np.all(self.input_scale == 1):
+        if self.input_scaled:
             read = read * self.constant("input_scale", self.input_scale, dtype, device)
         if self.sampled_offset:
             read = read + shared
@@ -217,8 +220,12 @@ class GateMatrices(nn.Module):
             return None
         name, per_sample, _ = kinds[0]
         form = trig_form(name)
-        terms = np.stack([np.stack([c @ s for s in self.encoding.initial]) for c in form.terms])
-        terms = self.constant(("first slot", name), terms, dtype, shared.device)
+        key = ("first slot", name)
+        if (key, dtype, shared.device) not in self._cache:
+            initial = self.encoding.initial
+            terms = np.stack([np.stack([c @ s for s in initial]) for c in form.terms])
+            self.constant(key, terms, dtype, shared.device)
+        terms = self._cache[(key, dtype, shared.device)]
         index = self.constant(
             ("rows", name, per_sample, gates),
             [self.rows[g] for g in gates],
