@@ -31,6 +31,15 @@ def _gather_index(coef: np.ndarray, pad: int) -> np.ndarray | None:
     return np.where((coef != 0).any(0), np.abs(coef).argmax(0) if coef.size else 0, pad)
 
 
+def _slots(layers: list[tuple[tuple[int, ...], ...]]) -> list[tuple]:
+    """Per depth ``d``, per layer, per wire: the ``d``-th gate (``None``: none)."""
+    depth = max([len(wire) for layer in layers for wire in layer] + [1])
+    return [
+        tuple(tuple(w[d] if d < len(w) else None for w in layer) for layer in layers)
+        for d in range(depth)
+    ]
+
+
 class GateMatrices(nn.Module):
     """The program's gate matrices at given inputs and weights (see the module's docstring).
 
@@ -69,11 +78,15 @@ class GateMatrices(nn.Module):
             self.bias[len(shared) :].any() or self.weight_coef[:, len(shared) :].any()
         )
         self.encoding = EncodingPlan.of(program)
-        singles = [layer.singles for layer in program.layers]
-        depth = max([len(wire) for layer in singles for wire in layer] + [1])
+        # The layers whose single-qubit gates read no input, then those that do (their
+        # matrices are one per sample): each group's matrices are made together.
+        reads = [
+            any(program.gates[g].uses_inputs for wire in layer.singles for g in wire)
+            for layer in program.layers
+        ]
+        self.layer_groups = [[i for i, r in enumerate(reads) if r == flag] for flag in (0, 1)]
         self.single_slots = [
-            tuple(tuple(w[d] if d < len(w) else None for w in layer) for layer in singles)
-            for d in range(depth)
+            _slots([program.layers[i].singles for i in group]) for group in self.layer_groups
         ]
         self._cache: dict[Any, torch.Tensor] = {}
         self._plans: dict[tuple, tuple] = {}
@@ -235,16 +248,23 @@ class GateMatrices(nn.Module):
         half = (sampled[:, index] if per_sample else shared[index])[..., 0, None] * form.frequency
         return terms[0] + torch.cos(half) * terms[1] + torch.sin(half) * terms[2]
 
-    def layer_singles(self, shared: torch.Tensor, sampled: torch.Tensor | None) -> torch.Tensor:
-        """``(L, n, 2, 2)`` (or ``(B, L, n, 2, 2)``): each layer's matrix on each wire."""
+    def layer_singles(self, shared: torch.Tensor, sampled: torch.Tensor | None):
+        """Each layer's matrix on each wire: ``(L, n, 2, 2)`` when no layer reads inputs,
+        else a list of ``(n, 2, 2)`` and, for the layers that do, ``(B, n, 2, 2)``."""
         dtype = complex_dtype(shared.dtype)
-        product = None
-        for gates in self.single_slots:
-            flat = tuple(g for layer in gates for g in layer)
-            matrices = self.slot(flat, shared, sampled, dtype)
-            matrices = matrices.unflatten(-3, (len(gates), self.program.n_qubits))
-            product = matrices if product is None else matrices @ product
-        return product
+        layers: list[torch.Tensor | None] = [None] * len(self.program.layers)
+        for group, slots in zip(self.layer_groups, self.single_slots, strict=True):
+            product = None
+            for gates in slots:
+                flat = tuple(g for layer in gates for g in layer)
+                matrices = self.slot(flat, shared, sampled, dtype)
+                matrices = matrices.unflatten(-3, (len(gates), self.program.n_qubits))
+                product = matrices if product is None else matrices @ product
+            if group and not self.layer_groups[1]:
+                return product
+            for position, layer in enumerate(group):
+                layers[layer] = product[..., position, :, :, :]
+        return layers
 
     def dense_matrices(self, shared: torch.Tensor, sampled: torch.Tensor | None):
         """``{gate: (d, d) or (B, d, d)}`` for the dense steps."""

@@ -29,6 +29,8 @@ from hqnn_lightning.quantum.statevector.parameters import GateMatrices
 from hqnn_lightning.quantum.statevector.program import StatevectorProgram
 
 Method = Literal["auto", "unitary", "gates"]
+Singles = torch.Tensor | list[torch.Tensor]
+"""Each layer's single-qubit matrices (`GateMatrices.layer_singles`), indexed by layer."""
 METHODS: tuple[str, ...] = ("auto", "unitary", "gates")
 # Wires whose gates "gates" fuses into one matrix: a 16 x 16 product per amplitude costs less
 # than the passes over the whole state it saves (measured: fastest of 1-5 at 8-16 qubits).
@@ -101,11 +103,6 @@ class StatevectorSimulator(nn.Module):
             [(first, last, any(layer.singles[first:last])) for first, last in groups]
             for layer in program.layers
         ]
-        # Layers whose single-qubit gates read no input: one fused matrix for the batch.
-        self.shared_layers = [
-            not any(program.gates[g].uses_inputs for wire in layer.singles for g in wire)
-            for layer in program.layers
-        ]
         for index, layer in enumerate(program.layers):
             for position, step in enumerate(layer.steps):
                 if step.source is not None:
@@ -140,7 +137,7 @@ class StatevectorSimulator(nn.Module):
         return state
 
     def _run_unitary(
-        self, encoded: torch.Tensor, singles: torch.Tensor, dense: dict[int, torch.Tensor]
+        self, encoded: torch.Tensor, singles: Singles, dense: dict[int, torch.Tensor]
     ) -> torch.Tensor:
         # Row k of `rows` is the body applied to basis state k: the final state of an encoded
         # state s (a row) is s @ rows.
@@ -170,7 +167,7 @@ class StatevectorSimulator(nn.Module):
         return final.square()
 
     def _run_gates(
-        self, encoded: torch.Tensor, singles: torch.Tensor, dense: dict[int, torch.Tensor]
+        self, encoded: torch.Tensor, singles: Singles, dense: dict[int, torch.Tensor]
     ) -> torch.Tensor:
         # Each fused step applies the gates of the last wires as one batched product that also
         # moves those wires to the front, so the state is never transposed on its own; after
@@ -181,9 +178,7 @@ class StatevectorSimulator(nn.Module):
         if phase is not None:  # an RX encoding: the real RY state's fixed phases
             state = state * phase
         for index, groups in enumerate(self.fused_groups):
-            wires = singles[..., index, :, :, :]
-            if self.shared_layers[index] and wires.dim() == 4:
-                wires = wires[0]  # the same for every sample
+            wires = singles[index]
             for first, last, has_gates in groups:
                 size = 2 ** (last - first)
                 trailing = state.view(batch, -1, size).transpose(1, 2)
