@@ -17,7 +17,9 @@ Four workloads, the functions in ``WORKLOADS``:
    and in the gradients with respect to the inputs and the weights.
 2. ``head``: the study's head (``AngleEmbedding`` Y, 3 ``StronglyEntanglingLayers``, ``<Z>`` on
    each of 6 wires), batch 256, float32 inputs in ``(-pi/2, pi/2)`` as ``HybridVQC`` feeds it,
-   forward + backward (gradients of inputs and weights, as in training). Every row is timed in
+   forward + backward (gradients of inputs and weights, as in training); the same with data
+   re-uploading, and with identity blocks and the ``hadamard_ry`` encoding (the defaults of
+   ``quantum/defaults.py``), each against its own ``TorchLayer``. Every row is timed in
    the same run, interleaved (one call of each per round, after a warm-up round), so that load
    from other processes hits all of them alike; ``lightning.qubit`` takes part in fewer rounds.
    Each row shows its median and its speed-up over ``TorchLayer`` on ``default.qubit``.
