@@ -17,7 +17,9 @@ Four workloads, the functions in ``WORKLOADS``:
    and in the gradients with respect to the inputs and the weights.
 2. ``head``: the study's head (``AngleEmbedding`` Y, 3 ``StronglyEntanglingLayers``, ``<Z>`` on
    each of 6 wires), batch 256, float32 inputs in ``(-pi/2, pi/2)`` as ``HybridVQC`` feeds it,
-   forward + backward (gradients of inputs and weights, as in training). Every row is timed in
+   forward + backward (gradients of inputs and weights, as in training); the same with data
+   re-uploading, and with identity blocks and the ``hadamard_ry`` encoding (the defaults of
+   ``quantum/defaults.py``), each against its own ``TorchLayer``. Every row is timed in
    the same run, interleaved (one call of each per round, after a warm-up round), so that load
    from other processes hits all of them alike; ``lightning.qubit`` takes part in fewer rounds.
    Each row shows its median and its speed-up over ``TorchLayer`` on ``default.qubit``.
@@ -111,10 +113,22 @@ def head_inputs(batch: int, n_qubits: int, seed: int = 0) -> torch.Tensor:
     return (torch.rand(batch, n_qubits, generator=generator) - 0.5) * math.pi
 
 
+def initial(circuit: VariationalClassifierCircuit) -> str:
+    """The initialisation a circuit takes: ``identity`` with identity blocks, else
+    ``uniform`` (the values are the reference's anyway)."""
+    return "identity" if circuit.identity_blocks else "uniform"
+
+
+def reference_layer(circuit: VariationalClassifierCircuit, device: str = "default.qubit"):
+    """The circuit on a PennyLane device, its weights drawn as a model draws them."""
+    return make_layer(circuit, make_device(device, circuit.n_qubits), initial(circuit))
+
+
 def twin(circuit: VariationalClassifierCircuit, device: str, like: nn.Module, **options):
     """A layer on quantum device ``device`` holding the weights of ``like``, on the torch
     device and in the dtype of ``like``."""
-    layer = make_layer(circuit, make_device(device, circuit.n_qubits), **options)
+    device = make_device(device, circuit.n_qubits)
+    layer = make_layer(circuit, device, initial(circuit), **options)
     layer.load_state_dict(like.state_dict())
     weights = next(like.parameters())
     return layer.to(device=weights.device, dtype=weights.dtype)
@@ -151,10 +165,14 @@ def accuracy(args: argparse.Namespace) -> None:
         for _ in range(draws):
             n = rng.randint(1, max_qubits)
             circuit = VariationalClassifierCircuit(
-                n, rng.randint(1, 3), rng.choice(["strong", "basic"]), rng.choice(["rx", "ry"])
+                n,
+                rng.randint(1, 3),
+                rng.choice(["strong", "basic"]),
+                rng.choice(["rx", "ry"]),
+                identity_blocks=False,
             )
             method = rng.choice(["unitary", "gates"])
-            reference = make_layer(circuit, make_device(reference_device, n)).double()
+            reference = reference_layer(circuit, reference_device).double()
             layer = twin(circuit, "torch", reference, method=method).to(args.device, dtype)
             inputs = (torch.rand(32, n, dtype=torch.float64) * 4 - 2) * math.pi
             cotangent = torch.randn(32, n, dtype=torch.float64)
@@ -166,38 +184,28 @@ def accuracy(args: argparse.Namespace) -> None:
 
 def head(args: argparse.Namespace) -> None:
     """Table 2: the 6-qubit head at batch 256, forward + backward, every device."""
-    circuit = VariationalClassifierCircuit(6, 3, "strong", "ry")
-    reuploading = VariationalClassifierCircuit(6, 3, "strong", "ry", reupload=True)
+    circuit = VariationalClassifierCircuit(6, 3, "strong", "ry", identity_blocks=False)
+    reuploading = VariationalClassifierCircuit(
+        6, 3, "strong", "ry", reupload=True, identity_blocks=False
+    )
+    blocks = VariationalClassifierCircuit(6, 3, "strong", "hadamard_ry", identity_blocks=True)
     inputs = head_inputs(args.batch, 6).to(args.device)
-    reference = make_layer(circuit, make_device("default.qubit", 6)).to(args.device)
+    reference = reference_layer(circuit).to(args.device)
     reuploading_reference = twin(reuploading, "default.qubit", reference)
+    blocks_reference = reference_layer(blocks).to(args.device)
+    rows = [
+        ("TorchLayer, default.qubit (backprop)", reference),
+        ("torch, float32", twin(circuit, "torch", reference)),
+        ("torch, float32, method='gates'", twin(circuit, "torch", reference, method="gates")),
+        ("torch, float64", twin(circuit, "torch", reference).double()),
+        ("data re-uploading: TorchLayer, default.qubit", reuploading_reference),
+        ("data re-uploading: torch, float32", twin(reuploading, "torch", reference)),
+        ("identity blocks, hadamard_ry: TorchLayer, default.qubit", blocks_reference),
+        ("identity blocks, hadamard_ry: torch, float32", twin(blocks, "torch", blocks_reference)),
+    ]
     variants = [
-        ("TorchLayer, default.qubit (backprop)", reference, inputs, args.repeats),
-        ("torch, float32", twin(circuit, "torch", reference), inputs, args.repeats),
-        (
-            "torch, float32, method='gates'",
-            twin(circuit, "torch", reference, method="gates"),
-            inputs,
-            args.repeats,
-        ),
-        (
-            "torch, float64",
-            twin(circuit, "torch", reference).double(),
-            inputs.double(),
-            args.repeats,
-        ),
-        (
-            "data re-uploading: TorchLayer, default.qubit",
-            reuploading_reference,
-            inputs,
-            args.repeats,
-        ),
-        (
-            "data re-uploading: torch, float32",
-            twin(reuploading, "torch", reference),
-            inputs,
-            args.repeats,
-        ),
+        (name, layer, inputs.to(next(layer.parameters()).dtype), args.repeats)
+        for name, layer in rows
     ]
     if args.device == "cpu":  # a CPU simulator: it has no place in a GPU table
         lightning = twin(circuit, "lightning.qubit", reference)
@@ -247,7 +255,8 @@ def sweep_variant(args: argparse.Namespace, device: str, n_qubits: int, depth: i
     fits in ``--memory-gib``; if the whole batch would not fit, or would take longer than
     ``--budget`` seconds by linear scaling, the cell keeps the probe batch (``scale`` > 1).
     """
-    layer = make_layer(VariationalClassifierCircuit(n_qubits, depth), make_device(device, n_qubits))
+    circuit = VariationalClassifierCircuit(n_qubits, depth, identity_blocks=False)
+    layer = make_layer(circuit, make_device(device, n_qubits), "uniform")
     layer = layer.to(args.device)
     batch, limit = args.sweep_batch, args.memory_gib * 2**30
     per_sample = saved_bytes(device, n_qubits, depth)

@@ -18,7 +18,6 @@ from hqnn_lightning.quantum.expansion.layer import ExpansionQuanvolution
 from hqnn_lightning.quantum.factory import make_layer
 from hqnn_lightning.quantum.geometry import conv_output_size
 from hqnn_lightning.quantum.module import QuantumModule
-from hqnn_lightning.quantum.pennylane_layer import QuantumLayer
 
 
 class QuanvolutionLayer(QuantumModule):
@@ -96,13 +95,10 @@ class QuanvolutionLayer(QuantumModule):
         self.circuit = circuit
         quantum_device = as_device(device, self.circuit.n_qubits, shots, **device_options)
         self.device_name = quantum_device.name
-        self.filter = make_layer(self.circuit, quantum_device)
-        if isinstance(circuit, TrainableQuanvolutionFilterCircuit) and isinstance(
-            self.filter, QuantumLayer
-        ):
-            with torch.no_grad():
-                weights = self.filter.qnode_weights["weights"]
-                weights.copy_(torch.as_tensor(self.circuit.random_weights))
+        # A trainable filter starts from the seed's angles, whichever layer runs it.
+        self.filter = make_layer(self.circuit, quantum_device, init="uniform")
+        if isinstance(circuit, TrainableQuanvolutionFilterCircuit):
+            self.filter.load_state_dict({"weights": torch.as_tensor(self.circuit.random_weights)})
 
     @property
     def channels_per_input_channel(self) -> int:

@@ -30,7 +30,7 @@ class TwoCircuits(QuantumModule):
 
     def __init__(self, device: str | QuantumDevice = "torch") -> None:
         super().__init__()
-        self.circuit = VariationalClassifierCircuit(n_qubits=2, q_depth=1, identity_blocks=False)
+        self.circuit = VariationalClassifierCircuit(n_qubits=2, q_depth=2)
         if isinstance(device, str):
             device = make_device(device, self.circuit.n_qubits)
         self.halves = nn.ModuleList(make_layer(self.circuit, device) for _ in range(2))

@@ -228,7 +228,9 @@ class TestBottleneckVariants:
             "hybrid_tiny", q_depth=2, reupload=True, identity_blocks=False, q_init="normal"
         )
         assert model.quantum.circuit.reupload and model.hparams.reupload
-        assert model.quantum.simulator.program.reencoded_blocks == (1,)
+        program = model.quantum.simulator.program
+        assert program.reencodes  # both layers' encodings read the inputs
+        assert sum(gate.uses_inputs for gate in program.gates) == 2 * model.quantum.circuit.n_qubits
         model(images(4, 1, 8, 8)).sum().backward()
         assert model.quantum.weights.grad.abs().sum() > 0
         assert model.projection.weight.grad.abs().sum() > 0

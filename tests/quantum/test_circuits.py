@@ -302,9 +302,16 @@ class TestRegisteredParts:
             qnode = qml.QNode(circuit, qml.device("default.qubit", wires=2))
             (value,) = np.atleast_1d(qnode(np.array([0.4, 1.0]), np.zeros((1, 2, 3))))
             assert value == pytest.approx(np.cos(0.4), abs=1e-12)  # <X> after H, RZ(x)
-            # The torch backend knows the built-in parts only: refused, not run as RY.
-            with pytest.raises(NotImplementedError, match="not encoding='rz_plus'"):
+            # The torch backend runs what the circuit emits: the new encoding, but not an X
+            # read-out, which it refuses by name when asked for, never running another one.
+            with pytest.raises(ValueError, match=r"measurement expval\(X\(0\)\)"):
                 make_layer(circuit, make_device("torch", 2), init="uniform")
+            with pytest.warns(UserWarning, match=r"expval\(X\(0\)\)"):
+                fallback = make_layer(circuit, init="uniform")
+            with torch.no_grad():
+                fallback.weights.zero_()
+                (value,) = fallback(torch.tensor([0.4, 1.0])).tolist()
+            assert value == pytest.approx(np.cos(0.4), abs=1e-6)
         finally:
             ENCODINGS.unregister("rz_plus")
             READOUTS.unregister("x_first")

@@ -9,6 +9,7 @@ from hqnn_lightning.quantum import (
     TrainableQuanvolutionFilterCircuit,
     VariationalClassifierCircuit,
     conv_output_size,
+    defaults,
     make_device,
     make_layer,
     variational_classifier_qnode,
@@ -21,18 +22,25 @@ class TestFactory:
         return VariationalClassifierCircuit(n_qubits=2, q_depth=1, identity_blocks=False)
 
     def test_torch_is_the_default(self, circuit):
-        layer = make_layer(circuit, make_device("torch", 2), method="gates")
+        layer = make_layer(circuit, make_device("torch", 2), init="uniform", method="gates")
         assert isinstance(layer, TorchStatevectorLayer) and layer.simulator.method == "gates"
+        assert isinstance(make_layer(circuit, init="uniform"), TorchStatevectorLayer)
+
+    def test_the_initialisation_defaults_to_quantum_defaults(self):
+        circuit = VariationalClassifierCircuit(2, 2, identity_blocks=True)
+        layer = make_layer(circuit)
+        assert defaults.INIT == "identity"
+        torch.testing.assert_close(layer.mirror_weights, circuit.inverse_weights(layer.weights))
 
     @pytest.mark.parametrize("device", ["default.qubit", "lightning.qubit"])
     def test_pennylane_devices_give_a_quantum_layer(self, circuit, device):
-        layer = make_layer(circuit, make_device(device, 2, shots=50, seed=1))
+        layer = make_layer(circuit, make_device(device, 2, shots=50, seed=1), init="uniform")
         assert isinstance(layer, QuantumLayer)
         assert (layer.quantum_device.name, layer.quantum_device.shots) == (device, 50)
 
     def test_shots_on_torch_name_the_remedy(self, circuit):
         with pytest.raises(ValueError, match="use a PennyLane device such as 'default.qubit'"):
-            make_layer(circuit, make_device("torch", 2, shots=10))
+            make_layer(circuit, make_device("torch", 2, shots=10), init="uniform")
 
     def test_device_options_on_torch_are_refused(self, circuit):
         with pytest.raises(ValueError, match="torch takes no device options, got c_dtype"):
@@ -53,16 +61,19 @@ class TestDeviceKnowledge:
 class TestDispatch:
     def test_a_quanvolution_filter_on_torch_gets_the_expansion_layer(self):
         circuit = TrainableQuanvolutionFilterCircuit(kernel_size=2, n_layers=2)
-        layer = make_layer(circuit, make_device("torch", 4))
+        layer = make_layer(circuit, make_device("torch", 4), init="uniform")
         assert isinstance(layer, ExpansionQuanvolution) and layer.trainable
-        assert isinstance(make_layer(circuit, make_device("default.qubit", 4)), QuantumLayer)
+        qubit = make_device("default.qubit", 4)
+        assert isinstance(make_layer(circuit, qubit, init="uniform"), QuantumLayer)
 
     def test_the_device_must_have_the_circuits_wires(self):
         with pytest.raises(
             ValueError, match="the circuit has 2 qubits, but the torch device has 3"
         ):
             make_layer(
-                VariationalClassifierCircuit(2, 1, identity_blocks=False), make_device("torch", 3)
+                VariationalClassifierCircuit(2, 1, identity_blocks=False),
+                make_device("torch", 3),
+                init="uniform",
             )
 
     def test_a_described_device_takes_no_more_settings(self):

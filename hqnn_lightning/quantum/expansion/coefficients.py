@@ -10,9 +10,10 @@ The encoded state is the product of the ``rho_i``, so for the filter unitary ``U
 over the ``3^n`` Pauli strings ``P`` made of ``I``, ``Z`` and ``X`` only (``Y`` terms meet a zero
 in ``rho``). The coefficients depend on the filter alone, never on the pixels.
 
-`expansion_coefficients` computes them in torch from the circuit's gates, in the Heisenberg
-picture (``U^dag Z_q U`` built gate by gate, which costs ``4^n`` per gate rather than a
-``2^n x 2^n`` matrix product), and is differentiable in the gate angles.
+`expansion_coefficients` computes them in torch from the gates the circuit emits after its
+encoding (`match.filter_matrices`; `match.expansion_mismatch` says which circuits qualify), in
+the Heisenberg picture (``U^dag Z_q U`` built gate by gate, which costs ``4^n`` per gate rather
+than a ``2^n x 2^n`` matrix product), and is differentiable in the gate angles.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hqnn_lightning.quantum.circuits import QuanvolutionFilterCircuit
+from hqnn_lightning.quantum.circuits import QuantumCircuit
+from hqnn_lightning.quantum.expansion.match import expansion_mismatch, filter_matrices
+from hqnn_lightning.quantum.statevector.program import StatevectorProgram, compile_circuit
 
 PAULI_ORDER = ("I", "Z", "X")
 """Index ``a`` of a qubit's factor in a coefficient's multi-index: ``1``, ``cos``, ``sin``."""
@@ -40,8 +43,22 @@ _PAULIS = {
 }
 
 
+def filter_program(circuit: QuantumCircuit | StatevectorProgram) -> StatevectorProgram:
+    """The compiled program of a circuit the expansion computes exactly.
+
+    Raises:
+        ValueError: the expansion does not hold for it (the message says why).
+    """
+    program = circuit if isinstance(circuit, StatevectorProgram) else compile_circuit(circuit)
+    reason = expansion_mismatch(program)
+    if reason is not None:
+        name = type(circuit).__name__
+        raise ValueError(f"the quanvolution expansion does not hold for {name}: {reason}")
+    return program
+
+
 def expansion_coefficients(
-    circuit: QuanvolutionFilterCircuit, weights: torch.Tensor | None = None
+    circuit: QuantumCircuit | StatevectorProgram, weights: torch.Tensor | None = None
 ) -> torch.Tensor:
     """``c[q, P]`` of the filter, float64 ``(n_outputs, 3**n_qubits)``.
 
@@ -52,38 +69,39 @@ def expansion_coefficients(
     for shallow filters.
 
     Args:
-        circuit: The filter description.
-        weights: ``RandomLayers`` angles ``(n_layers, n_qubits)`` in radians; ``None`` uses the
-            circuit's fixed `random_weights`. Gradients flow
-            to a tensor that requires them.
+        circuit: The filter, or its compiled program (`filter_program`).
+        weights: The circuit's weights flattened in ``weight_shapes`` order (radians), for a
+            circuit that has weights; gradients flow to a tensor that requires them.
     """
-    if weights is None:
-        weights = torch.as_tensor(circuit.random_weights)
-    n = circuit.n_qubits
-    gates = [
-        (torch.as_tensor(op.matrix(), device=weights.device).to(torch.complex128), list(op.wires))
-        for op in circuit.random_layers(weights).decomposition()
-    ]
+    program = filter_program(circuit)
+    if program.n_weights and weights is None:
+        raise ValueError(f"this filter has {program.n_weights} weights: pass them")
+    if weights is not None:
+        weights = torch.as_tensor(weights).reshape(-1).to(torch.float64)
+    device = weights.device if weights is not None else torch.device("cpu")
+    gates = filter_matrices(program, weights)
+    n = program.n_qubits
     if n <= BATCHED_QUBITS:
-        return _heisenberg_all(gates, n, weights.device)
-    return torch.stack([_heisenberg_z(q, gates, n, weights.device) for q in range(n)])
+        return _heisenberg_all(gates, n, device)
+    return torch.stack([_heisenberg_z(q, gates, n, device) for q in range(n)])
 
 
-def expansion_support(circuit: QuanvolutionFilterCircuit) -> np.ndarray:
+def expansion_support(circuit: QuantumCircuit | StatevectorProgram) -> np.ndarray:
     """Which ``c[q, P]`` are not identically zero: bool ``(n_outputs, 3**n_qubits)``.
 
-    Each coefficient is a trigonometric polynomial in the ``RandomLayers`` angles; one that is
-    not identically zero vanishes only on a set of measure zero, while one that is comes out of
+    Each coefficient is a trigonometric polynomial in the weights; one that is not identically
+    zero vanishes only on a set of measure zero, while one that is comes out of
     `expansion_coefficients` as exactly zero or as a rounding residue (about 1e-16). A
     coefficient is in the support if it exceeds `RESIDUE` at either of two generic
-    (fixed pseudo-random) angle draws. Outside the support, the coefficients and their
-    gradients in the angles are zero.
+    (fixed pseudo-random) weight draws (at the constants, for a circuit without weights).
+    Outside the support, the coefficients and their gradients in the weights are zero.
     """
+    program = filter_program(circuit)
     rng = np.random.default_rng(SUPPORT_SEED)
-    support = np.zeros((circuit.n_qubits, 3**circuit.n_qubits), dtype=bool)
-    for _ in range(2):
-        angles = torch.as_tensor(rng.uniform(0, 2 * np.pi, circuit.random_weights.shape))
-        support |= (expansion_coefficients(circuit, angles).abs() > RESIDUE).numpy()
+    support = np.zeros((program.n_qubits, 3**program.n_qubits), dtype=bool)
+    for _ in range(2 if program.n_weights else 1):
+        weights = torch.as_tensor(rng.uniform(0, 2 * np.pi, program.n_weights))
+        support |= (expansion_coefficients(program, weights).abs() > RESIDUE).numpy()
     return support
 
 

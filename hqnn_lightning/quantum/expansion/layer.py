@@ -1,9 +1,10 @@
 """The quanvolution's exact fast path: the filter's multilinear expansion, slid over images.
 
-A `QuanvolutionFilterCircuit` maps a patch to ``<Z_q>`` values that are exactly
-``sum_P c[q, P] prod_i f_i(P_i)`` with ``f_i = (1, cos(pi x_i), sin(pi x_i))``
-(`expansion.coefficients`). `ExpansionQuanvolution` evaluates that
-form on every patch in one of two ways, which agree to rounding:
+A circuit that opens each wire with ``RY(pi x_i)`` and then reads no input (checked on the
+operations it emits, `expansion.match`; the library's `QuanvolutionFilterCircuit` is one) maps a
+patch to ``<Z_q>`` values that are exactly ``sum_P c[q, P] prod_i f_i(P_i)`` with
+``f_i = (1, cos(pi x_i), sin(pi x_i))`` (`expansion.coefficients`). `ExpansionQuanvolution`
+evaluates that form on every patch in one of two ways, which agree to rounding:
 
 - the compiled CPU kernel (`expansion.kernel`), fused so that no
   per-patch feature reaches memory, for float32/float64 CPU images that need no gradient; a
@@ -19,18 +20,19 @@ terms that are not identically zero.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hqnn_lightning.quantum.circuits import (
-    QuanvolutionFilterCircuit,
-    TrainableQuanvolutionFilterCircuit,
+from hqnn_lightning.quantum.circuits import QuantumCircuit
+from hqnn_lightning.quantum.defaults import INIT, INIT_SCALE
+from hqnn_lightning.quantum.expansion.coefficients import (
+    expansion_coefficients,
+    expansion_support,
+    filter_program,
 )
-from hqnn_lightning.quantum.expansion.coefficients import expansion_coefficients, expansion_support
 from hqnn_lightning.quantum.expansion.kernel import (
     MAX_QUBITS,
     VARIANTS,
@@ -40,50 +42,85 @@ from hqnn_lightning.quantum.expansion.kernel import (
     run_kernel_grad,
 )
 from hqnn_lightning.quantum.geometry import conv_output_size
+from hqnn_lightning.quantum.initialisation import initial_weights
 from hqnn_lightning.quantum.module import QuantumModule
+from hqnn_lightning.quantum.statevector.program import StatevectorProgram
+
+if TYPE_CHECKING:
+    from hqnn_lightning.quantum.devices import QuantumDevice
 
 CHUNK_ELEMENTS = 2**22
 """Intermediate values per chunk of patches in the pure-torch path (32 MiB in float64)."""
 
 
 class ExpansionQuanvolution(QuantumModule):
-    """A quanvolution filter slid over images, exactly, without a quantum simulator:
-    ``forward(images, stride)`` maps ``(B, C, H, W) -> (B, C * k**2, H', W')`` with
-    ``H' = conv_output_size(H, k, stride)``; `make_layer` builds it for a filter on ``"torch"``.
+    """A quanvolution filter evaluated exactly, without a quantum simulator, by its
+    expansion: slid over images, ``forward(images, stride)`` maps ``(B, C, H, W) ->
+    (B, C * k**2, H', W')`` with ``H' = conv_output_size(H, k, stride)``; on rows,
+    ``forward(inputs)`` maps ``(..., n_qubits) -> (..., n_qubits)`` as the other layers do.
+    `make_layer` builds it on ``"torch"`` for a circuit the expansion provably computes
+    (`expansion_mismatch` on the operations it emits).
 
     Output channel ``c * k**2 + q`` is qubit ``q``'s ``<Z>`` on input channel ``c``; pixels are
     rotated by ``pi`` times their value. The stride and padding are the caller's
     (`QuanvolutionLayer`).
 
-    A `TrainableQuanvolutionFilterCircuit` learns its ``RandomLayers`` angles, a parameter
-    ``weights`` of shape ``(n_layers, k**2)`` in the default dtype, initialised to the
-    circuit's fixed angles; the coefficients are then recomputed from them (differentiably, in
-    float64) at every forward.
+    A circuit with weights (`TrainableQuanvolutionFilterCircuit`) learns them: parameters under
+    the circuit's weight names and shapes, in the default dtype; the coefficients are then
+    recomputed from them (differentiably, in float64) at every forward.
 
     Args:
         circuit: The filter.
+        program: Its compiled program, if already compiled (`make_layer`).
+        init: How the weights start, one of `QUANTUM_INITS`.
+        init_scale: Standard deviation of ``init="normal"`` (radians).
+
+    Raises:
+        ValueError: the expansion does not hold for the circuit (the message says why).
     """
 
-    def __init__(self, circuit: QuanvolutionFilterCircuit) -> None:
+    def __init__(
+        self,
+        circuit: QuantumCircuit,
+        program: StatevectorProgram | None = None,
+        init: str = INIT,
+        init_scale: float = INIT_SCALE,
+    ) -> None:
         super().__init__()
         self.circuit = circuit
-        trainable = isinstance(circuit, TrainableQuanvolutionFilterCircuit)
-        self.support = expansion_support(circuit)
-        coefficients = expansion_coefficients(circuit).numpy() * self.support
+        self.program = filter_program(circuit if program is None else program)
+        side = math.isqrt(circuit.n_qubits)
+        self.kernel_size = side if side * side == circuit.n_qubits else None
+        for name, weight in initial_weights(circuit, init, init_scale).items():
+            self.register_parameter(name, nn.Parameter(weight))
+        self.support = expansion_support(self.program)
+        weights = self.weights_vector()
+        weights = None if weights is None else weights.detach().double()
+        coefficients = expansion_coefficients(self.program, weights).numpy() * self.support
         self.table = CoefficientTable.from_coefficients(coefficients, self.support)
-        if trainable:
-            angles = torch.as_tensor(circuit.random_weights, dtype=torch.get_default_dtype())
-            self.weights = nn.Parameter(angles)
-            self.fixed_coefficients: np.ndarray | None = None
-        else:
-            self.fixed_coefficients = coefficients
+        self.fixed_coefficients = None if self.trainable else coefficients
+
+    def weights_vector(self) -> torch.Tensor | None:
+        """The weights flattened in ``weight_shapes`` order, ``(n_weights,)``; ``None``
+        without weights."""
+        flat = [getattr(self, name).reshape(-1) for name in self.circuit.weight_shapes]
+        return torch.cat(flat) if flat else None
 
     def coefficients(self, like: torch.Tensor) -> torch.Tensor:
-        """``c[q, P]`` on the support, ``(k**2, 3**(k**2))`` float64 on ``like``'s device."""
+        """``c[q, P]`` on the support, ``(n, 3**n)`` float64 on ``like``'s device."""
         if self.fixed_coefficients is not None:
             return torch.as_tensor(self.fixed_coefficients, device=like.device)
         support = torch.as_tensor(self.support, device=like.device)
-        return expansion_coefficients(self.circuit, self.weights.double()) * support
+        return expansion_coefficients(self.program, self.weights_vector().double()) * support
+
+    def on_device(self, device: QuantumDevice) -> nn.Module:
+        """This circuit, with these weights, on ``device`` (`make_layer`)."""
+        from hqnn_lightning.quantum.factory import make_layer
+
+        # The drawn values are replaced by these weights at once.
+        layer = make_layer(self.circuit, device, init="uniform")
+        layer.load_state_dict(self.state_dict())
+        return layer
 
     def uses_kernel(self, images: torch.Tensor) -> bool:
         """Whether ``forward(images)`` runs the compiled CPU kernel: CPU float32/float64
@@ -98,13 +135,19 @@ class ExpansionQuanvolution(QuantumModule):
 
     @property
     def trainable(self) -> bool:
-        """Whether the filter's angles are parameters."""
-        return self.fixed_coefficients is None
+        """Whether the filter has weights to learn."""
+        return bool(self.circuit.weight_shapes)
 
-    def forward(self, images: torch.Tensor, stride: int) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, stride: int | None = None) -> torch.Tensor:
         """``(B, C, H, W) -> (B, C * k**2, H', W')`` in the dtype of ``images``, patches
-        ``stride`` pixels apart."""
-        k = self.circuit.kernel_size
+        ``stride`` pixels apart; without ``stride``, rows ``(..., n) -> (..., n)``."""
+        if stride is None:
+            coefficients = self.coefficients(images).to(images.dtype)
+            rows = images.reshape(-1, self.circuit.n_qubits)
+            return expansion_rows(rows, coefficients).reshape(images.shape)
+        k = self.kernel_size
+        if k is None:
+            raise ValueError(f"a filter of {self.circuit.n_qubits} qubits is no square patch")
         if not self.uses_kernel(images):
             coefficients = self.coefficients(images).to(images.dtype)
             return expansion_convolution(images, coefficients, k, stride)
@@ -166,6 +209,14 @@ def expansion_convolution(
     out_w = conv_output_size(width, kernel_size, stride)
     patches = F.unfold(images, kernel_size, stride=stride)
     pixels = patches.view(batch, channels, n, -1).transpose(2, 3).reshape(-1, n)
+    values = expansion_rows(pixels, coefficients).view(batch, channels, out_h * out_w, n)
+    return values.transpose(2, 3).reshape(batch, channels * n, out_h, out_w)
+
+
+def expansion_rows(pixels: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
+    """The expansion on rows of pixels in pure torch, ``(N, n) -> (N, n)``, chunked,
+    differentiable in both arguments (``coefficients`` ``(n, 3**n)``, same dtype)."""
+    n = pixels.shape[1]
     n_head = n // 2
     head_size, tail_size = 3**n_head, 3 ** (n - n_head)
     # (n_out, head, tail) -> (tail, n_out * head): one matrix product per chunk.
@@ -179,8 +230,7 @@ def expansion_convolution(
         tail = _products(factors[:, n_head:])
         partial = (tail @ weights).view(-1, n, head_size)
         outputs.append((partial * head[:, None, :]).sum(-1))
-    values = torch.cat(outputs).view(batch, channels, out_h * out_w, n)
-    return values.transpose(2, 3).reshape(batch, channels * n, out_h, out_w)
+    return torch.cat(outputs)
 
 
 def _products(factors: torch.Tensor) -> torch.Tensor:

@@ -6,28 +6,33 @@ import torch
 from torch import nn
 
 from hqnn_lightning.quantum.circuits import QuantumCircuit
+from hqnn_lightning.quantum.defaults import INIT, INIT_SCALE
 from hqnn_lightning.quantum.devices import TORCH_DEVICE, QuantumDevice, as_device
 from hqnn_lightning.quantum.initialisation import initial_weights
 from hqnn_lightning.quantum.module import QuantumModule
-from hqnn_lightning.quantum.statevector.program import compile_circuit
+from hqnn_lightning.quantum.statevector.program import StatevectorProgram, compile_circuit
 from hqnn_lightning.quantum.statevector.simulator import Method, StatevectorSimulator
 
 
 class TorchStatevectorLayer(QuantumModule):
     """`QuantumLayer`'s contract, simulated exactly in plain torch (``device="torch"``).
 
-    ``forward`` maps ``(..., n_qubits)`` inputs (radians) to ``(..., n_outputs)`` expectation
-    values; all leading dimensions form one batch. The trainable weights are the circuit's
+    ``forward`` maps ``(..., n_qubits)`` inputs (radians) to ``(..., n_outputs)`` outputs
+    (expectation values, probabilities), as ``TorchLayer`` does: ``(...)`` for a circuit that
+    returns one bare expectation value; all leading dimensions form one batch. The circuit is
+    compiled from the operations it emits (`compile_circuit`); one the backend cannot run is
+    refused with `UnsupportedCircuit` (a ``ValueError``) naming the gate, parameter or
+    measurement. The trainable weights are the circuit's
     ``weight_shapes`` under the same names (``weights``), drawn by `initial_weights` as
     `QuantumLayer`'s are, so the same seed gives the same layer and state dicts move between the
     two. A circuit
-    with fixed angles (`QuanvolutionFilterCircuit`) has no parameters.
+    without weights (`QuanvolutionFilterCircuit`) has no parameters.
 
     The simulation (`StatevectorSimulator`) is differentiable by autograd with respect to inputs
     and weights, runs on the device of its inputs (CPU or CUDA) and in their precision: float64
     inputs and weights give complex128 amplitudes and float64 outputs, float32 complex64 and
     float32 (the wider of the two dtypes wins; narrower floats compute in float32; a circuit's
-    fixed angles follow the inputs). It agrees with ``default.qubit`` to rounding.
+    constant angles follow the inputs). It agrees with ``default.qubit`` to rounding.
     The layer pickles and deep-copies as any module does.
 
     Args:
@@ -39,6 +44,7 @@ class TorchStatevectorLayer(QuantumModule):
         method: ``"unitary"``, ``"gates"`` or ``"auto"`` (see `StatevectorSimulator`).
         init: How the weights start, one of `QUANTUM_INITS`.
         init_scale: Standard deviation of ``init="normal"`` (radians).
+        program: The circuit's compiled program, if already compiled (`make_layer`).
     """
 
     def __init__(
@@ -48,8 +54,9 @@ class TorchStatevectorLayer(QuantumModule):
         shots: int | None = None,
         diff_method: str | None = None,
         method: Method = "auto",
-        init: str = "uniform",
-        init_scale: float = 0.01,
+        init: str = INIT,
+        init_scale: float = INIT_SCALE,
+        program: StatevectorProgram | None = None,
     ) -> None:
         super().__init__()
         self.quantum_device = as_device(device, circuit.n_qubits, shots, diff_method)
@@ -58,7 +65,8 @@ class TorchStatevectorLayer(QuantumModule):
                 f"TorchStatevectorLayer runs on device='torch', got {self.quantum_device.name!r}"
             )
         self.circuit = circuit
-        self.simulator = StatevectorSimulator(compile_circuit(circuit), method)
+        program = compile_circuit(circuit) if program is None else program
+        self.simulator = StatevectorSimulator(program, method)
         for name, weight in initial_weights(circuit, init, init_scale).items():
             self.register_parameter(name, nn.Parameter(weight))
 
@@ -66,13 +74,14 @@ class TorchStatevectorLayer(QuantumModule):
         """This circuit, with these weights, on ``device`` (`make_layer`)."""
         from hqnn_lightning.quantum.factory import make_layer
 
-        layer = make_layer(self.circuit, device)
+        # The drawn values are replaced by these weights at once.
+        layer = make_layer(self.circuit, device, init="uniform")
         layer.load_state_dict(self.state_dict())
         return layer
 
     def weights_vector(self) -> torch.Tensor | None:
-        """The weights flattened in ``weight_shapes`` order, ``(n_angles,)`` radians; ``None``
-        for a circuit with fixed angles."""
+        """The weights flattened in ``weight_shapes`` order, ``(n_weights,)`` radians; ``None``
+        for a circuit without weights."""
         flat = [getattr(self, name).flatten() for name in self.circuit.weight_shapes]
         if not flat:
             return None
@@ -93,14 +102,14 @@ class TorchStatevectorLayer(QuantumModule):
             dtype = torch.promote_types(dtype, weights.dtype)
         if dtype != torch.float64:
             dtype = torch.float32
-        if weights is None:
-            angles = self.simulator.fixed_angles(dtype, inputs.device)
-        else:
-            angles = weights.to(dtype)
+        if weights is not None:
+            weights = weights.to(dtype)
         # Mixed precision would run the real products in bfloat16; the layer stays exact.
         with torch.autocast(inputs.device.type, enabled=False):
-            out = self.simulator(inputs.reshape(-1, n).to(dtype), angles)
-        return out.reshape(*inputs.shape[:-1], self.circuit.n_outputs)
+            out = self.simulator(inputs.reshape(-1, n).to(dtype), weights)
+        if self.simulator.program.squeeze:
+            return out.reshape(inputs.shape[:-1])
+        return out.reshape(*inputs.shape[:-1], out.shape[-1])
 
     def extra_repr(self) -> str:
         return f"circuit={self.circuit}, device='torch'"

@@ -1,203 +1,170 @@
-"""Circuit descriptions compiled into gate programs for the torch state-vector simulator.
+"""Circuits compiled, from the operations they emit, into programs for the torch state-vector
+simulator.
 
-A program is an angle encoding of the inputs, then blocks of single-qubit rotations on distinct
-wires, each followed by the CNOTs before the next block, then ``<Z>`` on every wire; a
-data re-uploading circuit encodes the inputs again before some blocks. A mirror layer
-(identity blocks) is plain gates, so it needs nothing of its own: its CNOTs join those of the
-layer before it, its rotations start a block. The gate
-sequence is read off PennyLane's own template decompositions (``StronglyEntanglingLayers`` with
-its default ``ranges``, ``BasicEntanglerLayers`` with its special cases for one and two wires,
-``RandomLayers`` with its seeded choice of gates), so it is the QNode's sequence by
-construction; the decomposition is run once, with weights whose values are their own indices,
-so that each gate's parameters say which weights it reads.
+`compile_circuit` traces the circuit (`tracing.trace_circuit`: its gates, each parameter an
+affine function of the inputs and weights, its read-out) and arranges the gates for the
+simulator:
+
+- the *encoding*: on each wire, the single-qubit gates that no weight feeds and that come
+  before any other gate on that wire. They make a product state, one 2-vector per wire and
+  sample, whatever the gates are (``RY``, a Hadamard then ``RY``, ``RX``, constants);
+- the *body*: every other gate, in order, grouped into layers. A layer is one 2 x 2 matrix per
+  wire (the product of that wire's single-qubit gates) followed by steps: runs of constant
+  gates that permute basis states up to phases (``CNOT``, ``CZ``, ``SWAP``, ``Toffoli``)
+  composed into one permutation, and dense gates (``CRX``, ``IsingZZ``, a constant 2-qubit
+  matrix) applied on their wires. A single-qubit gate joins the current layer unless a step
+  of that layer touched its wire: the gates it moves ahead of act on other wires.
+
+Nothing of the circuit but ``n_qubits``, ``weight_shapes`` and what ``__call__`` queues is
+read, so a subclass, or a circuit written from scratch, compiles as it runs in a QNode.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from functools import singledispatch
+from functools import cached_property
 
 import numpy as np
-import pennylane as qml
 
-from hqnn_lightning.quantum.circuits import (
-    QuanvolutionFilterCircuit,
-    VariationalClassifierCircuit,
-)
-
-GATE_NAMES = ("Rot", "RX", "RY", "RZ")
+from hqnn_lightning.quantum.circuits import QuantumCircuit
+from hqnn_lightning.quantum.statevector.gates import full_monomial, monomial
+from hqnn_lightning.quantum.statevector.tracing import TracedCircuit, TracedGate, trace_circuit
 
 
-@dataclass(frozen=True)
-class Gate:
-    """A single-qubit rotation whose angles are entries of the program's angle vector.
+@dataclass(frozen=True, eq=False)
+class Step:
+    """After a layer's single-qubit gates: a permutation up to phases of the basis states,
+    ``new[:, t] = phase[t] * state[:, source[t]]`` (``phase`` ``None`` for all ones), or the
+    dense gate ``gate`` (an index into the program's gates)."""
 
-    Args:
-        name: ``"Rot"`` (angles phi, theta, omega), ``"RX"``, ``"RY"`` or ``"RZ"``.
-        wire: Wire it acts on.
-        angles: Indices into the flat angle vector, three for ``Rot``, one otherwise.
-    """
-
-    name: str
-    wire: int
-    angles: tuple[int, ...]
+    source: np.ndarray | None = None
+    phase: np.ndarray | None = None
+    gate: int | None = None
 
 
-@dataclass(frozen=True)
-class Block:
-    """Single-qubit gates on distinct wires, then CNOTs ``(control, target)`` in order."""
+@dataclass(frozen=True, eq=False)
+class Layer:
+    """Per wire, the single-qubit gates (indices, in order) of the layer; then its steps."""
 
-    gates: tuple[Gate, ...]
-    cnots: tuple[tuple[int, int], ...]
+    singles: tuple[tuple[int, ...], ...]
+    steps: tuple[Step, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StatevectorProgram:
-    """A compiled circuit: ``RX`` or ``RY`` of ``input_scale * x_i`` on wire ``i`` (after a
-    Hadamard with ``hadamard``), the blocks, then ``<Z>`` of every wire.
+    """A compiled circuit (see the module's docstring).
 
     Args:
-        n_qubits: Number of wires; the inputs have this many features.
-        rotation: Encoding axis, ``"X"`` or ``"Y"``.
-        input_scale: Factor on the inputs before the rotation (1, or pi for pixels in [0, 1]).
-        blocks: The gates after the encoding.
-        n_angles: Length of the flat angle vector the gates index: the circuit's weights,
-            flattened in ``weight_shapes`` order.
-        fixed_angles: The angle vector of a circuit without weights (a fixed quanvolution
-            filter), else ``None``.
-        reencoded_blocks: Indices of the blocks before which the inputs are encoded again
-            (the same rotations on every wire), in increasing order; empty for one encoding.
-        hadamard: Every encoding starts with a Hadamard on every wire (``"hadamard_ry"``).
+        n_qubits: Number of wires and of input features.
+        n_weights: Length of the flat weight vector (the circuit's weights in
+            ``weight_shapes`` order, flattened).
+        gates: Every gate the circuit emits, in order.
+        encoding: Per wire, the indices of its encoding gates, in order.
+        body: The indices of the other gates, in order.
+        layers: The body arranged for the simulator.
+        readout: ``(2^n, n_outputs)``: the outputs are the basis states' probabilities times it.
+        squeeze: The circuit returns one bare expectation value: ``(B,)`` rather than ``(B, 1)``.
     """
 
     n_qubits: int
-    rotation: str
-    input_scale: float
-    blocks: tuple[Block, ...]
-    n_angles: int
-    fixed_angles: tuple[float, ...] | None = None
-    reencoded_blocks: tuple[int, ...] = ()
-    hadamard: bool = False
+    n_weights: int
+    gates: tuple[TracedGate, ...]
+    encoding: tuple[tuple[int, ...], ...]
+    body: tuple[int, ...]
+    layers: tuple[Layer, ...]
+    readout: np.ndarray
+    squeeze: bool
 
     @property
     def n_outputs(self) -> int:
-        """One ``<Z>`` per wire."""
-        return self.n_qubits
+        """Number of output columns."""
+        return self.readout.shape[1]
 
-    def gates_by_name(self) -> dict[str, list[Gate]]:
-        """Every gate, grouped by name in `GATE_NAMES` order, in program order."""
-        by_name: dict[str, list[Gate]] = {name: [] for name in GATE_NAMES}
-        for block in self.blocks:
-            for gate in block.gates:
-                by_name[gate.name].append(gate)
-        return by_name
+    @cached_property
+    def reencodes(self) -> bool:
+        """Whether inputs feed a gate of the body (data re-uploading): no unitary is shared by
+        the batch."""
+        return any(self.gates[i].uses_inputs for i in self.body)
 
 
-def group_blocks(operations: list[qml.operation.Operator]) -> tuple[Block, ...]:
-    """Groups a decomposed gate sequence into blocks.
+def split_encoding(
+    gates: tuple[TracedGate, ...], n_qubits: int
+) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
+    """``(encoding per wire, body)``: a single-qubit gate that no weight feeds is encoding
+    while no other gate has touched its wire."""
+    closed: set[int] = set()
+    encoding: list[list[int]] = [[] for _ in range(n_qubits)]
+    body = []
+    for index, gate in enumerate(gates):
+        if len(gate.wires) == 1 and not gate.uses_weights and gate.wires[0] not in closed:
+            encoding[gate.wires[0]].append(index)
+        else:
+            body.append(index)
+            closed.update(gate.wires)
+    return tuple(tuple(wire) for wire in encoding), tuple(body)
 
-    Each rotation's parameters must be indices into the angle vector (see
-    `weight_indices`); a new block starts when a rotation follows a CNOT or meets a wire
-    that already has a gate in the current block.
 
-    Raises:
-        NotImplementedError: a gate other than ``Rot``, ``RX``, ``RY``, ``RZ``, ``CNOT``.
-    """
-    blocks: list[Block] = []
-    gates: list[Gate] = []
-    cnots: list[tuple[int, int]] = []
-    for op in operations:
-        wires = [int(w) for w in op.wires]
-        if op.name == "CNOT":
-            cnots.append((wires[0], wires[1]))
+def _step(gate: TracedGate, index: int, previous: Step | None, n_qubits: int) -> list[Step]:
+    """The steps that replace ``previous`` once ``gate`` is added: one permutation when both
+    permute basis states."""
+    found = None if gate.matrix is None else monomial(gate.matrix)
+    if found is None:
+        return [s for s in (previous, Step(gate=index)) if s is not None]
+    source, phase = full_monomial(*found, gate.wires, n_qubits)
+    if previous is not None and previous.source is not None:
+        before = np.ones(len(source)) if previous.phase is None else previous.phase
+        phase, source = phase * before[source], previous.source[source]
+    step = Step(source, None if np.allclose(phase, 1, rtol=0, atol=1e-15) else phase)
+    if previous is None or previous.source is not None:
+        return [step]
+    return [previous, step]
+
+
+def group_layers(
+    gates: tuple[TracedGate, ...], body: tuple[int, ...], n_qubits: int
+) -> tuple[Layer, ...]:
+    """The body as layers (see the module's docstring)."""
+    layers: list[Layer] = []
+    singles: list[list[int]] = [[] for _ in range(n_qubits)]
+    steps: list[Step] = []
+    touched: set[int] = set()
+    for index in body:
+        gate = gates[index]
+        if len(gate.wires) == 1:
+            if gate.wires[0] in touched:
+                layers.append(Layer(tuple(map(tuple, singles)), tuple(steps)))
+                singles, steps, touched = [[] for _ in range(n_qubits)], [], set()
+            singles[gate.wires[0]].append(index)
             continue
-        if op.name not in GATE_NAMES:
-            raise NotImplementedError(f"the torch state-vector backend has no gate {op.name}")
-        if cnots or any(g.wire == wires[0] for g in gates):
-            blocks.append(Block(tuple(gates), tuple(cnots)))
-            gates, cnots = [], []
-        gates.append(Gate(op.name, wires[0], tuple(round(float(p)) for p in op.parameters)))
-    if gates or cnots:
-        blocks.append(Block(tuple(gates), tuple(cnots)))
-    return tuple(blocks)
+        previous = steps.pop() if steps else None
+        steps.extend(_step(gate, index, previous, n_qubits))
+        touched.update(gate.wires)
+    if steps or any(singles):
+        layers.append(Layer(tuple(map(tuple, singles)), tuple(steps)))
+    return tuple(layers)
 
 
-def weight_indices(shape: tuple[int, ...]) -> np.ndarray:
-    """Weights of ``shape`` whose values are their indices in the flattened weights."""
-    return np.arange(math.prod(shape), dtype=float).reshape(shape)
+def build_program(traced: TracedCircuit) -> StatevectorProgram:
+    """Arranges a traced circuit's gates into a `StatevectorProgram`."""
+    encoding, body = split_encoding(traced.gates, traced.n_qubits)
+    layers = group_layers(traced.gates, body, traced.n_qubits)
+    return StatevectorProgram(
+        traced.n_qubits,
+        traced.n_weights,
+        traced.gates,
+        encoding,
+        body,
+        layers,
+        traced.readout,
+        traced.squeeze,
+    )
 
 
-@singledispatch
-def compile_circuit(circuit: object) -> StatevectorProgram:
-    """The `StatevectorProgram` of a circuit description.
+def compile_circuit(circuit: QuantumCircuit) -> StatevectorProgram:
+    """The `StatevectorProgram` of any circuit that follows the `QuantumCircuit` protocol.
 
     Raises:
-        NotImplementedError: a circuit type the backend does not know.
+        UnsupportedCircuit: (a ``ValueError``) a gate, parameter or measurement the backend
+            cannot run, named in the message.
     """
-    raise NotImplementedError(
-        f"the torch state-vector backend cannot run {type(circuit).__name__}; "
-        f"use a PennyLane device for it"
-    )
-
-
-@compile_circuit.register
-def _(circuit: VariationalClassifierCircuit) -> StatevectorProgram:
-    # One group of blocks per encoding; every group after the first follows a re-encoding.
-    # The mirror weights (identity blocks) follow the weights in the flat angle vector.
-    # The program knows the built-in encodings and read-out only, not a registered one's gates.
-    if circuit.encoding not in ("ry", "rx", "hadamard_ry") or circuit.readout != "z":
-        raise NotImplementedError(
-            f"the torch state-vector backend runs the encodings ry, rx, hadamard_ry and the "
-            f"read-out z, not encoding={circuit.encoding!r}, readout={circuit.readout!r}; "
-            "use a PennyLane device for it"
-        )
-    shape = circuit.weight_shapes["weights"]
-    size = math.prod(shape)
-    blocks: list[Block] = []
-    reencoded: list[int] = []
-    groups = circuit.trainable_operations(weight_indices(shape), weight_indices(shape) + size)
-    for operations in groups:
-        if blocks:
-            reencoded.append(len(blocks))
-        gates = [gate for op in operations for gate in _primitive_gates(op)]
-        blocks.extend(group_blocks(gates))
-    return StatevectorProgram(
-        circuit.n_qubits,
-        "X" if circuit.encoding == "rx" else "Y",
-        1.0,
-        tuple(blocks),
-        size * len(circuit.weight_shapes),
-        reencoded_blocks=tuple(reencoded),
-        hadamard=circuit.encoding == "hadamard_ry",
-    )
-
-
-def _primitive_gates(operation: qml.operation.Operator) -> list[qml.operation.Operator]:
-    """A template's gates; a gate the backend runs as it is (``Rot``, ``CNOT``) stays one."""
-    if operation.name in (*GATE_NAMES, "CNOT"):
-        return [operation]
-    return operation.decomposition()
-
-
-@compile_circuit.register
-def _(circuit: QuanvolutionFilterCircuit) -> StatevectorProgram:
-    # Pixels x enter as RY(pi * x); the RandomLayers angles are weights if the circuit has any
-    # (a trainable filter), else its fixed random_weights.
-    shape = circuit.random_weights.shape
-    blocks = group_blocks(circuit.random_layers(weight_indices(shape)).decomposition())
-    fixed = None if circuit.weight_shapes else tuple(circuit.random_weights.flatten().tolist())
-    return StatevectorProgram(circuit.n_qubits, "Y", math.pi, blocks, math.prod(shape), fixed)
-
-
-def cnot_permutation(cnots: tuple[tuple[int, int], ...], n_qubits: int) -> np.ndarray:
-    """Index ``p`` with ``state[:, p]`` = the CNOTs applied in order to ``state`` ``(B, 2^n)``.
-
-    Wire 0 is the most significant bit of a basis index, as in PennyLane.
-    """
-    basis = np.arange(2**n_qubits)
-    composed = basis
-    for control, target in cnots:
-        bit = (basis >> (n_qubits - 1 - control)) & 1
-        composed = composed[basis ^ (bit << (n_qubits - 1 - target))]
-    return composed
+    return build_program(trace_circuit(circuit))

@@ -4,7 +4,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hqnn_lightning.quantum import QuanvolutionFilterCircuit, quanvolution_filter_qnode
+from hqnn_lightning.quantum import (
+    QuanvolutionFilterCircuit,
+    TrainableQuanvolutionFilterCircuit,
+    quanvolution_filter_qnode,
+)
 from hqnn_lightning.quantum.expansion.coefficients import (
     evaluate_expansion,
     expansion_coefficients,
@@ -25,7 +29,7 @@ def qnode_values(kernel_size, n_layers, seed, pixels, weights=None):
     @qml.qnode(qml.device("default.qubit", wires=circuit.n_qubits), interface="torch")
     def with_weights(x, w):
         qml.AngleEmbedding(np.pi * x, wires=range(circuit.n_qubits), rotation="Y")
-        circuit.random_layers(w)
+        qml.RandomLayers(w, wires=range(circuit.n_qubits), seed=seed)
         return [qml.expval(qml.PauliZ(q)) for q in range(circuit.n_qubits)]
 
     return torch.stack(with_weights(pixels, weights), -1)
@@ -52,7 +56,7 @@ def test_expansion_equals_the_qnode(filter_args, data_seed):
 @given(filters, st.integers(0, 2**16))
 def test_gradient_in_the_angles_equals_the_qnode(filter_args, data_seed):
     kernel_size, n_layers, seed = filter_args
-    circuit = QuanvolutionFilterCircuit(kernel_size, n_layers, seed)
+    circuit = TrainableQuanvolutionFilterCircuit(kernel_size, n_layers, seed)
     generator = torch.Generator().manual_seed(data_seed)
     pixels = torch.rand(5, circuit.n_qubits, generator=generator, dtype=torch.float64)
     cotangent = torch.randn(5, circuit.n_qubits, generator=generator, dtype=torch.float64)
@@ -79,7 +83,7 @@ def test_terms_outside_a_light_cone_are_exactly_zero():
 @settings(max_examples=10, deadline=None)
 @given(filters, st.integers(0, 2**16))
 def test_support_holds_every_coefficient_at_any_angles(filter_args, angle_seed):
-    circuit = QuanvolutionFilterCircuit(*filter_args)
+    circuit = TrainableQuanvolutionFilterCircuit(*filter_args)
     angles = np.random.default_rng(angle_seed).uniform(-7, 7, circuit.random_weights.shape)
     coefficients = expansion_coefficients(circuit, torch.as_tensor(angles)).numpy()
     support = expansion_support(circuit)
