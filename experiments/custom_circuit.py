@@ -147,7 +147,7 @@ def train(circuit: QuantumCircuit, epochs: int, seed: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=5, help="training epochs of the hybrid")
+    parser.add_argument("--epochs", type=int, default=15, help="training epochs of the hybrid")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the weights")
     args = parser.parse_args()
     ring = VariationalClassifierCircuit(n_qubits=4, q_depth=2, entangler="cz_ring")
