@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hqnn_lightning"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 
+
 def oversized(package: Path = PACKAGE) -> list[tuple[str, str, int]]:
     """Every module and function of ``package`` over the limits.
 

@@ -51,8 +51,8 @@ def make_layer(
             ``n_outputs``, ``weight_shapes`` and ``__call__`` (`QuantumCircuit`).
         device: ``None``, a device name, or the validated device
             ``make_device(name, circuit.n_qubits, shots, ...)``.
-        init: How the weights start, one of `QUANTUM_INITS` (`initial_weights`), the same on
-            every device.
+        init: How the weights start, a name in `INITIALISATIONS` (default
+            `quantum.defaults.INIT`; `initial_weights`), the same on every device.
         init_scale: Standard deviation of ``init="normal"`` (radians).
         **options: ``method`` (``"auto"``, ``"unitary"``, ``"gates"``) asks for
             `TorchStatevectorLayer` even where the expansion holds.

@@ -8,6 +8,7 @@ import pennylane as qml
 import torch
 from torch import nn
 
+from hqnn_lightning.quantum import defaults
 from hqnn_lightning.quantum.circuits import QuantumCircuit
 from hqnn_lightning.quantum.devices import QuantumDevice, as_device
 from hqnn_lightning.quantum.initialisation import initial_weights
@@ -32,7 +33,7 @@ class QuantumLayer(QuantumModule, qml.qnn.TorchLayer):
             without shots, diff method or options here).
         shots: ``None`` for exact expectation values, else samples per circuit.
         diff_method: Overrides the device's default diff method.
-        init: How the weights start, one of `QUANTUM_INITS`.
+        init: How the weights start, a name in `INITIALISATIONS` (default `quantum.defaults.INIT`).
         init_scale: Standard deviation of ``init="normal"`` (radians).
         **device_options: Passed to the PennyLane device.
     """
@@ -43,8 +44,8 @@ class QuantumLayer(QuantumModule, qml.qnn.TorchLayer):
         device: str | QuantumDevice = "default.qubit",
         shots: int | None = None,
         diff_method: str | None = None,
-        init: str = "uniform",
-        init_scale: float = 0.01,
+        init: str = defaults.INIT,
+        init_scale: float = defaults.INIT_SCALE,
         **device_options: Any,
     ) -> None:
         quantum_device = as_device(device, circuit.n_qubits, shots, diff_method, **device_options)

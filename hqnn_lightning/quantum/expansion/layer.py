@@ -72,7 +72,7 @@ class ExpansionQuanvolution(QuantumModule):
     Args:
         circuit: The filter.
         program: Its compiled program, if already compiled (`make_layer`).
-        init: How the weights start, one of `QUANTUM_INITS`.
+        init: How the weights start, a name in `INITIALISATIONS`.
         init_scale: Standard deviation of ``init="normal"`` (radians).
 
     Raises:

@@ -42,7 +42,7 @@ class TorchStatevectorLayer(QuantumModule):
         shots: Must be ``None``: the simulation is exact.
         diff_method: ``None`` or ``"backprop"`` (autograd).
         method: ``"unitary"``, ``"gates"`` or ``"auto"`` (see `StatevectorSimulator`).
-        init: How the weights start, one of `QUANTUM_INITS`.
+        init: How the weights start, a name in `INITIALISATIONS` (default `quantum.defaults.INIT`).
         init_scale: Standard deviation of ``init="normal"`` (radians).
         program: The circuit's compiled program, if already compiled (`make_layer`).
     """
