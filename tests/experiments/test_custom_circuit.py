@@ -14,7 +14,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "custom_circuit.p
 @pytest.mark.slow
 def test_the_example_matches_pennylane_and_trains():
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--epochs", "3"],
+        [sys.executable, str(SCRIPT)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -26,4 +26,5 @@ def test_the_example_matches_pennylane_and_trains():
     assert all(float(value) <= 1e-10 for pair in differences for value in pair)
     accuracy = re.search(r"test top-1 (\S+)%", result.stdout)
     assert accuracy is not None, result.stdout
-    assert float(accuracy.group(1)) > 30  # 10 classes: chance is 10 %
+    # 15 epochs, seed 0: 81.9 % (seeds 1 and 2: 66.7 %, 59.3 %); chance is 10 %.
+    assert float(accuracy.group(1)) > 40
