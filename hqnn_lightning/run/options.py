@@ -175,11 +175,14 @@ def build_parser() -> RunnerParser:
     for option in RUNNER_OPTIONS:
         names = registered[option.name].names() if option.name in registered else ()
         help = f"{option.help}: {', '.join(names)}" if names else option.help
-        _add(parser, option.flag, option.type, option.default, help)
+        if option.type == OPTIMIZER_TYPE:  # as LightningCLI adds it, class_path/init_args
+            parser.add_optimizer_argument(option.name, help)
+        else:
+            add_option(parser, option.flag, option.type, option.default, help)
     for option in constructor_options():
-        _add(parser, option.flag, option.type, None, option.help, option.choices)
+        add_option(parser, option.flag, option.type, None, option.help, option.choices)
     for old, new in RENAMED_OPTIONS.items():
-        _add(parser, option_flag(old), bool | None, None, f"older name of {option_flag(new)}")
+        add_option(parser, option_flag(old), bool | None, None, f"older name of {option_flag(new)}")
     return parser
 
 
@@ -235,18 +238,3 @@ def _not_taken(config: Namespace, argument: str, takers: Mapping[str, Sequence[s
         for kind, names in takers.items()
     ]
     return f"{option_flag(argument)}: " + "; ".join(reasons)
-
-
-def _add(
-    parser: RecipeParser,
-    flag: str,
-    kind: Any,
-    default: Any,
-    help: str,
-    choices: Sequence[str] | None = None,
-) -> None:
-    """Adds ``flag``: the optimizer as LightningCLI adds it, any other with `add_option`."""
-    if kind == OPTIMIZER_TYPE:
-        parser.add_optimizer_argument(flag.removeprefix("--").replace("-", "_"), help)
-    else:
-        add_option(parser, flag, kind, default, help, choices)
