@@ -3,7 +3,8 @@
 Each circuit is a frozen dataclass: its fields describe it (qubits, depth, seed) and calling it
 inside a QNode applies the gates. A description, unlike a closure, pickles (spawn-based DDP,
 checkpoints), compares equal when it describes the same circuit, and can be compiled to other
-back-ends from the same fields. Its ``__call__`` takes ``inputs`` and then exactly the names in
+back-ends from the gates it emits when called (never from its fields, so a subclass runs as
+written). Its ``__call__`` takes ``inputs`` and then exactly the names in
 ``weight_shapes``, as `pennylane.qnn.TorchLayer` requires: the `QuantumCircuit` contract that
 every layer (`make_layer`) relies on.
 """
