@@ -152,8 +152,8 @@ class TestDeviceCatalogue:
 
 def expectation_values(device, **options):
     circuit = VariationalClassifierCircuit(2, 2, "strong", "ry", identity_blocks=False)
-    layer = QuantumLayer(circuit, device=device, **options)
-    layer.load_state_dict(QuantumLayer(circuit).state_dict())
+    layer = QuantumLayer(circuit, init="uniform", device=device, **options)
+    layer.load_state_dict(QuantumLayer(circuit, init="uniform").state_dict())
     torch.manual_seed(0)
     with torch.no_grad():
         layer.weights.copy_(torch.rand_like(layer.weights) * 6)
@@ -244,7 +244,9 @@ class TestPluginSimulators:
         pytest.importorskip("qiskit_ibm_runtime")
         # FakeManilaV2's qubits form a line; StronglyEntanglingLayers closes a ring (3 -> 0).
         circuit = VariationalClassifierCircuit(4, 2)
-        layer = QuantumLayer(circuit, "qiskit.aer", shots=100, fake_backend="FakeManilaV2")
+        layer = QuantumLayer(
+            circuit, "qiskit.aer", shots=100, init="uniform", fake_backend="FakeManilaV2"
+        )
         with torch.no_grad():
             assert layer(torch.rand(2, 4)).shape == (2, 4)
 

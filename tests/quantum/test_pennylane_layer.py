@@ -24,7 +24,7 @@ def inputs(*shape):
 class TestQuantumLayer:
     def test_equals_a_direct_qnode_call(self, circuit):
         # float64: in float32 the batch and the per-sample calls round differently (~2e-7).
-        layer = QuantumLayer(circuit).double()
+        layer = QuantumLayer(circuit, init="uniform").double()
         qnode, weight_shapes = variational_classifier_qnode(
             n_qubits=3, q_depth=2, encoding="ry", identity_blocks=False
         )
@@ -34,21 +34,21 @@ class TestQuantumLayer:
         torch.testing.assert_close(layer(x), expected)
 
     def test_whole_batch_is_one_simulation(self, circuit):
-        layer = QuantumLayer(circuit)
+        layer = QuantumLayer(circuit, init="uniform")
         with qml.Tracker(layer.qnode.device) as tracker:
             layer(inputs(32, 3))
         assert tracker.totals["simulations"] == 1
         assert tracker.totals["executions"] == 32
 
     def test_keeps_leading_dimensions(self, circuit):
-        assert QuantumLayer(circuit)(inputs(2, 5, 3)).shape == (2, 5, 3)
+        assert QuantumLayer(circuit, init="uniform")(inputs(2, 5, 3)).shape == (2, 5, 3)
 
     def test_outputs_are_expectation_values(self, circuit):
-        out = QuantumLayer(circuit)(inputs(16, 3) * 6)
+        out = QuantumLayer(circuit, init="uniform")(inputs(16, 3) * 6)
         assert out.abs().max() <= 1 + 1e-12
 
     def test_gradients_reach_weights_and_inputs(self, circuit):
-        layer = QuantumLayer(circuit)
+        layer = QuantumLayer(circuit, init="uniform")
         x = inputs(4, 3).requires_grad_()
         layer(x).pow(2).sum().backward()
         assert layer.weights.grad is not None and layer.weights.grad.abs().sum() > 0
@@ -56,11 +56,11 @@ class TestQuantumLayer:
 
     def test_rejects_the_wrong_number_of_features(self, circuit):
         with pytest.raises(ValueError, match="takes 3 features"):
-            QuantumLayer(circuit)(inputs(4, 5))
+            QuantumLayer(circuit, init="uniform")(inputs(4, 5))
 
     def test_lightning_matches_default_qubit_in_values_and_gradients(self, circuit):
-        reference = QuantumLayer(circuit)
-        lightning = QuantumLayer(circuit, device="lightning.qubit")
+        reference = QuantumLayer(circuit, init="uniform")
+        lightning = QuantumLayer(circuit, init="uniform", device="lightning.qubit")
         lightning.load_state_dict(reference.state_dict())
         x = inputs(5, 3)
         for layer in (reference, lightning):
@@ -70,7 +70,7 @@ class TestQuantumLayer:
 
     @pytest.mark.parametrize("device", ["default.qubit", "lightning.qubit"])
     def test_pickles_and_deep_copies(self, circuit, device):
-        layer = QuantumLayer(circuit, device=device)
+        layer = QuantumLayer(circuit, init="uniform", device=device)
         x = inputs(3, 3)
         for clone in (pickle.loads(pickle.dumps(layer)), copy.deepcopy(layer)):
             torch.testing.assert_close(clone(x), layer(x))
@@ -79,8 +79,8 @@ class TestQuantumLayer:
             assert clone.weights.grad is not None
 
     def test_finite_shots_estimate_the_exact_values_and_train(self, circuit):
-        exact = QuantumLayer(circuit)
-        sampled = QuantumLayer(circuit, shots=20_000, seed=1)
+        exact = QuantumLayer(circuit, init="uniform")
+        sampled = QuantumLayer(circuit, init="uniform", shots=20_000, seed=1)
         sampled.load_state_dict(exact.state_dict())
         x = inputs(4, 3)
         # 20,000 shots: the standard error of <Z> is at most 1/sqrt(20000) ~ 0.007.
@@ -89,5 +89,5 @@ class TestQuantumLayer:
         assert sampled.weights.grad.abs().sum() > 0
 
     def test_repr_shows_circuit_and_device(self, circuit):
-        text = repr(QuantumLayer(circuit, device="lightning.qubit"))
+        text = repr(QuantumLayer(circuit, init="uniform", device="lightning.qubit"))
         assert "n_qubits=3" in text and "lightning.qubit" in text and "adjoint" in text

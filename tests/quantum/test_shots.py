@@ -30,8 +30,10 @@ class TestBroadcastWithGradientTransforms:
 
     @pytest.mark.parametrize("device", ["default.qubit", "lightning.qubit"])
     def test_parameter_shift_gradients_equal_the_exact_ones(self, device):
-        reference = QuantumLayer(CIRCUIT).double()
-        layer = QuantumLayer(CIRCUIT, device=device, diff_method="parameter-shift").double()
+        reference = QuantumLayer(CIRCUIT, init="uniform").double()
+        layer = QuantumLayer(
+            CIRCUIT, init="uniform", device=device, diff_method="parameter-shift"
+        ).double()
         layer.load_state_dict(reference.state_dict())
         gradients = []
         for module in (reference, layer):
@@ -42,7 +44,7 @@ class TestBroadcastWithGradientTransforms:
             torch.testing.assert_close(shifted, exact)
 
     def test_with_shots_training_and_evaluation_run_one_circuit_per_sample(self):
-        layer = QuantumLayer(CIRCUIT, device="default.qubit", shots=200)
+        layer = QuantumLayer(CIRCUIT, init="uniform", device="default.qubit", shots=200)
         with qml.Tracker(layer.qnode.device) as tracker:
             out = layer(batch(7).float().requires_grad_())
         out.sum().backward()
@@ -51,8 +53,8 @@ class TestBroadcastWithGradientTransforms:
         assert layer.weights.grad.abs().sum() > 0
 
     def test_shot_noise_has_the_binomial_size(self):
-        exact = QuantumLayer(CIRCUIT)
-        sampled = QuantumLayer(CIRCUIT, shots=400, seed=3)
+        exact = QuantumLayer(CIRCUIT, init="uniform")
+        sampled = QuantumLayer(CIRCUIT, init="uniform", shots=400, seed=3)
         sampled.load_state_dict(exact.state_dict())
         with torch.no_grad():
             x = batch(64).float()
@@ -63,20 +65,20 @@ class TestBroadcastWithGradientTransforms:
 
 class TestLightningSplitsBatches:
     def test_a_broadcast_batch_is_one_simulation_per_sample_on_lightning(self):
-        layer = QuantumLayer(CIRCUIT, device="lightning.qubit", shots=50)
+        layer = QuantumLayer(CIRCUIT, init="uniform", device="lightning.qubit", shots=50)
         with torch.no_grad(), qml.Tracker(layer.qnode.device) as tracker:
             out = layer(batch(6))
         assert tracker.totals["simulations"] == 6
         assert out.shape == (6, 3)
 
     def test_lightning_adjoint_gives_each_sample_its_own_values(self):
-        reference = QuantumLayer(CIRCUIT).double()
-        layer = QuantumLayer(CIRCUIT, device="lightning.qubit").double()
+        reference = QuantumLayer(CIRCUIT, init="uniform").double()
+        layer = QuantumLayer(CIRCUIT, init="uniform", device="lightning.qubit").double()
         layer.load_state_dict(reference.state_dict())
         torch.testing.assert_close(layer(batch(6)), reference(batch(6)))
 
     def test_and_one_simulation_per_batch_on_default_qubit(self):
-        layer = QuantumLayer(CIRCUIT, device="default.qubit")
+        layer = QuantumLayer(CIRCUIT, init="uniform", device="default.qubit")
         with qml.Tracker(layer.qnode.device) as tracker:
             layer(batch(6))
         assert tracker.totals["simulations"] == 1
