@@ -86,7 +86,8 @@ def largest_differences(circuit: QuantumCircuit, batch: int = 5) -> tuple[float,
     torch.set_default_dtype(torch.float64)
     try:
         fast = make_layer(circuit, make_device("torch", circuit.n_qubits))
-        reference = fast.on_device(make_device("default.qubit", circuit.n_qubits))
+        reference = make_layer(circuit, make_device("default.qubit", circuit.n_qubits))
+        reference.load_state_dict(fast.state_dict())
     finally:
         torch.set_default_dtype(torch.float32)
     inputs = torch.rand(batch, circuit.n_qubits, dtype=torch.float64, requires_grad=True)

@@ -1,6 +1,7 @@
 """A checkpoint's quantum part, found through `QuantumModule` whatever the model: loaded once,
-its circuit executions counted, and each quantum module moved to another device with its own
-`QuantumModule.on_device`."""
+its circuit executions counted, and each quantum module moved to another device
+(`layer_on_device`: the library's layers rebuilt by `make_layer`, any other by its own
+`QuantumModule.on_device`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 from torch import nn
 
 from hqnn_lightning.models import MODELS
-from hqnn_lightning.quantum import make_device
+from hqnn_lightning.quantum import layer_on_device, make_device
 from hqnn_lightning.quantum.module import QuantumModule, quantum_modules
 
 
@@ -39,7 +40,7 @@ def move_to_device(
     diff_method: str | None = None,
     device_options: dict[str, Any] | None = None,
 ) -> nn.Module:
-    """Replaces each outermost `QuantumModule` of ``model`` by ``module.on_device(...)``: the
+    """Replaces each outermost `QuantumModule` of ``model`` by ``layer_on_device(module, ...)``: the
     same weights on ``make_device(device, module.device_wires(), shots, diff_method,
     **device_options)``. Returns ``model``, changed in place.
 
@@ -51,7 +52,7 @@ def move_to_device(
         quantum_device = make_device(
             device, module.device_wires(), shots, diff_method, **(device_options or {})
         )
-        model.set_submodule(name, module.on_device(quantum_device))
+        model.set_submodule(name, layer_on_device(module, quantum_device))
     return model
 
 

@@ -10,7 +10,7 @@ from hqnn_lightning.quantum.devices import KNOWN_DEVICES, DeviceInfo, QuantumDev
 from hqnn_lightning.quantum.encodings import ENCODINGS, Encoding
 from hqnn_lightning.quantum.entanglers import ENTANGLERS, Entangler, SeparableLayers
 from hqnn_lightning.quantum.expansion import ExpansionQuanvolution, expansion_coefficients
-from hqnn_lightning.quantum.factory import make_layer
+from hqnn_lightning.quantum.factory import layer_on_device, make_layer
 from hqnn_lightning.quantum.geometry import conv_output_size
 from hqnn_lightning.quantum.initialisation import INITIALISATIONS, Initialisation, initial_weights
 from hqnn_lightning.quantum.pennylane_layer import QuantumLayer
@@ -45,6 +45,7 @@ __all__ = [
     "conv_output_size",
     "expansion_coefficients",
     "initial_weights",
+    "layer_on_device",
     "make_device",
     "make_layer",
     "quanvolution_filter_qnode",

@@ -12,6 +12,7 @@ from hqnn_lightning.quantum.defaults import INIT, INIT_SCALE
 from hqnn_lightning.quantum.devices import TORCH_DEVICE, QuantumDevice, as_device, make_device
 from hqnn_lightning.quantum.expansion.layer import ExpansionQuanvolution
 from hqnn_lightning.quantum.expansion.match import expansion_mismatch
+from hqnn_lightning.quantum.module import QuantumModule
 from hqnn_lightning.quantum.pennylane_layer import QuantumLayer
 from hqnn_lightning.quantum.statevector.layer import TorchStatevectorLayer
 from hqnn_lightning.quantum.statevector.program import compile_circuit
@@ -19,6 +20,21 @@ from hqnn_lightning.quantum.statevector.tracing import UnsupportedCircuit
 
 FALLBACK_DEVICE = "default.qubit"
 """Where a circuit the torch backend cannot run goes when no device was asked for."""
+
+
+def layer_on_device(module: QuantumModule, device: QuantumDevice) -> nn.Module:
+    """``module``, with its weights, running its circuits on ``device``: a layer that
+    `make_layer` builds is built again for ``device``; any other quantum module (a
+    `QuanvolutionLayer`, a researcher's own) moves itself with `QuantumModule.on_device`.
+
+    Raises:
+        NotImplementedError: a quantum module of another kind without an ``on_device``.
+    """
+    if not isinstance(module, QuantumLayer | TorchStatevectorLayer | ExpansionQuanvolution):
+        return module.on_device(device)
+    layer = make_layer(module.circuit, device, init="uniform")  # values replaced next
+    layer.load_state_dict(module.state_dict())
+    return layer
 
 
 def make_layer(

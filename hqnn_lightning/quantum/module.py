@@ -4,7 +4,8 @@ A module that runs circuits (the library's layers, or a researcher's own) subcla
 `QuantumModule`. Everything that treats circuits apart finds them through `quantum_modules`:
 the circuits' own learning rate (``q_lr``), parameter counts, the trainability monitor, the
 count of circuit executions before paid hardware, and hardware evaluation, which moves each
-quantum module to another device with `QuantumModule.on_device`.
+quantum module to another device (`quantum.factory.layer_on_device`: the layers `make_layer`
+builds are built again there; any other quantum module moves itself, `QuantumModule.on_device`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ class QuantumModule(nn.Module):
     forward runs circuits.
 
     Subclasses may override `circuit_executions` (one circuit per input row by default),
-    `on_device` (needed to evaluate the module on another device) and `device_wires` (the
+    `on_device` (needed to evaluate a module that `make_layer` does not build on another
+    device) and `device_wires` (the
     qubits of the circuit held as ``self.circuit`` by default).
     """
 

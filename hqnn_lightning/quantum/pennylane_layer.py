@@ -54,14 +54,6 @@ class QuantumLayer(QuantumModule, qml.qnn.TorchLayer):
         self.circuit = circuit
         self.quantum_device = quantum_device
 
-    def on_device(self, device: QuantumDevice) -> nn.Module:
-        """This circuit, with these weights, on ``device`` (`make_layer`)."""
-        from hqnn_lightning.quantum.factory import make_layer
-
-        layer = make_layer(self.circuit, device)
-        layer.load_state_dict(self.state_dict())
-        return layer
-
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["qnode"]

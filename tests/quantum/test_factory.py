@@ -10,10 +10,12 @@ from hqnn_lightning.quantum import (
     VariationalClassifierCircuit,
     conv_output_size,
     defaults,
+    layer_on_device,
     make_device,
     make_layer,
     variational_classifier_qnode,
 )
+from hqnn_lightning.quantum.module import QuantumModule
 
 
 class TestFactory:
@@ -93,3 +95,21 @@ def test_conv_output_size_counts_windows_as_conv2d(size, kernel_size, stride, pa
     conv = torch.nn.Conv2d(1, 1, kernel_size, stride, padding)
     if expected >= 1:
         assert conv(torch.zeros(1, 1, size, size)).shape[-1] == expected
+
+
+class TestLayerOnDevice:
+    @pytest.mark.parametrize("blocks", [True, False])
+    def test_a_made_layer_is_built_again_with_its_weights(self, blocks):
+        circuit = VariationalClassifierCircuit(3, 2, identity_blocks=blocks)
+        layer = make_layer(circuit, make_device("torch", 3), init="uniform").double()
+        moved = layer_on_device(layer, make_device("default.qubit", 3)).double()
+        inputs = torch.rand(4, 3, dtype=torch.float64)
+        assert isinstance(moved, QuantumLayer)
+        torch.testing.assert_close(moved(inputs), layer(inputs), atol=1e-10, rtol=0)
+
+    def test_another_quantum_module_moves_itself_or_says_it_cannot(self):
+        class Own(QuantumModule):
+            pass
+
+        with pytest.raises(NotImplementedError, match="Own cannot run on another device"):
+            layer_on_device(Own(), make_device("default.qubit", 1))

@@ -20,7 +20,7 @@ terms that are not identically zero.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -45,9 +45,6 @@ from hqnn_lightning.quantum.geometry import conv_output_size
 from hqnn_lightning.quantum.initialisation import initial_weights
 from hqnn_lightning.quantum.module import QuantumModule
 from hqnn_lightning.quantum.statevector.program import StatevectorProgram
-
-if TYPE_CHECKING:
-    from hqnn_lightning.quantum.devices import QuantumDevice
 
 CHUNK_ELEMENTS = 2**22
 """Intermediate values per chunk of patches in the pure-torch path (32 MiB in float64)."""
@@ -112,15 +109,6 @@ class ExpansionQuanvolution(QuantumModule):
             return torch.as_tensor(self.fixed_coefficients, device=like.device)
         support = torch.as_tensor(self.support, device=like.device)
         return expansion_coefficients(self.program, self.weights_vector().double()) * support
-
-    def on_device(self, device: QuantumDevice) -> nn.Module:
-        """This circuit, with these weights, on ``device`` (`make_layer`)."""
-        from hqnn_lightning.quantum.factory import make_layer
-
-        # The drawn values are replaced by these weights at once.
-        layer = make_layer(self.circuit, device, init="uniform")
-        layer.load_state_dict(self.state_dict())
-        return layer
 
     def uses_kernel(self, images: torch.Tensor) -> bool:
         """Whether ``forward(images)`` runs the compiled CPU kernel: CPU float32/float64

@@ -70,15 +70,6 @@ class TorchStatevectorLayer(QuantumModule):
         for name, weight in initial_weights(circuit, init, init_scale).items():
             self.register_parameter(name, nn.Parameter(weight))
 
-    def on_device(self, device: QuantumDevice) -> nn.Module:
-        """This circuit, with these weights, on ``device`` (`make_layer`)."""
-        from hqnn_lightning.quantum.factory import make_layer
-
-        # The drawn values are replaced by these weights at once.
-        layer = make_layer(self.circuit, device, init="uniform")
-        layer.load_state_dict(self.state_dict())
-        return layer
-
     def weights_vector(self) -> torch.Tensor | None:
         """The weights flattened in ``weight_shapes`` order, ``(n_weights,)`` radians; ``None``
         for a circuit without weights."""
