@@ -77,7 +77,16 @@ class GateMatrices(nn.Module):
         self.sampled_offset = bool(
             self.bias[len(shared) :].any() or self.weight_coef[:, len(shared) :].any()
         )
+        # Each parameter that reads inputs is one input, unscaled, alone (an angle encoding,
+        # re-uploaded or not): the gates read the inputs themselves, not a gathered copy.
+        self.inputs_direct = self.input_unpadded and not self.input_scaled
+        self.inputs_direct = self.inputs_direct and not self.sampled_offset
+        if self.inputs_direct:
+            for index, gate in enumerate(program.gates):
+                if gate.matrix is None and gate.uses_inputs:
+                    self.rows[index] = [int(self.input_index[row]) for row in self.rows[index]]
         self.encoding = EncodingPlan.of(program)
+        self.basis_phases = self.encoding.basis_phase()
         # The layers whose single-qubit gates read no input, then those that do (their
         # matrices are one per sample): each group's matrices are made together.
         reads = [
@@ -107,7 +116,7 @@ class GateMatrices(nn.Module):
 
     def basis_phase(self, dtype: torch.dtype, device: torch.device) -> torch.Tensor | None:
         """``(2^n,)`` the encoding's fixed phases of the basis states, ``None`` if none."""
-        phase = self.encoding.basis_phase()
+        phase = self.basis_phases
         return None if phase is None else self.constant("basis phase", phase, dtype, device)
 
     def readout(self, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -121,7 +130,8 @@ class GateMatrices(nn.Module):
 
     def values(self, inputs: torch.Tensor, weights: torch.Tensor | None):
         """Every varying parameter: ``(P,)`` without the inputs' part, and ``(B, P_s)`` for
-        the gates that read inputs (with it)."""
+        the gates that read inputs (with it), or the inputs ``(B, n)`` themselves where each
+        such parameter is one input (``inputs_direct``: `rows` then index the inputs)."""
         dtype, device = inputs.dtype, inputs.device
         bias = self.constant("bias", self.bias, dtype, device)
         if weights is None or not self.program.n_weights:
@@ -138,10 +148,12 @@ class GateMatrices(nn.Module):
     def _read_inputs(self, inputs: torch.Tensor, shared: torch.Tensor) -> torch.Tensor:
         """``(B, P_s)``: the parameters of the gates that read inputs, ``shared`` (their part
         without the inputs, ``(P_s,)``) plus the inputs' part. An angle encoding reads one
-        input per parameter, unscaled: a gather."""
+        input per parameter, unscaled: the inputs themselves, which `rows` index."""
         dtype, device = inputs.dtype, inputs.device
         if self.input_index is None:
             return shared + inputs @ self.constant("input_coef", self.input_coef, dtype, device)
+        if self.inputs_direct:
+            return inputs
         index = self.constant("input_index", self.input_index, torch.long, device)
         if self.input_unpadded:
             read = inputs[:, index]
@@ -232,21 +244,35 @@ class GateMatrices(nn.Module):
         if gather is not None or constants or kinds[0][0] == "Rot":
             return None
         name, per_sample, _ = kinds[0]
-        form = trig_form(name)
+        terms, form = self._first_terms(name), trig_form(name)
+        rows = [self.rows[g][0] for g in gates]
+        values = sampled if per_sample else shared
+        if rows != list(range(values.shape[-1])):
+            values = values[
+                ..., self.constant(("rows", name, gates), rows, torch.long, values.device)
+            ]
+        half = values * form.frequency
+        cos, sin = torch.cos(half)[..., None], torch.sin(half)[..., None]
+        if terms is None:  # RY on |0> of every wire: (cos, sin)
+            return torch.cat([cos, sin], -1).to(dtype)
         key = ("first slot", name)
         if (key, dtype, shared.device) not in self._cache:
-            initial = self.encoding.initial
-            terms = np.stack([np.stack([c @ s for s in initial]) for c in form.terms])
             self.constant(key, terms, dtype, shared.device)
-        terms = self._cache[(key, dtype, shared.device)]
-        index = self.constant(
-            ("rows", name, per_sample, gates),
-            [self.rows[g] for g in gates],
-            torch.long,
-            shared.device,
-        )
-        half = (sampled[:, index] if per_sample else shared[index])[..., 0, None] * form.frequency
-        return terms[0] + torch.cos(half) * terms[1] + torch.sin(half) * terms[2]
+        c0, c1, c2 = self._cache[(key, dtype, shared.device)]
+        vectors = cos * c1 + sin * c2
+        return c0 + vectors if terms[0].any() else vectors
+
+    def _first_terms(self, name: str) -> np.ndarray | None:
+        """``(3, n, 2)``: the first slot's ``C0 s``, ``C1 s`` and ``C2 s`` on each wire's starting
+        vector ``s``; ``None`` when they are ``0``, ``|0>`` and ``|1>`` on every wire."""
+        if ("first terms", name) not in self._plans:
+            initial = self.encoding.initial
+            form = trig_form(name)
+            terms = np.stack([np.stack([c @ s for s in initial]) for c in form.terms])
+            basis = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])[:, None, :]
+            plain = np.array_equal(terms, np.broadcast_to(basis, terms.shape))
+            self._plans[("first terms", name)] = None if plain else terms
+        return self._plans[("first terms", name)]
 
     def layer_singles(self, shared: torch.Tensor, sampled: torch.Tensor | None):
         """Each layer's matrix on each wire: ``(L, n, 2, 2)`` when no layer reads inputs,
