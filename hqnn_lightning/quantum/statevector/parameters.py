@@ -95,10 +95,27 @@ class GateMatrices(nn.Module):
         ]
         self.layer_groups = [[i for i, r in enumerate(reads) if r == flag] for flag in (0, 1)]
         self.single_slots = [
-            _slots([program.layers[i].singles for i in group]) for group in self.layer_groups
+            [tuple(g for layer in gates for g in layer) for gates in slots]
+            for slots in (_slots([program.layers[i].singles for i in g]) for g in self.layer_groups)
         ]
         self._cache: dict[Any, torch.Tensor] = {}
-        self._plans: dict[tuple, tuple] = {}
+        self._plans: dict[tuple, Any] = {}
+        self.merged = self._merged_kinds()
+
+    def _merged_kinds(self) -> dict[str, list[int]]:
+        """``{name: gates}``: each kind of gate that no input feeds and that several slots of
+        the layers hold (``Rot`` before and after re-uploaded inputs), made in one call."""
+        found: dict[str, list[list[int]]] = {}
+        for slots in self.single_slots:
+            for gates in slots:
+                for name, per_sample, positions in self._plan(gates)[0]:
+                    if not per_sample:
+                        found.setdefault(name, []).append([gates[p] for p in positions])
+        return {
+            name: [gate for gates in lists for gate in gates]
+            for name, lists in found.items()
+            if len(lists) > 1
+        }
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -197,13 +214,18 @@ class GateMatrices(nn.Module):
         self._plans[gates] = plan if not in_order else (plan[0], plan[1], None)
         return self._plans[gates]
 
-    def slot(self, gates: tuple, shared: torch.Tensor, sampled: torch.Tensor | None, dtype):
+    def slot(self, gates: tuple, shared, sampled, dtype, merged: dict | None = None):
         """``(..., k, 2, 2)`` the single-qubit matrices of ``gates`` (identity for ``None``):
-        one call per kind of varying gate, the constants at once, then one gather."""
+        one call per kind of varying gate (or its rows of ``merged``, `merged_matrices`), the
+        constants at once, then one gather."""
         device = shared.device
         kinds, constants, gather = self._plan(gates)
         parts = []
         for name, per_sample, positions in kinds:
+            if merged and name in merged and not per_sample:
+                first = self.merged[name].index(gates[positions[0]])
+                parts.append(merged[name][first : first + len(positions)])
+                continue
             rows = [self.rows[gates[p]] for p in positions]
             index = self.constant(("rows", name, per_sample, gates), rows, torch.long, device)
             values = sampled[:, index] if per_sample else shared[index]
@@ -274,17 +296,27 @@ class GateMatrices(nn.Module):
             self._plans[("first terms", name)] = None if plain else terms
         return self._plans[("first terms", name)]
 
+    def merged_matrices(self, shared: torch.Tensor, dtype) -> dict[str, torch.Tensor]:
+        """``{name: (k, d, d)}`` the matrices of the gates of each kind in `merged`."""
+        result = {}
+        for name, gates in self.merged.items():
+            rows = [self.rows[g] for g in gates]
+            index = self.constant(("merged", name), rows, torch.long, shared.device)
+            result[name] = gate_matrices(name, shared[index]).to(dtype)
+        return result
+
     def layer_singles(self, shared: torch.Tensor, sampled: torch.Tensor | None):
         """Each layer's matrix on each wire: ``(L, n, 2, 2)`` when no layer reads inputs,
         else a list of ``(n, 2, 2)`` and, for the layers that do, ``(B, n, 2, 2)``."""
         dtype = complex_dtype(shared.dtype)
         layers: list[torch.Tensor | None] = [None] * len(self.program.layers)
+        merged = self.merged_matrices(shared, dtype)
+        n = self.program.n_qubits
         for group, slots in zip(self.layer_groups, self.single_slots, strict=True):
             product = None
             for gates in slots:
-                flat = tuple(g for layer in gates for g in layer)
-                matrices = self.slot(flat, shared, sampled, dtype)
-                matrices = matrices.unflatten(-3, (len(gates), self.program.n_qubits))
+                matrices = self.slot(gates, shared, sampled, dtype, merged)
+                matrices = matrices.unflatten(-3, (len(gates) // n, n))
                 product = matrices if product is None else matrices @ product
             if group and not self.layer_groups[1]:
                 return product
