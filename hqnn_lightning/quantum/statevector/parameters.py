@@ -214,7 +214,14 @@ class GateMatrices(nn.Module):
         self._plans[gates] = plan if not in_order else (plan[0], plan[1], None)
         return self._plans[gates]
 
-    def slot(self, gates: tuple, shared, sampled, dtype, merged: dict | None = None):
+    def slot(
+        self,
+        gates: tuple,
+        shared: torch.Tensor,
+        sampled: torch.Tensor | None,
+        dtype: torch.dtype,
+        merged: dict[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """``(..., k, 2, 2)`` the single-qubit matrices of ``gates`` (identity for ``None``):
         one call per kind of varying gate (or its rows of ``merged``, `merged_matrices`), the
         constants at once, then one gather."""
