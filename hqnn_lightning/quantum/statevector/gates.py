@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 
 import numpy as np
 import pennylane as qml
@@ -52,7 +52,7 @@ class TrigForm:
     c1: np.ndarray
     c2: np.ndarray
 
-    @property
+    @cached_property
     def real(self) -> bool:
         """Whether the matrix is real for every real angle."""
         return not any(np.iscomplexobj(c) and np.abs(c.imag).max() > 0 for c in self.terms)
@@ -74,19 +74,24 @@ def trig_form(name: str) -> TrigForm:
 
     at_zero, at_quarter, at_half = matrix(0.0), matrix(math.pi / 2), matrix(math.pi)
     c0 = (at_zero + at_half) / 2
-    return TrigForm(frequency, c0, (at_zero - at_half) / 2, at_quarter - c0)
+    terms = (c0, (at_zero - at_half) / 2, at_quarter - c0)
+    return TrigForm(frequency, *(snap(term) for term in terms))
+
+
+def snap(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` with real and imaginary parts within 1e-12 of an integer set to it (the
+    rounding of ``sin(pi)``, say), so that a rotation's ``c0`` is exactly zero and skipped."""
+    parts = [matrix.real, matrix.imag]
+    parts = [
+        np.where(np.abs(part - np.round(part)) < 1e-12, np.round(part), part) for part in parts
+    ]
+    return parts[0] + 1j * parts[1]
 
 
 @lru_cache(maxsize=256)
 def constant(values: tuple, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """A small constant tensor, made once per dtype and device."""
     return torch.tensor(values, dtype=dtype, device=device)
-
-
-def as_constant(array: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """``array`` as a cached tensor of ``dtype`` on ``device``, its shape kept."""
-    flat = tuple(np.asarray(array).reshape(-1).tolist())
-    return constant(flat, dtype, device).view(np.shape(array))
 
 
 def complex_dtype(real: torch.dtype) -> torch.dtype:
@@ -99,10 +104,22 @@ def trig_matrices(name: str, angles: torch.Tensor) -> torch.Tensor:
     for a real gate)."""
     form = trig_form(name)
     half = angles * form.frequency
-    dtype = angles.dtype if form.real else complex_dtype(angles.dtype)
-    terms = [as_constant(c.real if form.real else c, dtype, angles.device) for c in form.terms]
+    c0, c1, c2 = trig_terms(name, angles.dtype, angles.device)
     cos, sin = torch.cos(half)[..., None, None], torch.sin(half)[..., None, None]
-    return terms[0] + cos * terms[1] + sin * terms[2]
+    matrices = cos * c1 + sin * c2
+    return matrices if c0 is None else c0 + matrices
+
+
+@lru_cache(maxsize=256)
+def trig_terms(
+    name: str, real_dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+    """The `TrigForm` of gate ``name`` as tensors, real for a real gate; ``c0`` ``None`` when
+    it is zero (the rotations), so that its sum is skipped."""
+    form = trig_form(name)
+    dtype = real_dtype if form.real else complex_dtype(real_dtype)
+    terms = [torch.as_tensor(c.real if form.real else c).to(device, dtype) for c in form.terms]
+    return None if not form.c0.any() else terms[0], terms[1], terms[2]
 
 
 # Rot(phi, theta, omega) = RZ(omega) RY(theta) RZ(phi) = [[e^(-i p) c, -e^(i m) s],

@@ -77,7 +77,16 @@ class GateMatrices(nn.Module):
         self.sampled_offset = bool(
             self.bias[len(shared) :].any() or self.weight_coef[:, len(shared) :].any()
         )
+        # Each parameter that reads inputs is one input, unscaled, alone (an angle encoding,
+        # re-uploaded or not): the gates read the inputs themselves, not a gathered copy.
+        self.inputs_direct = self.input_unpadded and not self.input_scaled
+        self.inputs_direct = self.inputs_direct and not self.sampled_offset
+        if self.inputs_direct:
+            for index, gate in enumerate(program.gates):
+                if gate.matrix is None and gate.uses_inputs:
+                    self.rows[index] = [int(self.input_index[row]) for row in self.rows[index]]
         self.encoding = EncodingPlan.of(program)
+        self.basis_phases = self.encoding.basis_phase()
         # The layers whose single-qubit gates read no input, then those that do (their
         # matrices are one per sample): each group's matrices are made together.
         reads = [
@@ -86,10 +95,27 @@ class GateMatrices(nn.Module):
         ]
         self.layer_groups = [[i for i, r in enumerate(reads) if r == flag] for flag in (0, 1)]
         self.single_slots = [
-            _slots([program.layers[i].singles for i in group]) for group in self.layer_groups
+            [tuple(g for layer in gates for g in layer) for gates in slots]
+            for slots in (_slots([program.layers[i].singles for i in g]) for g in self.layer_groups)
         ]
         self._cache: dict[Any, torch.Tensor] = {}
-        self._plans: dict[tuple, tuple] = {}
+        self._plans: dict[tuple, Any] = {}
+        self.merged = self._merged_kinds()
+
+    def _merged_kinds(self) -> dict[str, list[int]]:
+        """``{name: gates}``: each kind of gate that no input feeds and that several slots of
+        the layers hold (``Rot`` before and after re-uploaded inputs), made in one call."""
+        found: dict[str, list[list[int]]] = {}
+        for slots in self.single_slots:
+            for gates in slots:
+                for name, per_sample, positions in self._plan(gates)[0]:
+                    if not per_sample:
+                        found.setdefault(name, []).append([gates[p] for p in positions])
+        return {
+            name: [gate for gates in lists for gate in gates]
+            for name, lists in found.items()
+            if len(lists) > 1
+        }
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -107,7 +133,7 @@ class GateMatrices(nn.Module):
 
     def basis_phase(self, dtype: torch.dtype, device: torch.device) -> torch.Tensor | None:
         """``(2^n,)`` the encoding's fixed phases of the basis states, ``None`` if none."""
-        phase = self.encoding.basis_phase()
+        phase = self.basis_phases
         return None if phase is None else self.constant("basis phase", phase, dtype, device)
 
     def readout(self, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -121,7 +147,8 @@ class GateMatrices(nn.Module):
 
     def values(self, inputs: torch.Tensor, weights: torch.Tensor | None):
         """Every varying parameter: ``(P,)`` without the inputs' part, and ``(B, P_s)`` for
-        the gates that read inputs (with it)."""
+        the gates that read inputs (with it), or the inputs ``(B, n)`` themselves where each
+        such parameter is one input (``inputs_direct``: `rows` then index the inputs)."""
         dtype, device = inputs.dtype, inputs.device
         bias = self.constant("bias", self.bias, dtype, device)
         if weights is None or not self.program.n_weights:
@@ -138,10 +165,12 @@ class GateMatrices(nn.Module):
     def _read_inputs(self, inputs: torch.Tensor, shared: torch.Tensor) -> torch.Tensor:
         """``(B, P_s)``: the parameters of the gates that read inputs, ``shared`` (their part
         without the inputs, ``(P_s,)``) plus the inputs' part. An angle encoding reads one
-        input per parameter, unscaled: a gather."""
+        input per parameter, unscaled: the inputs themselves, which `rows` index."""
         dtype, device = inputs.dtype, inputs.device
         if self.input_index is None:
             return shared + inputs @ self.constant("input_coef", self.input_coef, dtype, device)
+        if self.inputs_direct:
+            return inputs
         index = self.constant("input_index", self.input_index, torch.long, device)
         if self.input_unpadded:
             read = inputs[:, index]
@@ -185,13 +214,25 @@ class GateMatrices(nn.Module):
         self._plans[gates] = plan if not in_order else (plan[0], plan[1], None)
         return self._plans[gates]
 
-    def slot(self, gates: tuple, shared: torch.Tensor, sampled: torch.Tensor | None, dtype):
+    def slot(
+        self,
+        gates: tuple,
+        shared: torch.Tensor,
+        sampled: torch.Tensor | None,
+        dtype: torch.dtype,
+        merged: dict[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """``(..., k, 2, 2)`` the single-qubit matrices of ``gates`` (identity for ``None``):
-        one call per kind of varying gate, the constants at once, then one gather."""
+        one call per kind of varying gate (or its rows of ``merged``, `merged_matrices`), the
+        constants at once, then one gather."""
         device = shared.device
         kinds, constants, gather = self._plan(gates)
         parts = []
         for name, per_sample, positions in kinds:
+            if merged and name in merged and not per_sample:
+                first = self.merged[name].index(gates[positions[0]])
+                parts.append(merged[name][first : first + len(positions)])
+                continue
             rows = [self.rows[gates[p]] for p in positions]
             index = self.constant(("rows", name, per_sample, gates), rows, torch.long, device)
             values = sampled[:, index] if per_sample else shared[index]
@@ -232,33 +273,57 @@ class GateMatrices(nn.Module):
         if gather is not None or constants or kinds[0][0] == "Rot":
             return None
         name, per_sample, _ = kinds[0]
-        form = trig_form(name)
+        terms, form = self._first_terms(name), trig_form(name)
+        rows = [self.rows[g][0] for g in gates]
+        values = sampled if per_sample else shared
+        if rows != list(range(values.shape[-1])):
+            values = values[
+                ..., self.constant(("rows", name, gates), rows, torch.long, values.device)
+            ]
+        half = values * form.frequency
+        cos, sin = torch.cos(half)[..., None], torch.sin(half)[..., None]
+        if terms is None:  # RY on |0> of every wire: (cos, sin)
+            return torch.cat([cos, sin], -1).to(dtype)
         key = ("first slot", name)
         if (key, dtype, shared.device) not in self._cache:
-            initial = self.encoding.initial
-            terms = np.stack([np.stack([c @ s for s in initial]) for c in form.terms])
             self.constant(key, terms, dtype, shared.device)
-        terms = self._cache[(key, dtype, shared.device)]
-        index = self.constant(
-            ("rows", name, per_sample, gates),
-            [self.rows[g] for g in gates],
-            torch.long,
-            shared.device,
-        )
-        half = (sampled[:, index] if per_sample else shared[index])[..., 0, None] * form.frequency
-        return terms[0] + torch.cos(half) * terms[1] + torch.sin(half) * terms[2]
+        c0, c1, c2 = self._cache[(key, dtype, shared.device)]
+        vectors = cos * c1 + sin * c2
+        return c0 + vectors if terms[0].any() else vectors
+
+    def _first_terms(self, name: str) -> np.ndarray | None:
+        """``(3, n, 2)``: the first slot's ``C0 s``, ``C1 s`` and ``C2 s`` on each wire's starting
+        vector ``s``; ``None`` when they are ``0``, ``|0>`` and ``|1>`` on every wire."""
+        if ("first terms", name) not in self._plans:
+            initial = self.encoding.initial
+            form = trig_form(name)
+            terms = np.stack([np.stack([c @ s for s in initial]) for c in form.terms])
+            basis = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])[:, None, :]
+            plain = np.array_equal(terms, np.broadcast_to(basis, terms.shape))
+            self._plans[("first terms", name)] = None if plain else terms
+        return self._plans[("first terms", name)]
+
+    def merged_matrices(self, shared: torch.Tensor, dtype) -> dict[str, torch.Tensor]:
+        """``{name: (k, d, d)}`` the matrices of the gates of each kind in `merged`."""
+        result = {}
+        for name, gates in self.merged.items():
+            rows = [self.rows[g] for g in gates]
+            index = self.constant(("merged", name), rows, torch.long, shared.device)
+            result[name] = gate_matrices(name, shared[index]).to(dtype)
+        return result
 
     def layer_singles(self, shared: torch.Tensor, sampled: torch.Tensor | None):
         """Each layer's matrix on each wire: ``(L, n, 2, 2)`` when no layer reads inputs,
         else a list of ``(n, 2, 2)`` and, for the layers that do, ``(B, n, 2, 2)``."""
         dtype = complex_dtype(shared.dtype)
         layers: list[torch.Tensor | None] = [None] * len(self.program.layers)
+        merged = self.merged_matrices(shared, dtype)
+        n = self.program.n_qubits
         for group, slots in zip(self.layer_groups, self.single_slots, strict=True):
             product = None
             for gates in slots:
-                flat = tuple(g for layer in gates for g in layer)
-                matrices = self.slot(flat, shared, sampled, dtype)
-                matrices = matrices.unflatten(-3, (len(gates), self.program.n_qubits))
+                matrices = self.slot(gates, shared, sampled, dtype, merged)
+                matrices = matrices.unflatten(-3, (len(gates) // n, n))
                 product = matrices if product is None else matrices @ product
             if group and not self.layer_groups[1]:
                 return product
