@@ -28,9 +28,9 @@ class BackboneClassifier(ImageClassifier):
             takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 a ResNet gets a small-image stem).
-        lr: AdamW learning rate.
-        weight_decay: AdamW weight decay.
-        q_lr: AdamW learning rate of the quantum modules' weights; ``None`` uses ``lr``.
+        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        weight_decay: Weight decay of every parameter group, under any optimizer.
+        q_lr: Learning rate of the quantum modules' weights; ``None`` uses ``lr``.
 
     Raises:
         ValueError: ``precompute_features`` without ``freeze_backbone``.

@@ -49,9 +49,9 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
 
     Args:
         num_classes: Number of classes.
-        lr: AdamW learning rate.
-        weight_decay: AdamW weight decay.
-        q_lr: AdamW learning rate of the weights of the model's quantum modules
+        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        weight_decay: Weight decay of every parameter group, under any optimizer.
+        q_lr: Learning rate of the weights of the model's quantum modules
             (`quantum_parameters`); ``None`` uses ``lr``.
         precompute_features: Steps take the front part's cached output rather than images.
     """

@@ -33,9 +33,9 @@ class BottleneckClassifier(BackboneClassifier):
             needs ``freeze_backbone``.
         in_channels: Image channels.
         image_size: Image side in pixels.
-        lr: AdamW learning rate.
-        weight_decay: AdamW weight decay.
-        q_lr: AdamW learning rate of the quantum modules' weights; ``None`` uses ``lr``.
+        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        weight_decay: Weight decay of every parameter group, under any optimizer.
+        q_lr: Learning rate of the quantum modules' weights; ``None`` uses ``lr``.
 
     Raises:
         ValueError: ``n_heads``, ``n_qubits`` or ``n_outputs`` below 1, or

@@ -26,8 +26,8 @@ class ClassicalResNet(BackboneClassifier):
             ``forward`` still takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 the ResNet gets a small-image stem).
-        lr: AdamW learning rate.
-        weight_decay: AdamW weight decay.
+        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        weight_decay: Weight decay of every parameter group, under any optimizer.
 
     Raises:
         ValueError: ``precompute_features`` without ``freeze_backbone``.

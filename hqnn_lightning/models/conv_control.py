@@ -42,8 +42,8 @@ class ConvControlNet(FilterClassifier):
             (before the ``tanh``) rather than images (see ``FeatureCacheDataModule``); needs a
             fixed filter and no augmentation. ``forward`` still takes images.
         head_width: Channels of the head's first block.
-        lr: AdamW learning rate.
-        weight_decay: AdamW weight decay.
+        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        weight_decay: Weight decay of every parameter group, under any optimizer.
 
     Raises:
         ValueError: an image smaller than one patch, or ``precompute_features`` with

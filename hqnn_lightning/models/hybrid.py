@@ -106,7 +106,7 @@ class HybridVQC(BottleneckClassifier):
             ``q_init_scale``, or ``"uniform"`` in ``[0, 2 pi)`` (PennyLane's default, the
             study's). It chooses values only, never the circuit's structure.
         q_init_scale: Standard deviation of ``q_init="normal"``, radians.
-        q_lr: AdamW learning rate of the circuit's weights; ``None`` uses ``lr``.
+        q_lr: Learning rate of the circuit's weights; ``None`` uses ``lr``.
         q_device: ``"torch"`` (the exact torch simulator, fastest; see
             ``docs/quantum_backends.md``) or a PennyLane device name (``"default.qubit"``,
             ``"lightning.qubit"``), needed for shots.
@@ -128,8 +128,8 @@ class HybridVQC(BottleneckClassifier):
             takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 a ResNet gets a small-image stem).
-        lr: AdamW learning rate.
-        weight_decay: AdamW weight decay.
+        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        weight_decay: Weight decay of every parameter group, under any optimizer.
         circuit: Keyword-only, from a script (not an option of the runner): a circuit object
             in place of the library's circuit; ``None`` builds the library's from the options
             above.

@@ -55,8 +55,8 @@ class HybridControl(BottleneckClassifier):
             takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 a ResNet gets a small-image stem).
-        lr: AdamW learning rate.
-        weight_decay: AdamW weight decay.
+        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        weight_decay: Weight decay of every parameter group, under any optimizer.
 
     Raises:
         ValueError: ``n_heads``, ``n_qubits`` or ``bottleneck_parameters`` below 1, or

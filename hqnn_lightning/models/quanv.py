@@ -56,13 +56,13 @@ class QuanvNet(FilterClassifier):
         q_device_options: Options of the PennyLane device (noise, fake backend, ARN; see
             ``docs/devices.md``).
         trainable_filter: Learn the filter's ``RandomLayers`` angles with the head.
-        q_lr: AdamW learning rate of a trainable filter's angles; ``None`` uses ``lr``.
+        q_lr: Learning rate of a trainable filter's angles; ``None`` uses ``lr``.
         precompute_features: Steps take the cached quanvolution ``(B, C * k**2, H', W')``
             rather than images (see ``FeatureCacheDataModule``); needs a fixed filter and no
             augmentation.
         head_width: Channels of the head's first block.
-        lr: AdamW learning rate.
-        weight_decay: AdamW weight decay.
+        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        weight_decay: Weight decay of every parameter group, under any optimizer.
         filter: Keyword-only, from a script (not an option of the runner): a filter circuit
             object in place of the library's random filter; ``None`` builds the random one
             from the options above.
