@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -186,7 +187,10 @@ def test_a_resumed_wandb_run_logs_into_the_same_run_id(tmp_path, monkeypatch):
     assert resumed["run_dir"] == str(run_dir)
     offline_runs = sorted((run_dir / "wandb").glob("offline-run-*"))
     assert len(offline_runs) == 2
-    assert all(path.name.endswith(f"-{run_id}") for path in offline_runs)
+    # W&B names an offline run's directory by its start second and id, with "-1" added when
+    # the resumed run starts within the same second as the first.
+    pattern = rf"offline-run-\d{{8}}_\d{{6}}-{run_id}(-\d+)?"
+    assert all(re.fullmatch(pattern, path.name) for path in offline_runs), offline_runs
 
 
 class TestFindResumption:
