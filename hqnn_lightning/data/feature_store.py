@@ -38,7 +38,7 @@ class FeatureDataset(Dataset[tuple[Tensor, Tensor]]):
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self.labels = torch.from_numpy(np.load(self.directory / "labels.npy"))
+        self.labels = torch.from_numpy(np.load(self.directory / "labels.npy", allow_pickle=False))
         self._features: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -48,7 +48,9 @@ class FeatureDataset(Dataset[tuple[Tensor, Tensor]]):
     def features(self) -> np.ndarray:
         """All features, ``(N, *feature shape)`` float32, memory-mapped."""
         if self._features is None:
-            self._features = np.load(self.directory / "features.npy", mmap_mode="r")
+            self._features = np.load(
+                self.directory / "features.npy", mmap_mode="r", allow_pickle=False
+            )
         return self._features
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:

@@ -24,7 +24,9 @@ def load_checkpoint(checkpoint: str | Path, model_name: str) -> L.LightningModul
     Raises:
         ValueError: the model holds no `QuantumModule`, so nothing could run on a device.
     """
-    model = MODELS.get(model_name).load_from_checkpoint(checkpoint, map_location="cpu")
+    model = MODELS.get(model_name).load_from_checkpoint(
+        checkpoint, map_location="cpu", weights_only=True
+    )
     if not quantum_modules(model):
         raise ValueError(
             f"model {model_name!r} has no quantum module (hqnn_lightning.quantum.QuantumModule) "
