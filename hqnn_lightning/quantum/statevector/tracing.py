@@ -167,12 +167,6 @@ def measurement_columns(measurement: MeasurementProcess, n_qubits: int, prefix: 
     )
 
 
-def _entries(gates: list[qml.operation.Operator]) -> Iterator[tuple[int, int, Any]]:
-    for index, gate in enumerate(gates):
-        for position, value in enumerate(gate.parameters):
-            yield index, position, value
-
-
 def _gradient(value: torch.Tensor, variables: list[torch.Tensor]) -> list[torch.Tensor]:
     grads = torch.autograd.grad(value, variables, retain_graph=True, allow_unused=True)
     return [torch.zeros_like(v) if g is None else g for v, g in zip(variables, grads, strict=True)]
