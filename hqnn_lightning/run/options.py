@@ -88,16 +88,31 @@ __all__ = [
 ]
 
 
-@cache
 def constructor_options() -> tuple[ConstructorOption, ...]:
     """Every argument of every registered model and DataModule constructor, as options;
     runner options and the model arguments in `FROM_DATA` aside. Those in `PART_REGISTRIES`
-    take the registry's names as choices. Cached until `build_parser` reads the registries
-    again, with what plugins registered since."""
+    take the registry's names as choices. Derived once for each set of registered names, so
+    what a plugin registers later (``--import``) is included."""
+    return _constructor_options(
+        tuple(MODELS.names()),
+        tuple(DATAMODULES.names()),
+        tuple(
+            (argument, tuple(registry.names())) for argument, registry in PART_REGISTRIES.items()
+        ),
+    )
+
+
+@cache
+def _constructor_options(
+    models: tuple[str, ...],
+    datamodules: tuple[str, ...],
+    choices: tuple[tuple[str, tuple[str, ...]], ...],
+) -> tuple[ConstructorOption, ...]:
+    """`constructor_options` for these registered names (the cache's key)."""
     return registered_arguments(
         ((MODELS, frozenset(FROM_DATA)), (DATAMODULES, frozenset())),
         frozenset(RUNNER),
-        {argument: tuple(registry.names()) for argument, registry in PART_REGISTRIES.items()},
+        dict(choices),
     )
 
 
@@ -162,7 +177,6 @@ def build_parser() -> RunnerParser:
         PluginError: an entry point failed to import.
     """
     load_entry_points()
-    constructor_options.cache_clear()
     parser = RunnerParser(
         prog="experiments/run.py",
         description=(

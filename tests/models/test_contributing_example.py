@@ -54,7 +54,7 @@ def test_the_example_model_builds_records_its_arguments_and_trains(registered_ex
 
 
 def test_the_runner_finds_the_examples_options_with_their_help(registered_example):
-    # What the runner's constructor_options() derives (it caches the registries it first saw).
+    # What the runner's constructor_options() derives, from the model registry alone.
     options = registered_arguments(((MODELS, frozenset()),), frozenset())
     hidden = next(option for option in options if option.name == "hidden")
     assert hidden.help.startswith("Width of the hidden layer. [model: my_model, my_model_tiny;")
