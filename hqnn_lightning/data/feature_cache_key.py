@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from hqnn_lightning.data.car_base import ImageFileDataset
 from hqnn_lightning.data.image_cache import CachedImageDataset
+from hqnn_lightning.data.image_files import DECODING
 from hqnn_lightning.data.index_cache import files_signature
 
 CACHE_FORMAT = 1
@@ -42,6 +43,7 @@ def dataset_fingerprint(dataset: Dataset) -> str:
         digest.update(np.asarray(dataset.indices, dtype=np.int64).tobytes())
     elif isinstance(dataset, ImageFileDataset):
         digest.update(files_signature([sample.path for sample in dataset.samples]).encode())
+        digest.update(DECODING.encode())
         for sample in dataset.samples:
             digest.update(f"{sample.path}\0{sample.bbox}\n".encode())
         digest.update(dataset.labels.numpy().tobytes())

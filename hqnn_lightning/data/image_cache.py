@@ -21,13 +21,14 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from hqnn_lightning.data.image_files import ImageSample, load_rgb
+from hqnn_lightning.data.image_files import DECODING, ImageSample, load_rgb
 from hqnn_lightning.data.index_cache import files_signature
 
 
 def cache_key(samples: Sequence[ImageSample], image_size: int) -> str:
-    """Changes when a file, a crop box, the order or the size changes."""
+    """Changes when a file, a crop box, the order, the size or the decoding changes."""
     digest = hashlib.sha256(files_signature([sample.path for sample in samples]).encode())
+    digest.update(DECODING.encode())
     for sample in samples:
         digest.update(f"{sample.path}\0{sample.bbox}\n".encode())
     digest.update(str(image_size).encode())

@@ -39,6 +39,11 @@ SETTLED_REASONS = frozenset({"empty", "undecodable"})
 permission, an I/O error, a file put back, a higher pixel limit), so such a file is checked
 again: for a file too large that check stops at its header."""
 
+DECODING = "rgb8-exif-upright"
+"""What `load_rgb` returns, as a name: part of the key of every cache of decoded pixels (the
+decoded-image cache, the feature cache), so that a cache built by an earlier decoding (one
+that ignored EXIF orientation) is not reused. Change it whenever `load_rgb`'s pixels change."""
+
 BoundingBox = tuple[int, int, int, int]
 """``(x1, y1, x2, y2)`` in pixels, inclusive, as in the Stanford Cars annotations."""
 
