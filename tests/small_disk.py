@@ -40,7 +40,7 @@ def _small_disks_work() -> bool:
             "--mount",
             "sh",
             "-c",
-            'd=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs "$d"',
+            'd=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs "$d" && umount "$d" && rmdir "$d"',
         ],
         capture_output=True,
     )
