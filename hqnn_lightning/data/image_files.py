@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -68,8 +68,28 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith("._")
 
 
+EXIF_TRANSPOSITIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+"""EXIF orientation -> the transposition that turns the stored pixels upright, as in
+``PIL.ImageOps.exif_transpose`` (1, and any value outside 1-8, means stored upright)."""
+
+
 def load_rgb(path: Path, bbox: BoundingBox | None = None) -> Image.Image:
-    """Decodes ``path`` as an RGB image, optionally cropped to ``bbox``.
+    """Decodes ``path`` as an upright RGB image, optionally cropped to ``bbox``.
+
+    The EXIF orientation (of a JPEG, PNG or WebP, or an XMP ``tiff:Orientation``) is applied,
+    so that a phone photograph stored sideways comes out as it is shown (`upright_transposition`;
+    Pillow applies a TIFF's itself as it decodes one). ``bbox`` is in the stored frame, the one
+    the Stanford Cars annotators saw (MATLAB's ``imread``, with which the devkit was made, and
+    the web browsers of 2013 ignored EXIF orientation): the crop is taken, then turned upright.
+    A TIFF is only seen upright, so its box is in the upright frame.
 
     Greyscale, palette, CMYK and alpha images are converted to RGB (alpha is dropped);
     16-bit greyscale is scaled to 8 bits, not clipped. A box reaching past the image is clipped
@@ -80,17 +100,41 @@ def load_rgb(path: Path, bbox: BoundingBox | None = None) -> Image.Image:
     """
     try:
         with Image.open(path) as image:
-            image = _to_rgb(image)
+            image.load()  # Pillow turns a TIFF upright as it loads it, so this comes first
+            transposition = upright_transposition(image, path)
+            if bbox is not None:
+                x1, y1, x2, y2 = bbox
+                image = image.crop(
+                    (max(0, x1), max(0, y1), min(image.width, x2 + 1), min(image.height, y2 + 1))
+                )
+            if transposition is not None:
+                image = image.transpose(transposition)
+            return _to_rgb(image)
     except Image.DecompressionBombError as error:
         raise OSError(f"cannot decode image {path}: {error} ({LARGE_IMAGE_HINT})") from error
     except (OSError, UnidentifiedImageError, ValueError) as error:
         raise OSError(f"cannot decode image {path}: {error}") from error
-    if bbox is not None:
-        x1, y1, x2, y2 = bbox
-        image = image.crop(
-            (max(0, x1), max(0, y1), min(image.width, x2 + 1), min(image.height, y2 + 1))
+
+
+def upright_transposition(image: Image.Image, path: Path) -> Image.Transpose | None:
+    """The transposition that turns the loaded ``image`` (read from ``path``) upright, by its
+    EXIF orientation (`EXIF_TRANSPOSITIONS`); ``None`` when it is upright as stored.
+
+    ``ImageOps.exif_transpose`` is not called: after turning the pixels it writes the EXIF
+    block back without the orientation, which raises ``struct.error`` on some corrupt blocks.
+    An EXIF block whose header is not TIFF's (Pillow raises ``SyntaxError``) is ignored with a
+    warning naming the file: the image is used as stored.
+    """
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation)
+    except SyntaxError as error:
+        warnings.warn(
+            f"{path}: cannot read its EXIF block ({error}); using the image as stored, "
+            "which may be turned sideways",
+            stacklevel=3,
         )
-    return image
+        return None
+    return EXIF_TRANSPOSITIONS.get(orientation)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
