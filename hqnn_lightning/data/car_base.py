@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -10,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
@@ -21,7 +23,11 @@ from hqnn_lightning.data.image_cache import CachedImageDataset, build_image_cach
 from hqnn_lightning.data.image_files import ImageSample, drop_unreadable, load_rgb
 from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR, cached_unreadable
 from hqnn_lightning.data.sampling import sample_seed
-from hqnn_lightning.data.splits import check_split_fractions, stratified_split
+from hqnn_lightning.data.splits import (
+    ClassTooSmallError,
+    check_split_fractions,
+    stratified_split,
+)
 from hqnn_lightning.data.transforms import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -29,6 +35,9 @@ from hqnn_lightning.data.transforms import (
     eval_transform,
     train_transform,
 )
+
+MISSING_CLASSES_SHOWN = 20
+"""Classes a warning about classes without images names; it counts the others."""
 
 
 @dataclass
@@ -193,6 +202,7 @@ class CarDataModule(ImageClassificationDataModule):
         )
         self.batch_augmentation = BatchAugmentation(self.augmentation)
         self.batch_normalize = BatchNormalize(self.augmentation)
+        self.test_classes_missing: list[str] = []
 
     @abstractmethod
     def load_index(self) -> CarIndex:
@@ -248,10 +258,13 @@ class CarDataModule(ImageClassificationDataModule):
         return 3
 
     def build_datasets(self) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
-        """The selected classes' train, val and test datasets.
+        """The selected classes' train, val and test datasets. Selected classes with no test
+        image are warned of and kept in `test_classes_missing`; those with no training image
+        are warned of.
 
         Raises:
-            ValueError: the selected classes have no test image (empty ``test/`` folders).
+            ValueError: the selected classes have no test image (empty ``test/`` folders), or
+                a class has one training image (the message names it and its file).
         """
         label_of = {name: label for label, name in enumerate(self.selected_classes)}
         train = [sample for sample in self.index.train if sample.class_name in label_of]
@@ -261,8 +274,9 @@ class CarDataModule(ImageClassificationDataModule):
                 f"{self.data_dir}: no test image in any of the {len(label_of)} selected "
                 "classes, so a run would train and then have nothing to test on"
             )
+        self.test_classes_missing = self._classes_without_images(train, test)
         train_labels = [label_of[sample.class_name] for sample in train]
-        fit, val, _ = stratified_split(train_labels, self.val_fraction, 0.0, self.seed)
+        fit, val = self._validation_split(train, train_labels)
         val_labels = [train_labels[i] for i in val]
         fit_labels = [train_labels[i] for i in fit]
         test_labels = [label_of[sample.class_name] for sample in test]
@@ -280,6 +294,61 @@ class CarDataModule(ImageClassificationDataModule):
             ImageFileDataset([train[i] for i in val], val_labels, evaluate),
             ImageFileDataset(test, test_labels, evaluate),
         )
+
+    def _classes_without_images(
+        self, train: Sequence[ImageSample], test: Sequence[ImageSample]
+    ) -> list[str]:
+        """The selected classes with no image in ``test``, which are returned, and those with
+        none in ``train``; one warning names each group."""
+        missing = {}
+        for split, samples in (("training", train), ("test", test)):
+            present = {sample.class_name for sample in samples}
+            missing[split] = [name for name in self.selected_classes if name not in present]
+        consequence = {
+            "training": "the model cannot learn them",
+            "test": "test metrics are computed over the other classes (results.json: "
+            "test_classes_missing; test/f1_macro_classes counts the classes macro F1 averages "
+            "over)",
+        }
+        for split, names in missing.items():
+            if names:
+                shown = ", ".join(names[:MISSING_CLASSES_SHOWN])
+                more = len(names) - MISSING_CLASSES_SHOWN
+                warnings.warn(
+                    f"{self.data_dir}: no {split} image of {len(names)} of the "
+                    f"{len(self.selected_classes)} classes: {shown}"
+                    f"{f' and {more} more' if more > 0 else ''}; {consequence[split]}",
+                    stacklevel=3,
+                )
+        return missing["test"]
+
+    def _validation_split(
+        self, train: Sequence[ImageSample], labels: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The stratified ``(fit, val)`` indices into ``train`` (labels ``(N,)``).
+
+        Raises:
+            ValueError: a class has one training image; the message names the class, its file
+                and what to do.
+        """
+        try:
+            fit, val, _ = stratified_split(labels, self.val_fraction, 0.0, self.seed)
+        except ClassTooSmallError as error:
+            name = self.selected_classes[error.label]
+            files = [str(sample.path) for sample in train if sample.class_name == name]
+            minimum = getattr(self, "min_images_per_class", None)
+            fixes = "add images to it, remove it, or leave it out with classes (--classes)"
+            if minimum is not None:
+                fixes = (
+                    f"raise min_images_per_class (--min-images-per-class, now {minimum}) to "
+                    f"leave such classes out, or {fixes}"
+                )
+            raise ValueError(
+                f"{self.data_dir}: class {name!r} has {error.count} training image(s) "
+                f"({', '.join(files)}), too few to hold one out for validation and train on "
+                f"another; {fixes}"
+            ) from error
+        return fit, val
 
     def save_augmentation_grid(self, path: str | Path, n_images: int = 4, n_views: int = 6) -> Path:
         """Saves the study's figure: ``n_images`` training images, each with ``n_views``

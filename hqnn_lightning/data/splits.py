@@ -6,6 +6,27 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 
+class ClassTooSmallError(ValueError):
+    """A class has fewer than 2 samples in a pool that a stratified split divides.
+
+    Args:
+        label: The class's label.
+        count: Its samples in the pool.
+        kept: The name of the set the pool keeps (``"train"``, ``"train+val"``).
+        drawn: The name of the set drawn from it (``"val"``, ``"test"``).
+    """
+
+    def __init__(self, label: int, count: int, kept: str, drawn: str) -> None:
+        super().__init__(
+            f"class {label!r} has {count} sample(s) to split into the {kept} and {drawn} sets; "
+            "a stratified split needs at least 2 per class"
+        )
+        self.label = label
+        self.count = count
+        self.kept = kept
+        self.drawn = drawn
+
+
 def check_split_fractions(val_fraction: float, test_fraction: float) -> None:
     """Checks that ``val_fraction`` and ``test_fraction`` describe a valid three-way split.
 
@@ -44,10 +65,11 @@ def stratified_split(
         together they cover ``range(N)``.
 
     Raises:
+        ClassTooSmallError: a class has fewer than 2 samples in a pool to split (it carries the
+            label, which the caller can name).
         ValueError: ``labels`` is not 1-D; a fraction is invalid (see
-            `check_split_fractions`); a class has fewer than 2 samples in a pool to
-            split (the message names it); or a requested set would hold fewer samples than
-            there are classes.
+            `check_split_fractions`); or a requested set would hold fewer samples than there
+            are classes.
     """
     labels = np.asarray(labels)
     if labels.ndim != 1:
@@ -89,21 +111,22 @@ def _draw(
         The ``(kept, drawn)`` indices.
 
     Raises:
-        ValueError: a class has fewer than 2 samples in the pool, or a set would hold fewer
-            samples than there are classes.
+        ClassTooSmallError: a class has fewer than 2 samples in the pool.
+        ValueError: a set would hold fewer samples than there are classes.
     """
     classes, counts = np.unique(labels[indices], return_counts=True)
     smallest = int(np.argmin(counts))
     if counts[smallest] < 2:
-        raise ValueError(
-            f"class {classes[smallest].item()!r} has {counts[smallest]} sample(s) to split "
-            f"into the {kept} and {drawn} sets; a stratified split needs at least 2 per class"
-        )
-    for name, set_size in ((kept, len(indices) - size), (drawn, size)):
+        raise ClassTooSmallError(classes[smallest].item(), int(counts[smallest]), kept, drawn)
+    fraction = f"{drawn}_fraction (--{drawn}-fraction)"
+    for name, set_size, fix in (
+        (kept, len(indices) - size, f"lower {fraction}"),
+        (drawn, size, f"raise {fraction}, or keep fewer classes"),
+    ):
         if set_size < len(classes):
             raise ValueError(
                 f"the {name} set would hold {set_size} sample(s), "
-                f"fewer than the {len(classes)} classes"
+                f"fewer than the {len(classes)} classes; {fix}"
             )
     kept_indices, drawn_indices = train_test_split(
         indices, test_size=size, stratify=labels[indices], random_state=seed

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
+import stat
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -119,6 +122,11 @@ def read_folders(root: Path) -> CarIndex:
             stacklevel=2,
         )
     class_names = [name for name, files in train_folders.items() if files]
+    if not class_names:
+        raise FileNotFoundError(
+            f"{root / 'train'} has no class folder with images (train/<Class Name>/*.jpg)\n"
+            f"{LAYOUTS_HELP}"
+        )
     unknown = sorted(set(test_folders) - set(train_folders))
     if unknown:
         raise ValueError(f"{root / 'test'} has classes missing from train/: {', '.join(unknown)}")
@@ -129,12 +137,45 @@ def read_folders(root: Path) -> CarIndex:
     )
 
 
+def check_directory(root: Path) -> None:
+    """Raises why ``root``, when it exists, cannot be read as a dataset's directory (a missing
+    one is left to `detect_layout`, which lists what it looked for).
+
+    Raises:
+        FileNotFoundError: ``root`` is a file, or a loop of symbolic links.
+        PermissionError: this user may not list ``root`` or enter it.
+    """
+    try:
+        mode = root.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        raise FileNotFoundError(
+            f"no Stanford Cars layout found in {root}: a loop of symbolic links ({error.strerror})"
+        ) from error
+    if not stat.S_ISDIR(mode):
+        raise FileNotFoundError(
+            f"no Stanford Cars layout found in {root}: it is a file, not a directory"
+        )
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise PermissionError(
+            f"{root}: this user has no permission to read this directory (mode "
+            f"{stat.filemode(mode)}); give it read and execute permission (chmod +rx), or run "
+            "as a user who has them"
+        )
+
+
 def detect_layout(root: Path, crop: bool) -> Callable[[], CarIndex]:
     """The reader for the layout found under ``root``.
 
     Raises:
-        FileNotFoundError: no known layout; the message lists the files it looked for.
+        FileNotFoundError: no known layout (the message lists the files it looked for), or
+            ``root`` is a file or a loop of symbolic links.
+        PermissionError: this user may not read ``root``.
     """
+    check_directory(root)
     if (root / "devkit").is_dir() or (root / "cars_train").is_dir():
         return lambda: read_devkit(root, crop)
     if (root / "cars_annos.mat").is_file():

@@ -11,7 +11,11 @@ import numpy as np
 from hqnn_lightning.data.car_base import CarDataModule, CarIndex
 from hqnn_lightning.data.image_files import ImageSample, display_name, is_image_file
 from hqnn_lightning.data.registry import DATAMODULES
-from hqnn_lightning.data.splits import check_split_fractions, stratified_split
+from hqnn_lightning.data.splits import (
+    ClassTooSmallError,
+    check_split_fractions,
+    stratified_split,
+)
 
 LAYOUT_HELP = (
     "VMMRdb is read from one folder per class under data_dir, named make_model_year in "
@@ -45,11 +49,23 @@ def read_class_folders(root: Path, min_images_per_class: int) -> dict[str, list[
 def read_vmmrdb_index(
     root: Path, min_images_per_class: int, test_fraction: float, seed: int
 ) -> CarIndex:
-    """The class folders under ``root`` with a stratified test split drawn from ``seed``."""
+    """The class folders under ``root`` with a stratified test split drawn from ``seed``.
+
+    Raises:
+        ValueError: a class folder has one image; the message names it and what to do.
+    """
     folders = read_class_folders(root, min_images_per_class)
     samples = [ImageSample(path, name) for name, files in folders.items() for path in files]
     labels = np.array([index for index, files in enumerate(folders.values()) for _ in files])
-    train, _, test = stratified_split(labels, 0.0, test_fraction, seed)
+    try:
+        train, _, test = stratified_split(labels, 0.0, test_fraction, seed)
+    except ClassTooSmallError as error:
+        folder = list(folders.values())[error.label][0].parent
+        raise ValueError(
+            f"{folder}: {error.count} image(s), too few to test on one and train on another; "
+            f"raise min_images_per_class (--min-images-per-class, now {min_images_per_class}) "
+            "to leave such folders out, or remove it"
+        ) from error
     return CarIndex(list(folders), [samples[i] for i in train], [samples[i] for i in test])
 
 

@@ -10,6 +10,7 @@ from torchmetrics.classification import (
     MulticlassAccuracy,
     MulticlassConfusionMatrix,
     MulticlassF1Score,
+    MulticlassStatScores,
 )
 
 STAGES = ("train", "val", "test")
@@ -20,20 +21,39 @@ CONFUSION_MAX_CLASSES = 256
 counts, and no figure could show them)."""
 
 
-def classification_metrics(num_classes: int, prefix: str = "") -> MetricCollection:
+class MacroAveragedClasses(MulticlassStatScores):
+    """How many classes torchmetrics' macro average (``f1_macro``) is taken over: those that
+    are the label or the top-1 prediction of at least one sample (``tp + fp + fn > 0``).
+    torchmetrics gives every other class weight 0, so a class with no test image is left out
+    of the average unless the model predicts it, and then counts with F1 0. Computes an int64
+    scalar.
+
+    Args:
+        num_classes: The number of classes of the logits ``(B, num_classes)``.
+    """
+
+    def __init__(self, num_classes: int) -> None:
+        super().__init__(num_classes, average=None)
+
+    def compute(self) -> torch.Tensor:
+        return (self.tp + self.fp + self.fn > 0).sum()
+
+
+def classification_metrics(
+    num_classes: int, prefix: str = "", macro_classes: bool = True
+) -> MetricCollection:
     """Top-1 and top-5 accuracy (top-5 clipped to ``num_classes``) and macro F1 of logits
     ``(B, num_classes)`` against labels ``(B,)``, keys ``{prefix}acc_top1``,
-    ``{prefix}acc_top5``, ``{prefix}f1_macro``."""
-    return MetricCollection(
-        {
-            "acc_top1": MulticlassAccuracy(num_classes, top_k=1, average="micro"),
-            "acc_top5": MulticlassAccuracy(
-                num_classes, top_k=min(TOP_K, num_classes), average="micro"
-            ),
-            "f1_macro": MulticlassF1Score(num_classes, average="macro"),
-        },
-        prefix=prefix,
-    )
+    ``{prefix}acc_top5``, ``{prefix}f1_macro``, and with ``macro_classes`` the number of
+    classes macro F1 averages over, ``{prefix}f1_macro_classes`` (`MacroAveragedClasses`)."""
+    metrics = {
+        "acc_top1": MulticlassAccuracy(num_classes, top_k=1, average="micro"),
+        "acc_top5": MulticlassAccuracy(num_classes, top_k=min(TOP_K, num_classes), average="micro"),
+        "f1_macro": MulticlassF1Score(num_classes, average="macro"),
+    }
+    if macro_classes:
+        metrics["f1_macro_classes"] = MacroAveragedClasses(num_classes)
+    return MetricCollection(metrics, prefix=prefix)
 
 
 class ClassificationMetricsMixin:
@@ -42,7 +62,9 @@ class ClassificationMetricsMixin:
     Mix it in before ``LightningModule`` and call `_init_metrics` from ``__init__``; it
     has no ``__init__`` of its own, so inheritance order never surprises. Logged per epoch, the
     keys are ``{stage}/loss``, ``{stage}/acc_top1``, ``{stage}/acc_top5`` and
-    ``{stage}/f1_macro`` for ``stage`` in ``train``, ``val``, ``test``. Top-5 is clipped to
+    ``{stage}/f1_macro`` for ``stage`` in ``train``, ``val``, ``test``, and
+    ``{stage}/f1_macro_classes`` (the number of classes macro F1 averages over,
+    `MacroAveragedClasses`) for ``val`` and ``test``. Top-5 is clipped to
     ``num_classes`` (so it reads 1.0 with five classes or fewer, with a warning when the model is
     built). The test stage also counts a
     confusion matrix (`confusion_matrix`), up to `CONFUSION_MAX_CLASSES` classes, and keeps
@@ -67,9 +89,11 @@ class ClassificationMetricsMixin:
                 f"acc_top{TOP_K} is always 1.0 and says nothing; read acc_top1",
                 stacklevel=3,
             )
-        metrics = classification_metrics(num_classes)
         for stage in STAGES:
-            setattr(self, f"{stage}_metrics", metrics.clone(prefix=f"{stage}/"))
+            # Not for train: its states are in checkpoints, which one more metric would make
+            # unloadable for the runs saved before it.
+            metrics = classification_metrics(num_classes, f"{stage}/", stage != "train")
+            setattr(self, f"{stage}_metrics", metrics)
             setattr(self, f"{stage}_loss", MeanMetric())
         self.train_metrics.persistent(True)
         self.train_loss.persistent(True)

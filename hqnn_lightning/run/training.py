@@ -197,12 +197,20 @@ def _results(
         "best_checkpoint": os.path.relpath(best_path, run_dir) if best_path else None,
         "seconds_per_epoch": sum(epoch_seconds) / len(epoch_seconds) if epoch_seconds else None,
         **{key: float(value) for key, value in {**val_metrics[0], **test_metrics[0]}.items()},
+        "test_classes_missing": _test_classes_missing(datamodule),
         "run_dir": str(run_dir),
     }
     trainability = callbacks.trainability
     if trainability is not None and trainability.verdict is not None:
         results["trainability"] = trainability.summary()
     return results
+
+
+def _test_classes_missing(datamodule: L.LightningDataModule) -> list[str]:
+    """The classes of the data with no test image (`CarDataModule.test_classes_missing`; none
+    for a DataModule that does not say), of the images under a `FeatureCacheDataModule`."""
+    images = getattr(datamodule, "datamodule", datamodule)
+    return list(getattr(images, "test_classes_missing", []))
 
 
 def _run_directory(

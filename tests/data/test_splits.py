@@ -113,9 +113,25 @@ class TestErrors:
         with pytest.raises(ValueError, match="class 7 has 1 sample"):
             stratified_split(labels, 0.2, 0.2, seed=0)
 
-    def test_set_smaller_than_the_number_of_classes(self):
-        with pytest.raises(ValueError, match=r"the val set would hold 1 sample.*3 classes"):
-            stratified_split(self.labels, 0.04, 0.2, seed=0)
+    @pytest.mark.parametrize(
+        ("fractions", "message"),
+        [
+            (
+                (0.04, 0.2),
+                "the val set would hold 1 sample(s), fewer than the 3 classes; raise "
+                "val_fraction (--val-fraction), or keep fewer classes",
+            ),
+            (
+                (0.0, 0.95),
+                "the train+val set would hold 2 sample(s), fewer than the 3 classes; "
+                "lower test_fraction (--test-fraction)",
+            ),
+        ],
+    )
+    def test_set_smaller_than_the_number_of_classes(self, fractions, message):
+        with pytest.raises(ValueError) as raised:
+            stratified_split(self.labels, *fractions, seed=0)
+        assert str(raised.value) == message
 
     def test_labels_must_be_one_dimensional(self):
         with pytest.raises(ValueError, match=r"shape \(N,\)"):

@@ -1,8 +1,10 @@
 import pytest
 import torch
+from sklearn.metrics import f1_score
 from torch import nn
 
 from hqnn_lightning.models import ImageClassifier
+from hqnn_lightning.models.metrics import classification_metrics
 
 
 class LinearClassifier(ImageClassifier):
@@ -27,7 +29,9 @@ class TestClassificationMetricsMixin:
             "test/acc_top1",
             "test/acc_top5",
             "test/f1_macro",
+            "test/f1_macro_classes",
         }
+        assert not any("f1_macro_classes" in key for key in model.state_dict())  # checkpoints
 
     def test_metrics_are_submodules_that_follow_the_device(self):
         names = {name for name, _ in LinearClassifier(3).named_children()}
@@ -46,3 +50,21 @@ class TestClassificationMetricsMixin:
     def test_needs_two_classes(self):
         with pytest.raises(ValueError, match="num_classes"):
             LinearClassifier(1)
+
+
+@pytest.mark.parametrize(
+    ("labels", "predictions", "averaged"),
+    [
+        ([0, 0, 1, 1], [0, 0, 1, 1], [0, 1]),  # classes 2 and 3: no image, never predicted
+        ([0, 0, 1, 1], [0, 3, 1, 1], [0, 1, 3]),  # class 3 predicted once: counts, with F1 0
+        ([0, 1, 2, 3], [1, 1, 2, 3], [0, 1, 2, 3]),  # class 0 never predicted: F1 0
+    ],
+)
+def test_macro_f1_averages_over_the_classes_it_counts(labels, predictions, averaged):
+    """torchmetrics' macro F1 leaves out the classes no sample has as label or prediction;
+    f1_macro_classes counts the others, and sklearn's F1 over exactly those agrees."""
+    logits = torch.nn.functional.one_hot(torch.tensor(predictions), 4).float()
+    values = classification_metrics(4)(logits, torch.tensor(labels))
+    assert values["f1_macro_classes"] == len(averaged)
+    expected = f1_score(labels, predictions, labels=averaged, average="macro", zero_division=0)
+    assert values["f1_macro"].item() == pytest.approx(expected)
