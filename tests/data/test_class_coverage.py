@@ -26,6 +26,13 @@ def setup(data):
     return [str(warning.message) for warning in caught]
 
 
+def setup_error(data, kind: type[Exception]) -> str:
+    """The message of the ``kind`` error that setting ``data`` up raises."""
+    with pytest.raises(kind) as raised:
+        data.setup("fit")
+    return str(raised.value)
+
+
 def cars(root, tmp_path, **kwargs):
     options = {"image_size": 16, "cache_dir": str(tmp_path / "cache"), "val_fraction": 0.25}
     return StanfordCarsDataModule(str(root), **{**options, **kwargs})
@@ -112,9 +119,7 @@ class TestClassesTooSmallToSplit:
         root = write_folders(tmp_path / "cars")
         for image in sorted((root / "train" / AUDI).iterdir())[1:]:
             image.unlink()
-        with pytest.raises(ValueError) as raised:
-            cars(root, tmp_path).setup("fit")
-        assert str(raised.value) == (
+        assert setup_error(cars(root, tmp_path), ValueError) == (
             f"{root}: class {AUDI!r} has 1 training image(s) ({root / 'train' / AUDI / '000.jpg'})"
             ", too few to hold one out for validation and train on another; add images to it, "
             "remove it, or leave it out with classes (--classes)"
@@ -137,9 +142,7 @@ class TestClassesTooSmallToSplit:
         data = VMMRdbDataModule(
             str(root), min_images_per_class=1, image_size=16, cache_dir=str(tmp_path / "c")
         )
-        with pytest.raises(ValueError) as raised:
-            data.setup("fit")
-        assert str(raised.value) == (
+        assert setup_error(data, ValueError) == (
             f"{root / 'volvo_240_1993'}: 1 image(s), too few to test on one and train on "
             "another; raise min_images_per_class (--min-images-per-class, now 1) to leave such "
             "folders out, or remove it"
@@ -176,9 +179,7 @@ def unreadable(tmp_path, monkeypatch):
 
 class TestDataDirectories:
     def test_an_unreadable_directory_is_named_with_the_reason(self, unreadable, tmp_path):
-        with pytest.raises(PermissionError) as raised:
-            cars(unreadable, tmp_path).setup("fit")
-        assert str(raised.value) == (
+        assert setup_error(cars(unreadable, tmp_path), PermissionError) == (
             f"{unreadable}: this user has no permission to read this directory (mode "
             "d---------); give it read and execute permission (chmod +rx), or run as a user "
             "who has them"
