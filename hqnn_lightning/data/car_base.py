@@ -122,7 +122,9 @@ class CarDataModule(ImageClassificationDataModule):
     Subclasses implement `load_index`, and take their own arguments plus ``**kwargs``,
     passed on, for these. Every file is checked once (a reduced-size decode)
     before training (cached until a file changes); unreadable ones are skipped with a one-line
-    warning that counts them.
+    warning that counts them. Selected classes with no test image are warned of once, at
+    setup, and listed in ``test_classes_missing`` (which the runner writes to
+    ``results.json``).
 
     Args:
         data_dir: The dataset's directory.
