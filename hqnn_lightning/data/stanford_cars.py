@@ -138,8 +138,8 @@ def read_folders(root: Path) -> CarIndex:
 
 
 def check_directory(root: Path) -> None:
-    """Raises why ``root``, when it exists, cannot be read as a dataset's directory (a missing
-    one is left to `detect_layout`, which lists what it looked for).
+    """Raises why ``root``, when it exists, cannot be read as Stanford Cars' directory (a
+    missing one is left to `detect_layout`, which lists what it looked for).
 
     Raises:
         FileNotFoundError: ``root`` is a file, or a loop of symbolic links.
