@@ -6,9 +6,15 @@ that a call over several lines, or through an alias, is read as Python reads it.
 from __future__ import annotations
 
 import ast
+import pickle
 from pathlib import Path
 
 import pytest
+import torch
+import torchvision
+
+from hqnn_lightning.models.backbones import _download_imagenet_state_dict
+from tests.run.test_resume import Payload
 
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = ("hqnn_lightning", "experiments")
@@ -151,3 +157,16 @@ def test_the_check_reads_calls_as_python_does(source, expected):
     assert len(found) == len(expected), found
     for line, wanted in zip(found, expected, strict=True):
         assert wanted in line
+
+
+def test_a_crafted_file_where_torchvisions_weights_are_cached_does_not_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    weights = torchvision.models.get_model_weights("resnet18")
+    weights = getattr(weights, "IMAGENET1K_V2", weights.IMAGENET1K_V1)
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+    cached.parent.mkdir(parents=True)
+    marker = tmp_path / "code-ran"
+    torch.save({"conv1.weight": torch.zeros(1), "payload": Payload(marker)}, cached)
+    with pytest.raises(pickle.UnpicklingError):
+        _download_imagenet_state_dict("resnet18")
+    assert not marker.exists()
