@@ -5,6 +5,8 @@ import json
 import os
 import re
 import shutil
+import sys
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pennylane as qml
@@ -34,7 +36,9 @@ from hqnn_lightning.hardware.journal import (
 from hqnn_lightning.quantum import KNOWN_DEVICES
 from hqnn_lightning.run.cli import main
 from tests.run.test_resume import Payload
+from tests.small_disk import needs_small_disks, run_on_small_disk
 
+ROOT = Path(__file__).resolve().parents[2]
 SYNTHETIC = {"image_size": 4, "batch_size": 8}
 """The synthetic dataset's 96 images of 3 classes at 4x4 px: 24 in the test split, 3 batches."""
 
@@ -576,3 +580,22 @@ def test_a_full_disk_while_recording_a_batch_ends_with_one_line(
         f"error: no space left on device writing {tmp_path / 'eval' / PREDICTIONS_FILE}; the "
         "batches finished so far are kept. Free space and rerun the same command to resume"
     )
+
+
+@needs_small_disks
+@pytest.mark.slow
+def test_an_evaluation_directory_on_a_real_full_disk_ends_with_one_line(run_dir, tmp_path):
+    disk, after = tmp_path / "disk", tmp_path / "after"
+    disk.mkdir()
+    after.mkdir()
+    command = [sys.executable, str(ROOT / "experiments" / "run.py")]
+    command += evaluate_command(run_dir / "checkpoints" / "last.ckpt", tmp_path)[:-2]
+    command += [f"--eval-dir={disk}", "--yes"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
+    result = run_on_small_disk(command, disk, 4096, after=after, env=env)  # evaluation.json
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: no space left on device writing {disk / PREDICTIONS_FILE}; the batches "
+        "finished so far are kept. Free space and rerun the same command to resume"
+    )
+    assert sorted(path.name for path in after.iterdir()) == ["evaluation.json", PREDICTIONS_FILE]
