@@ -131,11 +131,19 @@ def read_finished_batches(path: Path) -> dict[int, dict[str, Any]]:
 
 
 def append_record(path: Path, record: dict[str, Any]) -> None:
-    """Appends one finished batch to ``predictions.jsonl``, on disk before it returns."""
-    with path.open("a") as handle:
-        handle.write(json.dumps(record) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    """Appends one finished batch to ``predictions.jsonl``, on disk before it returns.
+
+    Raises:
+        OSError: writing failed (a full disk), with ``filename`` set to ``path``; a line cut
+            short is dropped by `read_finished_batches`.
+    """
+    try:
+        with path.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from error
 
 
 def file_sha256(path: Path) -> str:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from hqnn_lightning.models import MODELS
+from hqnn_lightning.models.checkpoint_file import check_fits, read_checkpoint
 from hqnn_lightning.quantum import layer_on_device, make_device
 from hqnn_lightning.quantum.module import QuantumModule, quantum_modules
 
@@ -21,12 +22,20 @@ def load_checkpoint(checkpoint: str | Path, model_name: str) -> L.LightningModul
     """The registered model ``model_name`` with ``checkpoint``'s weights, on the CPU, in eval
     mode, its quantum modules on the devices it was trained with.
 
+    The file is checked as ``--resume`` checks one (`read_checkpoint`, `check_fits`) before
+    the model is built from it: it is read with ``weights_only=True``, so a crafted file is
+    refused and no code in it runs.
+
     Raises:
-        ValueError: the model holds no `QuantumModule`, so nothing could run on a device.
+        ValueError: the file is not a checkpoint the library wrote, it holds another model
+            than ``model_name``, or the model holds no `QuantumModule`, so nothing could run on
+            a device; the message says which.
     """
+    saved = read_checkpoint(checkpoint)
     model = MODELS.get(model_name).load_from_checkpoint(
-        checkpoint, map_location="cpu", weights_only=True
+        checkpoint, map_location="cpu", weights_only=True, strict=False
     )
+    check_fits(saved, model, checkpoint)  # names what differs, as strict loading would not
     if not quantum_modules(model):
         raise ValueError(
             f"model {model_name!r} has no quantum module (hqnn_lightning.quantum.QuantumModule) "

@@ -252,5 +252,5 @@ def _download_imagenet_state_dict(arch: str, timeout_s: float = 5.0) -> dict[str
                 f"On a machine with internet, download {weights.url} and either put it at "
                 f"{cached} or pass its path as backbone_weights (--backbone-weights PATH)."
             ) from error
-    state = weights.get_state_dict(progress=True)
+    state = weights.get_state_dict(progress=True, weights_only=True)
     return {key: value for key, value in state.items() if not key.startswith("fc.")}

@@ -24,6 +24,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     filesystem than the run (a tmpfs, a node's local disk), that move truncates the checkpoint
     and copies into it, so a process killed meanwhile leaves an empty or partial checkpoint.
 
+    A full disk ends the write with an `OSError` naming ``path`` (`atomic_write`), never with
+    the ``RuntimeError`` that ``torch.save`` puts in its place.
+
     Pass it to the Trainer as ``plugins=[AtomicCheckpointIO()]``; every strategy (``ddp``,
     ``ddp_spawn``) then saves through it, as do ``ModelCheckpoint`` and
     ``trainer.save_checkpoint``. Remote paths (``s3://``, ...) and ``storage_options`` go to
@@ -40,4 +43,20 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path, binary=True) as file:
-            torch.save(checkpoint, file)
+            try:
+                torch.save(checkpoint, file)
+            except RuntimeError as error:
+                cause = _write_error(error)
+                if cause is None:
+                    raise
+                raise cause from None
+
+
+def _write_error(error: BaseException) -> OSError | None:
+    """The `OSError` that ``error`` was raised while handling, if any. ``torch.save``'s zip
+    writer, closed while an `OSError` of the file's ``write`` (a full disk) unwinds, raises a
+    ``RuntimeError`` of its own in its place (``[enforce fail at inline_container.cc] unexpected
+    pos``)."""
+    while error is not None and not isinstance(error, OSError):
+        error = error.__context__
+    return error

@@ -21,6 +21,7 @@ from typing import Any
 from jsonargparse import ArgumentParser, Namespace
 
 from hqnn_lightning.data import create_datamodule
+from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR
 from hqnn_lightning.hardware import (
     JobFailedError,
     RetryPolicy,
@@ -29,6 +30,7 @@ from hqnn_lightning.hardware import (
 )
 from hqnn_lightning.run.build import BUILD_ERRORS
 from hqnn_lightning.run.checks import out_of_range, unusable_hardware, unwritable_directories
+from hqnn_lightning.run.disk_full import exit_on_full_disk
 from hqnn_lightning.run.lock import RunDirectoryInUse, run_directory_lock
 from hqnn_lightning.run.options import build_parser, constructor_arguments
 from hqnn_lightning.run.plugins import PluginError, import_modules, modules_to_import
@@ -52,8 +54,14 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     config = parser.parse_args(argv)
-    if config.evaluate:
-        return [_evaluate(parser, config)]
+    with exit_on_full_disk(cache_dirs(config)):
+        if config.evaluate:
+            return [_evaluate(parser, config)]
+        return _train(parser, argv, config)
+
+
+def _train(parser: ArgumentParser, argv: list[str], config: Namespace) -> list[dict[str, Any]]:
+    """Checks the options, then trains once per seed (or continues ``--resume``'s run)."""
     problem = out_of_range(config) or unusable_hardware(config) or unusable_recipe(config)
     if problem:
         parser.error(problem)
@@ -80,6 +88,12 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         return run_seeds(config, resumption, parser.error)
 
 
+def cache_dirs(config: Namespace) -> list[Path]:
+    """Where the caches of ``config``'s command go: ``--cache-dir``, and the default."""
+    given = config.get("cache_dir")
+    return [Path(given).expanduser(), DEFAULT_CACHE_DIR] if given else [DEFAULT_CACHE_DIR]
+
+
 def _evaluate(parser: ArgumentParser, config: Namespace) -> dict[str, Any]:
     """``--evaluate CHECKPOINT``: the checkpoint's run's test set on ``--q-device``."""
     checkpoint = Path(config.evaluate)
@@ -96,18 +110,19 @@ def _evaluate(parser: ArgumentParser, config: Namespace) -> dict[str, Any]:
         run_config.batch_size = config.batch_size
     try:
         _, data_arguments = constructor_arguments(run_config, used_elsewhere={"cache_dir"})
-        summary = evaluate_checkpoint(
-            checkpoint,
-            run_config.model,
-            create_datamodule(run_config.data, **data_arguments),
-            config.q_device,
-            config.shots,
-            config.q_diff_method,
-            config.q_device_options,
-            config.eval_dir,
-            confirm=lambda message: confirm_on_terminal(message, config.yes),
-            retry=RetryPolicy(max_retries=config.max_retries),
-        )
+        with exit_on_full_disk(cache_dirs(run_config), evaluation=True):
+            summary = evaluate_checkpoint(
+                checkpoint,
+                run_config.model,
+                create_datamodule(run_config.data, **data_arguments),
+                config.q_device,
+                config.shots,
+                config.q_diff_method,
+                config.q_device_options,
+                config.eval_dir,
+                confirm=lambda message: confirm_on_terminal(message, config.yes),
+                retry=RetryPolicy(max_retries=config.max_retries),
+            )
     except JobFailedError as error:
         print(f"error: {error}; rerun the same command to resume", file=sys.stderr)
         raise SystemExit(1) from None

@@ -8,7 +8,6 @@ random number generators, the metrics logged so far) and, for W&B, ``wandb_run_i
 
 from __future__ import annotations
 
-import pickle
 import re
 import warnings
 from collections.abc import Iterator, Sequence
@@ -18,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 import yaml
 from jsonargparse import ArgumentError, ArgumentParser, Namespace
 from torch import nn
 
-from hqnn_lightning.models.base import ImageClassifier
+from hqnn_lightning.models.checkpoint_file import check_checkpoint
 from hqnn_lightning.run.callbacks import relocate_checkpoint_state
 from hqnn_lightning.run.dataset_record import DATASET_FILE, check_dataset_record
 from hqnn_lightning.run.loggers import new_wandb_run_id
@@ -266,60 +264,6 @@ def check_resumption(
         check_checkpoint(best, model)
 
 
-def check_checkpoint(path: str | Path, model: nn.Module) -> dict[str, Any]:
-    """Loads the Lightning checkpoint ``path`` (on the CPU) and checks it fits ``model``.
-
-    The file is read with ``torch.load(weights_only=True)``: tensors and plain values only,
-    which is all the library's checkpoints hold, so a crafted file cannot run code.
-
-    Returns:
-        The checkpoint.
-
-    Raises:
-        ValueError: the file is not a checkpoint, not one the library wrote, or its weights
-            are not ``model``'s (missing or extra names, other shapes); the message says which.
-    """
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise ValueError(
-            f"{path} holds objects other than tensors and plain values, so it was not written "
-            f"by this library and is not loaded ({_first_line(error)})"
-        ) from None
-    except Exception as error:  # torch raises several types for a file that is no checkpoint
-        raise ValueError(f"{path} is not a readable checkpoint: {_first_line(error)}") from None
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise ValueError(f"{path} is not a Lightning checkpoint (no state_dict)")
-    if isinstance(model, ImageClassifier):
-        try:
-            model.check_checkpoint_fits(checkpoint)
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
-    expected = model.state_dict()
-    saved = checkpoint["state_dict"]
-    missing = sorted(set(expected) - set(saved))
-    extra = sorted(set(saved) - set(expected))
-    if missing or extra:
-        raise ValueError(
-            f"{path} holds another model than the {type(model).__name__} this run builds: "
-            f"{_names('missing', missing)}{'; ' if missing and extra else ''}"
-            f"{_names('unexpected', extra)}"
-        )
-    parameters = dict(model.named_parameters())
-    reshaped = [
-        f"{name} {tuple(saved[name].shape)} (model: {tuple(value.shape)})"
-        # Weights first: a metric's state changes shape with them.
-        for name, value in sorted(expected.items(), key=lambda item: item[0] not in parameters)
-        if tuple(saved[name].shape) != tuple(value.shape)
-    ]
-    if reshaped:
-        raise ValueError(
-            f"{path} holds weights of other shapes than the {type(model).__name__} this run "
-            f"builds: {', '.join(reshaped[:5])}"
-        )
-    return checkpoint
-
-
 def wandb_run_id(run_dir: Path) -> str:
     """The W&B run id of ``run_dir``: read from its ``wandb_run_id`` file, or made and written
     there, so that a resumed run logs into the same W&B run."""
@@ -387,10 +331,3 @@ def best_checkpoint_path(checkpoint: dict[str, Any], dirpath: Path) -> Path | No
 def _first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
-
-
-def _names(kind: str, names: list[str]) -> str:
-    if not names:
-        return ""
-    shown = ", ".join(names[:5])
-    return f"{kind} {shown}" + (f" and {len(names) - 5} more" if len(names) > 5 else "")

@@ -3,7 +3,6 @@ SIGTERM ends them with exit code 143, saying which seeds did not finish and how 
 
 from __future__ import annotations
 
-import errno
 import signal
 import sys
 import time
@@ -28,9 +27,6 @@ from hqnn_lightning.run.resume import (
 )
 from hqnn_lightning.run.training import train
 
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
-"""The errors of a full disk or quota, which end the command with one line."""
-
 SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
 """143: the status a shell gives a process that SIGTERM ended, which schedulers (SLURM,
 Kubernetes) and job arrays read as "stopped, not done"."""
@@ -54,11 +50,12 @@ def run_seeds(
         The results of each run, in seed order.
 
     Raises:
-        SystemExit: with status 1 when a run's training loss stops being finite, or when the
-            disk is full (`disk_full_message`); with `SIGTERM_EXIT_CODE` when the process
-            receives SIGTERM (Lightning's signal handling ends the fit after the current batch,
-            the checkpoints written so far are kept), after printing which seeds did not finish
-            and how to continue them.
+        SystemExit: with status 1 when a run's training loss stops being finite; with
+            `SIGTERM_EXIT_CODE` when the process receives SIGTERM (Lightning's signal handling
+            ends the fit after the current batch, the checkpoints written so far are kept),
+            after printing which seeds did not finish and how to continue them.
+        OSError: a full disk or quota, which the command line turns into one line
+            (`hqnn_lightning.run.disk_full`).
     """
     all_results = []
     seeds = config.seeds or [config.seed]
@@ -94,8 +91,8 @@ def _train_or_exit(
     several: bool,
 ) -> dict[str, Any]:
     """Trains one seed's run (`train`) and returns its results, or ends the command as
-    `run_seeds` documents: status 1 for a non-finite loss or a full disk, `SIGTERM_EXIT_CODE`
-    for SIGTERM, each with its message on stderr.
+    `run_seeds` documents: status 1 for a non-finite loss, `SIGTERM_EXIT_CODE` for SIGTERM,
+    each with its message on stderr.
 
     Args:
         config: The options of this seed's run (``config.seed`` set).
@@ -111,35 +108,12 @@ def _train_or_exit(
     except NonFiniteLossError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(1) from None
-    except OSError as error:
-        if error.errno not in DISK_FULL:
-            raise
-        print(f"error: {disk_full_message(error)}", file=sys.stderr)
-        raise SystemExit(1) from None
     except SIGTERMException:
         if is_global_zero():
             run_dir = _stopped_run(config, resumption, started_ns)
             message = stopped_by_sigterm(seeds, config.seed, run_dir, several=several)
             print(f"error: {message}", file=sys.stderr)
         raise SystemExit(SIGTERM_EXIT_CODE) from None
-
-
-def disk_full_message(error: OSError) -> str:
-    """One line for a run stopped by a full disk or quota: the file being written, that it
-    was not left half-written (the run's files and checkpoints are written with
-    `hqnn_lightning.utils.files.atomic_write`), and how to go on."""
-    reason = (error.strerror or "no space left on device").lower()
-    if not error.filename:
-        return f"{reason}. Free space and rerun with --resume last"
-    path = Path(error.filename)
-    checkpoints = path.parent if path.parent.name == "checkpoints" else path.parent / "checkpoints"
-    kept = (
-        "the previous checkpoint is intact"
-        if path.suffix == ".ckpt"
-        else "no file was left half-written"
-    )
-    rerun = "with --resume last" if (checkpoints / "last.ckpt").is_file() else "the command"
-    return f"{reason} writing {path}; {kept}. Free space and rerun {rerun}"
 
 
 def stopped_by_sigterm(

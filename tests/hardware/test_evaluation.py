@@ -1,7 +1,12 @@
 """Resumable evaluation of a checkpoint on another quantum device (``--evaluate``)."""
 
+import errno
 import json
+import os
 import re
+import shutil
+import sys
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pennylane as qml
@@ -30,7 +35,10 @@ from hqnn_lightning.hardware.journal import (
 )
 from hqnn_lightning.quantum import KNOWN_DEVICES
 from hqnn_lightning.run.cli import main
+from tests.run.test_resume import Payload
+from tests.small_disk import needs_small_disks, run_on_small_disk
 
+ROOT = Path(__file__).resolve().parents[2]
 SYNTHETIC = {"image_size": 4, "batch_size": 8}
 """The synthetic dataset's 96 images of 3 classes at 4x4 px: 24 in the test split, 3 batches."""
 
@@ -501,3 +509,93 @@ def test_summary_has_the_training_metrics_on_known_logits():
     assert summary["test/acc_top5"] == pytest.approx(1.0)  # top-5 clipped to 3 classes
     # Per class F1: class 0: precision 1/2, recall 1 -> 2/3; classes 1 and 2: 0.
     assert summary["test/f1_macro"] == pytest.approx((2 / 3) / 3)
+
+
+def evaluate_command(checkpoint, tmp_path):
+    return [
+        "--evaluate",
+        str(checkpoint),
+        "--q-device=default.qubit",
+        "--shots=100",
+        f"--eval-dir={tmp_path / 'eval'}",
+        "--yes",
+    ]
+
+
+def command_error(argv, capsys, status):
+    """Runs the CLI on ``argv``, checks it exits with ``status`` and no traceback, and returns
+    its last line on stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == status
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+class TestLoadingRunsNoCode:
+    """``--evaluate`` reads its checkpoint as ``--resume`` does: ``weights_only=True``, passed
+    explicitly, so ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` does not turn it off."""
+
+    @pytest.fixture
+    def crafted(self, run_dir, tmp_path, monkeypatch):
+        """A copy of the run whose last.ckpt would create ``tmp_path/code-ran`` if unpickled,
+        with the variable set."""
+        monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+        copy = shutil.copytree(run_dir, tmp_path / run_dir.name)
+        path = copy / "checkpoints" / "last.ckpt"
+        checkpoint = torch.load(path, weights_only=True)
+        torch.save({**checkpoint, "payload": Payload(tmp_path / "code-ran")}, path)
+        return path
+
+    def test_the_command_refuses_a_crafted_checkpoint_in_one_line(self, crafted, tmp_path, capsys):
+        error = command_error(evaluate_command(crafted, tmp_path), capsys, status=2)
+        assert error.startswith(
+            f"error: {crafted} holds objects other than tensors and plain values, so it was not "
+            "written by this library and is not loaded ("
+        )
+        assert not (tmp_path / "code-ran").exists()
+        assert not (tmp_path / "eval").exists()
+
+    def test_the_api_refuses_it_too(self, crafted, tmp_path):
+        with pytest.raises(ValueError, match="holds objects other than tensors"):
+            load_on_device(crafted, "hybrid_tiny")
+        assert not (tmp_path / "code-ran").exists()
+
+
+def test_a_full_disk_while_recording_a_batch_ends_with_one_line(
+    run_dir, tmp_path, monkeypatch, capsys
+):
+    fsync = os.fsync
+
+    def disk_full_for_predictions(descriptor):
+        if os.readlink(f"/proc/self/fd/{descriptor}").endswith(PREDICTIONS_FILE):
+            raise OSError(errno.ENOSPC, "No space left on device")  # as write() does: no name
+        fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", disk_full_for_predictions)
+    argv = evaluate_command(run_dir / "checkpoints" / "last.ckpt", tmp_path)
+    error = command_error(argv, capsys, status=1)
+    assert error == (
+        f"error: no space left on device writing {tmp_path / 'eval' / PREDICTIONS_FILE}; the "
+        "batches finished so far are kept. Free space and rerun the same command to resume"
+    )
+
+
+@needs_small_disks
+@pytest.mark.slow
+def test_an_evaluation_directory_on_a_real_full_disk_ends_with_one_line(run_dir, tmp_path):
+    disk, after = tmp_path / "disk", tmp_path / "after"
+    disk.mkdir()
+    after.mkdir()
+    command = [sys.executable, str(ROOT / "experiments" / "run.py")]
+    command += evaluate_command(run_dir / "checkpoints" / "last.ckpt", tmp_path)[:-2]
+    command += [f"--eval-dir={disk}", "--yes"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
+    result = run_on_small_disk(command, disk, 4096, after=after, env=env)  # evaluation.json
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: no space left on device writing {disk / PREDICTIONS_FILE}; the batches "
+        "finished so far are kept. Free space and rerun the same command to resume"
+    )
+    assert sorted(path.name for path in after.iterdir()) == ["evaluation.json", PREDICTIONS_FILE]

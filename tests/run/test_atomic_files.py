@@ -9,12 +9,14 @@ import errno
 import os
 import tempfile
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
 
+from hqnn_lightning.run import checkpoint_io
 from hqnn_lightning.run.checkpoint_io import AtomicCheckpointIO
 from hqnn_lightning.run.cli import main as run_main
 
@@ -109,3 +111,43 @@ def test_a_full_disk_keeps_the_last_checkpoint_and_ends_with_one_line_then_resum
     assert Path(results["run_dir"]) == run_dir and results["epochs"] == 2
     assert torch.load(last, weights_only=False)["epoch"] == 1
     assert not partial_files(run_dir)
+
+
+class DiskFillsAfter:
+    """A file whose disk fills after ``room`` bytes: from then on ``write`` raises ENOSPC,
+    naming no file, as ``write(2)`` does on a full disk."""
+
+    def __init__(self, file, room: int) -> None:
+        self.file = file
+        self.room = room
+
+    def write(self, data) -> int:
+        size = memoryview(data).nbytes
+        if size > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= size
+        return self.file.write(data)
+
+    def flush(self) -> None:
+        self.file.flush()
+
+
+@pytest.mark.parametrize("room", [0, 600, 5000])  # before, in and after the first tensor
+def test_a_checkpoint_cut_short_by_a_full_disk_raises_the_oserror_naming_it(
+    room, tmp_path, monkeypatch
+):
+    written = checkpoint_io.atomic_write
+
+    @contextmanager
+    def on_a_disk_that_fills(path, binary=False):
+        with written(path, binary) as file:
+            yield DiskFillsAfter(file, room)
+
+    monkeypatch.setattr(checkpoint_io, "atomic_write", on_a_disk_that_fills)
+    path = tmp_path / "last.ckpt"
+    path.write_bytes(b"the previous checkpoint")
+    with pytest.raises(OSError) as error:  # torch.save's own: RuntimeError, inline_container.cc
+        AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.zeros(2000)}}, path)
+    assert (error.value.errno, error.value.filename) == (errno.ENOSPC, str(path))
+    assert path.read_bytes() == b"the previous checkpoint"
+    assert not partial_files(tmp_path)

@@ -428,10 +428,13 @@ class Payload:
         return (open, (str(self.marker), "w"))
 
 
+@pytest.mark.parametrize("forced", ["0", "1"])
 @pytest.mark.parametrize("crafted", ["last", "best"])
 def test_a_crafted_checkpoint_is_refused_without_running_its_code(
-    crafted, finished_run, tmp_path, capsys
+    crafted, forced, finished_run, tmp_path, capsys, monkeypatch
 ):
+    # torch lets this variable turn weights_only off only where a load leaves it unset.
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", forced)
     run_dir = copy_run(finished_run, tmp_path)
     marker = tmp_path / "code-ran"
     (path,) = (run_dir / "checkpoints").glob(f"{crafted}*.ckpt")
