@@ -26,7 +26,9 @@ def summary_table(
 ) -> str:
     """A Markdown table: one row per group, mean +- std over its seeds.
 
-    Accuracies are in percent. The last columns give the difference in mean test top-1
+    The ``seeds`` column counts distinct seeds, each once (`group_runs`), with the run
+    directories left out as duplicates of one in brackets (``2 (+1 duplicate)``). Accuracies
+    are in percent. The last columns give the difference in mean test top-1
     (percentage points, with its 95% confidence interval in brackets: paired by seed where the
     seeds match, `seed_difference`) to the ``baseline`` group (a label or a model name; default
     the group of model ``classical``, or of one variant of it, when there is exactly one) and,
@@ -64,7 +66,7 @@ def summary_table(
         rows.append(
             [
                 group.label,
-                str(len(group.runs)),
+                _seeds(group),
                 f"{first.get('params_classical', 0):,}",
                 f"{first.get('params_quantum', 0):,}",
                 *(_mean_std(100 * group.values(metric)) for metric in METRICS),
@@ -79,6 +81,17 @@ def summary_table(
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _seeds(group: RunGroup) -> str:
+    """The number of distinct seeds, and of the run directories left out as duplicates of one
+    (`RunGroup.duplicates`)."""
+    left_out = sum(len(duplicate.left_out) for duplicate in group.duplicates)
+    return (
+        f"{len(group.runs)} (+{left_out} duplicate{'s' * (left_out > 1)})"
+        if left_out
+        else str(len(group.runs))
+    )
 
 
 def _mean_std(values: np.ndarray, digits: int = 2) -> str:
