@@ -26,15 +26,13 @@ def summary_table(
 ) -> str:
     """A Markdown table: one row per group, mean +- std over its seeds.
 
-    The ``seeds`` column counts distinct seeds, each once (`group_runs`), with the run
-    directories left out as duplicates of one in brackets (``2 (+1 duplicate)``). Accuracies
-    are in percent. The last columns give the difference in mean test top-1
-    (percentage points, with its 95% confidence interval in brackets: paired by seed where the
-    seeds match, `seed_difference`) to the ``baseline`` group (a label or a model name; default
-    the group of model ``classical``, or of one variant of it, when there is exactly one) and,
-    one column per control model that has runs, to each of the group's controls: the group whose
-    model is one
-    of ``controls[model]`` (default: the controls declared where the models are registered,
+    ``seeds`` counts distinct seeds (`_seeds`). Accuracies are in percent. The last columns
+    give the difference in mean test top-1 (percentage points, with its 95% confidence
+    interval in brackets: paired by seed where the seeds match, `seed_difference`) to the
+    ``baseline`` group (a label or a model name; default the group of model ``classical``, or
+    of one variant of it, when there is exactly one) and, one column per control model that
+    has runs, to each of the group's controls: the group whose model is one of
+    ``controls[model]`` (default: the controls declared where the models are registered,
     ``MODELS.controls()``) with otherwise equal options, the options of the circuit alone aside
     (those the model takes and its control does not).
     """
@@ -84,8 +82,8 @@ def summary_table(
 
 
 def _seeds(group: RunGroup) -> str:
-    """The number of distinct seeds, and of the run directories left out as duplicates of one
-    (`RunGroup.duplicates`)."""
+    """The number of distinct seeds, each counted once (`group_runs`), with the run
+    directories left out as duplicates of one in brackets: ``2 (+1 duplicate)``."""
     left_out = sum(len(duplicate.left_out) for duplicate in group.duplicates)
     return (
         f"{len(group.runs)} (+{left_out} duplicate{'s' * (left_out > 1)})"
