@@ -4,8 +4,10 @@ A run directory (written by `hqnn_lightning.run.training.train`) holds ``config.
 resolved options), ``results.json`` (final metrics, parameter counts, seconds per epoch) and
 ``csv/metrics.csv`` (one row per logged epoch and stage) and, from runs made since it was
 added, ``test_predictions.csv`` (`hqnn_lightning.report.predictions`). Runs whose options
-differ only by the seed form one *group*; a group is named after its model plus whichever
-options tell it apart from the other groups (``hybrid freeze_backbone=True``).
+differ only by the seed form one *group*, each seed counted once
+(`hqnn_lightning.report.duplicates`); a group is named after its model plus whichever
+options tell it apart from the other groups (``hybrid freeze_backbone=True``). A run
+directory whose files cannot be read is skipped with a `RunWarning` naming the file.
 """
 
 from __future__ import annotations
