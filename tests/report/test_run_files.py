@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -99,7 +98,7 @@ def test_no_readable_run_is_one_error_line(tmp_path: Path, capsys) -> None:
 def test_an_output_that_is_a_file_is_named(tmp_path: Path, capsys) -> None:
     write_monitored_run(tmp_path / "hybrid-seed0", "hybrid", 0, ["classifier"])
     (tmp_path / "report").write_text("notes")
-    with warnings.catch_warnings(), pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(SystemExit) as exit_info:
         report_main([str(tmp_path / "hybrid-seed0"), "--output", str(tmp_path / "report")])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.splitlines()[-1]
