@@ -146,8 +146,9 @@ def _read_options(path: Path) -> dict[str, Any]:
     """The options in a run's ``config.yaml``, read with ``yaml.safe_load`` (no Python tags).
 
     Raises:
-        ValueError: the file cannot be read, holds no options naming a model, or does not end
-            with the line break the runner writes (truncated); the message names it.
+        ValueError: the file cannot be read, holds no options naming a model and a whole
+            number as seed, or does not end with the line break the runner writes
+            (truncated); the message names it.
     """
     text = _read_text(path)
     try:
@@ -162,6 +163,8 @@ def _read_options(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path} is truncated or corrupt: {reason}") from None
     if not isinstance(options, dict) or "model" not in options:
         raise ValueError(f"{path} is truncated or corrupt: it names no model")
+    if not isinstance(options.get("seed", 0), int):
+        raise ValueError(f"{path} is corrupt: seed is {options['seed']!r}, not a whole number")
     return options
 
 

@@ -21,6 +21,7 @@ FAULTS = {
     "config.yaml with a Python tag": ("config.yaml", PYTHON_TAG, "yaml.safe_load does not load"),
     "binary config.yaml": ("config.yaml", b"\xff\xfe\x00\x01\n", "it is not UTF-8 text"),
     "config.yaml holding a list": ("config.yaml", b"- 1\n", "it names no model"),
+    "config.yaml with a seed that is none": ("config.yaml", b"model: a\nseed: x\n", "seed is 'x'"),
     "truncated config.yaml": ("config.yaml", b"model: hybrid\nseed: 0\nda", "middle of a line"),
     "truncated metrics.csv": ("csv/metrics.csv", b"epoch,step\n0,1\n1,", "middle of a line"),
     "corrupt metrics.csv": ("csv/metrics.csv", b"epoch,val/loss\n0,0.1\nx\x00,2\n", "'x\\x00'"),
