@@ -5,6 +5,7 @@ monitor's figures and the comparisons' figures, and the hyperparameter searches
 (``experiments/report.py``, ``notebooks/03_results.ipynb``)."""
 
 from hqnn_lightning.report.bootstrap import ImageInterval, image_bootstrap
+from hqnn_lightning.report.duplicates import DuplicateSeed
 from hqnn_lightning.report.figures import (
     CURVES,
     plot_confusion_matrix,
@@ -23,6 +24,7 @@ from hqnn_lightning.report.runs import (
     TUNING_FILE,
     RunGroup,
     RunRecord,
+    RunWarning,
     find_runs,
     group_runs,
     load_run,
@@ -52,10 +54,12 @@ __all__ = [
     "TUNING_FILE",
     "Comparison",
     "Difference",
+    "DuplicateSeed",
     "ImageInterval",
     "ImagePredictions",
     "RunGroup",
     "RunRecord",
+    "RunWarning",
     "TuningRecord",
     "control_comparisons",
     "control_sentences",

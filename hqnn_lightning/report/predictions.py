@@ -55,16 +55,24 @@ def read_predictions(path: str | Path) -> ImagePredictions | None:
     runs wrote it, or run with several processes).
 
     Raises:
-        ValueError: the file's columns are not `COLUMNS`, or its rows are not in index order.
+        ValueError: the file cannot be read as `write_predictions` writes it (not UTF-8, not
+            ending with a line break, its columns are not `COLUMNS`, a value is not a whole
+            number, its rows are not in index order); the message names it.
     """
     path = Path(path)
     if not path.is_file():
         return None
-    with path.open() as file:
-        header = tuple(file.readline().strip().split(","))
-    if header != COLUMNS:
-        raise ValueError(f"{path}: columns {header}, expected {COLUMNS}")
-    table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2).reshape(-1, 4)
+    try:
+        text = path.read_bytes().decode("utf-8")
+        if not text.endswith("\n"):
+            raise ValueError("it ends in the middle of a line")
+        lines = text.splitlines()
+        header = tuple(lines[0].strip().split(",")) if lines else ()
+        if header != COLUMNS:
+            raise ValueError(f"columns {header}, expected {COLUMNS}")
+        table = np.loadtxt(lines[1:], delimiter=",", dtype=np.int64, ndmin=2).reshape(-1, 4)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"{path} is truncated or corrupt: {error}") from None
     if not np.array_equal(table[:, 0], np.arange(len(table))):
         raise ValueError(f"{path}: the rows are not in test-set order (index 0, 1, 2, ...)")
     return ImagePredictions(table[:, 1], table[:, 2], table[:, 3].astype(bool))

@@ -4,14 +4,18 @@ A run directory (written by `hqnn_lightning.run.training.train`) holds ``config.
 resolved options), ``results.json`` (final metrics, parameter counts, seconds per epoch) and
 ``csv/metrics.csv`` (one row per logged epoch and stage) and, from runs made since it was
 added, ``test_predictions.csv`` (`hqnn_lightning.report.predictions`). Runs whose options
-differ only by the seed form one *group*; a group is named after its model plus whichever
-options tell it apart from the other groups (``hybrid freeze_backbone=True``).
+differ only by the seed form one *group*, each seed counted once
+(`hqnn_lightning.report.duplicates`); a group is named after its model plus whichever
+options tell it apart from the other groups (``hybrid freeze_backbone=True``). A run
+directory whose files cannot be read is skipped with a `RunWarning` naming the file.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +25,15 @@ import numpy as np
 import yaml
 
 from hqnn_lightning.experiment.options import logistics_options, renamed, runner_defaults
+from hqnn_lightning.report.duplicates import DuplicateSeed, one_run_per_seed
 from hqnn_lightning.report.predictions import PREDICTIONS_FILE, ImagePredictions, read_predictions
+from hqnn_lightning.utils.files import read_json_object
+
+
+class RunWarning(UserWarning):
+    """A run directory left out of the report (a file of it cannot be read, `find_runs`) or a
+    seed counted once although several run directories hold it (`group_runs`)."""
+
 
 TUNING_FILE = "tuning.json"
 """The record of a hyperparameter search, in its directory; run directories below it are its
@@ -48,6 +60,11 @@ class RunRecord:
     tuned: frozenset[str] = frozenset()
 
     @property
+    def seed(self) -> int:
+        """The run's seed (0 for a run that saved none)."""
+        return int(self.config.get("seed", 0))
+
+    @property
     def group_key(self) -> tuple[tuple[str, str], ...]:
         """The run's `experiment_key`, without its `tuned` options."""
         return experiment_key(self.config, self.tuned)
@@ -63,11 +80,14 @@ class RunGroup:
 
     Args:
         label: Model name plus the options that set the group apart from the others.
-        runs: The runs, in seed order.
+        runs: The runs, in seed order, one per seed.
+        duplicates: The seeds that several run directories held, and which one of them is in
+            ``runs`` (`hqnn_lightning.report.duplicates`).
     """
 
     label: str
     runs: list[RunRecord]
+    duplicates: list[DuplicateSeed] = field(default_factory=list)
 
     @property
     def model(self) -> str:
@@ -80,12 +100,12 @@ class RunGroup:
 
     def by_seed(self, metric: str) -> dict[int, float]:
         """The final ``metric`` of every run that has it, by the run's seed."""
-        values = {int(run.config.get("seed", 0)): run.results.get(metric) for run in self.runs}
+        values = {run.seed: run.results.get(metric) for run in self.runs}
         return {seed: float(value) for seed, value in values.items() if value is not None}
 
     def predictions_by_seed(self) -> dict[int, ImagePredictions]:
         """The per-image test predictions of every run that saved them, by the run's seed."""
-        found = {int(run.config.get("seed", 0)): run.predictions() for run in self.runs}
+        found = {run.seed: run.predictions() for run in self.runs}
         return {seed: predictions for seed, predictions in found.items() if predictions is not None}
 
     def curve(self, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -106,6 +126,8 @@ def load_run(run_dir: str | Path) -> RunRecord:
     Raises:
         FileNotFoundError: ``run_dir`` lacks ``results.json`` or ``config.yaml`` (an
             unfinished or foreign directory); the message names the file.
+        ValueError: a file of the run cannot be read (truncated, corrupt, not UTF-8, a YAML
+            Python tag, not the mapping it should hold); the message names it.
     """
     run_dir = Path(run_dir)
     for name in ("results.json", "config.yaml"):
@@ -113,10 +135,64 @@ def load_run(run_dir: str | Path) -> RunRecord:
             raise FileNotFoundError(
                 f"{run_dir / name} not found: not a finished run directory of experiments/run.py"
             )
-    results = json.loads((run_dir / "results.json").read_text())
-    config = renamed(yaml.safe_load((run_dir / "config.yaml").read_text()) or {})
-    history = _read_history(run_dir / "csv" / "metrics.csv", int(results.get("epochs") or 0))
+    results = read_json_object(run_dir / "results.json")
+    config = renamed(_read_options(run_dir / "config.yaml"))
+    history = _read_history(run_dir / "csv" / "metrics.csv", _epochs(results, run_dir))
+    read_predictions(run_dir / PREDICTIONS_FILE)  # checked now, so that a bad one skips the run
     return RunRecord(run_dir, config, results, history)
+
+
+def _read_options(path: Path) -> dict[str, Any]:
+    """The options in a run's ``config.yaml``, read with ``yaml.safe_load`` (no Python tags).
+
+    Raises:
+        ValueError: the file cannot be read, holds no options naming a model and a whole
+            number as seed, or does not end with the line break the runner writes
+            (truncated); the message names it.
+    """
+    text = _read_text(path)
+    try:
+        options = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as error:
+        raise ValueError(
+            f"{path} holds what yaml.safe_load does not load ({error.problem}); "
+            "the report reads the plain YAML that experiments/run.py writes"
+        ) from None
+    except yaml.YAMLError as error:
+        reason = " ".join(str(error).split())
+        raise ValueError(f"{path} is truncated or corrupt: {reason}") from None
+    if not isinstance(options, dict) or "model" not in options:
+        raise ValueError(f"{path} is truncated or corrupt: it names no model")
+    if not isinstance(options.get("seed", 0), int):
+        raise ValueError(f"{path} is corrupt: seed is {options['seed']!r}, not a whole number")
+    return options
+
+
+def _read_text(path: Path) -> str:
+    """The UTF-8 text of a file the runner wrote whole, ending with a line break.
+
+    Raises:
+        ValueError: it cannot be read, is not UTF-8, or ends in the middle of a line.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as error:
+        raise ValueError(f"{path} cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is corrupt: it is not UTF-8 text ({error.reason})") from None
+    if text and not text.endswith("\n"):
+        raise ValueError(f"{path} is truncated: it ends in the middle of a line")
+    return text
+
+
+def _epochs(results: dict[str, Any], run_dir: Path) -> int:
+    """The number of training epochs that ``results.json`` records (0 when none)."""
+    epochs = results.get("epochs") or 0
+    if not isinstance(epochs, int):
+        raise ValueError(
+            f"{run_dir / 'results.json'} is corrupt: epochs is {epochs!r}, not a whole number"
+        )
+    return epochs
 
 
 def find_runs(paths: Iterable[str | Path]) -> list[RunRecord]:
@@ -125,32 +201,47 @@ def find_runs(paths: Iterable[str | Path]) -> list[RunRecord]:
     A run directory found below a folder that holds `TUNING_FILE` is a trial of a
     hyperparameter search (`hqnn_lightning.run.tuning`), not a result, and is skipped. Only
     folders from the path searched down are looked at, so trials are read when asked for:
-    their run directory or the search's ``trials/`` folder given as a path.
+    their run directory or the search's ``trials/`` folder given as a path. A directory
+    found under several paths is read once. A run directory whose files cannot be read
+    (`load_run`) is skipped with a `RunWarning` naming the file.
 
     Raises:
-        FileNotFoundError: a path does not exist, or no run was found.
+        FileNotFoundError: a path does not exist, or no readable run was found.
     """
     paths = [Path(path) for path in paths]
-    runs = []
+    runs, skipped, read = [], [], set()
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist")
-        found = (
-            [path]
-            if (path / "results.json").is_file()
-            else sorted(
-                results.parent
-                for results in path.rglob("results.json")
-                if not _is_trial(results.parent, path)
-            )
-        )
-        runs += [load_run(run_dir) for run_dir in found]
+        for run_dir in _run_directories(path):
+            if run_dir.resolve() in read:
+                continue
+            read.add(run_dir.resolve())
+            try:
+                runs.append(load_run(run_dir))
+            except (FileNotFoundError, ValueError) as error:
+                message = str(error).rstrip(".")
+                warnings.warn(f"{message}; run {run_dir} skipped", RunWarning, stacklevel=2)
+                skipped.append(error)
     if not runs:
+        where = ", ".join(map(str, paths))
         raise FileNotFoundError(
-            f"no run directory (with results.json) under {', '.join(map(str, paths))} "
+            f"no readable run under {where}: the {len(skipped)} run director"
+            f"{'ies' if len(skipped) > 1 else 'y'} found could not be read (warnings above)"
+            if skipped
+            else f"no run directory (with results.json) under {where} "
             f"(trial runs, below a {TUNING_FILE}, are not counted)"
         )
     return runs
+
+
+def _run_directories(path: Path) -> list[Path]:
+    """``path`` if it is a run directory (it holds ``results.json``), else the run directories
+    below it that are not trials of a search, in path order."""
+    if (path / "results.json").is_file():
+        return [path]
+    found = (results.parent for results in path.rglob("results.json"))
+    return sorted(run_dir for run_dir in found if not _is_trial(run_dir, path))
 
 
 def _is_trial(run_dir: Path, root: Path) -> bool:
@@ -164,17 +255,22 @@ def _is_trial(run_dir: Path, root: Path) -> bool:
 
 
 def group_runs(runs: Sequence[RunRecord]) -> list[RunGroup]:
-    """Groups runs that differ only by the seed, labelled by model and distinguishing options.
+    """Groups runs that differ only by the seed, labelled by model and distinguishing options,
+    each seed once: of several run directories with a group's seed, one is kept
+    (`hqnn_lightning.report.duplicates`), with a `RunWarning` saying which and why.
 
     Groups keep the order in which their first run appears.
     """
     grouped: dict[tuple[tuple[str, str], ...], list[RunRecord]] = {}
     for run in runs:
         grouped.setdefault(run.group_key, []).append(run)
-    return [
-        RunGroup(label, sorted(members, key=lambda run: run.config.get("seed", 0)))
-        for label, members in zip(experiment_labels(list(grouped)), grouped.values(), strict=True)
-    ]
+    groups = []
+    for label, members in zip(experiment_labels(list(grouped)), grouped.values(), strict=True):
+        kept, duplicates = one_run_per_seed(members)
+        for duplicate in duplicates:
+            warnings.warn(duplicate.sentence(label), RunWarning, stacklevel=2)
+        groups.append(RunGroup(label, sorted(kept, key=lambda run: run.seed), duplicates))
+    return groups
 
 
 def experiment_key(
@@ -249,16 +345,32 @@ def _class_values(name: str, keys: Sequence[tuple[tuple[str, str], ...]]) -> lis
 
 def _read_history(path: Path, epochs: int) -> dict[str, dict[int, float]]:
     """Per-epoch values of the training epochs ``0 .. epochs - 1`` (the validation and test of
-    the best checkpoint after training are logged at epoch ``epochs`` and left out)."""
+    the best checkpoint after training are logged at epoch ``epochs`` and left out).
+
+    Raises:
+        ValueError: the file is not as Lightning's CSV logger writes it (`_read_text`, a
+            number that is not one); the message names it.
+    """
     history: dict[str, dict[int, float]] = {}
     if not path.is_file():
         return history
-    with path.open(newline="") as file:
-        for row in csv.DictReader(file):
-            epoch = int(row["epoch"])
-            if epoch >= epochs:
-                continue
-            for name, value in row.items():
-                if name not in ("epoch", "step") and value not in ("", None):
-                    history.setdefault(name, {})[epoch] = float(value)
+    text = _read_text(path)
+    try:
+        for row in csv.DictReader(io.StringIO(text, newline="")):
+            _add_row(history, row, epochs)
+    except (csv.Error, KeyError, ValueError) as error:
+        reason = f"it has no {error} column" if isinstance(error, KeyError) else str(error)
+        raise ValueError(f"{path} is truncated or corrupt: {reason}") from None
     return history
+
+
+def _add_row(history: dict[str, dict[int, float]], row: dict[str, str], epochs: int) -> None:
+    """Adds one row of ``metrics.csv`` to ``history`` if its epoch is a training epoch."""
+    if None in row:
+        raise ValueError(f"a row has more values than the header: {row[None]}")
+    epoch = int(row["epoch"])
+    if epoch >= epochs:
+        return
+    for name, value in row.items():
+        if name not in ("epoch", "step") and value not in ("", None):
+            history.setdefault(name, {})[epoch] = float(value)

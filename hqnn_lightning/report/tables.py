@@ -26,13 +26,13 @@ def summary_table(
 ) -> str:
     """A Markdown table: one row per group, mean +- std over its seeds.
 
-    Accuracies are in percent. The last columns give the difference in mean test top-1
-    (percentage points, with its 95% confidence interval in brackets: paired by seed where the
-    seeds match, `seed_difference`) to the ``baseline`` group (a label or a model name; default
-    the group of model ``classical``, or of one variant of it, when there is exactly one) and,
-    one column per control model that has runs, to each of the group's controls: the group whose
-    model is one
-    of ``controls[model]`` (default: the controls declared where the models are registered,
+    ``seeds`` counts distinct seeds (`_seeds`). Accuracies are in percent. The last columns
+    give the difference in mean test top-1 (percentage points, with its 95% confidence
+    interval in brackets: paired by seed where the seeds match, `seed_difference`) to the
+    ``baseline`` group (a label or a model name; default the group of model ``classical``, or
+    of one variant of it, when there is exactly one) and, one column per control model that
+    has runs, to each of the group's controls: the group whose model is one of
+    ``controls[model]`` (default: the controls declared where the models are registered,
     ``MODELS.controls()``) with otherwise equal options, the options of the circuit alone aside
     (those the model takes and its control does not).
     """
@@ -64,7 +64,7 @@ def summary_table(
         rows.append(
             [
                 group.label,
-                str(len(group.runs)),
+                _seeds(group),
                 f"{first.get('params_classical', 0):,}",
                 f"{first.get('params_quantum', 0):,}",
                 *(_mean_std(100 * group.values(metric)) for metric in METRICS),
@@ -79,6 +79,17 @@ def summary_table(
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _seeds(group: RunGroup) -> str:
+    """The number of distinct seeds, each counted once (`group_runs`), with the run
+    directories left out as duplicates of one in brackets: ``2 (+1 duplicate)``."""
+    left_out = sum(len(duplicate.left_out) for duplicate in group.duplicates)
+    return (
+        f"{len(group.runs)} (+{left_out} duplicate{'s' * (left_out > 1)})"
+        if left_out
+        else str(len(group.runs))
+    )
 
 
 def _mean_std(values: np.ndarray, digits: int = 2) -> str:

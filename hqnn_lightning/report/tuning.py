@@ -3,7 +3,7 @@ trials and chosen values (written by `hqnn_lightning.run.tuning.tune`)."""
 
 from __future__ import annotations
 
-import json
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +12,11 @@ from typing import Any
 from hqnn_lightning.report.runs import (
     TUNING_FILE,
     RunRecord,
+    RunWarning,
     experiment_key,
     experiment_labels,
 )
+from hqnn_lightning.utils.files import read_json_object
 
 
 @dataclass
@@ -41,7 +43,9 @@ class TuningRecord:
 
 
 def find_tunings(paths: Iterable[str | Path]) -> list[TuningRecord]:
-    """Every search whose `TUNING_FILE` is in or under ``paths``, in path order.
+    """Every search whose `TUNING_FILE` is in or under ``paths``, in path order. One whose
+    file cannot be read is skipped with a `RunWarning` naming it (its trials are still not
+    counted as runs, `find_runs`).
 
     Raises:
         FileNotFoundError: a path does not exist.
@@ -51,7 +55,10 @@ def find_tunings(paths: Iterable[str | Path]) -> list[TuningRecord]:
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist")
         for file in sorted(path.rglob(TUNING_FILE)):
-            tunings.append(TuningRecord(file.parent, json.loads(file.read_text())))
+            try:
+                tunings.append(TuningRecord(file.parent, read_json_object(file)))
+            except ValueError as error:
+                warnings.warn(f"{error}; search {file.parent} skipped", RunWarning, stacklevel=2)
     return tunings
 
 
