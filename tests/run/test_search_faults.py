@@ -1,0 +1,302 @@
+"""A search that stops (``kill -9``, Ctrl-C, SIGTERM, a full disk) is continued by the same
+command, and two commands of one search never run its trials twice (issue 26 item 4)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hqnn_lightning.run import training
+from hqnn_lightning.run.callbacks import StopOnNonFiniteLoss
+from hqnn_lightning.run.seeds import SIGTERM_EXIT_CODE
+from hqnn_lightning.run.tuning import parse_space, tune, tuning_name
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "experiments"))
+from tune import main as tune_main  # noqa: E402
+
+TINY = ["--model", "classical_tiny", "--arch", "small_cnn", "--max-epochs", "1"]
+TINY += ["--logger", "csv", "--progress-bar", "false"]
+SPACE = parse_space(["lr=1e-3:1e-1:log"])
+
+
+def runs_of(tuning_dir: Path) -> dict[str, list[Path]]:
+    """The run directories of each trial, ``{"trial0": [RUN], ...}``."""
+    return {
+        trial.name: sorted(path for path in trial.iterdir() if path.is_dir())
+        for trial in sorted((tuning_dir / "trials").iterdir())
+    }
+
+
+def error_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("error:")]
+
+
+@pytest.fixture
+def finished(tmp_path: Path) -> tuple[Path, dict]:
+    """A finished search of 2 trials, and its record."""
+    return tmp_path, tune(TINY, SPACE, 2, tmp_path)
+
+
+def stop_in_trial1(tuning_dir: Path, record: dict, *, finished: bool, checkpoint: bool) -> Path:
+    """Leaves ``tuning_dir`` as a search killed during trial1 leaves it: ``tuning.json``
+    records trial0 only; trial1's run lacks ``results.json`` (unless ``finished``) and its
+    checkpoints (unless ``checkpoint``). Returns trial1's run directory."""
+    (run_dir,) = runs_of(tuning_dir)["trial1"]
+    stopped = {**record, "trials": record["trials"][:1], "best": None}
+    (tuning_dir / "tuning.json").write_text(json.dumps(stopped))
+    if not finished:
+        (run_dir / "results.json").unlink()
+    if not checkpoint:
+        shutil.rmtree(run_dir / "checkpoints")
+    return run_dir
+
+
+class TestContinuedAfterKill:
+    """The state ``kill -9`` leaves during trial1; the same command again."""
+
+    def test_an_unfinished_trial_resumes_and_finished_trials_are_not_run_again(
+        self, finished, capsys
+    ) -> None:
+        tuning_dir, record = finished
+        trial0 = runs_of(tuning_dir)["trial0"][0] / "results.json"
+        before = trial0.stat().st_mtime_ns
+        run_dir = stop_in_trial1(tuning_dir, record, finished=False, checkpoint=True)
+        capsys.readouterr()
+        again = tune(TINY, SPACE, 2, tuning_dir)
+        out = capsys.readouterr().out
+        assert (
+            f"Continuing the search in {tuning_dir}: 1 of 2 trials finished before it stopped "
+            f"and count as recorded, not run again; trial1's unfinished run {run_dir} resumes "
+            "from its checkpoint"
+        ) in out
+        assert runs_of(tuning_dir) == {"trial0": [trial0.parent], "trial1": [run_dir]}
+        assert trial0.stat().st_mtime_ns == before  # trial0 did not run again
+        assert [trial["params"] for trial in again["trials"]] == [
+            trial["params"] for trial in record["trials"]
+        ]
+        assert again["trials"][1]["value"] == record["trials"][1]["value"]
+        assert json.loads((tuning_dir / "tuning.json").read_text()) == again
+
+    def test_an_unfinished_trial_without_a_checkpoint_is_replaced_and_named(
+        self, finished, capsys
+    ) -> None:
+        tuning_dir, record = finished
+        run_dir = stop_in_trial1(tuning_dir, record, finished=False, checkpoint=False)
+        capsys.readouterr()
+        again = tune(TINY, SPACE, 2, tuning_dir)
+        assert (
+            f"trial1's unfinished run without a checkpoint was removed ({run_dir})"
+            in capsys.readouterr().out
+        )
+        (new_run,) = runs_of(tuning_dir)["trial1"]
+        assert new_run != run_dir and again["trials"][1]["run_dir"] == str(new_run)
+        assert again["trials"][1]["value"] == record["trials"][1]["value"]
+
+    def test_a_finished_trial_not_yet_recorded_counts_once(self, finished, capsys) -> None:
+        tuning_dir, record = finished
+        run_dir = stop_in_trial1(tuning_dir, record, finished=True, checkpoint=True)
+        capsys.readouterr()
+        again = tune(TINY, SPACE, 2, tuning_dir)
+        assert f"trial1's finished run {run_dir} is counted as it is" in capsys.readouterr().out
+        assert runs_of(tuning_dir)["trial1"] == [run_dir]
+        assert again["trials"] == record["trials"]
+
+    def test_a_record_the_sampler_does_not_offer_again_is_named(self, finished) -> None:
+        tuning_dir, record = finished
+        stop_in_trial1(tuning_dir, record, finished=True, checkpoint=True)
+        edited = json.loads((tuning_dir / "tuning.json").read_text())
+        edited["trials"][0]["params"]["lr"] = 0.05
+        (tuning_dir / "tuning.json").write_text(json.dumps(edited))
+        with pytest.raises(ValueError, match=r"tuning.json: trial0 ran with \{'lr': 0.05\}"):
+            tune(TINY, SPACE, 2, tuning_dir)
+
+    def test_another_search_in_the_directory_is_refused(self, finished) -> None:
+        tuning_dir, _ = finished
+        with pytest.raises(FileExistsError, match=f"^{tuning_dir} holds another search"):
+            tune(TINY, SPACE, 3, tuning_dir)
+
+
+def signal_in_trial(monkeypatch: pytest.MonkeyPatch, number: int, signum: int) -> None:
+    """Sends ``signum`` to this process in trial ``number``'s first training step."""
+    steps = []
+
+    def send(self, trainer, pl_module, loss) -> None:
+        if trainer.global_step == 0:
+            steps.append(trainer)
+        if len(steps) == number + 1 and trainer.global_step == 0:
+            os.kill(os.getpid(), signum)
+
+    monkeypatch.setattr(StopOnNonFiniteLoss, "on_before_backward", send)
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "name"),
+    [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, SIGTERM_EXIT_CODE, "SIGTERM")],
+)
+def test_a_signal_stops_the_search_with_one_line_and_the_same_command_continues(
+    signum, status, name, tmp_path, capsys, monkeypatch
+) -> None:
+    signal_in_trial(monkeypatch, 1, signum)
+    with pytest.raises(SystemExit) as exit_info:
+        tune(TINY, SPACE, 2, tmp_path)
+    assert exit_info.value.code == status
+    assert error_lines(capsys.readouterr().err) == [
+        f"error: {name} stopped the search in {tmp_path} during trial1 (1 of 2 trials "
+        "finished, recorded in tuning.json); run the same command again to continue it"
+    ]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert len(json.loads((tmp_path / "tuning.json").read_text())["trials"]) == 1
+
+    monkeypatch.undo()
+    record = tune(TINY, SPACE, 2, tmp_path)
+    assert [trial["number"] for trial in record["trials"]] == [0, 1]
+    assert not any(trial["diverged"] for trial in record["trials"])
+    assert [len(runs) for runs in runs_of(tmp_path).values()] == [1, 1]
+
+
+def disk_full_at(monkeypatch: pytest.MonkeyPatch, module, file_name: str) -> None:
+    """Makes ``module``'s ``write_text_atomically`` of ``file_name`` meet a full disk."""
+    write = module.write_text_atomically
+
+    def full(path, text) -> None:
+        if Path(path).name == file_name:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        write(path, text)
+
+    monkeypatch.setattr(module, "write_text_atomically", full)
+
+
+def test_a_full_disk_in_a_trial_stops_the_search_and_is_not_a_diverged_trial(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    disk_full_at(monkeypatch, training, "results.json")
+    with pytest.raises(SystemExit) as exit_info:
+        tune(TINY, SPACE, 2, tmp_path)
+    assert exit_info.value.code == 1
+    (run_dir,) = runs_of(tmp_path)["trial0"]
+    assert error_lines(capsys.readouterr().err) == [
+        f"error: no space left on device writing {run_dir / 'results.json'} stopped the "
+        f"search in {tmp_path} during trial0 (0 of 2 trials finished, recorded in "
+        "tuning.json); free space, then run the same command again to continue it"
+    ]
+    assert json.loads((tmp_path / "tuning.json").read_text())["trials"] == []
+
+
+def test_a_full_disk_writing_the_record_is_one_line(tmp_path, capsys, monkeypatch) -> None:
+    from hqnn_lightning.run import tuning
+
+    disk_full_at(monkeypatch, tuning, "tuning.json")
+    with pytest.raises(SystemExit) as exit_info:
+        tune(TINY, SPACE, 2, tmp_path)
+    assert exit_info.value.code == 1
+    assert error_lines(capsys.readouterr().err) == [
+        f"error: no space left on device writing {tmp_path / 'tuning.json'}; no file was "
+        "left half-written. Free space and rerun the command"
+    ]
+
+
+HOLD_THE_LOCK = """
+import sys
+from hqnn_lightning.run.lock import search_directory_lock
+with search_directory_lock(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def tune_command(output_dir: Path) -> list[str]:
+    """``experiments/tune.py``: 2 trials of ``TINY`` into ``output_dir``."""
+    tune_py = str(ROOT / "experiments" / "tune.py")
+    options = [*TINY, "--output-dir", str(output_dir)]
+    return [sys.executable, tune_py, "--trials", "2", "--space", "lr=1e-3:1e-1:log", "--", *options]
+
+
+def environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def test_a_second_command_of_a_running_search_stops_at_once(tmp_path: Path) -> None:
+    options = [*TINY, "--output-dir", str(tmp_path)]
+    tuning_dir = tmp_path / "tuning" / tuning_name(options, SPACE, 2, 0)
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK, str(tuning_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment(),
+    ) as holder:
+        assert holder.stdout.readline() == "held\n"
+        second = subprocess.run(
+            tune_command(tmp_path), capture_output=True, text=True, env=environment(), timeout=120
+        )
+        holder.stdin.close()
+    assert second.returncode == 2
+    assert error_lines(second.stderr) == [
+        f"error: {tuning_dir.resolve()} is in use: another experiments/tune.py is running the "
+        "same search in it (it holds .lock); wait until it ends, then run this command again "
+        "to reuse its trials"
+    ]
+    assert sorted(path.name for path in tuning_dir.iterdir()) == [".lock"]
+
+
+@pytest.mark.slow
+def test_two_searches_started_together_never_run_a_trial_twice(tmp_path: Path) -> None:
+    commands = [
+        subprocess.Popen(
+            tune_command(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(),
+        )
+        for _ in range(2)
+    ]
+    ended = [(command.wait(timeout=300), command.stderr.read()) for command in commands]
+    for command in commands:
+        command.stdout.close()
+        command.stderr.close()
+    assert sorted(status for status, _ in ended) in ([0, 0], [0, 2])
+    for status, stderr in ended:
+        if status == 2:
+            assert "is in use: another experiments/tune.py is running the same search" in stderr
+    (tuning_dir,) = (tmp_path / "tuning").iterdir()
+    assert [len(runs) for runs in runs_of(tuning_dir).values()] == [1, 1]
+    finals = [path for path in tmp_path.iterdir() if path.name.startswith("classical_tiny-")]
+    assert len(finals) == 1
+
+
+class TestReadOnlyOutput:
+    @pytest.fixture
+    def read_only(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        folder = tmp_path / "locked"
+        folder.mkdir()
+        folder.chmod(0o555)
+        if os.access(folder, os.W_OK):  # root writes anyway: this process is told it cannot
+            access = os.access
+            monkeypatch.setattr(
+                os,
+                "access",
+                lambda path, mode: access(path, mode) and not (Path(path) == folder and mode & 2),
+            )
+        yield folder
+        folder.chmod(0o755)
+
+    def test_is_refused_before_the_search(self, read_only: Path, capsys) -> None:
+        argv = ["--space", "lr=1e-3:1e-1:log", "--", *TINY, "--output-dir", str(read_only / "o")]
+        with pytest.raises(SystemExit) as exit_info:
+            tune_main(argv)
+        assert exit_info.value.code == 2
+        assert error_lines(capsys.readouterr().err) == [
+            f"error: --output-dir {read_only / 'o'}: {read_only} is read-only to this user "
+            "(no permission to write in it)"
+        ]
+        assert not any(read_only.iterdir())
