@@ -9,10 +9,11 @@ seed), each with the next candidate values, into ``OUT/tuning/MODEL-HASH/trials/
 the values with the best validation top-1 and records everything in
 ``OUT/tuning/MODEL-HASH/tuning.json``; then the final runs train with the chosen values for
 the run options' ``--seeds`` (or ``--seed``) into ``OUT``, as ``experiments/run.py`` would,
-and their ``config.yaml`` records the values. A finished search is reused when the same
-command is run again, and a stopped one (killed, SIGTERM, Ctrl-C, a full disk) is continued:
-its finished trials count as recorded and its unfinished trial's run resumes. One command at a
-time runs a search: a second one of the same search stops at once, naming the directory.
+and their ``config.yaml`` records the values. A finished search, and the final runs that
+finished, are reused when the same command is run again; a stopped search (killed, SIGTERM,
+Ctrl-C, a full disk) is continued: its finished trials count as recorded and its unfinished
+trial's run resumes. One command at a time runs a search: a second one of the same search
+stops at once, naming the directory and its lock.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from jsonargparse import ArgumentParser
 
 from hqnn_lightning.run.checks import unwritable_directories, unwritable_directory
-from hqnn_lightning.run.cli import main as run_main
+from hqnn_lightning.run.final_runs import train_final_runs
 from hqnn_lightning.run.lock import RunDirectoryInUse, search_directory_lock
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.tuning import (
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, 
             f"Chosen ({tuning_dir}): {chosen}, validation top-1 {100 * best['value']:.2f}% "
             f"(trial{best['number']} of {record['n_trials']} trials)"
         )
-        return record, run_main([*run_argv, *option_arguments(best["params"])])
+        return record, train_final_runs([*run_argv, *option_arguments(best["params"])])
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ def tuning_name(
     output folder."""
     config = build_parser().parse_args(list(base_argv))
     definition = {
-        "options": experiment_key(_config_dict(config)),
+        "options": experiment_key(config_dict(config)),
         "space": [asdict(parameter) for parameter in space],
         "trials": n_trials,
         "seed": seed,
@@ -191,7 +191,7 @@ def tune(
     tuning_dir = Path(tuning_dir)
     path = tuning_dir / TUNING_FILE
     config = build_parser().parse_args(list(base_argv))
-    record = _search_record(base_argv, space, n_trials, seed, _config_dict(config))
+    record = _search_record(base_argv, space, n_trials, seed, config_dict(config))
     with ExitStack() as held:
         exit_if_disk_full(lambda: held.enter_context(search_directory_lock(tuning_dir)))
         previous = _previous_search(path, record)
@@ -377,7 +377,7 @@ def exit_if_disk_full(write: Callable[[], object]) -> None:
         raise SystemExit(1) from None
 
 
-def _config_dict(config: Any) -> dict[str, Any]:
+def config_dict(config: Any) -> dict[str, Any]:
     """The resolved options as plain values, as ``config.yaml`` holds them."""
     values = config.as_dict()
     values.pop("config", None)

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from hqnn_lightning.report import find_runs
 from hqnn_lightning.run import training
 from hqnn_lightning.run.callbacks import StopOnNonFiniteLoss
 from hqnn_lightning.run.seeds import SIGTERM_EXIT_CODE
 from hqnn_lightning.run.tuning import parse_space, tune, tuning_name
+from tests.run.test_option_space import read_only  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "experiments"))
@@ -274,29 +276,33 @@ def test_two_searches_started_together_never_run_a_trial_twice(tmp_path: Path) -
     assert len(finals) == 1
 
 
-class TestReadOnlyOutput:
-    @pytest.fixture
-    def read_only(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-        folder = tmp_path / "locked"
-        folder.mkdir()
-        folder.chmod(0o555)
-        if os.access(folder, os.W_OK):  # root writes anyway: this process is told it cannot
-            access = os.access
-            monkeypatch.setattr(
-                os,
-                "access",
-                lambda path, mode: access(path, mode) and not (Path(path) == folder and mode & 2),
-            )
-        yield folder
-        folder.chmod(0o755)
+def test_a_read_only_output_directory_is_refused_before_the_search(
+    read_only: Path,  # noqa: F811 (the fixture imported above)
+    capsys,
+) -> None:
+    argv = ["--space", "lr=1e-3:1e-1:log", "--", *TINY, "--output-dir", str(read_only / "o")]
+    with pytest.raises(SystemExit) as exit_info:
+        tune_main(argv)
+    assert exit_info.value.code == 2
+    assert error_lines(capsys.readouterr().err) == [
+        f"error: --output-dir {read_only / 'o'}: {read_only} is read-only to this user "
+        "(no permission to write in it)"
+    ]
+    assert not any(read_only.iterdir())
 
-    def test_is_refused_before_the_search(self, read_only: Path, capsys) -> None:
-        argv = ["--space", "lr=1e-3:1e-1:log", "--", *TINY, "--output-dir", str(read_only / "o")]
-        with pytest.raises(SystemExit) as exit_info:
-            tune_main(argv)
-        assert exit_info.value.code == 2
-        assert error_lines(capsys.readouterr().err) == [
-            f"error: --output-dir {read_only / 'o'}: {read_only} is read-only to this user "
-            "(no permission to write in it)"
-        ]
-        assert not any(read_only.iterdir())
+
+def test_the_same_command_again_reuses_the_final_runs_that_finished(tmp_path, capsys) -> None:
+    argv = ["--trials", "1", "--space", "lr=1e-3:1e-1:log", "--", *TINY]
+    argv += ["--output-dir", str(tmp_path), "--seeds", "[1,2]"]
+    _, finals = tune_main(argv)
+    first, second = (Path(results["run_dir"]) for results in finals)
+    (second / "results.json").unlink()  # stopped during the final run of seed 2
+    capsys.readouterr()
+    _, again = tune_main(argv)
+    assert (
+        f"Reusing the finished final run(s) of this search (seed 1: {first}); training "
+        "seed(s) [2]" in capsys.readouterr().out
+    )
+    assert [results["seed"] for results in again] == [1, 2]
+    assert again[0] == finals[0] and Path(again[1]["run_dir"]) not in (first, second)
+    assert sorted(run.config["seed"] for run in find_runs([tmp_path])) == [1, 2]
