@@ -158,11 +158,10 @@ def tune(
     scrambled Sobol sequence (the module's docstring says why).
 
     One process searches in ``tuning_dir`` at a time (`search_directory_lock`). A finished
-    search there of the same experiment (`experiment_key`: seeds and logistics may differ),
-    space, trials and seed is returned as it is, without running again. One that stopped
-    (killed, SIGTERM, Ctrl-C, a full disk) is continued, with one line saying so: the sampler
-    offers its recorded trials again, which count with their recorded values, not run again,
-    and its unfinished trial's run is resumed, counted or replaced (`left_over`).
+    search there of the same experiment (`experiment_key`), space, trials and seed is
+    returned as it is. One that stopped (killed, SIGTERM, Ctrl-C, a full disk) is continued,
+    with one line saying so: its recorded trials count as recorded, not run again, and its
+    unfinished trial's run is resumed, counted or replaced (`left_over`).
 
     Args:
         base_argv: Options of ``experiments/run.py``; the trial values come after them and
@@ -170,8 +169,7 @@ def tune(
         space: The options searched.
         n_trials: Runs in the search.
         tuning_dir: Where `TUNING_FILE` and ``trials/`` go.
-        seed: The sampler's seed and the trials' training seed (split, initialisation,
-            order).
+        seed: The sampler's seed and the trials' training seed.
 
     Returns:
         The record: ``metric``, ``direction``, ``space``, ``sampler`` (name and seed),
@@ -185,8 +183,7 @@ def tune(
             saying where the search stopped and to run the same command again.
         FileExistsError: ``tuning_dir`` holds another search.
         RunDirectoryInUse: another process is searching in ``tuning_dir``.
-        ValueError: `TUNING_FILE` is corrupt, or the sampler no longer offers the values it
-            records (another Optuna); the message names it.
+        ValueError: `TUNING_FILE` is corrupt or not what the sampler offers; named.
     """
     tuning_dir = Path(tuning_dir)
     path = tuning_dir / TUNING_FILE

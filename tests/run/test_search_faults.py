@@ -20,6 +20,7 @@ from hqnn_lightning.run.callbacks import StopOnNonFiniteLoss
 from hqnn_lightning.run.seeds import SIGTERM_EXIT_CODE
 from hqnn_lightning.run.tuning import parse_space, tune, tuning_name
 from tests.run.test_option_space import read_only  # noqa: F401 (a fixture)
+from tests.small_disk import needs_small_disks, run_on_small_disk
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "experiments"))
@@ -306,3 +307,32 @@ def test_the_same_command_again_reuses_the_final_runs_that_finished(tmp_path, ca
     assert [results["seed"] for results in again] == [1, 2]
     assert again[0] == finals[0] and Path(again[1]["run_dir"]) not in (first, second)
     assert sorted(run.config["seed"] for run in find_runs([tmp_path])) == [1, 2]
+
+
+@needs_small_disks
+@pytest.mark.slow
+def test_a_search_on_a_disk_that_fills_ends_in_one_line_and_continues_with_space(
+    tmp_path: Path,
+) -> None:
+    disk, full, freed = tmp_path / "disk", tmp_path / "full", tmp_path / "freed"
+    for folder in (disk, full, freed):
+        folder.mkdir()
+    command = tune_command(disk)  # a run takes about 590 kB: trial0 fits, trial1 does not
+    stopped = run_on_small_disk(command, disk, 900_000, after=full, env=environment())
+    assert stopped.returncode == 1, stopped.stderr
+    (line,) = error_lines(stopped.stderr)
+    assert line.startswith("error: no space left on device writing ")
+    assert line.endswith(
+        "during trial1 (1 of 2 trials finished, recorded in tuning.json); free space, then "
+        "run the same command again to continue it"
+    )
+    assert not list(full.rglob("*.partial"))
+
+    again = run_on_small_disk(
+        command, disk, 8_000_000, contents=full, after=freed, env=environment()
+    )
+    assert again.returncode == 0, again.stderr
+    assert "Continuing the search in" in again.stdout
+    (tuning_dir,) = (freed / "tuning").iterdir()
+    assert [len(runs) for runs in runs_of(tuning_dir).values()] == [1, 1]
+    assert len(json.loads((tuning_dir / "tuning.json").read_text())["trials"]) == 2
