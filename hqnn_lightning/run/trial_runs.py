@@ -122,21 +122,22 @@ def run_trial(argv: list[str], trial_dir: Path, resumed: Path | None) -> TrialRu
     """
     if resumed is not None:
         argv = [*argv, "--resume", str(resumed)]
-    errors = _HeldErrors(sys.stderr)
+    errors, stop = _HeldErrors(sys.stderr), None
     try:
         with redirect_stderr(errors), _sigint_handler_kept():
             (results,) = run_main(argv)
-        errors.release()
         return TrialRun(float(results[MONITOR]), Path(results["run_dir"]), False)
     except (SystemExit, KeyboardInterrupt) as error:
         stop = _stop(error)
         if stop is not None:
             raise stop from None
-        errors.release()
         # The runner exits 1 for a NaN loss, a full disk and Lightning's Ctrl-C alike; the
         # exception it was handling tells them apart.
         if not isinstance(error.__context__, NonFiniteLossError):
             raise
+    finally:
+        if stop is None:
+            errors.release()
     (run_dir,) = (path for path in trial_dir.iterdir() if path.is_dir())
     return TrialRun(_best_validated(run_dir / "csv" / "metrics.csv"), run_dir, True)
 

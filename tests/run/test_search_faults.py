@@ -301,8 +301,9 @@ def test_the_same_command_again_reuses_the_final_runs_that_finished(tmp_path, ca
     capsys.readouterr()
     _, again = tune_main(argv)
     assert (
-        f"Reusing the finished final run(s) of this search (seed 1: {first}); training "
-        "seed(s) [2]" in capsys.readouterr().out
+        f"Reusing the finished final run(s) of this search (seed 1: {first}); leaving the "
+        "unfinished final run(s) as they are, which the report does not count "
+        f"({second}); training seed(s) [2]" in capsys.readouterr().out
     )
     assert [results["seed"] for results in again] == [1, 2]
     assert again[0] == finals[0] and Path(again[1]["run_dir"]) not in (first, second)
