@@ -337,3 +337,56 @@ def test_a_search_on_a_disk_that_fills_ends_in_one_line_and_continues_with_space
     (tuning_dir,) = (freed / "tuning").iterdir()
     assert [len(runs) for runs in runs_of(tuning_dir).values()] == [1, 1]
     assert len(json.loads((tuning_dir / "tuning.json").read_text())["trials"]) == 2
+
+
+# experiments/tune.py, killed with SIGKILL when trial1 starts its second epoch (after its
+# first epoch's checkpoint), so the kill always lands at the same point.
+KILLED_IN_TRIAL1 = """
+import os, signal, sys
+import lightning
+
+sys.path.insert(0, sys.argv[1])
+from tune import main
+
+class KillInTrial1(lightning.Callback):
+    fits = 0
+
+    def on_train_start(self, trainer, pl_module):
+        KillInTrial1.fits += 1
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if KillInTrial1.fits == 2 and trainer.current_epoch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+class Trainer(lightning.Trainer):
+    def __init__(self, *args, callbacks=(), **kwargs):
+        super().__init__(*args, callbacks=[*callbacks, KillInTrial1()], **kwargs)
+
+lightning.Trainer = Trainer
+main(sys.argv[2:])
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_in_a_trial_then_the_same_command_gives_the_unstopped_values(
+    tmp_path: Path, capsys
+) -> None:
+    two_epochs = [*TINY, "--max-epochs", "2"]
+    argv = ["--trials", "2", "--space", "lr=1e-3:1e-1:log", "--", *two_epochs]
+    argv += ["--output-dir", str(tmp_path / "out")]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_IN_TRIAL1, str(ROOT / "experiments"), *argv],
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    record, _ = tune_main(argv)
+    out = capsys.readouterr().out
+    assert "1 of 2 trials finished before it stopped" in out
+    assert "trial1's unfinished run" in out and "resumes from its checkpoint" in out
+    unstopped = tune(two_epochs, SPACE, 2, tmp_path / "unstopped")
+    assert [(trial["params"], trial["value"]) for trial in record["trials"]] == [
+        (trial["params"], trial["value"]) for trial in unstopped["trials"]
+    ]
