@@ -390,3 +390,15 @@ def test_kill_9_in_a_trial_then_the_same_command_gives_the_unstopped_values(
     assert [(trial["params"], trial["value"]) for trial in record["trials"]] == [
         (trial["params"], trial["value"]) for trial in unstopped["trials"]
     ]
+
+
+def test_a_truncated_search_record_is_named(tmp_path: Path, capsys) -> None:
+    options = [*TINY, "--output-dir", str(tmp_path)]
+    tuning_dir = tmp_path / "tuning" / tuning_name(options, SPACE, 2, 0)
+    tuning_dir.mkdir(parents=True)
+    (tuning_dir / "tuning.json").write_text('{"metric": "val/acc')
+    with pytest.raises(SystemExit) as exit_info:
+        tune_main(["--trials", "2", "--space", "lr=1e-3:1e-1:log", "--", *options])
+    assert exit_info.value.code == 2
+    (line,) = error_lines(capsys.readouterr().err)
+    assert line.startswith(f"error: {tuning_dir / 'tuning.json'} is truncated or corrupt: ")
