@@ -208,11 +208,11 @@ def test_a_full_disk_writing_the_record_is_one_line(tmp_path, capsys, monkeypatc
 
 
 HOLD_THE_LOCK = """
-import sys
-from hqnn_lightning.run.lock import search_directory_lock
-with search_directory_lock(sys.argv[1]):
-    print("held", flush=True)
-    sys.stdin.read()
+import fcntl, sys
+lock = open(sys.argv[1], "a")
+fcntl.flock(lock, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()
 """
 
 
@@ -227,23 +227,22 @@ def environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
 
 
-def test_a_second_command_of_a_running_search_stops_at_once(tmp_path: Path) -> None:
+def test_a_second_command_of_a_running_search_stops_at_once(tmp_path: Path, capsys) -> None:
     options = [*TINY, "--output-dir", str(tmp_path)]
     tuning_dir = tmp_path / "tuning" / tuning_name(options, SPACE, 2, 0)
+    tuning_dir.mkdir(parents=True)
     with subprocess.Popen(
-        [sys.executable, "-c", HOLD_THE_LOCK, str(tuning_dir)],
+        [sys.executable, "-c", HOLD_THE_LOCK, str(tuning_dir / ".lock")],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env=environment(),
-    ) as holder:
+    ) as holder:  # another process, as a running search holds it
         assert holder.stdout.readline() == "held\n"
-        second = subprocess.run(
-            tune_command(tmp_path), capture_output=True, text=True, env=environment(), timeout=120
-        )
+        with pytest.raises(SystemExit) as exit_info:
+            tune_main(["--trials", "2", "--space", "lr=1e-3:1e-1:log", "--", *options])
         holder.stdin.close()
-    assert second.returncode == 2
-    assert error_lines(second.stderr) == [
+    assert exit_info.value.code == 2
+    assert error_lines(capsys.readouterr().err) == [
         f"error: {tuning_dir.resolve()} is in use: another experiments/tune.py is running the "
         "same search in it (it holds .lock); wait until it ends, then run this command again "
         "to reuse its trials"
