@@ -30,6 +30,7 @@ from hqnn_lightning.run.final_runs import train_final_runs
 from hqnn_lightning.run.lock import RunDirectoryInUse, search_directory_lock
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.tuning import (
+    SearchRecordError,
     exit_if_disk_full,
     option_arguments,
     parse_space,
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, 
             # Held through the final runs too: a second command of this search stops at once.
             exit_if_disk_full(lambda: held.enter_context(search_directory_lock(tuning_dir)))
             record = tune(run_argv, space, args.trials, tuning_dir, args.search_seed)
-        except (FileExistsError, ValueError, RunDirectoryInUse) as error:
+        except (FileExistsError, SearchRecordError, RunDirectoryInUse) as error:
             parser.error(str(error))
         best = record["best"]
         chosen = " ".join(option_arguments(best["params"]))

@@ -47,6 +47,11 @@ from hqnn_lightning.run.trial_runs import (
 from hqnn_lightning.utils.files import read_json_object, write_text_atomically
 
 
+class SearchRecordError(ValueError):
+    """A search's `TUNING_FILE` cannot be continued: corrupt, or its trials are not the values
+    the sampler offers."""
+
+
 @dataclass(frozen=True)
 class SearchParameter:
     """One option searched over a range.
@@ -183,7 +188,7 @@ def tune(
             saying where the search stopped and to run the same command again.
         FileExistsError: ``tuning_dir`` holds another search.
         RunDirectoryInUse: another process is searching in ``tuning_dir``.
-        ValueError: `TUNING_FILE` is corrupt or not what the sampler offers; named.
+        SearchRecordError: `TUNING_FILE` is corrupt or not what the sampler offers; named.
     """
     tuning_dir = Path(tuning_dir)
     path = tuning_dir / TUNING_FILE
@@ -251,11 +256,14 @@ def _previous_search(path: Path, record: dict[str, Any]) -> dict[str, Any] | Non
 
     Raises:
         FileExistsError: ``path`` records another search.
-        ValueError: ``path`` is not a JSON object.
+        SearchRecordError: ``path`` is not a JSON object.
     """
     if not path.is_file():
         return None
-    previous = read_json_object(path)
+    try:
+        previous = read_json_object(path)
+    except ValueError as error:
+        raise SearchRecordError(str(error)) from None
     same = all(previous.get(key) == record[key] for key in ("space", "seed", "n_trials"))
     same &= isinstance(previous.get("config"), dict) and isinstance(previous.get("trials"), list)
     if not (same and experiment_key(previous["config"]) == experiment_key(record["config"])):
@@ -316,7 +324,7 @@ class _Search:
     def _recorded_value(self, number: int, values: dict[str, float | int]) -> float:
         recorded = self.record["trials"][number]
         if recorded["params"] != values:
-            raise ValueError(
+            raise SearchRecordError(
                 f"{self.path}: trial{number} ran with {recorded['params']}, but the sampler now "
                 f"offers {values} (another version of Optuna?); delete {self.path.parent} to "
                 "search again"
@@ -329,7 +337,8 @@ class _Search:
             total = self.record["n_trials"]
             reused = f"{self.recorded} of {total} trials finished before it stopped and count "
             reused += "as recorded, not run again"
-            print(f"Continuing the search in {self.path.parent}: {reused}; {left or 'no run left'}")
+            left = left or "it left no unfinished run"
+            print(f"Continuing the search in {self.path.parent}: {reused}; {left}")
         elif left:
             print(left)
 

@@ -18,7 +18,7 @@ from hqnn_lightning.report import find_runs
 from hqnn_lightning.run import training
 from hqnn_lightning.run.callbacks import StopOnNonFiniteLoss
 from hqnn_lightning.run.seeds import SIGTERM_EXIT_CODE
-from hqnn_lightning.run.tuning import parse_space, tune, tuning_name
+from hqnn_lightning.run.tuning import SearchRecordError, parse_space, tune, tuning_name
 from tests.run.test_option_space import read_only  # noqa: F401 (a fixture)
 from tests.small_disk import needs_small_disks, run_on_small_disk
 
@@ -119,7 +119,7 @@ class TestContinuedAfterKill:
         edited = json.loads((tuning_dir / "tuning.json").read_text())
         edited["trials"][0]["params"]["lr"] = 0.05
         (tuning_dir / "tuning.json").write_text(json.dumps(edited))
-        with pytest.raises(ValueError, match=r"tuning.json: trial0 ran with \{'lr': 0.05\}"):
+        with pytest.raises(SearchRecordError, match=r"tuning.json: trial0 ran with \{'lr': 0.05\}"):
             tune(TINY, SPACE, 2, tuning_dir)
 
     def test_another_search_in_the_directory_is_refused(self, finished) -> None:
