@@ -9,21 +9,34 @@ seed), each with the next candidate values, into ``OUT/tuning/MODEL-HASH/trials/
 the values with the best validation top-1 and records everything in
 ``OUT/tuning/MODEL-HASH/tuning.json``; then the final runs train with the chosen values for
 the run options' ``--seeds`` (or ``--seed``) into ``OUT``, as ``experiments/run.py`` would,
-and their ``config.yaml`` records the values. A finished search is reused when the same
-command is run again.
+and their ``config.yaml`` records the values. A finished search, and the final runs that
+finished, are reused when the same command is run again; a stopped search (killed, SIGTERM,
+Ctrl-C, a full disk) is continued: its finished trials count as recorded and its unfinished
+trial's run resumes. One command at a time runs a search: a second one of the same search
+stops at once, naming the directory and its lock.
 """
 
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from jsonargparse import ArgumentParser
 
-from hqnn_lightning.run.cli import main as run_main
+from hqnn_lightning.run.checks import unwritable_directories, unwritable_directory
+from hqnn_lightning.run.final_runs import train_final_runs
+from hqnn_lightning.run.lock import RunDirectoryInUse, search_directory_lock
 from hqnn_lightning.run.options import build_parser
-from hqnn_lightning.run.tuning import option_arguments, parse_space, tune, tuning_name
+from hqnn_lightning.run.tuning import (
+    SearchRecordError,
+    exit_if_disk_full,
+    option_arguments,
+    parse_space,
+    tune,
+    tuning_name,
+)
 
 
 def main(argv: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -59,17 +72,26 @@ def main(argv: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, 
     config = build_parser().parse_args(run_argv)
     name = tuning_name(run_argv, space, args.trials, args.search_seed)
     tuning_dir = Path(config.output_dir) / "tuning" / name
-    try:
-        record = tune(run_argv, space, args.trials, tuning_dir, args.search_seed)
-    except FileExistsError as error:
-        parser.error(str(error))
-    best = record["best"]
-    chosen = " ".join(option_arguments(best["params"]))
-    print(
-        f"Chosen ({tuning_dir}): {chosen}, validation top-1 {100 * best['value']:.2f}% "
-        f"(trial{best['number']} of {record['n_trials']} trials)"
+    in_tuning_dir = unwritable_directory(tuning_dir)
+    problem = unwritable_directories(config, None) or (
+        in_tuning_dir and f"--output-dir {config.output_dir}: {in_tuning_dir}"
     )
-    return record, run_main([*run_argv, *option_arguments(best["params"])])
+    if problem:
+        parser.error(problem)
+    with ExitStack() as held:
+        try:
+            # Held through the final runs too: a second command of this search stops at once.
+            exit_if_disk_full(lambda: held.enter_context(search_directory_lock(tuning_dir)))
+            record = tune(run_argv, space, args.trials, tuning_dir, args.search_seed)
+        except (FileExistsError, SearchRecordError, RunDirectoryInUse) as error:
+            parser.error(str(error))
+        best = record["best"]
+        chosen = " ".join(option_arguments(best["params"]))
+        print(
+            f"Chosen ({tuning_dir}): {chosen}, validation top-1 {100 * best['value']:.2f}% "
+            f"(trial{best['number']} of {record['n_trials']} trials)"
+        )
+        return record, train_final_runs([*run_argv, *option_arguments(best["params"])])
 
 
 if __name__ == "__main__":

@@ -19,12 +19,12 @@ candidate is drawn by its seeded random sampler and the Sobol points follow.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-import math
+import sys
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,14 +32,24 @@ from typing import Any
 import optuna
 
 from hqnn_lightning.report.runs import TUNING_FILE, experiment_key
-from hqnn_lightning.run.cli import main as run_main
+from hqnn_lightning.run.disk_full import DISK_FULL, disk_full_message
+from hqnn_lightning.run.lock import search_directory_lock
 from hqnn_lightning.run.options import RUNNER, build_parser, constructor_options
 from hqnn_lightning.run.signatures import option_flag
 from hqnn_lightning.run.training import MONITOR
-from hqnn_lightning.utils.files import write_text_atomically
+from hqnn_lightning.run.trial_runs import (
+    TrialRun,
+    TrialStopped,
+    finished_trial,
+    left_over,
+    run_trial,
+)
+from hqnn_lightning.utils.files import read_json_object, write_text_atomically
 
-DIVERGED = 1
-"""The runner's exit status when a run's training loss stops being finite (`run_seeds`)."""
+
+class SearchRecordError(ValueError):
+    """A search's `TUNING_FILE` cannot be continued: corrupt, or its trials are not the values
+    the sampler offers."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +136,7 @@ def tuning_name(
     output folder."""
     config = build_parser().parse_args(list(base_argv))
     definition = {
-        "options": experiment_key(_config_dict(config)),
+        "options": experiment_key(config_dict(config)),
         "space": [asdict(parameter) for parameter in space],
         "trials": n_trials,
         "seed": seed,
@@ -152,9 +162,11 @@ def tune(
     finished (0 when it finished none). Test metrics are never read. The sampler is a seeded
     scrambled Sobol sequence (the module's docstring says why).
 
-    A finished search in ``tuning_dir`` of the same experiment (`experiment_key`: seeds and
-    logistics may differ), space, trials and seed is returned as it is, without running
-    again.
+    One process searches in ``tuning_dir`` at a time (`search_directory_lock`). A finished
+    search there of the same experiment (`experiment_key`), space, trials and seed is
+    returned as it is. One that stopped (killed, SIGTERM, Ctrl-C, a full disk) is continued,
+    with one line saying so: its recorded trials count as recorded, not run again, and its
+    unfinished trial's run is resumed, counted or replaced (`left_over`).
 
     Args:
         base_argv: Options of ``experiments/run.py``; the trial values come after them and
@@ -162,8 +174,7 @@ def tune(
         space: The options searched.
         n_trials: Runs in the search.
         tuning_dir: Where `TUNING_FILE` and ``trials/`` go.
-        seed: The sampler's seed and the trials' training seed (split, initialisation,
-            order).
+        seed: The sampler's seed and the trials' training seed.
 
     Returns:
         The record: ``metric``, ``direction``, ``space``, ``sampler`` (name and seed),
@@ -172,27 +183,28 @@ def tune(
         ``config`` (the resolved base options).
 
     Raises:
-        SystemExit: with status 2 when the runner refuses the options (it printed why); the
-            search stops.
-        FileExistsError: ``tuning_dir`` holds an unfinished search, or another one.
+        SystemExit: with status 2 when the runner refuses the options (it printed why); 1 for
+            a full disk, 130 for Ctrl-C, `SIGTERM_EXIT_CODE` for SIGTERM, each after one line
+            saying where the search stopped and to run the same command again.
+        FileExistsError: ``tuning_dir`` holds another search.
+        RunDirectoryInUse: another process is searching in ``tuning_dir``.
+        SearchRecordError: `TUNING_FILE` is corrupt or not what the sampler offers; named.
     """
     tuning_dir = Path(tuning_dir)
     path = tuning_dir / TUNING_FILE
     config = build_parser().parse_args(list(base_argv))
-    sampler = _sobol_sampler(seed)
-    record = _search_record(base_argv, space, n_trials, seed, _config_dict(config))
-    previous = _finished_search(path, record)
-    if previous is not None:
-        print(f"Reusing the finished search in {tuning_dir}")
-        return previous
-    if (tuning_dir / "trials").exists():
-        raise FileExistsError(
-            f"{tuning_dir} holds an unfinished or another search; delete it to search again"
-        )
-    tuning_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(path, record)
-    _optimize(_objective(base_argv, space, seed, path, record), sampler, n_trials)
-    return record
+    record = _search_record(base_argv, space, n_trials, seed, config_dict(config))
+    with ExitStack() as held:
+        exit_if_disk_full(lambda: held.enter_context(search_directory_lock(tuning_dir)))
+        previous = _previous_search(path, record)
+        if previous is not None and len(previous["trials"]) == n_trials:
+            print(f"Reusing the finished search in {tuning_dir}")
+            return previous
+        if previous is None:
+            exit_if_disk_full(lambda: _write_json(path, record))
+        search = _Search(base_argv, space, seed, path, previous or record)
+        _optimize(search.objective, _sobol_sampler(seed), n_trials)
+    return search.record
 
 
 def _optimize(
@@ -238,79 +250,140 @@ def _search_record(
     }
 
 
-def _finished_search(path: Path, record: dict[str, Any]) -> dict[str, Any] | None:
-    """The record at ``path`` if it is a finished search of ``record``'s experiment, space,
-    seed and number of trials; else ``None``."""
+def _previous_search(path: Path, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The record at ``path``, finished or not, of ``record``'s experiment, space, seed and
+    number of trials; ``None`` without one.
+
+    Raises:
+        FileExistsError: ``path`` records another search.
+        SearchRecordError: ``path`` is not a JSON object.
+    """
     if not path.is_file():
         return None
-    previous = json.loads(path.read_text())
-    same = all(previous[key] == record[key] for key in ("space", "seed", "n_trials"))
-    same &= experiment_key(previous["config"]) == experiment_key(record["config"])
-    return previous if same and len(previous["trials"]) == record["n_trials"] else None
+    try:
+        previous = read_json_object(path)
+    except ValueError as error:
+        raise SearchRecordError(str(error)) from None
+    same = all(previous.get(key) == record[key] for key in ("space", "seed", "n_trials"))
+    same &= isinstance(previous.get("config"), dict) and isinstance(previous.get("trials"), list)
+    if not (same and experiment_key(previous["config"]) == experiment_key(record["config"])):
+        raise FileExistsError(
+            f"{path.parent} holds another search ({path.name} records other options, space, "
+            "trials or seed); give another --output-dir, or delete that folder to search again"
+        )
+    return previous
 
 
-def _objective(
-    base_argv: Sequence[str],
-    space: Sequence[SearchParameter],
-    seed: int,
-    path: Path,
-    record: dict[str, Any],
-) -> Callable[[optuna.Trial], float]:
-    """The study's objective: runs a trial as `tune` describes, adds it to ``record``, writes
-    ``record`` to ``path`` and prints one line; returns the trial's value."""
-    trials_dir = path.parent / "trials"
+class _Search:
+    """The study's objective: runs each trial as `tune` describes, adds it to ``record``,
+    writes ``record`` to ``path`` and prints one line; the trials ``record`` already holds
+    count as recorded.
 
-    def objective(trial: optuna.Trial) -> float:
-        values = {parameter.name: parameter.suggest(trial) for parameter in space}
-        output_dir = trials_dir / f"trial{trial.number}"
-        single_run = ["--seed", str(seed), "--seeds", "null", "--logger", "csv"]
-        argv = [*base_argv, *option_arguments(values), *single_run, "--output-dir", str(output_dir)]
-        value, run_dir, diverged = _run_trial(argv, output_dir)
-        record["trials"].append(
+    Args:
+        base_argv: The runner options of every trial.
+        space: The options searched.
+        seed: The trials' seed.
+        path: The search's `TUNING_FILE`.
+        record: The search's record, with the trials finished before this process.
+    """
+
+    def __init__(
+        self,
+        base_argv: Sequence[str],
+        space: Sequence[SearchParameter],
+        seed: int,
+        path: Path,
+        record: dict[str, Any],
+    ) -> None:
+        self.base_argv, self.space, self.seed = list(base_argv), tuple(space), seed
+        self.path, self.record = path, record
+        self.recorded = len(record["trials"])
+
+    def objective(self, trial: optuna.Trial) -> float:
+        """Trial ``trial.number``'s value: recorded, or from its run."""
+        values = {parameter.name: parameter.suggest(trial) for parameter in self.space}
+        if trial.number < self.recorded:
+            return self._recorded_value(trial.number, values)
+        name = f"trial{trial.number}"
+        trial_dir = self.path.parent / "trials" / name
+        left = left_over(trial_dir, values, self.seed)
+        self._say_what_continues(trial.number, left.describe(name))
+        single_run = ["--seed", str(self.seed), "--seeds", "null", "--logger", "csv"]
+        argv = [*self.base_argv, *option_arguments(values), *single_run]
+        try:
+            if left.finished:
+                done = finished_trial(left.finished)
+            else:
+                done = run_trial([*argv, "--output-dir", str(trial_dir)], trial_dir, left.resumed)
+        except TrialStopped as stop:
+            print(f"error: {self._stopped_line(name, stop)}", file=sys.stderr)
+            raise SystemExit(stop.status) from None
+        self._add(trial.number, values, done)
+        return done.value
+
+    def _recorded_value(self, number: int, values: dict[str, float | int]) -> float:
+        recorded = self.record["trials"][number]
+        if recorded["params"] != values:
+            raise SearchRecordError(
+                f"{self.path}: trial{number} ran with {recorded['params']}, but the sampler now "
+                f"offers {values} (another version of Optuna?); delete {self.path.parent} to "
+                "search again"
+            )
+        return recorded["value"]
+
+    def _say_what_continues(self, number: int, left: str | None) -> None:
+        """The one line of a continued search, at its first trial to run."""
+        if number == self.recorded and (self.recorded or left):
+            total = self.record["n_trials"]
+            reused = f"{self.recorded} of {total} trials finished before it stopped and count "
+            reused += "as recorded, not run again"
+            left = left or "it left no unfinished run"
+            print(f"Continuing the search in {self.path.parent}: {reused}; {left}")
+        elif left:
+            print(left)
+
+    def _stopped_line(self, name: str, stop: TrialStopped) -> str:
+        done, total = len(self.record["trials"]), self.record["n_trials"]
+        return (
+            f"{stop.reason} stopped the search in {self.path.parent} during {name} ({done} of "
+            f"{total} trials finished, recorded in {self.path.name}); {stop.advice}run the same "
+            "command again to continue it"
+        )
+
+    def _add(self, number: int, values: dict[str, float | int], done: TrialRun) -> None:
+        """Records trial ``number`` and prints its line."""
+        self.record["trials"].append(
             {
-                "number": trial.number,
+                "number": number,
                 "params": values,
-                "value": value,
-                "diverged": diverged,
-                "run_dir": str(run_dir),
+                "value": done.value,
+                "diverged": done.diverged,
+                "run_dir": str(done.run_dir),
             }
         )
-        best = max(record["trials"], key=lambda done: done["value"])
-        record["best"] = {key: best[key] for key in ("number", "params", "value")}
-        _write_json(path, record)
+        best = max(self.record["trials"], key=lambda trial: trial["value"])
+        self.record["best"] = {key: best[key] for key in ("number", "params", "value")}
+        exit_if_disk_full(lambda: _write_json(self.path, self.record))
         shown = ", ".join(f"{name}={value:.4g}" for name, value in values.items())
         print(
-            f"trial{trial.number} ({trial.number + 1}/{record['n_trials']}): {shown} -> val "
-            f"top-1 {100 * value:.2f}%{' (diverged)' if diverged else ''}; best so far: "
-            f"trial{best['number']}, {100 * best['value']:.2f}%"
+            f"trial{number} ({number + 1}/{self.record['n_trials']}): {shown} -> val "
+            f"top-1 {100 * done.value:.2f}%{' (diverged)' if done.diverged else ''}; best so "
+            f"far: trial{best['number']}, {100 * best['value']:.2f}%"
         )
-        return value
-
-    return objective
 
 
-def _run_trial(argv: list[str], output_dir: Path) -> tuple[float, Path, bool]:
-    """One trial's run: its best validation top-1, its directory, and whether it diverged."""
+def exit_if_disk_full(write: Callable[[], object]) -> None:
+    """Calls ``write``; on a full disk, prints `disk_full_message` and exits with status 1."""
     try:
-        (results,) = run_main(argv)
-        return float(results[MONITOR]), Path(results["run_dir"]), False
-    except SystemExit as error:
-        if error.code != DIVERGED:
+        write()
+    except OSError as error:
+        if error.errno not in DISK_FULL:
             raise
-    (run_dir,) = output_dir.iterdir()
-    return _best_validated(run_dir / "csv" / "metrics.csv"), run_dir, True
+        print(f"error: {disk_full_message(error)}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
-def _best_validated(metrics: Path) -> float:
-    """The best `MONITOR` of the epochs a run's ``csv/metrics.csv`` records, 0 without any."""
-    if not metrics.is_file():
-        return 0.0
-    with metrics.open(newline="") as file:
-        values = [float(row[MONITOR]) for row in csv.DictReader(file) if row.get(MONITOR)]
-    return max((value for value in values if math.isfinite(value)), default=0.0)
-
-
-def _config_dict(config: Any) -> dict[str, Any]:
+def config_dict(config: Any) -> dict[str, Any]:
     """The resolved options as plain values, as ``config.yaml`` holds them."""
     values = config.as_dict()
     values.pop("config", None)

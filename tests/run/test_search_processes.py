@@ -1,0 +1,172 @@
+"""Searches as processes: a second command of a running search, two started together, a real
+full disk, a real ``kill -9`` (issue 26 item 4)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hqnn_lightning.run.tuning import tune, tuning_name
+from tests.run.test_search_faults import (
+    ROOT,
+    SPACE,
+    TINY,
+    error_lines,
+    runs_of,
+    tune_main,
+)
+from tests.small_disk import needs_small_disks, run_on_small_disk
+
+
+def tune_command(output_dir: Path) -> list[str]:
+    """``experiments/tune.py``: 2 trials of ``TINY`` into ``output_dir``."""
+    tune_py = str(ROOT / "experiments" / "tune.py")
+    options = [*TINY, "--output-dir", str(output_dir)]
+    return [sys.executable, tune_py, "--trials", "2", "--space", "lr=1e-3:1e-1:log", "--", *options]
+
+
+def environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
+
+
+HOLD_THE_LOCK = """
+import fcntl, sys
+lock = open(sys.argv[1], "a")
+fcntl.flock(lock, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_second_command_of_a_running_search_stops_at_once(tmp_path: Path, capsys) -> None:
+    options = [*TINY, "--output-dir", str(tmp_path)]
+    tuning_dir = tmp_path / "tuning" / tuning_name(options, SPACE, 2, 0)
+    tuning_dir.mkdir(parents=True)
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK, str(tuning_dir / ".lock")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:  # another process, as a running search holds it
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(SystemExit) as exit_info:
+            tune_main(["--trials", "2", "--space", "lr=1e-3:1e-1:log", "--", *options])
+        holder.stdin.close()
+    assert exit_info.value.code == 2
+    assert error_lines(capsys.readouterr().err) == [
+        f"error: {tuning_dir.resolve()} is in use: another experiments/tune.py is running the "
+        "same search in it (it holds .lock); wait until it ends, then run this command again "
+        "to reuse its trials"
+    ]
+    assert sorted(path.name for path in tuning_dir.iterdir()) == [".lock"]
+
+
+@pytest.mark.slow
+def test_two_searches_started_together_never_run_a_trial_twice(tmp_path: Path) -> None:
+    commands = [
+        subprocess.Popen(
+            tune_command(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(),
+        )
+        for _ in range(2)
+    ]
+    ended = [(command.wait(timeout=300), command.stderr.read()) for command in commands]
+    for command in commands:
+        command.stdout.close()
+        command.stderr.close()
+    assert sorted(status for status, _ in ended) in ([0, 0], [0, 2])
+    for status, stderr in ended:
+        if status == 2:
+            assert "is in use: another experiments/tune.py is running the same search" in stderr
+    (tuning_dir,) = (tmp_path / "tuning").iterdir()
+    assert [len(runs) for runs in runs_of(tuning_dir).values()] == [1, 1]
+    finals = [path for path in tmp_path.iterdir() if path.name.startswith("classical_tiny-")]
+    assert len(finals) == 1
+
+
+@needs_small_disks
+@pytest.mark.slow
+def test_a_search_on_a_disk_that_fills_ends_in_one_line_and_continues_with_space(
+    tmp_path: Path,
+) -> None:
+    disk, full, freed = tmp_path / "disk", tmp_path / "full", tmp_path / "freed"
+    for folder in (disk, full, freed):
+        folder.mkdir()
+    command = tune_command(disk)  # a run takes about 590 kB: trial0 fits, trial1 does not
+    stopped = run_on_small_disk(command, disk, 900_000, after=full, env=environment())
+    assert stopped.returncode == 1, stopped.stderr
+    (line,) = error_lines(stopped.stderr)
+    assert line.startswith("error: no space left on device writing ")
+    assert line.endswith(
+        "during trial1 (1 of 2 trials finished, recorded in tuning.json); free space, then "
+        "run the same command again to continue it"
+    )
+    assert not list(full.rglob("*.partial"))
+
+    again = run_on_small_disk(
+        command, disk, 8_000_000, contents=full, after=freed, env=environment()
+    )
+    assert again.returncode == 0, again.stderr
+    assert "Continuing the search in" in again.stdout
+    (tuning_dir,) = (freed / "tuning").iterdir()
+    assert [len(runs) for runs in runs_of(tuning_dir).values()] == [1, 1]
+    assert len(json.loads((tuning_dir / "tuning.json").read_text())["trials"]) == 2
+
+
+# experiments/tune.py, killed with SIGKILL when trial1 starts its second epoch (after its
+# first epoch's checkpoint), so the kill always lands at the same point.
+KILLED_IN_TRIAL1 = """
+import os, signal, sys
+
+from hqnn_lightning.run.callbacks import StopOnNonFiniteLoss
+
+sys.path.insert(0, sys.argv[1])
+from tune import main
+
+fits = []
+
+def count_fits(self, trainer, pl_module):
+    fits.append(trainer)
+
+def kill_in_trial1(self, trainer, pl_module):
+    if len(fits) == 2 and trainer.current_epoch == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+StopOnNonFiniteLoss.on_train_start = count_fits  # a callback of every run
+StopOnNonFiniteLoss.on_train_epoch_start = kill_in_trial1
+main(sys.argv[2:])
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_in_a_trial_then_the_same_command_gives_the_unstopped_values(
+    tmp_path: Path, capsys
+) -> None:
+    two_epochs = [*TINY, "--max-epochs", "2"]
+    argv = ["--trials", "2", "--space", "lr=1e-3:1e-1:log", "--", *two_epochs]
+    argv += ["--output-dir", str(tmp_path / "out")]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_IN_TRIAL1, str(ROOT / "experiments"), *argv],
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    record, _ = tune_main(argv)
+    out = capsys.readouterr().out
+    assert "1 of 2 trials finished before it stopped" in out
+    assert "trial1's unfinished run" in out and "resumes from its checkpoint" in out
+    unstopped = tune(two_epochs, SPACE, 2, tmp_path / "unstopped")
+    assert [(trial["params"], trial["value"]) for trial in record["trials"]] == [
+        (trial["params"], trial["value"]) for trial in unstopped["trials"]
+    ]
