@@ -28,7 +28,13 @@ from hqnn_lightning.hardware import (
     evaluate_checkpoint,
 )
 from hqnn_lightning.run.build import BUILD_ERRORS
-from hqnn_lightning.run.checks import out_of_range, unusable_hardware, unwritable_directories
+from hqnn_lightning.run.checks import (
+    out_of_range,
+    unusable_environment,
+    unusable_evaluation,
+    unusable_hardware,
+    unwritable_directories,
+)
 from hqnn_lightning.run.lock import RunDirectoryInUse, run_directory_lock
 from hqnn_lightning.run.options import build_parser, constructor_arguments
 from hqnn_lightning.run.plugins import PluginError, import_modules, modules_to_import
@@ -55,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     if config.evaluate:
         return [_evaluate(parser, config)]
     problem = out_of_range(config) or unusable_hardware(config) or unusable_recipe(config)
+    problem = problem or unusable_environment(config)
     if problem:
         parser.error(problem)
     repeated = sorted({seed for seed in config.seeds or () if config.seeds.count(seed) > 1})
@@ -82,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
 
 def _evaluate(parser: ArgumentParser, config: Namespace) -> dict[str, Any]:
     """``--evaluate CHECKPOINT``: the checkpoint's run's test set on ``--q-device``."""
+    problem = unusable_evaluation(config)
+    if problem:
+        parser.error(problem)
     checkpoint = Path(config.evaluate)
     run_config_path = checkpoint.parent.parent / "config.yaml"
     if not checkpoint.is_file() or not run_config_path.is_file():

@@ -24,8 +24,10 @@ old run directories' ``config.yaml`` (`hqnn_lightning.run.saved_options`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection, Mapping, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from jsonargparse import ActionConfigFile, Namespace
@@ -46,6 +48,7 @@ from hqnn_lightning.models import MODELS
 from hqnn_lightning.quantum import ENCODINGS, ENTANGLERS, INITIALISATIONS, READOUTS, PartRegistry
 from hqnn_lightning.run.plugins import appended_imports, load_entry_points
 from hqnn_lightning.run.recipe import RecipeParser
+from hqnn_lightning.run.saved_options import config_file_problem
 from hqnn_lightning.run.signatures import (
     ConstructorOption,
     add_option,
@@ -154,8 +157,17 @@ class RunnerParser(RecipeParser):
     as their names now, from the command line as from YAML, and ``--import`` repeated."""
 
     def parse_args(self, args: Sequence[str] | None = None, *more: Any, **kwargs: Any) -> Namespace:
-        args = None if args is None else appended_imports(args)
-        return renamed(super().parse_args(args, *more, **kwargs))
+        """Parses ``args`` (default ``sys.argv[1:]``); a ``--config`` file that is not one
+        (binary, a directory, invalid YAML, a list) stops it with one line naming the file
+        (`config_file_problem`)."""
+        args = sys.argv[1:] if args is None else list(args)
+        for flag, value in zip(args, [*args[1:], None], strict=False):
+            flag, equals, attached = flag.partition("=")
+            path = attached if equals else value
+            problem = config_file_problem(Path(path)) if flag == "--config" and path else None
+            if problem:
+                self.error(f"--config {problem}")
+        return renamed(super().parse_args(appended_imports(args), *more, **kwargs))
 
     def dump(self, cfg: Namespace, *args: Any, **kwargs: Any) -> str:
         """The options as YAML (``config.yaml``), with ``identity_blocks`` resolved where

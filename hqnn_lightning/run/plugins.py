@@ -105,13 +105,24 @@ def appended_imports(argv: Sequence[str]) -> list[str]:
 
 def _import_list(path: Path) -> list[str]:
     """The ``import`` list of the YAML file ``path``; ``[]`` when it has none or cannot be
-    read (the parser then says what is wrong with it)."""
+    read (the parser then says what is wrong with it).
+
+    Raises:
+        PluginError: its ``import`` is not a list of module names.
+    """
     try:
         values = yaml.safe_load(path.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return []
     modules = values.get("import") if isinstance(values, dict) else None
-    return [str(module) for module in modules] if isinstance(modules, list) else []
+    if modules is None:
+        return []
+    if not isinstance(modules, list) or not all(isinstance(name, str) for name in modules):
+        raise PluginError(
+            f"{path}: import: {modules!r} is not a list of module names; write e.g. "
+            "import: [my_package.models]"
+        )
+    return modules
 
 
 def _first_line(error: BaseException) -> str:
