@@ -64,8 +64,11 @@ def import_modules(modules: Iterable[str]) -> None:
         try:
             importlib.import_module(module)
         except Exception as error:
+            hint = ""
+            if "/" in module or module.endswith(".py"):
+                hint = "; give a module's dotted name, found on sys.path (PYTHONPATH), not a file"
             raise PluginError(
-                f"{IMPORT_FLAG} {module}: the module failed to import: {_first_line(error)}"
+                f"{IMPORT_FLAG} {module}: the module failed to import: {_first_line(error)}{hint}"
             ) from None
 
 

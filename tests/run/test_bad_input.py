@@ -142,7 +142,7 @@ class TestConfigFiles:
         ("text", "message"),
         [
             ("n_qbits: 4\n", "Option 'n_qbits' is not accepted"),
-            ("n_qubits: four\n", 'Parser key "n_qubits"'),
+            ("n_qubits: four\n", "--n-qubits four: expected int or null"),
         ],
     )
     def test_unknown_key_or_wrong_type(self, text, message, tmp_path, capsys):
@@ -203,6 +203,17 @@ class TestConfigFiles:
         assert error.endswith(
             "is not a list of module names; write e.g. import: [my_package.models]"
         )
+
+
+def test_import_given_a_file_path_says_it_takes_a_module_name(tmp_path, capsys):
+    plugin = tmp_path / "my_models.py"
+    plugin.write_text("")
+    error = one_line_error(["--import", str(plugin)], tmp_path, capsys)
+    assert error == (
+        f"error: --import {plugin}: the module failed to import: ModuleNotFoundError: No "
+        f"module named '{str(plugin)[:-3]}'; give a module's dotted name, found on sys.path "
+        "(PYTHONPATH), not a file"
+    )
 
 
 def one_line_error(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:

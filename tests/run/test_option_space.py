@@ -245,6 +245,25 @@ def test_every_option_is_tried():
     assert options - {"wandb_entity", "wandb_group"} <= {option for option, _ in BAD_VALUES}
 
 
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--max-epochs", "many"], "--max-epochs many: expected int"),
+        (["--n-qubits", "four"], "--n-qubits four: expected int or null"),
+        (["--seeds", "[a]"], "--seeds ['a']: expected list[int] or null"),
+        (["--logger", "mlflow"], "--logger mlflow: expected one of 'wandb', 'csv', 'tensorboard'"),
+        (
+            ["--q-device-options", "[1,2]"],
+            "--q-device-options [1, 2]: expected dict[str, Any] or null",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_in_one_line(argv, line, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--model", "hybrid_tiny", "--output-dir", str(tmp_path), *argv])
+    assert capsys.readouterr().err.splitlines()[-1] == f"error: {line}"
+
+
 @pytest.mark.parametrize("accelerator", ["gpu", "cuda", "mps"])
 def test_an_accelerator_this_machine_lacks(accelerator, no_training, tmp_path, capsys):
     if accelerator == "mps" and torch.backends.mps.is_available():
