@@ -163,7 +163,6 @@ NAMED_AS = {
     "q_init_scale": "init scale",
     "import": "--import no_such_module_for_the_runner: the module failed to import",
     "q_diff_method": "diff_method",
-    "q_device_options": "q_device_options",
     "classes": "class 'Nope'",
     "normalize_mean": "mean and std",
     "normalize_std": "std must be",
