@@ -1,6 +1,7 @@
 """The runner's checks before anything is built: values no run can use, output and cache
-directories it cannot write, and hardware this machine does not have. Each returns the
-first problem as one sentence that names the option, or ``None``."""
+directories it cannot write, environment variables it could not use, and hardware this
+machine does not have. Each returns the first problem as one sentence that names the option
+or variable, or ``None``."""
 
 from __future__ import annotations
 

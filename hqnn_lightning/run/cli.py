@@ -61,7 +61,6 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     if config.evaluate:
         return [_evaluate(parser, config)]
     problem = out_of_range(config) or unusable_hardware(config) or unusable_recipe(config)
-    problem = problem or unusable_environment(config)
     if problem:
         parser.error(problem)
     repeated = sorted({seed for seed in config.seeds or () if config.seeds.count(seed) > 1})
@@ -81,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
                 held.enter_context(run_directory_lock(resumption.run_dir))
             except (OSError, ValueError, RunDirectoryInUse) as error:
                 parser.error(str(error))
-        problem = unwritable_directories(config, resumption)
+        problem = unwritable_directories(config, resumption) or unusable_environment(config)
         if problem:
             parser.error(problem)
         return run_seeds(config, resumption, parser.error)

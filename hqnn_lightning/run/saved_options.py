@@ -83,14 +83,14 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
         mark = error.problem_mark or error.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = " ".join(str(error.problem or error.context).split())
-        if isinstance(error, yaml.constructor.ConstructorError):
+        if isinstance(error, yaml.constructor.ConstructorError) and "python/" in problem:
             problem += " (options are plain YAML values; a Python tag is never run)"
         return f"{problem}{where}"
     return " ".join(str(error).split())
 
 
 def _yaml_kind(value: Any) -> str:
-    """``nothing`` (an empty file), ``a list``, ``the number 42``, ..."""
+    """``nothing (it is empty)``, ``a list, not options``, ``the int 42, not options``."""
     if value is None:
         return "nothing (it is empty)"
     if isinstance(value, list):
