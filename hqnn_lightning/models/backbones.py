@@ -252,6 +252,8 @@ def _load_weights_file(file: Path) -> Any:
     """
     if file.is_dir():
         raise ValueError("is a directory, not a file")
+    if not file.is_file():  # a pipe or a device would never end
+        raise ValueError("is not a regular file")
     if file.stat().st_size == 0:
         raise ValueError("is empty")
     if file.suffix == ".safetensors":  # the Hugging Face Hub's format, timm's weights

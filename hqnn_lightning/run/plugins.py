@@ -113,6 +113,8 @@ def _import_list(path: Path) -> list[str]:
     Raises:
         PluginError: its ``import`` is not a list of module names.
     """
+    if not path.is_file():  # a pipe would never end
+        return []
     try:
         values = yaml.safe_load(path.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):

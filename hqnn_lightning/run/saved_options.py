@@ -56,10 +56,12 @@ def config_file_problem(path: Path, seen: frozenset[Path] = frozenset()) -> str 
     """
     if not path.exists() or path.resolve() in seen:
         return None  # a loop of config: files is jsonargparse's to name
+    if path.is_dir():
+        return f"{path} is a directory; --config takes {CONFIG_FORMAT}"
+    if not path.is_file():  # a pipe or a device would never end
+        return f"{path} is not a regular file; --config takes {CONFIG_FORMAT}"
     try:
         options = yaml.safe_load(path.read_bytes().decode())
-    except IsADirectoryError:
-        return f"{path} is a directory; --config takes {CONFIG_FORMAT}"
     except OSError as error:
         return f"{path} cannot be read ({error.strerror})"
     except UnicodeDecodeError as error:

@@ -1,4 +1,5 @@
 import collections
+import os
 import pickle
 import socket
 
@@ -122,6 +123,7 @@ WEIGHTS_FILES = [
     ("pickle.pt", write_pickle, "holds Python objects besides tensors, which torch.load"),
     ("empty.pt", lambda path: path.write_bytes(b""), "is empty"),
     ("folder.pt", lambda path: path.mkdir(), "is a directory, not a file"),
+    ("pipe.pt", os.mkfifo, "is not a regular file"),
     (
         "values.pt",
         lambda path: torch.save({"epoch": 3}, path),

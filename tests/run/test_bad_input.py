@@ -8,6 +8,7 @@ are tried on the command line in ``tests/experiments/test_run.py``
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import warnings
@@ -177,6 +178,12 @@ class TestConfigFiles:
     def test_a_directory_is_named(self, tmp_path, capsys):
         error = one_line_error(["--config", str(tmp_path)], tmp_path, capsys)
         assert error == f"error: --config {tmp_path} is a directory; {TAKES}"
+
+    def test_a_pipe_is_named_not_read(self, tmp_path, capsys):
+        pipe = tmp_path / "options.yaml"
+        os.mkfifo(pipe)
+        error = one_line_error(["--config", str(pipe)], tmp_path, capsys)
+        assert error == f"error: --config {pipe} is not a regular file; {TAKES}"
 
     def test_a_python_tag_is_refused_and_never_run(self, tmp_path, capsys):
         ran = tmp_path / "ran"
