@@ -8,6 +8,7 @@ from the registered constructors); `test_every_option_is_tried` keeps the list c
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -354,6 +355,15 @@ def test_evaluate_refuses_its_options_before_writing_anything(
     error = refused(expand(argv, places), tmp_path, capsys)
     assert error == f"error: {expand([message], places)[0]}"
     assert not (run_dir / "evaluations").exists()
+
+
+def test_evaluate_names_a_run_config_that_is_not_text(run_dir, tmp_path, capsys):
+    copy = shutil.copytree(run_dir, tmp_path / "run")
+    (copy / "config.yaml").write_bytes(bytes(range(256)))
+    argv = ["--evaluate", str(copy / "checkpoints" / "last.ckpt"), "--q-device", "default.qubit"]
+    error = refused(argv, tmp_path, capsys)
+    assert error.startswith(f"error: --config {copy / 'config.yaml'} is not text (byte 0x80")
+    assert not (copy / "evaluations").exists()
 
 
 @pytest.mark.parametrize(
