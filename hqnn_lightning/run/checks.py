@@ -1,6 +1,7 @@
 """The runner's checks before anything is built: values no run can use, output and cache
-directories it cannot write, and hardware this machine does not have. Each returns the
-first problem as one sentence that names the option, or ``None``."""
+directories it cannot write, environment variables it could not use, and hardware this
+machine does not have. Each returns the first problem as one sentence that names the option
+or variable, or ``None``."""
 
 from __future__ import annotations
 
@@ -13,12 +14,17 @@ import lightning as L
 from jsonargparse import Namespace
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
+from hqnn_lightning.run.loggers import wandb_environment_problem, wandb_project_problem
 from hqnn_lightning.run.options import RUNNER
 from hqnn_lightning.run.resume import Resumption
 from hqnn_lightning.run.signatures import option_flag
 
 MAX_SEED = 2**32 - 1
 """The largest seed NumPy (and so ``seed_everything`` and the splits) takes."""
+
+CACHE_DIR_VARIABLE = "HQNN_CACHE_DIR"
+"""The environment variable that moves the caches' default directory
+(`hqnn_lightning.data.index_cache.DEFAULT_CACHE_DIR`)."""
 
 HARDWARE_OPTIONS = ("accelerator", "devices", "num_nodes", "strategy", "precision")
 """Runner options that are also `lightning.Trainer` arguments of the same name, which
@@ -41,16 +47,18 @@ def out_of_range(config: Namespace) -> str | None:
             flag = "--seeds" if seeds else "--seed"
             return f"{flag}: seed {seed} is out of range; give seeds from 0 to {MAX_SEED}"
     at_least = {
-        "max_epochs": 1,
-        "num_nodes": 1,
-        "checkpoint_every_n_steps": 1,
-        "max_retries": 0,
-        "accumulate_grad_batches": 1,
+        "max_epochs": (1, ""),
+        "num_nodes": (1, ""),
+        "checkpoint_every_n_steps": (1, ""),
+        "max_retries": (0, " (0: no retry)"),
+        "accumulate_grad_batches": (1, ""),
+        "batch_size": (1, ""),
+        "shots": (1, ", or leave it out for an exact simulation"),
     }
-    for name, low in at_least.items():
+    for name, (low, otherwise) in at_least.items():
         value = config.get(name)
         if value is not None and value < low:
-            return f"{option_flag(name)} {value}: give at least {low}"
+            return f"{option_flag(name)} {value}: give at least {low}{otherwise}"
     for name in ("lr", "q_lr"):
         value = config.get(name)
         if value is not None and not value > 0:
@@ -66,6 +74,17 @@ def out_of_range(config: Namespace) -> str | None:
             "split, so it needs one (0.1 holds out a tenth of the training images)"
         )
     return None
+
+
+def unusable_evaluation(config: Namespace) -> str | None:
+    """The first problem of ``--evaluate``'s options (`out_of_range`, an ``--eval-dir`` it
+    cannot write in) as a sentence naming the option; ``None`` when there is none. Checked
+    before the checkpoint is loaded and anything is written."""
+    problem = out_of_range(config)
+    if problem is None and config.eval_dir is not None:
+        reason = unwritable_directory(Path(config.eval_dir))
+        problem = reason and f"--eval-dir {config.eval_dir}: {reason}"
+    return problem
 
 
 def unwritable_directories(config: Namespace, resumption: Resumption | None) -> str | None:
@@ -91,6 +110,30 @@ def unwritable_directory(path: Path) -> str | None:
         return "is a file, not a directory" if existing == path else f"{existing} is a file"
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"{existing} is read-only to this user (no permission to write in it)"
+    return None
+
+
+def unusable_environment(config: Namespace) -> str | None:
+    """The first environment variable this run would read and could not use, as a sentence
+    naming it: a ``WANDB_*`` setting W&B refuses (`wandb_environment_problem`) or a
+    ``--wandb-project`` it refuses, with ``--logger wandb``; `CACHE_DIR_VARIABLE` naming a
+    directory that cannot be written, where no ``--cache-dir`` is given. ``None`` when
+    there is none."""
+    if config.logger == "wandb":
+        problem = wandb_environment_problem()
+        if problem:
+            return problem
+        problem = wandb_project_problem(config.wandb_project)
+        if problem:
+            return f"--wandb-project {config.wandb_project}: {problem}"
+    cache_dir = os.environ.get(CACHE_DIR_VARIABLE)
+    if cache_dir and config.get("cache_dir") is None:
+        problem = unwritable_directory(Path(cache_dir))
+        if problem:
+            return (
+                f"{CACHE_DIR_VARIABLE}={cache_dir} in the environment: {problem}; point it at "
+                "a directory, or give --cache-dir"
+            )
     return None
 
 

@@ -29,7 +29,13 @@ from hqnn_lightning.hardware import (
     evaluate_checkpoint,
 )
 from hqnn_lightning.run.build import BUILD_ERRORS
-from hqnn_lightning.run.checks import out_of_range, unusable_hardware, unwritable_directories
+from hqnn_lightning.run.checks import (
+    out_of_range,
+    unusable_environment,
+    unusable_evaluation,
+    unusable_hardware,
+    unwritable_directories,
+)
 from hqnn_lightning.run.disk_full import exit_on_full_disk
 from hqnn_lightning.run.lock import RunDirectoryInUse, run_directory_lock
 from hqnn_lightning.run.options import build_parser, constructor_arguments
@@ -82,7 +88,7 @@ def _train(parser: ArgumentParser, argv: list[str], config: Namespace) -> list[d
                 held.enter_context(run_directory_lock(resumption.run_dir))
             except (OSError, ValueError, RunDirectoryInUse) as error:
                 parser.error(str(error))
-        problem = unwritable_directories(config, resumption)
+        problem = unwritable_directories(config, resumption) or unusable_environment(config)
         if problem:
             parser.error(problem)
         return run_seeds(config, resumption, parser.error)
@@ -96,6 +102,9 @@ def cache_dirs(config: Namespace) -> list[Path]:
 
 def _evaluate(parser: ArgumentParser, config: Namespace) -> dict[str, Any]:
     """``--evaluate CHECKPOINT``: the checkpoint's run's test set on ``--q-device``."""
+    problem = unusable_evaluation(config)
+    if problem:
+        parser.error(problem)
     checkpoint = Path(config.evaluate)
     run_config_path = checkpoint.parent.parent / "config.yaml"
     if not checkpoint.is_file() or not run_config_path.is_file():

@@ -6,9 +6,11 @@ import netrc
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import requests
 import wandb
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
@@ -35,6 +37,48 @@ def wandb_mode() -> str:
     except (FileNotFoundError, netrc.NetrcParseError):
         has_login = False
     return "online" if has_login else "offline"
+
+
+def wandb_environment_problem(environ: Mapping[str, str] | None = None) -> str | None:
+    """The first ``WANDB_*`` variable of ``environ`` (default ``os.environ``) that W&B's own
+    settings (``wandb.Settings``) refuse, as a sentence naming it and what W&B takes, e.g.
+    ``WANDB_MODE=bogus in the environment: Input should be 'online', 'offline', ...``;
+    ``None`` when W&B takes them all. The value of a secret (an API key) is not shown.
+
+    W&B reads these when its run starts, after the run's directory exists; asked before,
+    a bad one stops the run with this line instead of a pydantic ``ValidationError``.
+    """
+    environ = os.environ if environ is None else environ
+    for name, value in sorted(environ.items()):
+        if not name.startswith("WANDB_") or not value:
+            continue
+        try:
+            wandb.Settings().update_from_env_vars({name: value})
+        except (pydantic.ValidationError, wandb.errors.UsageError) as error:
+            shown = name if _is_secret(name) else f"{name}={value}"
+            return f"{shown} in the environment: {_refusal(error)}"
+    return None
+
+
+def wandb_project_problem(project: str) -> str | None:
+    """Why W&B would refuse ``project`` as a project name (a ``/`` in it, over 128
+    characters), in W&B's words; ``None`` when it takes it."""
+    try:
+        wandb.Settings(project=project)
+    except (pydantic.ValidationError, wandb.errors.UsageError) as error:
+        return _refusal(error)
+    return None
+
+
+def _refusal(error: pydantic.ValidationError | wandb.errors.UsageError) -> str:
+    """W&B's reason for refusing a setting, on one line."""
+    if isinstance(error, pydantic.ValidationError):
+        return error.errors()[0]["msg"]
+    return " ".join(str(error).split())
+
+
+def _is_secret(name: str) -> bool:
+    return any(word in name for word in ("KEY", "TOKEN", "PASSWORD", "SECRET"))
 
 
 def new_wandb_run_id() -> str:

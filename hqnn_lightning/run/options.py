@@ -24,9 +24,12 @@ old run directories' ``config.yaml`` (`hqnn_lightning.run.saved_options`).
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Collection, Mapping, Sequence
 from functools import cache
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 from jsonargparse import ActionConfigFile, Namespace
 
@@ -45,7 +48,8 @@ from hqnn_lightning.experiment.recipe_options import OPTIMIZER_TYPE
 from hqnn_lightning.models import MODELS
 from hqnn_lightning.quantum import ENCODINGS, ENTANGLERS, INITIALISATIONS, READOUTS, PartRegistry
 from hqnn_lightning.run.plugins import appended_imports, load_entry_points
-from hqnn_lightning.run.recipe import RecipeParser
+from hqnn_lightning.run.recipe import RecipeParser, parse_error_line
+from hqnn_lightning.run.saved_options import config_file_problem
 from hqnn_lightning.run.signatures import (
     ConstructorOption,
     add_option,
@@ -85,6 +89,7 @@ __all__ = [
     "resolved_options",
     "resumable_options",
     "runner_defaults",
+    "type_error_line",
 ]
 
 
@@ -154,8 +159,25 @@ class RunnerParser(RecipeParser):
     as their names now, from the command line as from YAML, and ``--import`` repeated."""
 
     def parse_args(self, args: Sequence[str] | None = None, *more: Any, **kwargs: Any) -> Namespace:
-        args = None if args is None else appended_imports(args)
-        return renamed(super().parse_args(args, *more, **kwargs))
+        """Parses ``args`` (default ``sys.argv[1:]``); a ``--config`` file that is not one
+        (binary, a directory, invalid YAML, a list) stops it with one line naming the file
+        (`config_file_problem`)."""
+        args = sys.argv[1:] if args is None else list(args)
+        for flag, value in zip(args, [*args[1:], None], strict=False):
+            flag, equals, attached = flag.partition("=")
+            path = attached if equals else value
+            problem = config_file_problem(Path(path)) if flag == "--config" and path else None
+            if problem:
+                self.error(f"--config {problem}")
+        return renamed(super().parse_args(appended_imports(args), *more, **kwargs))
+
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:
+        """Prints ``error: MESSAGE`` and exits with 2; jsonargparse's several-line messages
+        for a value of the wrong type on one line (`type_error_line`). A parser jsonargparse
+        nests for a class's arguments raises its message to the outer one unchanged."""
+        if self.exit_on_error:
+            message = type_error_line(parse_error_line(message))
+        super().error(message, ex)
 
     def dump(self, cfg: Namespace, *args: Any, **kwargs: Any) -> str:
         """The options as YAML (``config.yaml``), with ``identity_blocks`` resolved where
@@ -167,6 +189,26 @@ class RunnerParser(RecipeParser):
             cfg = cfg.clone()
             cfg.identity_blocks = argument_default(MODELS, model, "identity_blocks")
         return super().dump(cfg, *args, **kwargs)
+
+
+def type_error_line(message: str) -> str:
+    """jsonargparse's message for a value of the wrong type, on one line that names the
+    option, the value and what it takes: ``--n-qubits four: expected int or null``,
+    ``--logger mlflow: expected one of 'wandb', 'csv', 'tensorboard'``; other messages
+    unchanged."""
+    key = re.match(r'Parser key "(\w+)":\s*', message)
+    if key is None:
+        return message
+    body = message[key.end() :]
+    union = re.search(r"Subtypes: \[(.*)\]\n(?:.*\n)*\s*Given value: (.*)", body)
+    single = re.search(r"Expected an? (.+?)\. Got value: (.*)", body)
+    found = union or single
+    if found is None:
+        return " ".join(message.split())
+    types = re.sub(r"<class '(\w+)'>", r"\1", found[1]).replace("typing.", "")
+    types = re.sub(r", NoneType$", " or null", types)
+    types = re.sub(r"^Literal\[(.*)\]$", r"one of \1", types)
+    return f"{option_flag(key[1])} {found[2]}: expected {types}"
 
 
 def build_parser() -> RunnerParser:

@@ -64,8 +64,11 @@ def import_modules(modules: Iterable[str]) -> None:
         try:
             importlib.import_module(module)
         except Exception as error:
+            hint = ""
+            if "/" in module or module.endswith(".py"):
+                hint = "; give a module's dotted name, found on sys.path (PYTHONPATH), not a file"
             raise PluginError(
-                f"{IMPORT_FLAG} {module}: the module failed to import: {_first_line(error)}"
+                f"{IMPORT_FLAG} {module}: the module failed to import: {_first_line(error)}{hint}"
             ) from None
 
 
@@ -105,13 +108,26 @@ def appended_imports(argv: Sequence[str]) -> list[str]:
 
 def _import_list(path: Path) -> list[str]:
     """The ``import`` list of the YAML file ``path``; ``[]`` when it has none or cannot be
-    read (the parser then says what is wrong with it)."""
+    read (the parser then says what is wrong with it).
+
+    Raises:
+        PluginError: its ``import`` is not a list of module names.
+    """
+    if not path.is_file():  # a pipe would never end
+        return []
     try:
         values = yaml.safe_load(path.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return []
     modules = values.get("import") if isinstance(values, dict) else None
-    return [str(module) for module in modules] if isinstance(modules, list) else []
+    if modules is None:
+        return []
+    if not isinstance(modules, list) or not all(isinstance(name, str) for name in modules):
+        raise PluginError(
+            f"{path}: import: {modules!r} is not a list of module names; write e.g. "
+            "import: [my_package.models]"
+        )
+    return modules
 
 
 def _first_line(error: BaseException) -> str:

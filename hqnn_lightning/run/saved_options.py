@@ -2,6 +2,8 @@
 
 - `RENAMED_OPTIONS` (`hqnn_lightning.experiment.options`): older option names, read as their
   names now, from the command line, YAML files and run directories' ``config.yaml``.
+- `config_file_problem`: what is wrong with a file of options (``--config``, a run's
+  ``config.yaml``), in one sentence that names it, before jsonargparse reads it.
 - Identity blocks: before ``identity_blocks`` was an option, ``q_init: identity`` built a
   circuit with them and ``q_init: uniform`` or ``normal`` one without. A run directory's
   ``config.yaml`` that sets ``q_init`` but not ``identity_blocks`` is read so (`renamed` for
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 from jsonargparse import ArgumentParser, Namespace
@@ -36,3 +39,62 @@ def parse_saved_options(parser: ArgumentParser, path: Path, argv: Sequence[str] 
     if blocks is not None and "identity_blocks" in config and config.identity_blocks is None:
         config.identity_blocks = blocks
     return config
+
+
+CONFIG_FORMAT = "a file of YAML options, one 'name: value' per line (max_epochs: 5)"
+"""What a file of options holds, as the messages of `config_file_problem` say it."""
+
+
+def config_file_problem(path: Path, seen: frozenset[Path] = frozenset()) -> str | None:
+    """Why ``path``, a file of options, cannot be read as one, in a sentence that names the
+    file; ``None`` when it can (or does not exist: jsonargparse then reads the value as YAML
+    text, or says the file does not exist). A ``config:`` in it names another such file,
+    relative to its folder, which is checked too.
+
+    Read with ``yaml.safe_load``, as jsonargparse reads it (a ``SafeLoader``): a Python tag
+    (``!!python/object/apply:os.system``) is refused, never run.
+    """
+    if not path.exists() or path.resolve() in seen:
+        return None  # a loop of config: files is jsonargparse's to name
+    if path.is_dir():
+        return f"{path} is a directory; --config takes {CONFIG_FORMAT}"
+    if not path.is_file():  # a pipe or a device would never end
+        return f"{path} is not a regular file; --config takes {CONFIG_FORMAT}"
+    try:
+        options = yaml.safe_load(path.read_bytes().decode())
+    except OSError as error:
+        return f"{path} cannot be read ({error.strerror})"
+    except UnicodeDecodeError as error:
+        return (
+            f"{path} is not text (byte {error.object[error.start]:#04x} at offset "
+            f"{error.start} is not UTF-8); --config takes {CONFIG_FORMAT}"
+        )
+    except yaml.YAMLError as error:
+        return f"{path} is not a file of options: {_yaml_problem(error)}"
+    if not isinstance(options, dict):
+        return f"{path} holds {_yaml_kind(options)}; --config takes {CONFIG_FORMAT}"
+    nested = options.get("config")
+    if isinstance(nested, str):
+        return config_file_problem(path.parent / nested, seen | {path.resolve()})
+    return None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's error in one line: what is wrong, and where (``line 3, column 8``)."""
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = " ".join(str(error.problem or error.context).split())
+        if isinstance(error, yaml.constructor.ConstructorError) and "python/" in problem:
+            problem += " (options are plain YAML values; a Python tag is never run)"
+        return f"{problem}{where}"
+    return " ".join(str(error).split())
+
+
+def _yaml_kind(value: Any) -> str:
+    """``nothing (it is empty)``, ``a list, not options``, ``the int 42, not options``."""
+    if value is None:
+        return "nothing (it is empty)"
+    if isinstance(value, list):
+        return "a list, not options"
+    return f"the {type(value).__name__} {value!r}, not options"

@@ -47,7 +47,7 @@ def test_help_documents_every_option():
         (["--q-device", "ibm.fake"], "unknown quantum device 'ibm.fake'"),
         (["--model", "classical_tiny", "--n-qubits", "4"], "does not take n_qubits"),
         (["--model", "hybrid_tiny", "--n-qubits", "40"], "between 1 and 28 qubits"),
-        (["--logger", "mlflow"], "Expected a typing.Literal['wandb', 'csv', 'tensorboard']"),
+        (["--logger", "mlflow"], "--logger mlflow: expected one of 'wandb', 'csv', 'tensorboard'"),
         (["--data-dir", "/data"], "dataset 'digits' does not take data_dir"),
     ],
 )

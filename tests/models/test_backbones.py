@@ -1,3 +1,6 @@
+import collections
+import os
+import pickle
 import socket
 
 import pytest
@@ -5,6 +8,7 @@ import torch
 import torchvision
 
 from hqnn_lightning.models import create_backbone
+from hqnn_lightning.models.backbones import WEIGHTS_FORMAT
 
 
 def images(*shape):
@@ -102,3 +106,71 @@ class TestCreateBackbone:
     def test_small_cnn_has_no_pretrained_weights(self):
         with pytest.raises(ValueError, match="small_cnn has no pretrained weights"):
             create_backbone("small_cnn", weights="imagenet")
+
+
+def write_text(path):
+    path.write_text("these are not weights")
+
+
+def write_pickle(path):
+    with path.open("wb") as file:
+        pickle.dump(collections.OrderedDict(conv1=[1.0]), file)
+
+
+WEIGHTS_FILES = [
+    ("text.pt", write_text, "is not a file torch.save wrote ("),
+    ("list.pt", lambda path: torch.save([torch.zeros(1)], path), "holds a list, not a state dict"),
+    ("pickle.pt", write_pickle, "holds Python objects besides tensors, which torch.load"),
+    ("empty.pt", lambda path: path.write_bytes(b""), "is empty"),
+    ("folder.pt", lambda path: path.mkdir(), "is a directory, not a file"),
+    ("pipe.pt", os.mkfifo, "is not a regular file"),
+    (
+        "values.pt",
+        lambda path: torch.save({"epoch": 3}, path),
+        "holds a value of type int under 'epoch', not a tensor",
+    ),
+    ("nothing.pt", lambda path: torch.save({}, path), "holds no tensors"),
+    ("text.safetensors", write_text, "is not a safetensors file (Error while deserializing"),
+]
+
+
+class TestWeightsFiles:
+    """A ``backbone_weights`` file that holds no state dict: one line naming the file and what
+    it should hold, never a traceback from torch.load or pickle."""
+
+    @pytest.mark.parametrize(
+        ("name", "write", "problem"), WEIGHTS_FILES, ids=[name for name, *_ in WEIGHTS_FILES]
+    )
+    @pytest.mark.parametrize("arch", ["resnet18", "efficientnet_lite0"])
+    def test_a_file_without_a_state_dict_is_named(self, name, write, problem, arch, tmp_path):
+        path = tmp_path / name
+        write(path)
+        with pytest.raises(ValueError) as error:
+            create_backbone(arch, weights=str(path), image_size=8)
+        message = str(error.value)
+        assert message.startswith(f"backbone weights {path}: {problem}")
+        assert message.endswith(f"; backbone_weights takes {WEIGHTS_FORMAT}")
+        assert "\n" not in message
+
+    def test_weights_of_another_arch_say_what_differs_on_one_line(self, tmp_path):
+        path = tmp_path / "resnet18.pth"
+        torch.save(torchvision.models.resnet18().state_dict(), path)
+        with pytest.raises(ValueError) as error:
+            create_backbone("resnet34", weights=str(path), image_size=8)
+        assert str(error.value) == (
+            f"{path} does not fit backbone resnet34: 96 of the backbone's 216 tensors missing "
+            "(layer1.2.conv1.weight, layer1.2.bn1.weight, layer1.2.bn1.bias, ...)"
+        )
+
+    def test_other_shapes_and_unexpected_tensors_are_named(self, tmp_path):
+        state = torchvision.models.resnet18().state_dict()
+        state["conv1.weight"] = torch.zeros(8, 3, 7, 7)
+        state["extra.weight"] = torch.zeros(1)
+        path = tmp_path / "changed.pth"
+        torch.save(state, path)
+        with pytest.raises(ValueError) as error:
+            create_backbone("resnet18", weights=str(path), image_size=64)
+        assert str(error.value) == (
+            f"{path} does not fit backbone resnet18: 1 unexpected (extra.weight); 1 of other "
+            "shapes (conv1.weight (8, 3, 7, 7) (backbone: (64, 3, 7, 7)))"
+        )

@@ -115,3 +115,14 @@ def test_timm_weights_offline_fail_fast_and_a_safetensors_file_loads(tmp_path, m
     loaded, _ = create_backbone("mobilenetv3_small_050", str(path))
     for name, tensor in reference.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[name], tensor)
+
+
+def test_weights_with_no_tensor_of_the_model_are_named(tmp_path):
+    path = tmp_path / "resnet-stem.pth"
+    torch.save({"conv1.weight": torch.zeros(64, 3, 7, 7)}, path)
+    with pytest.raises(ValueError) as error:
+        create_backbone("efficientnet_lite0", str(path))
+    assert str(error.value) == (
+        f"{path} do not fit backbone efficientnet_lite0: 294 of the backbone's 294 tensors "
+        "missing (conv_stem.weight, bn1.weight, bn1.bias, ...); 1 unexpected (conv1.weight)"
+    )

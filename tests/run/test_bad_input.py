@@ -8,6 +8,7 @@ are tried on the command line in ``tests/experiments/test_run.py``
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import warnings
@@ -20,6 +21,7 @@ import torch
 import wandb
 
 from hqnn_lightning.data import StanfordCarsDataModule, SyntheticImageDataModule, create_datamodule
+from hqnn_lightning.hardware import RetryPolicy
 from hqnn_lightning.models import create_model
 from hqnn_lightning.quantum import make_device
 from hqnn_lightning.run.cli import main
@@ -133,12 +135,15 @@ class TestDataDirectories:
         assert 0 <= results["test/acc_top1"] <= 1
 
 
+TAKES = "--config takes a file of YAML options, one 'name: value' per line (max_epochs: 5)"
+
+
 class TestConfigFiles:
     @pytest.mark.parametrize(
         ("text", "message"),
         [
             ("n_qbits: 4\n", "Option 'n_qbits' is not accepted"),
-            ("n_qubits: four\n", 'Parser key "n_qubits"'),
+            ("n_qubits: four\n", "--n-qubits four: expected int or null"),
         ],
     )
     def test_unknown_key_or_wrong_type(self, text, message, tmp_path, capsys):
@@ -148,6 +153,92 @@ class TestConfigFiles:
             build_parser().parse_args(["--config", str(config)])
         assert message in capsys.readouterr().err
         assert message in cli_error(["--config", str(config)], tmp_path, capsys)
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            (bytes(range(256)), f"is not text (byte 0x80 at offset 128 is not UTF-8); {TAKES}"),
+            (b"", f"holds nothing (it is empty); {TAKES}"),
+            (b"- max_epochs\n- 5\n", f"holds a list, not options; {TAKES}"),
+            (b"42\n", f"holds the int 42, not options; {TAKES}"),
+            (
+                b"model: [hybrid\n",
+                "is not a file of options: expected ',' or ']', but got '<stream end>' at line "
+                "2, column 1",
+            ),
+        ],
+        ids=["binary", "empty", "list", "scalar", "invalid"],
+    )
+    def test_a_file_that_holds_no_options_is_named(self, content, message, tmp_path, capsys):
+        config = tmp_path / "experiment.yaml"
+        config.write_bytes(content)
+        error = one_line_error(["--config", str(config)], tmp_path, capsys)
+        assert error == f"error: --config {config} {message}"
+
+    def test_a_directory_is_named(self, tmp_path, capsys):
+        error = one_line_error(["--config", str(tmp_path)], tmp_path, capsys)
+        assert error == f"error: --config {tmp_path} is a directory; {TAKES}"
+
+    def test_a_pipe_is_named_not_read(self, tmp_path, capsys):
+        pipe = tmp_path / "options.yaml"
+        os.mkfifo(pipe)
+        error = one_line_error(["--config", str(pipe)], tmp_path, capsys)
+        assert error == f"error: --config {pipe} is not a regular file; {TAKES}"
+
+    def test_a_python_tag_is_refused_and_never_run(self, tmp_path, capsys):
+        ran = tmp_path / "ran"
+        config = tmp_path / "experiment.yaml"
+        config.write_text(f"model: !!python/object/apply:os.system ['touch {ran}']\n")
+        error = one_line_error(["--config", str(config)], tmp_path, capsys)
+        assert error.startswith(f"error: --config {config} is not a file of options: could not")
+        assert "a Python tag is never run) at line 1, column 8" in error
+        assert not ran.exists()
+
+    def test_a_bad_file_named_by_a_config_file(self, tmp_path, capsys):
+        (tmp_path / "inner.yaml").write_bytes(b"\xff\xfe")
+        outer = tmp_path / "outer.yaml"
+        outer.write_text("config: inner.yaml\n")
+        error = one_line_error(["--config", str(outer)], tmp_path, capsys)
+        assert error.startswith(f"error: --config {tmp_path / 'inner.yaml'} is not text")
+
+    @pytest.mark.parametrize("imports", ["[5]", "[null]", "json", "{a: 1}"])
+    def test_an_import_list_of_other_than_module_names(self, imports, tmp_path, capsys):
+        config = tmp_path / "experiment.yaml"
+        config.write_text(f"import: {imports}\n")
+        error = one_line_error(["--config", str(config)], tmp_path, capsys)
+        assert error.startswith(f"error: {config}: import: ")
+        assert error.endswith(
+            "is not a list of module names; write e.g. import: [my_package.models]"
+        )
+
+
+def test_import_given_a_file_path_says_it_takes_a_module_name(tmp_path, capsys):
+    plugin = tmp_path / "my_models.py"
+    plugin.write_text("")
+    error = one_line_error(["--import", str(plugin)], tmp_path, capsys)
+    assert error == (
+        f"error: --import {plugin}: the module failed to import: ModuleNotFoundError: No "
+        f"module named '{str(plugin)[:-3]}'; give a module's dotted name, found on sys.path "
+        "(PYTHONPATH), not a file"
+    )
+
+
+def one_line_error(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """`cli_error`'s one ``error:`` line, checking there is no traceback and no run folder."""
+    stderr = cli_error(argv, tmp_path, capsys)
+    assert "Traceback" not in stderr
+    assert not (tmp_path / "runs").exists()
+    (line,) = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    return line
+
+
+def test_a_retry_policy_no_evaluation_can_follow():
+    with pytest.raises(ValueError, match=r"max_retries -1: give 0 or more \(0: no retry\)"):
+        RetryPolicy(max_retries=-1)
+    with pytest.raises(ValueError, match="give 0 <= initial_delay <= max_delay"):
+        RetryPolicy(initial_delay=10, max_delay=1)
+    with pytest.raises(ValueError, match="backoff 0.5: give 1 or more"):
+        RetryPolicy(backoff=0.5)
 
 
 class TestCheckpointOfAnotherModel:

@@ -1,7 +1,12 @@
 import pytest
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-from hqnn_lightning.run.loggers import create_logger, wandb_mode
+from hqnn_lightning.run.loggers import (
+    create_logger,
+    wandb_environment_problem,
+    wandb_mode,
+    wandb_project_problem,
+)
 
 
 class TestWandbMode:
@@ -42,3 +47,27 @@ class TestCreateLogger:
     def test_unknown_name(self, tmp_path):
         with pytest.raises(ValueError, match="unknown logger 'mlflow'; known: wandb, csv"):
             create_logger("mlflow", tmp_path, "run")
+
+
+class TestWandbSettings:
+    def test_a_variable_wandb_refuses_is_named_with_what_wandb_takes(self):
+        environ = {"HOME": "/home/x", "WANDB_MODE": "offline", "WANDB_CONSOLE": "loud"}
+        assert wandb_environment_problem(environ) == (
+            "WANDB_CONSOLE=loud in the environment: Input should be 'auto', 'off', 'wrap', "
+            "'redirect', 'wrap_raw' or 'wrap_emu'"
+        )
+
+    def test_variables_wandb_takes_and_empty_ones_pass(self):
+        environ = {"WANDB_MODE": "", "WANDB_INIT_TIMEOUT": "30", "WANDB_SILENT": "true"}
+        assert wandb_environment_problem(environ) is None
+
+    def test_a_secrets_value_is_not_shown(self):
+        problem = wandb_environment_problem({"WANDB_AZURE_ACCOUNT_URL_TO_ACCESS_KEY": "s3cret"})
+        assert problem == (
+            "WANDB_AZURE_ACCOUNT_URL_TO_ACCESS_KEY in the environment: Input should be a valid "
+            "dictionary"
+        )
+
+    def test_a_project_name_wandb_refuses(self):
+        assert wandb_project_problem("hqnn-lightning") is None
+        assert wandb_project_problem("a" * 129).endswith("exceeded 128 characters")

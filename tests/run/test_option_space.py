@@ -8,6 +8,7 @@ from the registered constructors); `test_every_option_is_tried` keeps the list c
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -66,9 +67,11 @@ BAD_VALUES = [
     ("precision", ["--precision", "8-true"]),
     ("accumulate_grad_batches", ["--accumulate-grad-batches", "0"]),
     ("evaluate", ["--evaluate", FILE, "--q-device", "default.qubit"]),
+    ("eval_dir", ["--evaluate", FILE, "--q-device", "default.qubit", "--eval-dir", FILE]),
     ("yes", ["--yes", "maybe"]),
     ("max_retries", ["--max-retries", "-1"]),
     ("logger", ["--logger", "mlflow"]),
+    ("wandb_project", ["--logger", "wandb", "--wandb-project", "a/b"]),
     ("wandb_tags", ["--wandb-tags", "5"]),
     ("wandb_log_model", ["--wandb-log-model", "maybe"]),
     ("output_dir", ["--output-dir", FILE]),
@@ -87,6 +90,7 @@ BAD_VALUES = [
     ("arch", ["--arch", "resnet1000"]),
     ("augment", [CARS, "--augment", "maybe"]),
     ("backbone_weights", ["--backbone-weights", "imagenet"]),
+    ("backbone_weights", ["--arch", "resnet18", "--backbone-weights", FILE]),
     ("batch_size", ["--batch-size", "0"]),
     ("bottleneck_parameters", [*CONTROL, "--bottleneck-parameters", "0"]),
     ("cache_images", [CARS, "--cache-images", "maybe"]),
@@ -160,7 +164,6 @@ NAMED_AS = {
     "q_init_scale": "init scale",
     "import": "--import no_such_module_for_the_runner: the module failed to import",
     "q_diff_method": "diff_method",
-    "q_device_options": "q_device_options",
     "classes": "class 'Nope'",
     "normalize_mean": "mean and std",
     "normalize_std": "std must be",
@@ -239,9 +242,26 @@ def test_a_value_no_run_can_use_is_refused_naming_the_option(
 def test_every_option_is_tried():
     options = {option.name for option in RUNNER_OPTIONS}
     options |= {option.name for option in constructor_options()}
-    assert options - {"wandb_project", "wandb_entity", "wandb_group", "eval_dir"} <= {
-        option for option, _ in BAD_VALUES
-    }
+    assert options - {"wandb_entity", "wandb_group"} <= {option for option, _ in BAD_VALUES}
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--max-epochs", "many"], "--max-epochs many: expected int"),
+        (["--n-qubits", "four"], "--n-qubits four: expected int or null"),
+        (["--seeds", "[a]"], "--seeds ['a']: expected list[int] or null"),
+        (["--logger", "mlflow"], "--logger mlflow: expected one of 'wandb', 'csv', 'tensorboard'"),
+        (
+            ["--q-device-options", "[1,2]"],
+            "--q-device-options [1, 2]: expected dict[str, Any] or null",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_in_one_line(argv, line, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--model", "hybrid_tiny", "--output-dir", str(tmp_path), *argv])
+    assert capsys.readouterr().err.splitlines()[-1] == f"error: {line}"
 
 
 @pytest.mark.parametrize("accelerator", ["gpu", "cuda", "mps"])
@@ -302,4 +322,80 @@ def test_test_folders_without_images(no_training, tmp_path, capsys):
     assert error == (
         f"error: {cars}: no test image in any of the 3 selected classes, so a run would train "
         "and then have nothing to test on"
+    )
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """A finished run of hybrid_tiny on 4x4 synthetic images: config.yaml and checkpoints."""
+    output = tmp_path_factory.mktemp("runs")
+    argv = ["--model", "hybrid_tiny", "--data", "synthetic", "--image-size", "4"]
+    main([*argv, "--max-epochs", "1", "--logger", "csv", "--output-dir", str(output)])
+    (run,) = output.iterdir()
+    return run
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--max-retries", "-1"], "--max-retries -1: give at least 0 (0: no retry)"),
+        (["--shots", "0"], "--shots 0: give at least 1, or leave it out for an exact simulation"),
+        (["--shots", "-1"], "--shots -1: give at least 1, or leave it out for an exact simulation"),
+        (["--batch-size", "0"], "--batch-size 0: give at least 1"),
+        (["--eval-dir", FILE], f"--eval-dir {FILE}: is a file, not a directory"),
+        (["--eval-dir", f"{FILE}/results"], f"--eval-dir {FILE}/results: {FILE} is a file"),
+    ],
+    ids=["max_retries=-1", "shots=0", "shots=-1", "batch_size=0", "eval_dir=file", "under_a_file"],
+)
+def test_evaluate_refuses_its_options_before_writing_anything(
+    argv, message, run_dir, places, tmp_path, capsys
+):
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    argv = ["--evaluate", str(checkpoint), "--q-device", "default.qubit", "--yes", *argv]
+    error = refused(expand(argv, places), tmp_path, capsys)
+    assert error == f"error: {expand([message], places)[0]}"
+    assert not (run_dir / "evaluations").exists()
+
+
+def test_evaluate_names_a_run_config_that_is_not_text(run_dir, tmp_path, capsys):
+    copy = shutil.copytree(run_dir, tmp_path / "run")
+    (copy / "config.yaml").write_bytes(bytes(range(256)))
+    argv = ["--evaluate", str(copy / "checkpoints" / "last.ckpt"), "--q-device", "default.qubit"]
+    error = refused(argv, tmp_path, capsys)
+    assert error.startswith(f"error: --config {copy / 'config.yaml'} is not text (byte 0x80")
+    assert not (copy / "evaluations").exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "WANDB_MODE",
+            "bogusmode",
+            "Input should be 'online', 'offline', 'shared', 'disabled', 'dryrun' or 'run'",
+        ),
+        ("WANDB_INIT_TIMEOUT", "soon", "Input should be a valid number, unable to parse string"),
+        ("WANDB_SILENT", "maybe", "Input should be a valid boolean, unable to interpret input"),
+        ("WANDB_RESUME", "sometimes", "Input should be 'allow', 'must', 'never' or 'auto'"),
+        ("WANDB_BASE_URL", "api wandb", "Input should be a valid URL, relative URL without a base"),
+        ("WANDB_PROJECT", "a/b", "Invalid project name 'a/b': cannot contain characters"),
+    ],
+)
+def test_a_wandb_variable_wandb_refuses_stops_the_run_before_its_folder_exists(
+    variable, value, message, no_training, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv(variable, value)
+    error = refused(["--logger", "wandb"], tmp_path, capsys)
+    assert error.startswith(f"error: {variable}={value} in the environment: {message}")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_cache_variable_that_names_a_file(places, no_training, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HQNN_CACHE_DIR", places[FILE])
+    argv = places[CARS].split()
+    argv = argv[: argv.index("--cache-dir")]
+    error = refused(argv, tmp_path, capsys)
+    assert error == (
+        f"error: HQNN_CACHE_DIR={places[FILE]} in the environment: is a file, not a directory; "
+        "point it at a directory, or give --cache-dir"
     )
