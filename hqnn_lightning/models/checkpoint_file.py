@@ -5,6 +5,7 @@ sentence that names the file."""
 from __future__ import annotations
 
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         ValueError: the file is not a checkpoint, or not one the library wrote (it holds other
             objects); the message names it.
     """
+    problem = _not_a_torch_file(Path(path))
+    if problem:
+        raise ValueError(f"{path} is not a readable checkpoint: {problem}")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
@@ -38,6 +42,22 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ValueError(f"{path} is not a Lightning checkpoint (no state_dict)")
     return checkpoint
+
+
+def _not_a_torch_file(path: Path) -> str | None:
+    """Why ``path`` is no file of ``torch.save`` (a zip archive, or a pickle in the format
+    before torch 1.6), or ``None``; so that a truncated or foreign file is not reported as one
+    that holds objects other than tensors."""
+    try:
+        with open(path, "rb") as file:
+            first = file.read(1)
+    except OSError as error:
+        return error.strerror or type(error).__name__
+    if not first:
+        return "it is empty"
+    if first == b"\x80" or zipfile.is_zipfile(path):
+        return None
+    return "it is neither a torch.save archive nor a pickle (a file cut short, or another kind)"
 
 
 def check_checkpoint(path: str | Path, model: nn.Module) -> dict[str, Any]:
