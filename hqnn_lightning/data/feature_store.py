@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,8 @@ def _build_directory(
                 raise
             remove_path(partial)  # another process finished the same cache first: identical
     except BaseException as error:
-        remove_path(partial)
+        with suppress(OSError):  # on a read-only disk, the error to report is the first
+            remove_path(partial)
         if isinstance(error, OSError) and error.errno is not None:
             raise OSError(
                 error.errno, error.strerror, str(_final_name(error, partial, directory))

@@ -20,6 +20,7 @@ import pytest
 
 from hqnn_lightning.data import image_cache
 from hqnn_lightning.data.image_files import ImageSample
+from hqnn_lightning.data.index_cache import cached_unreadable
 from hqnn_lightning.utils.files import CACHE_LOCK_NAME
 from tests.data.car_files import write_folders, write_image
 from tests.small_disk import needs_small_disks, run_on_small_disk
@@ -34,6 +35,7 @@ from torch.utils.data import TensorDataset
 from hqnn_lightning.data.feature_store import build_feature_cache
 from hqnn_lightning.data.image_cache import build_image_cache
 from hqnn_lightning.data.image_files import ImageSample
+from hqnn_lightning.data.index_cache import cached_unreadable
 from hqnn_lightning.data.index_cache import cached_unreadable
 
 class Flat(torch.nn.Flatten):
@@ -157,3 +159,50 @@ def test_the_command_line_says_the_cache_disk_is_full_in_one_line(tmp_path):
     assert "Traceback" not in result.stderr
     left = [path.name for path in after.iterdir()]  # the unreadable-files index fits
     assert not [name for name in left if "partial" in name or name.startswith("images-")]
+
+
+READ_ONLY = """
+import json, sys
+from pathlib import Path
+from hqnn_lightning.data.image_cache import build_image_cache
+from hqnn_lightning.data.image_files import ImageSample
+from hqnn_lightning.data.index_cache import cached_unreadable
+from hqnn_lightning.data.index_cache import cached_unreadable
+
+cache, paths = Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]]
+samples = [ImageSample(p, "car") for p in paths]
+report = {
+    "images": list(build_image_cache(samples, 8, cache).shape),
+    "index": {str(p): reason for p, reason in cached_unreadable(paths, cache, "c").items()},
+}
+try:
+    build_image_cache(samples, 16, cache)
+except OSError as error:
+    report["new cache"] = [error.errno, error.filename]
+print(json.dumps(report))
+"""
+
+
+@pytest.mark.slow
+@needs_small_disks
+def test_a_read_only_cache_disk_serves_its_caches_and_names_the_one_it_cannot_write(tmp_path):
+    disk, before, after = tmp_path / "disk", tmp_path / "before", tmp_path / "after"
+    for folder in (disk, before, after):
+        folder.mkdir()
+    paths = [write_image(tmp_path / "images" / f"{i}.jpg", seed=i) for i in range(3)]
+    image_cache.build_image_cache([ImageSample(path, "car") for path in paths], 8, before)
+    cached_unreadable(paths, before, "checking")
+    remount = f'mount -o remount,ro "{disk}" && exec "$0" "$@"'
+    result = run_on_small_disk(
+        ["sh", "-c", remount, sys.executable, "-c", READ_ONLY, str(disk), *map(str, paths)],
+        disk,
+        1 << 20,
+        contents=before,
+        after=after,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["images"] == [3, 3, 8, 8] and report["index"] == {}
+    assert report["new cache"][0] == errno.EROFS
+    assert Path(report["new cache"][1]).match(f"{disk}/images-*.u8")
