@@ -11,9 +11,13 @@ the file in the page cache (docs/datasets.md, "Caches are checked";
 
 from __future__ import annotations
 
+import os
 import warnings
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+
+from hqnn_lightning.utils.files import remove_path
 
 CHUNK_BYTES = 1 << 24
 """Bytes read per step when a file is checksummed."""
@@ -46,7 +50,22 @@ def crc32_of_file(path: str | Path, length: int | None = None) -> int:
     return crc
 
 
-def warn_rebuilding(path: str | Path, reason: str) -> None:
-    """Warns, in one line, that the cache ``path`` is not used because of ``reason`` and is
-    built again."""
+def cache_is_whole(path: Path, damage: Callable[[], str | None]) -> bool:
+    """Whether the cache ``path`` is there and whole: ``damage()`` says what is wrong with it
+    (`None` when nothing is). One that is damaged, or cannot be read, is removed with a
+    `CacheRebuiltWarning`, so that it is built again.
+
+    Raises:
+        OSError: a damaged cache cannot be removed (a read-only disk), naming it.
+    """
+    if not os.path.lexists(path):
+        return False
+    try:
+        reason = damage()
+    except OSError as error:
+        reason = f"cannot be read ({error.strerror})"
+    if reason is None:
+        return True
     warnings.warn(f"cache {path} {reason}; building it again", CacheRebuiltWarning, stacklevel=3)
+    remove_path(path)
+    return False

@@ -5,7 +5,6 @@ dataset once and writes them to ``cache_dir/<kind>-<key>/`` (float32 ``features.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -19,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from hqnn_lightning.data.base import ImageDataset
-from hqnn_lightning.data.cache_check import warn_rebuilding
+from hqnn_lightning.data.cache_check import cache_is_whole
 from hqnn_lightning.data.feature_cache_key import cache_key, dataset_fingerprint, describe_extractor
 from hqnn_lightning.data.feature_files import (
     feature_cache_damage,
@@ -142,15 +141,8 @@ def build_feature_cache(
     key = cache_key(described, image_shape, len(dataset), data)
     directory = Path(cache_dir).expanduser() / f"{kind}-{key}"
     with cache_directory_lock(directory.parent):
-        if os.path.lexists(directory):
-            try:
-                damage = feature_cache_damage(directory, key)
-            except OSError as error:
-                damage = f"cannot be read ({error.strerror})"
-            if damage is None:
-                return FeatureDataset(directory)
-            warn_rebuilding(directory, damage)
-            remove_path(directory)
+        if cache_is_whole(directory, lambda: feature_cache_damage(directory, key)):
+            return FeatureDataset(directory)
         loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
         if extract is None:
             extract = fast_extractor(extractor, batch_size, len(dataset))

@@ -26,14 +26,13 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from hqnn_lightning.data.cache_check import crc32_of_file, warn_rebuilding
+from hqnn_lightning.data.cache_check import cache_is_whole, crc32_of_file
 from hqnn_lightning.data.image_files import DECODING, ImageSample, load_rgb
 from hqnn_lightning.data.index_cache import files_signature
 from hqnn_lightning.utils.files import (
     atomic_write,
     cache_directory_lock,
     preallocate,
-    remove_path,
 )
 
 CACHE_FORMAT = 2
@@ -78,15 +77,8 @@ def build_image_cache(
     key = cache_key(samples, image_size)
     path = cache_dir / f"images-{key}.u8"
     with cache_directory_lock(cache_dir):
-        if os.path.lexists(path):
-            try:
-                damage = image_cache_damage(path, shape, key)
-            except OSError as error:
-                damage = f"cannot be read ({error.strerror})"
-            if damage is None:
-                return np.memmap(path, dtype=np.uint8, mode="r", shape=shape)
-            warn_rebuilding(path, damage)
-            remove_path(path)
+        if cache_is_whole(path, lambda: image_cache_damage(path, shape, key)):
+            return np.memmap(path, dtype=np.uint8, mode="r", shape=shape)
         cache_dir.mkdir(parents=True, exist_ok=True)
         # Written beside the cache and renamed over it: processes building the same cache at
         # once (seeds side by side, DDP ranks) each write a file of their own.

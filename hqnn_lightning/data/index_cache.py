@@ -9,10 +9,11 @@ import os
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from hqnn_lightning.data.cache_check import warn_rebuilding
+from hqnn_lightning.data.cache_check import cache_is_whole
 from hqnn_lightning.data.image_files import SETTLED_REASONS, UNREADABLE_REASONS, find_unreadable
-from hqnn_lightning.utils.files import cache_directory_lock, remove_path, write_text_atomically
+from hqnn_lightning.utils.files import cache_directory_lock, write_text_atomically
 
 DEFAULT_CACHE_DIR = Path(
     os.environ.get("HQNN_CACHE_DIR", Path.home() / ".cache" / "hqnn_lightning")
@@ -94,20 +95,17 @@ def _read_cache(cache_file: Path, paths: Sequence[Path]) -> dict[Path, str] | No
     """The cache's ``{path: reason}``, or ``None`` when there is none; one that cannot be used
     (unreadable, corrupt, another format, a checksum or a path that disagrees) is removed
     with a `CacheRebuiltWarning` and also gives ``None``."""
-    if not os.path.lexists(cache_file):
-        return None
-    damage = None
-    try:
-        data = json.loads(cache_file.read_bytes())
-    except OSError as error:
-        damage = f"cannot be read ({error.strerror})"
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        damage = "is truncated or corrupt"
-    else:
-        damage = _index_damage(data, {str(path) for path in paths})
-    if damage is not None:
-        warn_rebuilding(cache_file, damage)
-        remove_path(cache_file)
+    data: Any = None
+
+    def damage() -> str | None:
+        nonlocal data
+        try:
+            data = json.loads(cache_file.read_bytes())
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return "is truncated or corrupt"
+        return _index_damage(data, {str(path) for path in paths})
+
+    if not cache_is_whole(cache_file, damage):
         return None
     return {Path(path): reason for path, reason in data["unreadable"].items()}
 
