@@ -29,11 +29,7 @@ from tqdm.auto import tqdm
 from hqnn_lightning.data.cache_check import cache_is_whole, crc32_of_file
 from hqnn_lightning.data.image_files import DECODING, ImageSample, load_rgb
 from hqnn_lightning.data.index_cache import files_signature
-from hqnn_lightning.utils.files import (
-    atomic_write,
-    cache_directory_lock,
-    preallocate,
-)
+from hqnn_lightning.utils.files import atomic_write, cache_directory_lock, preallocate
 
 CACHE_FORMAT = 2
 """The file's layout, in the key: 2 is the images followed by their manifest (`MAGIC`)."""

@@ -45,7 +45,7 @@ def atomic_write(path: str | Path, binary: bool = False) -> Iterator[IO]:
             one; any other exception of the block as it was.
     """
     path = Path(path)
-    partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    partial = temporary_sibling(path)
     try:
         with open(partial, "xb" if binary else "x", encoding=None if binary else "utf-8") as file:
             yield file
@@ -149,11 +149,13 @@ def remove_path(path: str | Path) -> None:
 def preallocate(file: IO[bytes], size: int) -> None:
     """Reserves ``size`` bytes for ``file`` on its disk (``posix_fallocate``), so that a disk
     without room fails at once with ``ENOSPC``, not half-way; skipped where the filesystem
-    cannot reserve space.
+    cannot reserve space (or where Python has no ``posix_fallocate``: macOS).
 
     Raises:
         OSError: ``ENOSPC``, a quota, or another error of the disk.
     """
+    if not hasattr(os, "posix_fallocate"):  # macOS
+        return
     try:
         os.posix_fallocate(file.fileno(), 0, size)
     except OSError as error:
