@@ -20,7 +20,7 @@ from hqnn_lightning.data.image_cache import CachedImageDataset
 from hqnn_lightning.data.image_files import DECODING
 from hqnn_lightning.data.index_cache import files_signature
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 """Bumped when the on-disk layout or the feature computation changes."""
 
 

@@ -5,11 +5,9 @@ dataset once and writes them to ``cache_dir/<kind>-<key>/`` (float32 ``features.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,15 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from hqnn_lightning.data.base import ImageDataset
+from hqnn_lightning.data.cache_check import cache_is_whole
 from hqnn_lightning.data.feature_cache_key import cache_key, dataset_fingerprint, describe_extractor
+from hqnn_lightning.data.feature_files import (
+    feature_cache_damage,
+    write_features,
+    write_labels,
+    write_meta,
+)
+from hqnn_lightning.utils.files import cache_directory_lock, remove_path, temporary_sibling
 from hqnn_lightning.utils.inference import InferenceModule
 
 COMPILE_MIN_IMAGES = 2000
@@ -134,71 +140,79 @@ def build_feature_cache(
     kind = described.pop("kind")
     key = cache_key(described, image_shape, len(dataset), data)
     directory = Path(cache_dir).expanduser() / f"{kind}-{key}"
-    if (directory / "meta.json").is_file():
-        return FeatureDataset(directory)
-    partial = _empty_sibling(directory)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
-    if extract is None:
-        extract = fast_extractor(extractor, batch_size, len(dataset))
-    shape = _write_features(partial, loader, extract, batch_transform, kind, len(dataset))
-    meta = {"extractor": described, "shape": shape, "key": key}
-    (partial / "meta.json").write_text(json.dumps(meta, indent=2))
-    try:
-        partial.rename(directory)
-    except OSError:
-        # Another process finished the same cache first; its copy is identical.
-        shutil.rmtree(partial, ignore_errors=True)
+    with cache_directory_lock(directory.parent):
+        if cache_is_whole(directory, lambda: feature_cache_damage(directory, key)):
+            return FeatureDataset(directory)
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+        if extract is None:
+            extract = fast_extractor(extractor, batch_size, len(dataset))
+        labels = np.empty(len(dataset), dtype=np.int64)
+        batches = _extracted(loader, extract, batch_transform, kind, labels)
+        _build_directory(directory, batches, labels, {"extractor": described, "key": key})
     return FeatureDataset(directory)
 
 
-def _empty_sibling(directory: Path) -> Path:
-    """A new empty directory beside ``directory``, private to this process, to build it in."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    partial = directory.with_name(f"{directory.name}.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
-    return partial
+def _build_directory(
+    directory: Path, batches: Iterator[np.ndarray], labels: np.ndarray, meta: dict[str, Any]
+) -> None:
+    """Writes the cache ``directory``: the features of ``batches`` and then ``labels`` (which
+    the batches fill as they come) in a temporary directory beside it, ``meta.json`` last, then
+    renames it into place.
+
+    Raises:
+        OSError: writing failed (a full disk, no permission), with ``filename`` the file of
+            ``directory`` that was being written; the temporary directory is removed.
+    """
+    partial = temporary_sibling(directory)
+    try:
+        partial.mkdir()
+        features = write_features(partial / "features.npy", len(labels), batches)
+        files = {
+            "features.npy": {"bytes": features["bytes"], "crc32": features["crc32"]},
+            "labels.npy": write_labels(partial / "labels.npy", labels),
+        }
+        write_meta(partial, {**meta, "shape": features["shape"], "files": files})
+        try:
+            partial.rename(directory)
+        except OSError:
+            if not directory.is_dir():
+                raise
+            remove_path(partial)  # another process finished the same cache first: identical
+    except BaseException as error:
+        with suppress(OSError):  # on a read-only disk, the error to report is the first
+            remove_path(partial)
+        if isinstance(error, OSError) and error.errno is not None:
+            raise OSError(
+                error.errno, error.strerror, str(_final_name(error, partial, directory))
+            ) from error
+        raise
 
 
-def _write_features(
-    directory: Path,
+def _final_name(error: OSError, partial: Path, directory: Path) -> Path:
+    """The path in ``directory`` of the file that ``error`` names in ``partial``."""
+    failed = Path(error.filename) if error.filename else partial
+    return directory / failed.name if failed.parent == partial else directory
+
+
+def _extracted(
     loader: DataLoader,
     extract: Callable[[Tensor], Tensor],
     batch_transform: Any,
     kind: str,
-    n: int,
-) -> list[int]:
-    """Extracts the features of ``loader``'s ``n`` samples into ``directory``'s
-    ``features.npy`` and their labels into ``labels.npy`` (progress bar, then the images per
-    second printed).
-
-    Returns:
-        The features' shape, ``[n, *feature shape]``.
-    """
-    features = None
-    labels = np.empty(n, dtype=np.int64)
+    labels: np.ndarray,
+) -> Iterator[np.ndarray]:
+    """The features of ``loader``'s batches, float32 ``(B, *feature shape)``, in order, with
+    their labels stored into ``labels`` ``(N,)`` (progress bar, then the images per second
+    printed)."""
+    n = len(labels)
     start, began = 0, time.perf_counter()
     with tqdm(total=n, desc=f"caching {kind}", unit="img") as bar:
         for images, targets in loader:
             if batch_transform is not None:
                 images = batch_transform(images)
-            batch = extract(images.float()).numpy()
-            if features is None:  # the output shape is known from the first batch
-                features = np.lib.format.open_memmap(
-                    directory / "features.npy",
-                    mode="w+",
-                    dtype=np.float32,
-                    shape=(n, *batch.shape[1:]),
-                )
-            end = start + len(images)
-            features[start:end] = batch
-            labels[start:end] = targets.numpy()
-            start = end
-            bar.update(len(images))
+            yield extract(images.float()).numpy()
+            labels[start : start + len(targets)] = targets.numpy()
+            start += len(targets)
+            bar.update(len(targets))
     seconds = time.perf_counter() - began
     print(f"cached {kind} of {n} images in {seconds:.1f} s ({n / seconds:.1f} img/s)")
-    shape = list(features.shape)
-    features.flush()
-    del features
-    np.save(directory / "labels.npy", labels)
-    return shape

@@ -9,9 +9,15 @@ import pytest
 
 from hqnn_lightning.data import image_cache
 from hqnn_lightning.data.image_files import ImageSample
+from hqnn_lightning.utils.files import CACHE_LOCK_NAME
 from tests.data.car_files import write_image
 
 IMAGE_SIZE = 16
+
+
+def cache_files(directory):
+    """The names in ``directory`` but its lock file."""
+    return sorted(path.name for path in directory.iterdir() if path.name != CACHE_LOCK_NAME)
 
 
 def build_after_both_started(samples, cache_dir, barrier, errors) -> None:
@@ -49,7 +55,7 @@ def test_processes_building_the_same_cache_at_once_all_succeed(tmp_path):
         worker.join(timeout=120)
     reported = [errors.get(timeout=5) for _ in range(errors.qsize())]
     assert reported == [] and [worker.exitcode for worker in workers] == [0, 0]
-    assert sorted(path.name for path in (tmp_path / "cache").iterdir()) == [
+    assert cache_files(tmp_path / "cache") == [
         f"images-{image_cache.cache_key(samples, IMAGE_SIZE)}.u8"
     ]
     built = image_cache.build_image_cache(samples, IMAGE_SIZE, tmp_path / "cache")
@@ -61,4 +67,4 @@ def test_a_failed_build_leaves_no_partial_file(tmp_path):
     samples = [ImageSample(tmp_path / "missing.jpg", "car")]
     with pytest.raises(OSError):
         image_cache.build_image_cache(samples, IMAGE_SIZE, tmp_path / "cache")
-    assert list((tmp_path / "cache").iterdir()) == []
+    assert cache_files(tmp_path / "cache") == []

@@ -2,6 +2,7 @@ import time
 
 import pytest
 
+from hqnn_lightning.data.cache_check import CacheRebuiltWarning
 from hqnn_lightning.data.vmmrdb import VMMRdbDataModule, read_class_folders
 from tests.data.car_files import VMMRDB_CLASSES, write_broken_files, write_vmmrdb
 
@@ -49,6 +50,21 @@ class TestVMMRdb:
         with pytest.warns(UserWarning, match="skipped 3 unreadable"):
             datamodule(root, tmp_path).setup()
         assert time.monotonic() - start < 5
+
+    @pytest.mark.parametrize("content", ['"a string"', "{}", '{"format": 2, "unrea'])
+    def test_a_corrupt_index_of_broken_files_is_checked_again(self, tmp_path, content):
+        """It used to end in AttributeError (a string) or to skip nothing (``{}``)."""
+        root = write_vmmrdb(tmp_path / "v")
+        write_broken_files(root / "volvo_240_1993")
+        with pytest.warns(UserWarning, match="skipped 3 unreadable"):
+            datamodule(root, tmp_path).setup()
+        (index,) = (tmp_path / "cache").glob("unreadable-*.json")
+        index.write_text(content)
+        with (
+            pytest.warns(CacheRebuiltWarning, match=f"cache {index} "),
+            pytest.warns(UserWarning, match="skipped 3 unreadable"),
+        ):
+            datamodule(root, tmp_path).setup()
 
     def test_missing_directory_explains_the_layout(self, tmp_path):
         with pytest.raises(FileNotFoundError, match="make_model_year"):
