@@ -108,7 +108,7 @@ def test_same_seed_gives_the_same_metrics_and_the_run_records_its_environment(tm
     (first,) = main([*argv, "--output-dir", str(tmp_path / "a")])
     (second,) = main([*argv, "--output-dir", str(tmp_path / "b")])
     metrics = [key for key in first if key.startswith(("val/", "test/"))]
-    assert len(metrics) == 8
+    assert len(metrics) == 10  # loss, top-1, top-5, macro F1 and its class count, val and test
     assert [first[key] for key in metrics] == [second[key] for key in metrics]
 
     recorded = json.loads((Path(first["run_dir"]) / "environment.json").read_text())

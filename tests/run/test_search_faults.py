@@ -100,7 +100,11 @@ class TestContinuedAfterKill:
             in capsys.readouterr().out
         )
         (new_run,) = runs_of(tuning_dir)["trial1"]
-        assert new_run != run_dir and again["trials"][1]["run_dir"] == str(new_run)
+        # The new run may take the removed one's name (run names are timestamped to the
+        # second): it is the new one when it finished.
+        assert (new_run / "results.json").is_file() and again["trials"][1]["run_dir"] == str(
+            new_run
+        )
         assert again["trials"][1]["value"] == record["trials"][1]["value"]
 
     def test_a_finished_trial_not_yet_recorded_counts_once(self, finished, capsys) -> None:
