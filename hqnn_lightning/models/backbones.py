@@ -19,6 +19,8 @@ import torchvision
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
+from hqnn_lightning.utils.errors import error_summary
+
 RESNET_BLOCKS: dict[str, tuple[type[BasicBlock | Bottleneck], list[int]]] = {
     "resnet18": (BasicBlock, [2, 2, 2, 2]),
     "resnet34": (BasicBlock, [3, 4, 6, 3]),
@@ -265,13 +267,13 @@ def _load_weights_file(file: Path) -> Any:
         return torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         if "Weights only load failed" not in str(error):
-            raise ValueError(f"is not a file torch.save wrote ({_first_line(error)})") from None
+            raise ValueError(f"is not a file torch.save wrote ({error_summary(error)})") from None
         raise ValueError(
             "holds Python objects besides tensors, which torch.load(weights_only=True) does "
             "not load, since loading them could run code"
         ) from None
     except Exception as error:  # torch's errors for a file it did not write: KeyError, ...
-        raise ValueError(f"is not a file torch.save wrote ({_first_line(error)})") from None
+        raise ValueError(f"is not a file torch.save wrote ({error_summary(error)})") from None
 
 
 def _tensors(saved: Any) -> dict[str, torch.Tensor]:
@@ -319,11 +321,6 @@ def state_dict_mismatch(
         if names
     ]
     return "; ".join(problems) or None
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def _download_imagenet_state_dict(arch: str, timeout_s: float = 5.0) -> dict[str, torch.Tensor]:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from hqnn_lightning.models.base import ImageClassifier
+from hqnn_lightning.utils.errors import first_line
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -35,10 +36,10 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     except pickle.UnpicklingError as error:
         raise ValueError(
             f"{path} holds objects other than tensors and plain values, so it was not written "
-            f"by this library and is not loaded ({_first_line(error)})"
+            f"by this library and is not loaded ({first_line(error)})"
         ) from None
     except Exception as error:  # torch raises several types for a file that is no checkpoint
-        raise ValueError(f"{path} is not a readable checkpoint: {_first_line(error)}") from None
+        raise ValueError(f"{path} is not a readable checkpoint: {first_line(error)}") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ValueError(f"{path} is not a Lightning checkpoint (no state_dict)")
     return checkpoint
@@ -111,11 +112,6 @@ def check_fits(checkpoint: dict[str, Any], model: nn.Module, path: str | Path) -
             f"{path} holds weights of other shapes than the {type(model).__name__} this run "
             f"builds: {', '.join(reshaped[:5])}"
         )
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def _names(kind: str, names: list[str]) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from hqnn_lightning.experiment.options import PLUGIN_GROUP
+from hqnn_lightning.utils.errors import error_summary
 
 IMPORT_FLAG = "--import"
 
@@ -48,7 +49,7 @@ def load_entry_points() -> tuple[str, ...]:
         except Exception as error:
             raise PluginError(
                 f"the {PLUGIN_GROUP} entry point {entry_point.name!r} ({entry_point.value}) "
-                f"failed to import: {_first_line(error)}"
+                f"failed to import: {error_summary(error)}"
             ) from None
         names.append(entry_point.name)
     return tuple(names)
@@ -68,7 +69,7 @@ def import_modules(modules: Iterable[str]) -> None:
             if "/" in module or module.endswith(".py"):
                 hint = "; give a module's dotted name, found on sys.path (PYTHONPATH), not a file"
             raise PluginError(
-                f"{IMPORT_FLAG} {module}: the module failed to import: {_first_line(error)}{hint}"
+                f"{IMPORT_FLAG} {module}: the module failed to import: {error_summary(error)}{hint}"
             ) from None
 
 
@@ -128,8 +129,3 @@ def _import_list(path: Path) -> list[str]:
             "import: [my_package.models]"
         )
     return modules
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}"

@@ -30,6 +30,7 @@ from torch.optim import Optimizer
 from hqnn_lightning.models import MODELS
 from hqnn_lightning.models.recipe import GROUP_OPTIONS, TrainingRecipe
 from hqnn_lightning.run.signatures import argument_default
+from hqnn_lightning.utils.errors import first_line
 
 CLASS_OPTIONS = ("optimizer", "lr_scheduler", "callbacks")
 """The options given in ``class_path``/``init_args`` form."""
@@ -89,14 +90,14 @@ def unusable_recipe(config: Namespace) -> str | None:
     try:
         extra_callbacks(config)
     except Exception as error:  # any callback class may raise anything
-        return f"--callbacks {describe(config.callbacks)}: {_first_line(error)}"
+        return f"--callbacks {describe(config.callbacks)}: {first_line(error)}"
     recipe = training_recipe(config)
     parameter = torch.nn.Parameter(torch.zeros(1))
     groups = [{"params": [parameter], "lr": 1e-3, "weight_decay": weight_decay}]
     try:
         optimizer = (recipe.optimizer or torch.optim.AdamW)(groups)
     except Exception as error:  # as above, for any optimizer class
-        return f"--optimizer {describe(config.optimizer)}: {_first_line(error)}"
+        return f"--optimizer {describe(config.optimizer)}: {first_line(error)}"
     if weight_decay and "weight_decay" not in optimizer.defaults:
         return (
             f"--optimizer {describe(config.optimizer)}: {type(optimizer).__name__} has no "
@@ -106,7 +107,7 @@ def unusable_recipe(config: Namespace) -> str | None:
         try:
             recipe.lr_scheduler(optimizer)
         except Exception as error:  # as above, for any scheduler class
-            return f"--lr-scheduler {describe(config.lr_scheduler)}: {_first_line(error)}"
+            return f"--lr-scheduler {describe(config.lr_scheduler)}: {first_line(error)}"
     return None
 
 
@@ -179,8 +180,3 @@ def _factory(spec: Any) -> Any:
 
 def _plain(value: Any) -> Any:
     return value.as_dict() if isinstance(value, Namespace) else value
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__

@@ -29,6 +29,7 @@ from hqnn_lightning.run.options import resolved_options
 from hqnn_lightning.run.provenance import ENVIRONMENT_FILE
 from hqnn_lightning.run.recipe import describe
 from hqnn_lightning.run.saved_options import parse_saved_options
+from hqnn_lightning.utils.errors import first_line
 from hqnn_lightning.utils.files import read_json_object, write_text_atomically
 
 LAST = "last"
@@ -218,7 +219,7 @@ def read_run_config(parser: ArgumentParser, run_dir: Path) -> Namespace:
         text = path.read_text()
         values = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ValueError(f"{path} is truncated or corrupt: {_first_line(error)}") from None
+        raise ValueError(f"{path} is truncated or corrupt: {first_line(error)}") from None
     if not isinstance(values, dict) or not {"model", "data"} <= values.keys():
         raise ValueError(f"{path} is truncated or corrupt: it names no model and data")
     if not text.endswith("\n"):
@@ -227,7 +228,7 @@ def read_run_config(parser: ArgumentParser, run_dir: Path) -> Namespace:
     try:
         return parse_saved_options(parser, path)
     except ArgumentError as error:
-        raise ValueError(f"{path} is corrupt: {_first_line(error)}") from None
+        raise ValueError(f"{path} is corrupt: {first_line(error)}") from None
     finally:
         parser.exit_on_error = exit_on_error
 
@@ -288,7 +289,7 @@ def read_wandb_run_id(path: Path) -> str:
     try:
         run_id = path.read_text().strip()
     except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} cannot be read: {_first_line(error)}") from None
+        raise ValueError(f"{path} cannot be read: {first_line(error)}") from None
     if not WANDB_RUN_ID.fullmatch(run_id):
         raise ValueError(
             f"{path} is corrupt: it holds {run_id[:40]!r}, not a W&B run id (letters, digits, "
@@ -326,8 +327,3 @@ def best_checkpoint_path(checkpoint: dict[str, Any], dirpath: Path) -> Path | No
             path = relocate_checkpoint_state(dict(state), dirpath)["best_model_path"]
             return Path(path) if path else None
     return None
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__

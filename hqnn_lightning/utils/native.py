@@ -4,7 +4,9 @@ A kernel is one C source file in the package (no torch headers, so it builds in 
 second with the system compiler, ``$CC`` or ``cc``). The shared library lands in
 ``$HQNN_LIGHTNING_KERNEL_DIR`` (default ``~/.cache/hqnn_lightning/kernels``) under a name that
 hashes the source, the flags, the compiler's version and the CPU's features, so an edit, a new
-compiler or another machine sharing the folder builds its own copy. ctypes releases the GIL
+compiler or another machine sharing the folder builds its own copy. The library's SHA-256 is
+written beside it after it (``NAME.so.sha256``) and checked before each load, so a library cut
+short, zeroed or overwritten is built again (with a warning naming it), never loaded. ctypes releases the GIL
 during a call, so `run_in_threads` spreads work over ``torch.get_num_threads()`` threads.
 Without a working compiler `build_library` returns ``None`` (with one warning) and
 callers keep their pure-torch path.
@@ -25,6 +27,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
+
+from hqnn_lightning.utils.files import write_text_atomically
 
 CACHE_ENV = "HQNN_LIGHTNING_KERNEL_DIR"
 
@@ -71,7 +75,10 @@ def build_library(
     key = hashlib.sha256("\n".join([*recipe, cpu_features()]).encode()).hexdigest()[:16]
     target = kernel_directory() / f"{name}-{key}.so"
     try:
-        if not target.exists():
+        damage = _library_damage(target)
+        if damage is not None:
+            if target.exists():
+                warnings.warn(f"cached kernel {target} {damage}; building it again", stacklevel=2)
             target.parent.mkdir(parents=True, exist_ok=True)
             _compile(compiler, source, flags, variants, target)
         return ctypes.CDLL(str(target))
@@ -107,7 +114,34 @@ def _compile(
             capture_output=True,
             text=True,
         )
+        digest = _sha256(library)
         os.replace(library, target)  # atomic: concurrent builders never see half a file
+        write_text_atomically(_digest_file(target), digest)
+
+
+def _digest_file(library: Path) -> Path:
+    """Where the SHA-256 of ``library`` is kept, written after the library itself."""
+    return library.with_name(library.name + ".sha256")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _library_damage(library: Path) -> str | None:
+    """Why the cached ``library`` must be built (again), or ``None`` when its bytes are those
+    its build recorded: a library cut short, zeroed or overwritten would fail to load, or load
+    and compute something else, so it is never loaded unchecked (a few dozen KiB to hash)."""
+    try:
+        recorded = _digest_file(library).read_text().strip()
+    except OSError:
+        return "has no recorded checksum (built by an older version, or its build was stopped)"
+    try:
+        if _sha256(library) != recorded:
+            return "does not match the checksum recorded when it was built"
+    except OSError as error:
+        return f"cannot be read ({error.strerror})"
+    return None
 
 
 def run_in_threads(total: int, work: Callable[[int, int, int], None]) -> None:

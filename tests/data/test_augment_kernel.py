@@ -94,3 +94,22 @@ def test_a_build_is_cached_by_source_and_flags(monkeypatch, tmp_path) -> None:
     assert library.stat().st_mtime_ns == built  # loaded, not rebuilt
     assert build_library("augment", source, (*flags, "-DUNUSED")) is not None
     assert len(list(tmp_path.glob("augment-*.so"))) == 2
+
+
+@needs_kernel
+@pytest.mark.parametrize("damage", ["truncated", "zeroed", "no checksum"])
+def test_a_damaged_cached_library_is_built_again_not_loaded(monkeypatch, tmp_path, damage) -> None:
+    monkeypatch.setenv("HQNN_LIGHTNING_KERNEL_DIR", str(tmp_path))
+    source, flags = augment_kernel.SOURCE, augment_kernel.COMPILE_FLAGS
+    assert build_library("augment", source, flags) is not None
+    (library,) = tmp_path.glob("augment-*.so")
+    whole = library.read_bytes()
+    if damage == "truncated":
+        library.write_bytes(whole[: len(whole) // 2])
+    elif damage == "zeroed":
+        library.write_bytes(whole[:4096] + bytes(len(whole) - 4096))
+    else:
+        library.with_name(library.name + ".sha256").unlink()
+    with pytest.warns(UserWarning, match=f"cached kernel {library} .*; building it again"):
+        assert build_library("augment", source, flags) is not None
+    assert library.read_bytes() == whole
