@@ -6,10 +6,10 @@ second with the system compiler, ``$CC`` or ``cc``). The shared library lands in
 hashes the source, the flags, the compiler's version and the CPU's features, so an edit, a new
 compiler or another machine sharing the folder builds its own copy. The library's SHA-256 is
 written beside it after it (``NAME.so.sha256``) and checked before each load, so a library cut
-short, zeroed or overwritten is built again (with a warning naming it), never loaded. ctypes releases the GIL
-during a call, so `run_in_threads` spreads work over ``torch.get_num_threads()`` threads.
-Without a working compiler `build_library` returns ``None`` (with one warning) and
-callers keep their pure-torch path.
+short, zeroed or overwritten is built again (with a warning naming it), never loaded. ctypes
+releases the GIL during a call, so `run_in_threads` spreads work over
+``torch.get_num_threads()`` threads. Without a working compiler `build_library` returns
+``None`` (with one warning) and callers keep their pure-torch path.
 """
 
 from __future__ import annotations
