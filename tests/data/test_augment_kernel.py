@@ -104,10 +104,15 @@ def test_a_damaged_cached_library_is_built_again_not_loaded(monkeypatch, tmp_pat
     assert build_library("augment", source, flags) is not None
     (library,) = tmp_path.glob("augment-*.so")
     whole = library.read_bytes()
+    # Damaged into a new file renamed over it: this process has the library mapped, and
+    # cutting short the file it maps would kill it with SIGBUS at its next touch of the pages.
+    damaged = tmp_path / "damaged.so"
     if damage == "truncated":
-        library.write_bytes(whole[: len(whole) // 2])
+        damaged.write_bytes(whole[: len(whole) // 2])
+        damaged.replace(library)
     elif damage == "zeroed":
-        library.write_bytes(whole[:4096] + bytes(len(whole) - 4096))
+        damaged.write_bytes(whole[:4096] + bytes(len(whole) - 4096))
+        damaged.replace(library)
     else:
         library.with_name(library.name + ".sha256").unlink()
     with pytest.warns(UserWarning, match=f"cached kernel {library} .*; building it again"):
