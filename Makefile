@@ -25,7 +25,7 @@ run: $(STAMP)
 	$(PY) experiments/run.py --config experiments/configs/digits_hybrid.yaml $(ARGS)
 
 test: $(STAMP) lint
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=30
 
 bench: $(STAMP)
 	$(PY) benchmarks/data_throughput.py
