@@ -156,10 +156,11 @@ def tune(
     writes to ``tuning_dir``/`TUNING_FILE` (after each trial, atomically).
 
     Trial ``N`` runs ``base_argv`` plus its values (``--lr 0.003``), with ``--seed seed``, one
-    seed, and the CSV logger only, into ``tuning_dir/trials/trialN``. Its value is the best
-    validation top-1 of the run, `MONITOR` (the runner validates the best checkpoint); a run
-    whose training loss stops being finite keeps the best validation top-1 of the epochs it
-    finished (0 when it finished none). Test metrics are never read. The sampler is a seeded
+    seed, the CSV logger only and ``--test false``, into ``tuning_dir/trials/trialN``. Its
+    value is the best validation top-1 of the run, `MONITOR` (the runner validates the best
+    checkpoint); a run whose training loss stops being finite keeps the best validation top-1
+    of the epochs it finished (0 when it finished none). A trial never loads the test set;
+    only the final runs are tested. The sampler is a seeded
     scrambled Sobol sequence (the module's docstring says why).
 
     One process searches in ``tuning_dir`` at a time (`search_directory_lock`). A finished
@@ -309,6 +310,7 @@ class _Search:
         left = left_over(trial_dir, values, self.seed)
         self._say_what_continues(trial.number, left.describe(name))
         single_run = ["--seed", str(self.seed), "--seeds", "null", "--logger", "csv"]
+        single_run += ["--test", "false"]
         argv = [*self.base_argv, *option_arguments(values), *single_run]
         try:
             if left.finished:
