@@ -5,15 +5,15 @@
 
 Everything after ``--`` is options of ``experiments/run.py``. The search
 (`hqnn_lightning.run.tuning.tune`) runs ``--trials`` runs of them, one seed (the search
-seed), each with the next candidate values, into ``OUT/tuning/MODEL-HASH/trials/``, chooses
-the values with the best validation top-1 and records everything in
-``OUT/tuning/MODEL-HASH/tuning.json``; then the final runs train with the chosen values for
-the run options' ``--seeds`` (or ``--seed``) into ``OUT``, as ``experiments/run.py`` would,
-and their ``config.yaml`` records the values. A finished search, and the final runs that
-finished, are reused when the same command is run again; a stopped search (killed, SIGTERM,
-Ctrl-C, a full disk) is continued: its finished trials count as recorded and its unfinished
-trial's run resumes. One command at a time runs a search: a second one of the same search
-stops at once, naming the directory and its lock.
+seed), each with the next candidate values and without the test set (``--test false``), into
+``OUT/tuning/MODEL-HASH/trials/``, chooses the values with the best validation top-1 and
+records everything in ``OUT/tuning/MODEL-HASH/tuning.json``; then the final runs, the only
+ones tested, train with the chosen values for the run options' ``--seeds`` (or ``--seed``)
+into ``OUT``, as ``experiments/run.py`` would, and their ``config.yaml`` records the values.
+A finished search, and the final runs that finished, are reused when the same command is run
+again; a stopped search (killed, SIGTERM, Ctrl-C, a full disk) is continued: its finished
+trials count as recorded and its unfinished trial's run resumes. One command at a time runs a
+search: a second one of the same search stops at once, naming the directory and its lock.
 """
 
 from __future__ import annotations
@@ -70,6 +70,11 @@ def main(argv: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, 
     except ValueError as error:
         parser.error(str(error))
     config = build_parser().parse_args(run_argv)
+    if not config.test:
+        parser.error(
+            "--test false: the final runs of a search are its tested results (its trials "
+            "already skip the test set); leave --test out"
+        )
     name = tuning_name(run_argv, space, args.trials, args.search_seed)
     tuning_dir = Path(config.output_dir) / "tuning" / name
     in_tuning_dir = unwritable_directory(tuning_dir)

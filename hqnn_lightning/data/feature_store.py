@@ -62,6 +62,12 @@ class FeatureDataset(Dataset[tuple[Tensor, Tensor]]):
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         return torch.from_numpy(np.array(self.features[index])), self.labels[index]
 
+    def __getitems__(self, indices: list[int]) -> list[tuple[Tensor, Tensor]]:
+        """The samples at ``indices``, as `__getitem__` gives them, read in one copy of their
+        rows: a DataLoader fetches a batch so. Read row by row, a batch of 512 took 3 ms, 8%
+        of a frozen run on digits (``docs/reproducing.md``, per-run overhead)."""
+        return _samples(self.features, np.asarray(indices, dtype=np.int64), self.labels[indices])
+
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_features": None}
 
@@ -87,6 +93,17 @@ class FeatureRows(Dataset[tuple[Tensor, Tensor]]):
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         row = self.rows[index]
         return torch.from_numpy(np.array(self.cache.features[row])), self.labels[index]
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[Tensor, Tensor]]:
+        """The samples at ``indices``, as `__getitem__` gives them, read in one copy of their
+        rows (`FeatureDataset.__getitems__`)."""
+        return _samples(self.cache.features, self.rows[indices], self.labels[indices])
+
+
+def _samples(features: np.ndarray, rows: np.ndarray, labels: Tensor) -> list[tuple[Tensor, Tensor]]:
+    """``(feature, label)`` pairs of ``rows`` of ``features`` ``(N, ...)`` and ``labels``
+    ``(len(rows),)``: one copy of the rows, split into views."""
+    return list(zip(torch.from_numpy(features[rows]).unbind(0), labels.unbind(0), strict=True))
 
 
 def fast_extractor(extractor: nn.Module, batch_size: int, images: int) -> InferenceModule:

@@ -216,6 +216,15 @@ RUNNER_OPTIONS = (
         experiment=False,
     ),
     RunnerOption(
+        "test",
+        bool,
+        True,
+        "test the best checkpoint after training; false validates it only and writes no test "
+        "metrics, confusion matrix or predictions (the trials of experiments/tune.py, which "
+        "choose on the validation split)",
+        experiment=False,
+    ),
+    RunnerOption(
         "monitor_trainability",
         bool,
         True,

@@ -81,6 +81,8 @@ def unusable_evaluation(config: Namespace) -> str | None:
     cannot write in) as a sentence naming the option; ``None`` when there is none. Checked
     before the checkpoint is loaded and anything is written."""
     problem = out_of_range(config)
+    if problem is None and not config.test:
+        problem = "--test false: --evaluate evaluates the test set; leave --test out"
     if problem is None and config.eval_dir is not None:
         reason = unwritable_directory(Path(config.eval_dir))
         problem = reason and f"--eval-dir {config.eval_dir}: {reason}"

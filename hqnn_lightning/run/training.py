@@ -1,5 +1,5 @@
 """Training one run: its directory, loggers and callbacks; fit, then validate and test the
-best checkpoint, and write ``results.json``."""
+best checkpoint (validate only, with ``--test false``), and write ``results.json``."""
 
 from __future__ import annotations
 
@@ -56,15 +56,19 @@ def train(
     resumption: Resumption | None = None,
 ) -> dict[str, Any]:
     """Fits ``model`` (from ``resumption``'s checkpoint, into its run directory, if given),
-    then validates and tests its best checkpoint.
+    then validates and tests its best checkpoint. With ``config.test`` false (``--test
+    false``, a search's trial) the best checkpoint is validated only: the test data are never
+    loaded, and neither the test metrics nor the test confusion matrix and predictions are
+    written.
 
     With several processes (``--devices 2 --strategy ddp``, SLURM, torchrun) every process
     runs this; they share one run directory, and only global rank 0 writes files and W&B.
     That process holds the run directory's lock (`run_directory_lock`) while it trains.
 
     Returns:
-        The results: model name, parameter counts, epochs, best validation and test metrics,
-        mean seconds per epoch, the run's directory, and, for a model that names its parts
+        The results: model name, parameter counts, epochs, best validation and test metrics
+        (validation only, and no ``test_classes_missing``, without testing), mean seconds per
+        epoch, the run's directory, and, for a model that names its parts
         (unless ``--monitor-trainability false``), the trainability monitor's verdict and
         per-epoch figures under ``"trainability"`` (`TrainabilityMonitor.summary`).
     """
@@ -154,8 +158,7 @@ def _callbacks(
         EpochCheckpoint(checkpoints),
         SigtermCheckpoint(checkpoints),
         AugmentationFigure(run_dir),
-        ConfusionMatrixFigure(run_dir),
-        SaveTestPredictions(run_dir),
+        *([ConfusionMatrixFigure(run_dir), SaveTestPredictions(run_dir)] if config.test else []),
         RelocatedCheckpointPaths(checkpoints),
         training_recipe(config),
     ]
@@ -174,16 +177,18 @@ def _results(
     callbacks: RunCallbacks,
     run_dir: Path,
 ) -> dict[str, Any]:
-    """Validates and tests the best checkpoint (the last weights under ``fast_dev_run``);
-    the results that `train` returns."""
+    """Validates and tests (``config.test``) the best checkpoint (the last weights under
+    ``fast_dev_run``); the results that `train` returns."""
     epochs, epoch_seconds = callbacks.timer.trained(trainer)
     checkpoint = None if config.fast_dev_run else "best"
-    val_metrics = trainer.validate(
-        model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False, weights_only=True
-    )
-    test_metrics = trainer.test(
-        model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False, weights_only=True
-    )
+    stages = [trainer.validate, trainer.test] if config.test else [trainer.validate]
+    metrics = {
+        key: float(value)
+        for stage in stages
+        for key, value in stage(
+            model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False, weights_only=True
+        )[0].items()
+    }
     counts = parameter_counts(model)
     best_path = callbacks.best.best_model_path
     results = {
@@ -196,8 +201,8 @@ def _results(
         # Relative to the run directory, so that it still names it when the run is moved.
         "best_checkpoint": os.path.relpath(best_path, run_dir) if best_path else None,
         "seconds_per_epoch": sum(epoch_seconds) / len(epoch_seconds) if epoch_seconds else None,
-        **{key: float(value) for key, value in {**val_metrics[0], **test_metrics[0]}.items()},
-        "test_classes_missing": _test_classes_missing(datamodule),
+        **metrics,
+        **({"test_classes_missing": _test_classes_missing(datamodule)} if config.test else {}),
         "run_dir": str(run_dir),
     }
     trainability = callbacks.trainability

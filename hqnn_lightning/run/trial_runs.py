@@ -220,6 +220,17 @@ def _has_values(run_dir: Path, values: dict[str, float | int], seed: int) -> boo
     return isinstance(config, dict) and all(config.get(k) == v for k, v in expected.items())
 
 
+def tested_when_started(run_dir: Path) -> bool:
+    """Whether ``run_dir``'s run tests its best checkpoint, as its ``config.yaml`` says: a
+    trial that a search started before trials skipped the test set (its options have no
+    ``test``) is continued as it started, since ``--resume`` keeps a run's options."""
+    try:
+        config = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(config, dict) and config.get("test", True) is not False
+
+
 def _best_validated(metrics: Path) -> float:
     """The best `MONITOR` of the epochs a run's ``csv/metrics.csv`` records, 0 without any."""
     if not metrics.is_file():

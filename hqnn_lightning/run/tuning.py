@@ -43,6 +43,7 @@ from hqnn_lightning.run.trial_runs import (
     finished_trial,
     left_over,
     run_trial,
+    tested_when_started,
 )
 from hqnn_lightning.utils.files import read_json_object, write_text_atomically
 
@@ -156,10 +157,12 @@ def tune(
     writes to ``tuning_dir``/`TUNING_FILE` (after each trial, atomically).
 
     Trial ``N`` runs ``base_argv`` plus its values (``--lr 0.003``), with ``--seed seed``, one
-    seed, and the CSV logger only, into ``tuning_dir/trials/trialN``. Its value is the best
-    validation top-1 of the run, `MONITOR` (the runner validates the best checkpoint); a run
-    whose training loss stops being finite keeps the best validation top-1 of the epochs it
-    finished (0 when it finished none). Test metrics are never read. The sampler is a seeded
+    seed, the CSV logger only and ``--test false``, into ``tuning_dir/trials/trialN``. Its
+    value is the best validation top-1 of the run, `MONITOR` (the runner validates the best
+    checkpoint); a run whose training loss stops being finite keeps the best validation top-1
+    of the epochs it finished (0 when it finished none). A trial never loads the test set
+    (but one that a search started before trials skipped it, continued as it started); only
+    the final runs are tested. The sampler is a seeded
     scrambled Sobol sequence (the module's docstring says why).
 
     One process searches in ``tuning_dir`` at a time (`search_directory_lock`). A finished
@@ -308,7 +311,9 @@ class _Search:
         trial_dir = self.path.parent / "trials" / name
         left = left_over(trial_dir, values, self.seed)
         self._say_what_continues(trial.number, left.describe(name))
+        tested = left.resumed is not None and tested_when_started(left.resumed)
         single_run = ["--seed", str(self.seed), "--seeds", "null", "--logger", "csv"]
+        single_run += ["--test", "true" if tested else "false"]
         argv = [*self.base_argv, *option_arguments(values), *single_run]
         try:
             if left.finished:

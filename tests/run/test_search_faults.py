@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hqnn_lightning.report import find_runs
 from hqnn_lightning.run import training
@@ -106,6 +107,19 @@ class TestContinuedAfterKill:
             new_run
         )
         assert again["trials"][1]["value"] == record["trials"][1]["value"]
+
+    def test_a_trial_started_by_code_that_tested_trials_resumes_as_it_started(
+        self, finished
+    ) -> None:
+        tuning_dir, record = finished
+        run_dir = stop_in_trial1(tuning_dir, record, finished=False, checkpoint=True)
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        del config["test"]  # the options that code wrote
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+        again = tune(TINY, SPACE, 2, tuning_dir)
+        assert runs_of(tuning_dir)["trial1"] == [run_dir]
+        assert again["trials"][1]["value"] == record["trials"][1]["value"]
+        assert "test/acc_top1" in json.loads((run_dir / "results.json").read_text())
 
     def test_a_finished_trial_not_yet_recorded_counts_once(self, finished, capsys) -> None:
         tuning_dir, record = finished

@@ -12,8 +12,13 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
+from torch.utils.data import DataLoader
 
+from hqnn_lightning.data.base import ImageClassificationDataModule
+from hqnn_lightning.report.predictions import PREDICTIONS_FILE
+from hqnn_lightning.report.runs import find_runs
 from hqnn_lightning.run.callbacks import NonFiniteLossError, StopOnNonFiniteLoss
+from hqnn_lightning.run.seeds import format_results
 from hqnn_lightning.run.tuning import SearchParameter, parse_space, tune, tuning_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,6 +101,44 @@ def test_the_record_holds_every_trial_and_the_best_on_validation(classical: dict
     assert json.loads((tuning_dir / "tuning.json").read_text()) == record
     assert record["argv"][:2] == ["--model", "classical_tiny"]
     assert record["config"]["arch"] == "small_cnn"
+
+
+def test_a_trial_skips_the_test_set_and_only_the_final_runs_are_tested(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    test_loaders: list[ImageClassificationDataModule] = []
+    build_test_loader = ImageClassificationDataModule.test_dataloader
+
+    def recorded(self: ImageClassificationDataModule) -> DataLoader:
+        test_loaders.append(self)
+        return build_test_loader(self)
+
+    monkeypatch.setattr(ImageClassificationDataModule, "test_dataloader", recorded)
+    run_options = ["--model", "classical_tiny", *TINY, "--output-dir", str(tmp_path)]
+    record, (final,) = tune_main(
+        ["--trials", "1", "--space", "lr=1e-4:3e-2:log", "--", *run_options]
+    )
+
+    (trial,) = record["trials"]
+    trial_dir = Path(trial["run_dir"])
+    results = json.loads((trial_dir / "results.json").read_text())
+    assert results["val/acc_top1"] == trial["value"]
+    assert not [key for key in results if key.startswith("test")]
+    assert {"confusion_matrix.csv", "confusion_matrix.png", PREDICTIONS_FILE}.isdisjoint(
+        path.name for path in trial_dir.iterdir()
+    )
+    assert yaml.safe_load((trial_dir / "config.yaml").read_text())["test"] is False
+    assert "| - | - |" in format_results(results)  # the runner's table: no test columns
+    # the final run, alone, loaded the test set and wrote what a test writes
+    assert len(test_loaders) == 1 and "test/acc_top1" in final
+    final_dir = Path(final["run_dir"])
+    assert (final_dir / "confusion_matrix.csv").is_file() and (
+        final_dir / PREDICTIONS_FILE
+    ).is_file()
+    # the report counts the final run only, and reads the trial's validation when asked
+    assert [run.run_dir for run in find_runs([tmp_path])] == [final_dir]
+    (trial_run,) = find_runs([trial_dir.parent])
+    assert trial_run.results.get("test/acc_top1") is None
 
 
 def test_every_model_is_offered_the_same_candidates(classical: dict, tmp_path: Path) -> None:
@@ -192,6 +235,10 @@ def test_tune_then_train_the_final_runs_with_the_chosen_values(
         ),
         (["--space", "lr=1e-4:3e-2:log"], "give the options of experiments/run.py after --"),
         (["--trials", "0", "--space", "lr=1e-4:3e-2", "--", "--model", "x"], "--trials 0"),
+        (
+            ["--space", "lr=1e-4:3e-2", "--", "--model", "classical_tiny", "--test", "false"],
+            "--test false: the final runs of a search are its tested results",
+        ),
     ],
 )
 def test_bad_tune_options_are_usage_errors(argv, message, capsys, tmp_path) -> None:
