@@ -190,7 +190,7 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         if self._fingerprint_cache is None or self._fingerprint_cache[0] != witness:
             found = frozen_state.fingerprint(source, self._frozen, state)
             self._fingerprint_cache = (witness, found)
-        return {**self._fingerprint_cache[1], "source": source}
+        return dict(self._fingerprint_cache[1])
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Leaves the frozen part out of ``checkpoint`` when the model builds it again from its
