@@ -10,7 +10,8 @@ import pytest
 import timm
 import torch
 
-from hqnn_lightning.models import frozen_state
+from hqnn_lightning.hardware.placement import load_checkpoint
+from hqnn_lightning.models import HybridVQC, frozen_state
 from hqnn_lightning.models.checkpoint_file import check_checkpoint
 from hqnn_lightning.models.classical import ClassicalResNet
 from hqnn_lightning.models.frozen_state import FINGERPRINT_KEY
@@ -103,6 +104,25 @@ def test_a_weights_file_changed_since_is_refused(tmp_path):
     weights_file(file, seed=1)
     with pytest.raises(ValueError, match="weights differ"):
         ClassicalResNet.load_from_checkpoint(path, weights_only=True)
+
+
+def test_evaluate_refuses_it_naming_the_checkpoint(tmp_path):
+    file = weights_file(tmp_path / "backbone.pt", seed=0)
+    model = HybridVQC(
+        num_classes=10,
+        n_qubits=2,
+        q_depth=2,
+        arch="test_efficientnet",
+        image_size=16,
+        backbone_weights=str(file),
+        freeze_backbone=True,
+    )
+    path = save(model, tmp_path / "hybrid.ckpt")
+    assert torch.equal(load_checkpoint(path, "hybrid")(IMAGES), model.eval()(IMAGES))
+    weights_file(file, seed=1)
+    with pytest.raises(ValueError) as refused:
+        load_checkpoint(path, "hybrid")
+    assert str(refused.value).startswith(f"{path}: the checkpoint's frozen part")
 
 
 def test_a_model_without_the_frozen_part_is_refused(saved):
