@@ -32,9 +32,12 @@ def load_checkpoint(checkpoint: str | Path, model_name: str) -> L.LightningModul
             a device; the message says which.
     """
     saved = read_checkpoint(checkpoint)
-    model = MODELS.get(model_name).load_from_checkpoint(
-        checkpoint, map_location="cpu", weights_only=True, strict=False
-    )
+    try:
+        model = MODELS.get(model_name).load_from_checkpoint(
+            checkpoint, map_location="cpu", weights_only=True, strict=False
+        )
+    except ValueError as error:  # the model's own checks (a frozen part's fingerprint) name it
+        raise ValueError(f"{checkpoint}: {error}") from None
     check_fits(saved, model, checkpoint)  # names what differs, as strict loading would not
     if not quantum_modules(model):
         raise ValueError(

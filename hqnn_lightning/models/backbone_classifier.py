@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -15,6 +17,10 @@ class BackboneClassifier(ImageClassifier):
     Builds ``self.backbone``, freezes it with ``freeze_backbone``, and sets
     ``feature_shape = (F,)``; the frozen backbone is the `feature_extractor` whose
     ``(B, F)`` features ``precompute_features`` caches.
+
+    A frozen backbone with pretrained weights (``"imagenet"`` or a file) is left out of the
+    checkpoints, which hold its fingerprint instead (`frozen_source`); a randomly initialised
+    one is kept, since building the model again would draw other weights.
 
     Args:
         num_classes: Number of classes.
@@ -60,6 +66,12 @@ class BackboneClassifier(ImageClassifier):
             arch, backbone_weights, in_channels, image_size
         )
         self.feature_shape = (num_features,)
+        self.backbone_source = {
+            "arch": arch,
+            "backbone_weights": backbone_weights,
+            "in_channels": in_channels,
+            "image_size": image_size,
+        }
         self.freeze_backbone = freeze_backbone
         if freeze_backbone:
             self.freeze_module(self.backbone)
@@ -68,6 +80,17 @@ class BackboneClassifier(ImageClassifier):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, num_classes)`` logits."""
         return self.classify_features(self.backbone(images))
+
+    def frozen_source(self) -> dict[str, Any] | None:
+        """``{"arch", "backbone_weights", "in_channels", "image_size"}``, which build the frozen
+        backbone again, when its weights are pretrained and every frozen module is part of it;
+        else ``None``."""
+        inside = {id(module) for module in self.backbone.modules()}
+        if self.backbone_source["backbone_weights"] == "none" or not all(
+            id(module) in inside for module in self._frozen
+        ):
+            return None
+        return dict(self.backbone_source)
 
     def feature_extractor(self) -> nn.Module:
         if not self.freeze_backbone:

@@ -47,11 +47,22 @@ class DescribedByWeights(nn.Module):
 
     def describe(self) -> dict[str, Any]:
         """``{"kind": "features", "module": repr, "weights": sha256 of the state dict}``."""
-        weights = hashlib.sha256()
-        for name, tensor in self.state_dict().items():
-            weights.update(name.encode())
-            weights.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        return {"kind": "features", "module": repr(self), "weights": weights.hexdigest()}
+        return {
+            "kind": "features",
+            "module": repr(self),
+            "weights": weights_digest(self.state_dict()),
+        }
+
+
+def weights_digest(state: Mapping[str, torch.Tensor]) -> str:
+    """The SHA-256 hex digest of a state dict: each tensor's name and bytes, in order. The
+    feature cache's key (`DescribedByWeights.describe`) and a frozen part's fingerprint in a
+    checkpoint (`hqnn_lightning.models.frozen_state`) both identify weights by it."""
+    digest = hashlib.sha256()
+    for name, tensor in state.items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 class ResNet(DescribedByWeights, torchvision.models.ResNet):

@@ -12,6 +12,7 @@ from lightning.pytorch.utilities.types import OptimizerLRScheduler
 from torch import nn
 from torchmetrics import MeanMetric, MetricCollection
 
+from hqnn_lightning.models import frozen_state
 from hqnn_lightning.models.metrics import ClassificationMetricsMixin
 from hqnn_lightning.models.recipe import trainer_recipe
 from hqnn_lightning.quantum.module import quantum_modules
@@ -83,6 +84,10 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         self.precompute_features = precompute_features
         self._init_metrics(num_classes)
         self._frozen: list[nn.Module] = []
+        # Whether the frozen part holds what its source builds: false once a checkpoint with
+        # other frozen tensors is loaded, whose checkpoints then keep them.
+        self._frozen_from_source = True
+        self._fingerprint_cache: tuple[tuple[tuple[int, int], ...], dict] | None = None
 
     def recorded_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """What ``self.hparams`` records of the constructors' ``arguments``: those of the class
@@ -166,8 +171,57 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         and shapes alone would not explain; nothing by default. Called before any weight is
         loaded, by `on_load_checkpoint` and by ``--resume``'s check."""
 
+    def frozen_source(self) -> dict[str, Any] | None:
+        """Where the frozen modules' tensors come from, as plain values (``{"arch": ...,
+        "backbone_weights": "imagenet", ...}``), when building the model again from its
+        hyper-parameters gives those tensors again, so that checkpoints leave them out
+        (`hqnn_lightning.models.frozen_state`); ``None`` (the default) keeps them in every
+        checkpoint."""
+        return None
+
+    def frozen_fingerprint(self) -> dict[str, Any] | None:
+        """The fingerprint of the frozen part (`frozen_state.fingerprint`), hashed again only
+        when one of its tensors has changed; ``None`` without a `frozen_source`."""
+        source = self.frozen_source()
+        if source is None or not self._frozen:
+            return None
+        state = frozen_state.frozen_state(self, self._frozen)
+        witness = frozen_state.version_witness(state)
+        if self._fingerprint_cache is None or self._fingerprint_cache[0] != witness:
+            found = frozen_state.fingerprint(source, self._frozen, state)
+            self._fingerprint_cache = (witness, found)
+        return dict(self._fingerprint_cache[1])
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Leaves the frozen part out of ``checkpoint`` when the model builds it again from its
+        `frozen_source`, with its fingerprint in its place."""
+        found = self.frozen_fingerprint() if self._frozen_from_source else None
+        if found is not None:
+            frozen_state.leave_out(checkpoint, frozen_state.frozen_state(self, self._frozen), found)
+
+    def restore_frozen_state(self, checkpoint: dict[str, Any]) -> None:
+        """Puts this model's frozen tensors into ``checkpoint["state_dict"]`` when the
+        checkpoint left them out and its fingerprint is this model's
+        (`frozen_state.put_back`); called before any weight is loaded.
+
+        Raises:
+            ValueError: the fingerprints differ; the message names both sources.
+        """
+        state = frozen_state.frozen_state(self, self._frozen)
+        frozen_state.put_back(checkpoint, state, self.frozen_fingerprint())
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.restore_frozen_state(checkpoint)
         self.check_checkpoint_fits(checkpoint)
+        if frozen_state.FINGERPRINT_KEY not in checkpoint and self.frozen_source() is not None:
+            # A checkpoint that holds its frozen tensors (one saved before they were left out):
+            # if they are not the source's, later checkpoints must keep them too.
+            own = frozen_state.frozen_state(self, self._frozen)
+            saved = checkpoint["state_dict"]
+            self._frozen_from_source = all(
+                name in saved and torch.equal(saved[name].to(tensor.device), tensor)
+                for name, tensor in own.items()
+            )
 
     def check_precompute_features(self) -> None:
         """Refuses ``precompute_features=True`` when the model is built, if its front part

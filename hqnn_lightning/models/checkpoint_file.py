@@ -80,13 +80,17 @@ def check_checkpoint(path: str | Path, model: nn.Module) -> dict[str, Any]:
 def check_fits(checkpoint: dict[str, Any], model: nn.Module, path: str | Path) -> None:
     """Checks that the checkpoint ``checkpoint``, read from ``path``, holds ``model``'s
     weights: the same names and shapes, and whatever else the model asks
-    (`ImageClassifier.check_checkpoint_fits`).
+    (`ImageClassifier.check_checkpoint_fits`). A checkpoint that left out a frozen part
+    (`hqnn_lightning.models.frozen_state`) fits when its fingerprint is the model's.
 
     Raises:
         ValueError: they do not fit; the message names ``path`` and says why.
     """
     if isinstance(model, ImageClassifier):
+        # A copy: a checkpoint that left out the frozen part gets the model's own tensors.
+        checkpoint = {**checkpoint, "state_dict": dict(checkpoint["state_dict"])}
         try:
+            model.restore_frozen_state(checkpoint)
             model.check_checkpoint_fits(checkpoint)
         except ValueError as error:
             raise ValueError(f"{path}: {error}") from None

@@ -3,7 +3,9 @@
 A run directory (``runs/<model>-<data>-seed<seed>-<time>/``) holds everything a resumed run
 needs: ``config.yaml`` (the options it was started with), ``checkpoints/last.ckpt`` (weights,
 optimizer and scheduler state, loop progress, where the epoch's shuffled order stands, the
-random number generators, the metrics logged so far) and, for W&B, ``wandb_run_id``.
+random number generators, the metrics logged so far) and, for W&B, ``wandb_run_id``. A frozen
+pretrained backbone is not in the checkpoint but built again from the options, and checked
+against the fingerprint the checkpoint holds in its place (`hqnn_lightning.models.frozen_state`).
 """
 
 from __future__ import annotations
