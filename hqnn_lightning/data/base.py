@@ -40,9 +40,10 @@ class ImageClassificationDataModule(ResumableTrainOrder, L.LightningDataModule, 
     """
 
     model_defaults: ClassVar[dict[str, Any]] = {}
-    """Model options that suit this dataset's images (``{"arch": "small_cnn"}`` for 8x8
-    digits), which the runner sets on a new run where the command leaves them unset
-    (`hqnn_lightning.run.options.with_data_defaults`); a model's own defaults otherwise."""
+    """Options of a model trained from scratch that suit this dataset's images
+    (``{"arch": "small_cnn"}`` for the 8x8 digits), which the runner sets on a new run where
+    the command leaves them unset (`hqnn_lightning.run.options.with_data_defaults`); the
+    model's own defaults otherwise."""
 
     def __init__(self, batch_size: int = 64, num_workers: int = 0, seed: int = 0) -> None:
         super().__init__()

@@ -205,10 +205,14 @@ def with_data_defaults(config: Namespace) -> Namespace:
     """``config`` with the chosen dataset's ``model_defaults`` (digits: ``arch: small_cnn``)
     set where the command leaves them unset, the chosen model takes them and its registered
     variant does not set them (``classical_tiny`` keeps its ``resnet18``): an option given
-    always wins, and ``config.yaml`` records the value used. Changed in place."""
+    always wins, and ``config.yaml`` records the value used. They describe a model trained
+    from scratch, so pretrained ``backbone_weights`` keep the model's own backbone. Changed in
+    place."""
     model, data = config.get("model"), config.get("data")
     if model not in MODELS or data not in DATAMODULES:
         return config  # named by the runner's checks
+    if config.get("backbone_weights") not in (None, "none"):
+        return config
     takes = MODELS.accepted_arguments(model) - MODELS.defaults(model).keys()
     for name, value in data_model_defaults(data).items():
         if name in takes and config.get(name) is None:

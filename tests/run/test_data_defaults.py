@@ -42,6 +42,7 @@ def test_config_yaml_records_the_arch_the_dataset_chose():
         (["--model", "classical_tiny"], "resnet18"),  # so does a variant's own value
         (["--model", "hybrid_tiny"], "small_cnn"),
         (["--data", "synthetic"], "resnet50"),  # a dataset without model defaults
+        (["--backbone-weights", "imagenet"], "resnet50"),  # a pretrained model's own backbone
     ],
 )
 def test_what_the_dataset_does_not_choose(argv, arch):
