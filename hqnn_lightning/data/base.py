@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 import lightning as L
 import torch
@@ -38,6 +38,12 @@ class ImageClassificationDataModule(ResumableTrainOrder, L.LightningDataModule, 
     Raises:
         ValueError: ``batch_size`` < 1 or ``num_workers`` < 0.
     """
+
+    model_defaults: ClassVar[dict[str, Any]] = {}
+    """Options of a model trained from scratch that suit this dataset's images
+    (``{"arch": "small_cnn"}`` for the 8x8 digits), which the runner sets on a new run where
+    the command leaves them unset (`hqnn_lightning.run.options.with_data_defaults`); the
+    model's own defaults otherwise."""
 
     def __init__(self, batch_size: int = 64, num_workers: int = 0, seed: int = 0) -> None:
         super().__init__()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 import torchvision.transforms.v2.functional as TF
 from sklearn.datasets import load_digits
@@ -43,6 +45,10 @@ class DigitsDataModule(ImageClassificationDataModule):
         ValueError: ``image_size`` < 1, ``channels`` not 1 or 3, invalid fractions, or an
             invalid ``batch_size`` or ``num_workers``.
     """
+
+    model_defaults: ClassVar[dict[str, Any]] = {"arch": "small_cnn"}
+    """The small CNN: the hybrid on it trains 10 epochs in seconds on a CPU, where a ResNet-50
+    from scratch (the models' default, the study's backbone) took over 10 minutes."""
 
     def __init__(
         self,

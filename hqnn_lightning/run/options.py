@@ -90,6 +90,7 @@ __all__ = [
     "resumable_options",
     "runner_defaults",
     "type_error_line",
+    "with_data_defaults",
 ]
 
 
@@ -158,10 +159,18 @@ class RunnerParser(RecipeParser):
     """jsonargparse's parser (`RecipeParser`), reading older option names (`RENAMED_OPTIONS`)
     as their names now, from the command line as from YAML, and ``--import`` repeated."""
 
-    def parse_args(self, args: Sequence[str] | None = None, *more: Any, **kwargs: Any) -> Namespace:
+    def parse_args(
+        self,
+        args: Sequence[str] | None = None,
+        *more: Any,
+        data_defaults: bool = True,
+        **kwargs: Any,
+    ) -> Namespace:
         """Parses ``args`` (default ``sys.argv[1:]``); a ``--config`` file that is not one
         (binary, a directory, invalid YAML, a list) stops it with one line naming the file
-        (`config_file_problem`)."""
+        (`config_file_problem`). With ``data_defaults``, the dataset's model defaults fill
+        the options left unset (`with_data_defaults`); a run's saved ``config.yaml`` is read
+        without them, since an unset option there meant the model's own default."""
         args = sys.argv[1:] if args is None else list(args)
         for flag, value in zip(args, [*args[1:], None], strict=False):
             flag, equals, attached = flag.partition("=")
@@ -169,7 +178,8 @@ class RunnerParser(RecipeParser):
             problem = config_file_problem(Path(path)) if flag == "--config" and path else None
             if problem:
                 self.error(f"--config {problem}")
-        return renamed(super().parse_args(appended_imports(args), *more, **kwargs))
+        config = renamed(super().parse_args(appended_imports(args), *more, **kwargs))
+        return with_data_defaults(config) if data_defaults else config
 
     def error(self, message: str, ex: Exception | None = None) -> NoReturn:
         """Prints ``error: MESSAGE`` and exits with 2; jsonargparse's several-line messages
@@ -189,6 +199,40 @@ class RunnerParser(RecipeParser):
             cfg = cfg.clone()
             cfg.identity_blocks = argument_default(MODELS, model, "identity_blocks")
         return super().dump(cfg, *args, **kwargs)
+
+
+def with_data_defaults(config: Namespace) -> Namespace:
+    """``config`` with the chosen dataset's ``model_defaults`` (digits: ``arch: small_cnn``)
+    set where the command leaves them unset, the chosen model takes them and its registered
+    variant does not set them (``classical_tiny`` keeps its ``resnet18``): an option given
+    always wins, and ``config.yaml`` records the value used. They describe a model trained
+    from scratch, so pretrained ``backbone_weights`` keep the model's own backbone. Changed in
+    place."""
+    model, data = config.get("model"), config.get("data")
+    if model not in MODELS or data not in DATAMODULES:
+        return config  # named by the runner's checks
+    if config.get("backbone_weights") not in (None, "none"):
+        return config
+    takes = MODELS.accepted_arguments(model) - MODELS.defaults(model).keys()
+    for name, value in data_model_defaults(data).items():
+        if name in takes and config.get(name) is None:
+            config[name] = value
+    return config
+
+
+def data_model_defaults(data: str) -> dict[str, Any]:
+    """The model options that the dataset registered as ``data`` suggests for its images
+    (``ImageClassificationDataModule.model_defaults``); none for a DataModule that has none."""
+    return dict(getattr(DATAMODULES.get(data), "model_defaults", {}))
+
+
+def _data_defaults_text() -> str:
+    """``digits: --arch small_cnn``, for each dataset with model defaults."""
+    return "; ".join(
+        f"{data}: " + " ".join(f"{option_flag(name)} {value}" for name, value in defaults.items())
+        for data in DATAMODULES.names()
+        if (defaults := data_model_defaults(data))
+    )
 
 
 def type_error_line(message: str) -> str:
@@ -223,7 +267,11 @@ def build_parser() -> RunnerParser:
         prog="experiments/run.py",
         description=(
             "Train a classical, hybrid quantum or quanvolutional model, then validate and test "
-            "its best checkpoint. Options left unset keep the model's and dataset's defaults."
+            "its best checkpoint. Options left unset keep the model's and dataset's defaults; "
+            f"a dataset's defaults for the model come first ({_data_defaults_text()}). The "
+            "study's setting, an ImageNet ResNet-50 on Stanford Cars at 224 px: --data "
+            "stanford_cars --data-dir DIR --backbone-weights imagenet; with VMMRdb, --config "
+            "experiments/configs/combined_hybrid_finetuned.yaml (docs/reproducing.md)."
         ),
     )
     parser.add_argument("--config", action=ActionConfigFile, help="YAML file of any options below")

@@ -20,14 +20,14 @@ from typing import Any
 
 import lightning as L
 import yaml
-from jsonargparse import ArgumentError, ArgumentParser, Namespace
+from jsonargparse import ArgumentError, Namespace
 from torch import nn
 
 from hqnn_lightning.models.checkpoint_file import check_checkpoint
 from hqnn_lightning.run.callbacks import relocate_checkpoint_state
 from hqnn_lightning.run.dataset_record import DATASET_FILE, check_dataset_record
 from hqnn_lightning.run.loggers import new_wandb_run_id
-from hqnn_lightning.run.options import resolved_options
+from hqnn_lightning.run.options import RunnerParser, resolved_options
 from hqnn_lightning.run.provenance import ENVIRONMENT_FILE
 from hqnn_lightning.run.recipe import describe
 from hqnn_lightning.run.saved_options import parse_saved_options
@@ -111,7 +111,7 @@ def last_candidates(output_dir: str | Path, run_prefix: str) -> list[Resumption]
 
 
 def resumed_config(
-    parser: ArgumentParser, argv: Sequence[str], config: Namespace
+    parser: RunnerParser, argv: Sequence[str], config: Namespace
 ) -> tuple[Namespace, Resumption]:
     """The options of the run that ``config.resume`` continues, and where it continues from.
 
@@ -135,7 +135,7 @@ def resumed_config(
             says which.
     """
     if config.resume == LAST:
-        resumption = _same_run(parser, config)
+        resumption = _same_run(parser, argv, config)
     else:
         prefix = f"{config.model}-{config.data}-seed{config.seed}-"
         resumption = find_resumption(config.resume, config.output_dir, prefix)
@@ -153,15 +153,17 @@ def resumed_config(
     return merged, resumption
 
 
-def _same_run(parser: ArgumentParser, config: Namespace) -> Resumption:
-    """The newest of `last_candidates` whose resolved options are ``config``'s."""
+def _same_run(parser: RunnerParser, argv: Sequence[str], config: Namespace) -> Resumption:
+    """The newest of `last_candidates` whose resolved options are ``config``'s, or those of
+    ``argv`` without the dataset's model defaults (`options.with_data_defaults`): a run
+    started before they existed, whose unset ``arch`` built the model's own."""
     prefix = f"{config.model}-{config.data}-seed{config.seed}-"
-    wanted = resolved_options(config)
+    wanted = [resolved_options(config)]
+    wanted.append(resolved_options(parser.parse_args(argv, data_defaults=False)))
     closest: tuple[Resumption, list[str]] | None = None
     for candidate in last_candidates(config.output_dir, prefix):
-        differing = _differences(
-            wanted, resolved_options(read_run_config(parser, candidate.run_dir))
-        )
+        saved = resolved_options(read_run_config(parser, candidate.run_dir))
+        differing = min((_differences(command, saved) for command in wanted), key=len)
         if not differing:
             return candidate
         if closest is None or len(differing) < len(closest[1]):
@@ -209,7 +211,7 @@ def _class_path(options: dict[str, Any], key: str) -> str | None:
     return options.get(key.split(".")[0] + ".class_path")
 
 
-def read_run_config(parser: ArgumentParser, run_dir: Path) -> Namespace:
+def read_run_config(parser: RunnerParser, run_dir: Path) -> Namespace:
     """The options in ``run_dir/config.yaml``, parsed.
 
     Raises:

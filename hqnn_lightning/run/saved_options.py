@@ -16,24 +16,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonargparse import ArgumentParser, Namespace
+from jsonargparse import Namespace
 
 from hqnn_lightning.experiment.options import identity_blocks_of_old_options
 
+if TYPE_CHECKING:
+    from hqnn_lightning.run.options import RunnerParser
 
-def parse_saved_options(parser: ArgumentParser, path: Path, argv: Sequence[str] = ()) -> Namespace:
+
+def parse_saved_options(parser: RunnerParser, path: Path, argv: Sequence[str] = ()) -> Namespace:
     """A run directory's ``config.yaml`` at ``path``, with ``argv`` over it, parsed by the
     runner's ``parser``, in today's terms (`identity_blocks_of_old_options` where neither the
-    file nor ``argv`` sets ``identity_blocks``).
+    file nor ``argv`` sets ``identity_blocks``). An option the file leaves unset keeps the
+    model's own default, not the dataset's (`options.with_data_defaults`): runs made before
+    datasets had model defaults recorded no ``arch`` for the model's ResNet-50.
 
     Raises:
         OSError: the file cannot be read.
         yaml.YAMLError: it is not YAML.
     """
-    config = parser.parse_args(["--config", str(path), *argv])
+    config = parser.parse_args(["--config", str(path), *argv], data_defaults=False)
     saved = yaml.safe_load(path.read_text())
     blocks = identity_blocks_of_old_options(saved if isinstance(saved, dict) else {})
     if blocks is not None and "identity_blocks" in config and config.identity_blocks is None:

@@ -124,7 +124,7 @@ def test_a_boolean_option_accepts_the_bare_flag(argv):
 def test_todays_flat_spelling_is_kept():
     config = build_parser().parse_args(["--model", "hybrid", "--n-qubits", "4", "--q-depth", "2"])
     model_arguments, _ = constructor_arguments(config)
-    assert model_arguments == {"n_qubits": 4, "q_depth": 2}
+    assert model_arguments == {"n_qubits": 4, "q_depth": 2, "arch": "small_cnn"}  # digits'
 
 
 def test_an_option_no_chosen_constructor_takes_is_refused_with_those_that_do():
