@@ -160,10 +160,8 @@ def tune(
     seed, the CSV logger only and ``--test false``, into ``tuning_dir/trials/trialN``. Its
     value is the best validation top-1 of the run, `MONITOR` (the runner validates the best
     checkpoint); a run whose training loss stops being finite keeps the best validation top-1
-    of the epochs it finished (0 when it finished none). A trial never loads the test set
-    (but one that a search started before trials skipped it, continued as it started); only
-    the final runs are tested. The sampler is a seeded
-    scrambled Sobol sequence (the module's docstring says why).
+    of the epochs it finished (0 when it finished none). Only final runs are tested
+    (`tested_when_started`). The sampler is a seeded scrambled Sobol sequence (see above).
 
     One process searches in ``tuning_dir`` at a time (`search_directory_lock`). A finished
     search there of the same experiment (`experiment_key`), space, trials and seed is
