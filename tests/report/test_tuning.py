@@ -11,7 +11,8 @@ import yaml
 
 from hqnn_lightning.report import TUNING_FILE, find_runs, find_tunings, trials_table, tuning_table
 from hqnn_lightning.run.cli import main as run_main
-from hqnn_lightning.run.tuning import option_arguments, parse_space, tune
+from hqnn_lightning.run.search_space import option_arguments, parse_space
+from hqnn_lightning.run.tuning import tune
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "experiments"))

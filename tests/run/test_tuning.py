@@ -18,8 +18,9 @@ from hqnn_lightning.data.base import ImageClassificationDataModule
 from hqnn_lightning.report.predictions import PREDICTIONS_FILE
 from hqnn_lightning.report.runs import find_runs
 from hqnn_lightning.run.callbacks import NonFiniteLossError, StopOnNonFiniteLoss
+from hqnn_lightning.run.search_space import SearchParameter, parse_space
 from hqnn_lightning.run.seeds import format_results
-from hqnn_lightning.run.tuning import SearchParameter, parse_space, tune, tuning_name
+from hqnn_lightning.run.tuning import tune, tuning_name
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "experiments"))
@@ -93,9 +94,11 @@ def test_the_record_holds_every_trial_and_the_best_on_validation(classical: dict
     assert record["best"] == {key: best[key] for key in ("number", "params", "value")}
     # test metrics are neither read nor stored
     assert all(
-        set(trial) == {"number", "params", "value", "diverged", "run_dir"}
+        set(trial) == {"number", "params", "value", "diverged", "pruned", "run_dir"}
         for trial in record["trials"]
     )
+    assert record["pruner"] == "none" and record["failed"] == 0
+    assert not any(trial["pruned"] for trial in record["trials"])
 
     tuning_dir = Path(record["trials"][0]["run_dir"]).parents[2]
     assert json.loads((tuning_dir / "tuning.json").read_text()) == record
