@@ -40,37 +40,7 @@ def main(argv: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, 
     """Parses ``argv``, tunes, trains the final runs, and returns the search's record
     (`tune`) and the final runs' results, in seed order."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = ArgumentParser(prog="experiments/tune.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=8, help="runs in the search")
-    parser.add_argument(
-        "--space",
-        type=str,
-        nargs="+",
-        required=True,
-        help="options searched, NAME=LOW:HIGH[:log][:int], e.g. lr=1e-4:3e-2:log",
-    )
-    parser.add_argument(
-        "--search-seed",
-        type=int,
-        default=0,
-        help="seed of the sampler and of the trials' runs; the same for every model compared",
-    )
-    parser.add_argument(
-        "--storage",
-        type=str,
-        default=None,
-        help="where the Optuna study is kept: an RDB URL (sqlite:///search.db, "
-        "postgresql://...) or a journal file on a filesystem every worker shares; default: "
-        "optuna.journal in the search's directory",
-    )
-    parser.add_argument(
-        "--pruner",
-        type=str,
-        choices=list(PRUNERS),
-        default="none",
-        help="stop the trials whose validation top-1 falls behind, after any epoch (the "
-        "budgets are then no longer equal)",
-    )
+    parser = _parser()
     split = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:split])
     run_argv = argv[split + 1 :]
@@ -114,6 +84,42 @@ def main(argv: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, 
         f"(trial{best['number']} of {record['n_trials']} trials)"
     )
     return record, train_final_runs([*run_argv, *option_arguments(best["params"])], tuning_dir)
+
+
+def _parser() -> ArgumentParser:
+    """The options of ``experiments/tune.py`` itself (before ``--``)."""
+    parser = ArgumentParser(prog="experiments/tune.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=8, help="runs in the search")
+    parser.add_argument(
+        "--space",
+        type=str,
+        nargs="+",
+        required=True,
+        help="options searched, NAME=LOW:HIGH[:log][:int], e.g. lr=1e-4:3e-2:log",
+    )
+    parser.add_argument(
+        "--search-seed",
+        type=int,
+        default=0,
+        help="seed of the sampler and of the trials' runs; the same for every model compared",
+    )
+    parser.add_argument(
+        "--storage",
+        type=str,
+        default=None,
+        help="where the Optuna study is kept: an RDB URL (sqlite:///search.db, "
+        "postgresql://...) or a journal file on a filesystem every worker shares; default: "
+        "optuna.journal in the search's directory",
+    )
+    parser.add_argument(
+        "--pruner",
+        type=str,
+        choices=list(PRUNERS),
+        default="none",
+        help="stop the trials whose validation top-1 falls behind, after any epoch (the "
+        "budgets are then no longer equal)",
+    )
+    return parser
 
 
 if __name__ == "__main__":

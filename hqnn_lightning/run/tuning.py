@@ -83,9 +83,9 @@ def tune(
     storage: str | None = None,
     pruner: str = "none",
 ) -> dict[str, Any]:
-    """Searches ``space`` with ``n_trials`` runs of ``base_argv``, alone or with the other
-    processes that run the same search, and returns the record it writes to
-    ``tuning_dir``/`TUNING_FILE` (after each trial, atomically).
+    """Searches ``space`` with ``n_trials`` runs of ``base_argv``, with any other process
+    running the same search, and returns the record it writes to `TUNING_FILE` in
+    ``tuning_dir`` (after each trial, atomically).
 
     Trial ``K`` (point ``K`` of the sampler) runs ``base_argv`` plus its values (``--lr
     0.003``), with ``--seed seed``, one seed, the CSV logger only and ``--test false``, into
@@ -95,18 +95,16 @@ def tune(
     finished none). A trial never loads the test set (but one that a search started before
     trials skipped it, continued as it started); only the final runs are tested.
 
-    The study is kept in ``storage`` (`open_storage`: a journal file in ``tuning_dir`` by
-    default), named ``tuning_dir``'s name. The processes that run it at once share its
-    points, each run once (`SearchStudy`). A finished search of the same experiment
-    (`experiment_key`), space, trials, seed and pruner is returned as it is. One that stopped
-    (killed, SIGTERM, Ctrl-C, a full disk) is continued, with one line saying so: its
-    finished trials are not run again, a trial left running is marked failed and its point
-    runs again, resuming, counting or replacing its run (`left_over`). A `TUNING_FILE` that
-    a search wrote before searches kept their study in storage is continued too.
+    The study, named ``tuning_dir``'s name, is kept in ``storage`` (`open_storage`); the
+    processes running it at once share its points, each run once (`SearchStudy`). A finished
+    search of the same experiment (`experiment_key`), space, trials, seed and pruner is
+    returned as it is; one that stopped (killed, SIGTERM, Ctrl-C, a full disk) is continued,
+    with one line saying so: its finished trials are not run again, a trial left running is
+    marked failed and its point runs again, resuming, counting or replacing its run
+    (`left_over`). So is a `TUNING_FILE` from before studies were kept in storage.
 
     Args:
-        base_argv: Options of ``experiments/run.py``; the trial values come after them and
-            win over them.
+        base_argv: Options of ``experiments/run.py``; the trial values come after them.
         space: The options searched.
         n_trials: Trials in the study, whatever the number of processes.
         tuning_dir: Where `TUNING_FILE` and ``trials/`` go.
@@ -115,11 +113,8 @@ def tune(
         pruner: A name of `PRUNERS` (`hqnn_lightning.run.pruning`).
 
     Returns:
-        The record: ``metric``, ``direction``, ``space``, ``sampler`` (name and seed),
-        ``seed``, ``n_trials``, ``pruner``, ``storage``, ``trials`` (each ``number``,
-        ``params``, ``value``, ``diverged``, ``pruned``, ``run_dir``), ``best`` (``number``,
-        ``params``, ``value``; ``None`` when every trial was pruned), ``failed``, ``argv``
-        and ``config`` (the resolved base options).
+        The record: `_search_record`'s keys, with ``trials`` and ``best`` (``None`` when
+        every trial was pruned) and ``failed`` from the study (`SearchStudy.summary`).
 
     Raises:
         SystemExit: with status 2 when the runner refuses the options (it printed why); 1 for
@@ -132,18 +127,15 @@ def tune(
     tuning_dir = Path(tuning_dir)
     config = build_parser().parse_args(list(base_argv))
     record = _search_record(base_argv, space, n_trials, seed, config_dict(config), pruner)
-    record["storage"] = storage_name(storage, tuning_dir)
     with _optuna_quiet():
-        worker, summary = exit_if_disk_full(
-            lambda: _open_search(tuning_dir, record, space, storage)
-        )
+        worker, summary = exit_if_disk_full(lambda: _open(tuning_dir, record, space, storage))
         if len(summary["trials"]) == n_trials:
             print(f"Reusing the finished search in {tuning_dir}")
             return summary
         return worker.run()
 
 
-def _open_search(
+def _open(
     tuning_dir: Path,
     record: dict[str, Any],
     space: Sequence[SearchParameter],
@@ -151,7 +143,9 @@ def _open_search(
 ) -> tuple[SearchWorker, dict[str, Any]]:
     """Opens the search of ``record`` in ``storage`` (creating its study, and adding the
     trials that a `TUNING_FILE` from before studies were kept in storage records) and
-    writes its `TUNING_FILE`; returns its worker and what it wrote."""
+    writes its `TUNING_FILE`; returns its worker and what it wrote. Adds ``storage`` to
+    ``record`` (`storage_name`)."""
+    record["storage"] = storage_name(storage, tuning_dir)
     tuning_dir.mkdir(parents=True, exist_ok=True)
     with search_turn(tuning_dir):
         previous = _previous_search(tuning_dir / TUNING_FILE, record)
@@ -188,7 +182,11 @@ def _search_record(
     config: dict[str, Any],
     pruner: str,
 ) -> dict[str, Any]:
-    """A search's record before its first trial (`tune` lists the keys)."""
+    """A search's record before its first trial: ``metric``, ``direction``, ``space``,
+    ``sampler`` (name and seed), ``seed``, ``n_trials``, ``pruner``, ``trials`` (each
+    ``number``, ``params``, ``value``, ``diverged``, ``pruned``, ``run_dir``), ``best``
+    (``number``, ``params``, ``value``), ``failed``, ``argv`` and ``config`` (the resolved
+    base options); `tune` adds ``storage``."""
     return {
         "metric": MONITOR,
         "direction": "maximize",
