@@ -165,18 +165,13 @@ class SearchStudy:
         trials = self.study.get_trials(deepcopy=False)
         busy = {trial.user_attrs["point"] for trial in trials if trial.state in DONE}
         for trial in trials:
-            if trial.state not in (TrialState.RUNNING, TrialState.WAITING):
-                continue
-            point = trial.user_attrs["point"]
-            lock = try_lock(self._lock_path(point)) if trial.state == TrialState.RUNNING else None
-            if trial.state == TrialState.RUNNING and lock is None:
+            point = trial.user_attrs.get("point")
+            if trial.state == TrialState.RUNNING and self._runs(point):
                 busy.add(point)
-                continue
-            if lock is not None:
-                lock.close()
-                self.ended.append(point)
-            # A WAITING trial was enqueued by a worker that ended before it asked for it.
-            self.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            elif trial.state in (TrialState.RUNNING, TrialState.WAITING):
+                # A WAITING trial was enqueued by a worker that ended before it asked for it.
+                self.ended += [point] * (trial.state == TrialState.RUNNING)
+                self.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
         for point in (point for point in range(len(self.points)) if point not in busy):
             lock = try_lock(self._lock_path(point))
             if lock is not None:
@@ -235,6 +230,13 @@ class SearchStudy:
                 user_attrs={"point": recorded["number"], **attrs},
             )
             self.study.add_trial(trial)
+
+    def _runs(self, point: int) -> bool:
+        """Whether a live process holds point ``point``'s lock."""
+        lock = try_lock(self._lock_path(point))
+        if lock is not None:
+            lock.close()
+        return lock is None
 
     def wait_for_others(self) -> None:
         """Waits until the trials other workers run end (or their workers do)."""
