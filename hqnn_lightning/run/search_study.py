@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 import optuna
-import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
 
 from hqnn_lightning.report.runs import experiment_key
@@ -84,6 +83,8 @@ def storage_name(storage: str | None, tuning_dir: Path) -> str:
         return str(tuning_dir / JOURNAL_FILE)
     if "://" not in storage:
         return storage
+    import sqlalchemy  # Optuna's RDB storage needs it, the journal does not
+
     try:
         return sqlalchemy.engine.make_url(storage).render_as_string(hide_password=True)
     except sqlalchemy.exc.ArgumentError:
