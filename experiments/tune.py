@@ -10,16 +10,19 @@ seed), each with the next candidate values and without the test set (``--test fa
 records everything in ``OUT/tuning/MODEL-HASH/tuning.json``; then the final runs, the only
 ones tested, train with the chosen values for the run options' ``--seeds`` (or ``--seed``)
 into ``OUT``, as ``experiments/run.py`` would, and their ``config.yaml`` records the values.
-A finished search, and the final runs that finished, are reused when the same command is run
-again; a stopped search (killed, SIGTERM, Ctrl-C, a full disk) is continued: its finished
-trials count as recorded and its unfinished trial's run resumes. One command at a time runs a
-search: a second one of the same search stops at once, naming the directory and its lock.
+The study is kept in Optuna storage, ``OUT/tuning/MODEL-HASH/optuna.journal`` unless
+``--storage`` names an RDB URL or another journal file. A finished search, and the final runs
+that finished, are reused when the same command is run again; a stopped search (``kill -9``,
+SIGTERM, Ctrl-C, a full disk) is continued: its finished trials are not run again and the
+trial it left running is marked failed and run again, resuming its run. Several commands of
+the same search, on one machine or many (an array job), share it: together they run
+``--trials`` trials, each point once, the points one command would run, and each final seed
+is trained by one of them.
 """
 
 from __future__ import annotations
 
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,37 +30,17 @@ from jsonargparse import ArgumentParser
 
 from hqnn_lightning.run.checks import unwritable_directories, unwritable_directory
 from hqnn_lightning.run.final_runs import train_final_runs
-from hqnn_lightning.run.lock import RunDirectoryInUse, search_directory_lock
 from hqnn_lightning.run.options import build_parser
-from hqnn_lightning.run.tuning import (
-    SearchRecordError,
-    exit_if_disk_full,
-    option_arguments,
-    parse_space,
-    tune,
-    tuning_name,
-)
+from hqnn_lightning.run.pruning import PRUNERS
+from hqnn_lightning.run.search_space import option_arguments, parse_space
+from hqnn_lightning.run.tuning import SearchRecordError, tune, tuning_name
 
 
 def main(argv: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Parses ``argv``, tunes, trains the final runs, and returns the search's record
     (`tune`) and the final runs' results, in seed order."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = ArgumentParser(prog="experiments/tune.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=8, help="runs in the search")
-    parser.add_argument(
-        "--space",
-        type=str,
-        nargs="+",
-        required=True,
-        help="options searched, NAME=LOW:HIGH[:log][:int], e.g. lr=1e-4:3e-2:log",
-    )
-    parser.add_argument(
-        "--search-seed",
-        type=int,
-        default=0,
-        help="seed of the sampler and of the trials' runs; the same for every model compared",
-    )
+    parser = _parser()
     split = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:split])
     run_argv = argv[split + 1 :]
@@ -75,7 +58,7 @@ def main(argv: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, 
             "--test false: the final runs of a search are its tested results (its trials "
             "already skip the test set); leave --test out"
         )
-    name = tuning_name(run_argv, space, args.trials, args.search_seed)
+    name = tuning_name(run_argv, space, args.trials, args.search_seed, args.pruner)
     tuning_dir = Path(config.output_dir) / "tuning" / name
     in_tuning_dir = unwritable_directory(tuning_dir)
     problem = unwritable_directories(config, None) or (
@@ -83,20 +66,60 @@ def main(argv: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, 
     )
     if problem:
         parser.error(problem)
-    with ExitStack() as held:
-        try:
-            # Held through the final runs too: a second command of this search stops at once.
-            exit_if_disk_full(lambda: held.enter_context(search_directory_lock(tuning_dir)))
-            record = tune(run_argv, space, args.trials, tuning_dir, args.search_seed)
-        except (FileExistsError, SearchRecordError, RunDirectoryInUse) as error:
-            parser.error(str(error))
-        best = record["best"]
-        chosen = " ".join(option_arguments(best["params"]))
-        print(
-            f"Chosen ({tuning_dir}): {chosen}, validation top-1 {100 * best['value']:.2f}% "
-            f"(trial{best['number']} of {record['n_trials']} trials)"
+    try:
+        record = tune(
+            run_argv, space, args.trials, tuning_dir, args.search_seed, args.storage, args.pruner
         )
-        return record, train_final_runs([*run_argv, *option_arguments(best["params"])])
+    except (FileExistsError, SearchRecordError, ValueError) as error:
+        parser.error(str(error))
+    best = record["best"]
+    if best is None:
+        parser.error(
+            f"every trial of the search in {tuning_dir} was pruned, so none is chosen; search "
+            "with more --trials or another --pruner"
+        )
+    chosen = " ".join(option_arguments(best["params"]))
+    print(
+        f"Chosen ({tuning_dir}): {chosen}, validation top-1 {100 * best['value']:.2f}% "
+        f"(trial{best['number']} of {record['n_trials']} trials)"
+    )
+    return record, train_final_runs([*run_argv, *option_arguments(best["params"])], tuning_dir)
+
+
+def _parser() -> ArgumentParser:
+    """The options of ``experiments/tune.py`` itself (before ``--``)."""
+    parser = ArgumentParser(prog="experiments/tune.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=8, help="runs in the search")
+    parser.add_argument(
+        "--space",
+        type=str,
+        nargs="+",
+        required=True,
+        help="options searched, NAME=LOW:HIGH[:log][:int], e.g. lr=1e-4:3e-2:log",
+    )
+    parser.add_argument(
+        "--search-seed",
+        type=int,
+        default=0,
+        help="seed of the sampler and of the trials' runs; the same for every model compared",
+    )
+    parser.add_argument(
+        "--storage",
+        type=str,
+        default=None,
+        help="where the Optuna study is kept: an RDB URL (sqlite:///search.db, "
+        "postgresql://...) or a journal file on a filesystem every worker shares; default: "
+        "optuna.journal in the search's directory",
+    )
+    parser.add_argument(
+        "--pruner",
+        type=str,
+        choices=list(PRUNERS),
+        default="none",
+        help="stop the trials whose validation top-1 falls behind, after any epoch (the "
+        "budgets are then no longer equal)",
+    )
+    return parser
 
 
 if __name__ == "__main__":

@@ -86,8 +86,8 @@ def tuning_labels(tunings: Sequence[TuningRecord]) -> list[str]:
 
 def tuning_table(tunings: Sequence[TuningRecord]) -> str:
     """A Markdown table, one row per search: its `tuning_labels`, the space, the sampler and
-    seed, trials run of trials planned, the chosen values and their validation top-1
-    (percent)."""
+    seed, trials run of trials planned (with how many the pruner stopped, ``3/8 (2
+    pruned)``), the chosen values and their validation top-1 (percent)."""
     rows = [
         "| model | space | sampler (seed) | trials | chosen | val top-1 % |",
         "|" + "---|" * 6,
@@ -96,6 +96,8 @@ def tuning_table(tunings: Sequence[TuningRecord]) -> str:
         record, best = tuning.record, tuning.record["best"]
         sampler = f"{record['sampler']['name']} ({record['sampler']['seed']})"
         trials = f"{len(record['trials'])}/{record['n_trials']}"
+        pruned = sum(trial.get("pruned", False) for trial in record["trials"])
+        trials += f" ({pruned} pruned)" if pruned else ""
         chosen = _values(best["params"]) if best else "-"
         value = f"{100 * best['value']:.2f}" if best else "-"
         rows.append(f"| {label} | {tuning.space} | {sampler} | {trials} | {chosen} | {value} |")
@@ -105,13 +107,14 @@ def tuning_table(tunings: Sequence[TuningRecord]) -> str:
 def trials_table(tunings: Sequence[TuningRecord]) -> str:
     """A Markdown table, one row per trial of each search: the search's `tuning_labels`, the
     trial (``trialN``, as its directory under ``trials/``), its values and its validation
-    top-1 (percent; "diverged" when its training loss stopped being finite), the chosen
-    trial marked."""
+    top-1 (percent; "diverged" when its training loss stopped being finite, "pruned" when
+    the pruner stopped it), the chosen trial marked."""
     rows = ["| model | trial | values | val top-1 % |", "|" + "---|" * 4]
     for label, tuning in zip(tuning_labels(tunings), tunings, strict=True):
         best = tuning.record["best"] or {}
         for trial in tuning.record["trials"]:
             value = f"{100 * trial['value']:.2f}" + " (diverged)" * trial["diverged"]
+            value += " (pruned)" * trial.get("pruned", False)
             mark = " (chosen)" if trial["number"] == best.get("number") else ""
             rows.append(
                 f"| {label} | trial{trial['number']}{mark} | {_values(trial['params'])} | {value} |"

@@ -1,12 +1,18 @@
 """The final runs of ``experiments/tune.py``: the chosen values trained once per seed, where a
 seed that an earlier command of the same search already finished (a command stopped during
 the final runs, or run again) is reused rather than trained twice, so that the report never
-meets the same run twice."""
+meets the same run twice.
+
+Every worker of a search trains the final runs once the search is done; each seed is claimed
+by the lock of its file in the search's directory (``.final-seedS.lock``), held while the seed
+trains: a worker trains the seeds it claims and waits for the others, then reuses their runs,
+so each seed trains once however many workers end the search together."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +21,7 @@ import yaml
 from hqnn_lightning.experiment.options import renamed
 from hqnn_lightning.report.runs import experiment_key
 from hqnn_lightning.run.cli import main as run_main
+from hqnn_lightning.run.lock import try_lock, waiting_lock
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.resume import CONFIG_FILE
 from hqnn_lightning.run.tuning import config_dict
@@ -22,10 +29,15 @@ from hqnn_lightning.run.tuning import config_dict
 RESULTS_FILE = "results.json"
 
 
-def train_final_runs(argv: Sequence[str]) -> list[dict[str, Any]]:
+def train_final_runs(argv: Sequence[str], claims: Path | None = None) -> list[dict[str, Any]]:
     """Trains ``argv`` (the runner's options with the chosen values) for each of its seeds
     that no run in its ``--output-dir`` finished with the same options (`earlier_runs`),
     saying in one line which earlier runs it reused and which unfinished ones it left.
+
+    Args:
+        argv: The runner's options.
+        claims: The directory of the seeds' lock files (the search's); ``None``: this process
+            alone trains the final runs.
 
     Returns:
         The results of each seed's run, in seed order: read from ``results.json`` for a
@@ -33,6 +45,39 @@ def train_final_runs(argv: Sequence[str]) -> list[dict[str, Any]]:
     """
     config = build_parser().parse_args(list(argv))
     seeds = list(config.seeds or [config.seed])
+    if claims is None:
+        results = _train_seeds(argv, config, seeds)
+        return [results[seed] for seed in seeds]
+    with ExitStack() as held:
+        claimed = [seed for seed in seeds if _claim(held, claims, seed)]
+        results = _train_seeds(argv, config, claimed)
+    waited = [seed for seed in seeds if seed not in claimed]
+    if waited:
+        print(f"Waiting for another worker of this search to train seed(s) {waited}")
+    for seed in waited:
+        with waiting_lock(_claim_path(claims, seed)):
+            results.update(_train_seeds(argv, config, [seed]))
+    return [results[seed] for seed in seeds]
+
+
+def _claim(held: ExitStack, claims: Path, seed: int) -> bool:
+    """Whether this process holds ``seed``'s lock, until ``held`` closes."""
+    file = try_lock(_claim_path(claims, seed))
+    if file is not None:
+        held.enter_context(file)
+    return file is not None
+
+
+def _claim_path(claims: Path, seed: int) -> Path:
+    return claims / f".final-seed{seed}.lock"
+
+
+def _train_seeds(
+    argv: Sequence[str], config: Any, seeds: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """The results of ``seeds``: reused from the runs that finished, else trained."""
+    if not seeds:
+        return {}
     done, unfinished = earlier_runs(config.output_dir, config_dict(config), seeds)
     results = {seed: json.loads((run / RESULTS_FILE).read_text()) for seed, run in done.items()}
     left = [seed for seed in seeds if seed not in done]
@@ -42,7 +87,7 @@ def train_final_runs(argv: Sequence[str]) -> list[dict[str, Any]]:
         again = ["--seeds", json.dumps(left)] if config.seeds else []
         for result in run_main([*argv, *again]):
             results[result["seed"]] = result
-    return [results[seed] for seed in seeds]
+    return results
 
 
 def earlier_runs(

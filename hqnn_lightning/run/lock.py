@@ -1,9 +1,10 @@
-"""One process at a time in a directory: an exclusive OS lock (``flock``) on its ``.lock``
-file, held while a process trains in a run directory (`run_directory_lock`) or searches in a
-search directory (`search_directory_lock`).
+"""Exclusive OS locks (``flock``) on files: one process at a time trains in a run directory
+(`run_directory_lock`, on its ``.lock`` file); the workers of a search take turns to claim
+their trials and final seeds (`waiting_lock`) and each holds the lock of what it runs
+(`try_lock`), which tells the others whether it is still alive.
 
-The operating system releases the lock when the process ends, however it ends (``kill -9``
-included), so a killed run or search never leaves its directory locked. The lock is
+The operating system releases a lock when its process ends, however it ends (``kill -9``
+included), so a killed run or worker never leaves anything locked. A run directory's lock is
 re-entrant within a process: the runner takes it for a ``--resume`` before it builds anything,
 and training takes it again around the run.
 """
@@ -46,21 +47,32 @@ def run_directory_lock(run_dir: str | Path) -> Iterator[None]:
 
 
 @contextmanager
-def search_directory_lock(tuning_dir: str | Path) -> Iterator[None]:
-    """Creates the directory of a search (``OUT/tuning/MODEL-HASH``) and holds its lock
-    while the block runs: a second search of the same experiment, space, trials and seed stops
-    at once instead of running the same trials again.
+def waiting_lock(path: str | Path) -> Iterator[None]:
+    """Holds the lock of the file ``path`` (created) while the block runs, waiting while
+    another process holds it.
 
     Raises:
-        RunDirectoryInUse: another process holds it; the message names ``tuning_dir``.
-        OSError: the lock file cannot be created (a read-only directory).
+        OSError: the file cannot be created (a read-only directory).
     """
-    Path(tuning_dir).mkdir(parents=True, exist_ok=True)
-    busy = "another experiments/tune.py is running the same search in it"
-    with _directory_lock(
-        tuning_dir, busy, "wait until it ends, then run this command again to reuse its trials"
-    ):
-        yield
+    with Path(path).open("a") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
+
+
+def try_lock(path: str | Path) -> IO[str] | None:
+    """The file ``path`` (created), open and locked by this process until it is closed;
+    ``None`` when another process holds its lock.
+
+    Raises:
+        OSError: the file cannot be created (a read-only directory).
+    """
+    file = Path(path).open("a")  # noqa: SIM115 (held open by the caller, closed to release)
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        file.close()
+        return None
+    return file
 
 
 @contextmanager
@@ -84,11 +96,8 @@ def _directory_lock(directory: str | Path, busy: str, advice: str) -> Iterator[N
 
 
 def _acquire(directory: Path, busy: str, advice: str) -> IO[str]:
-    file = (directory / LOCK_FILE).open("a")
-    try:
-        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        file.close()
+    file = try_lock(directory / LOCK_FILE)
+    if file is None:
         raise RunDirectoryInUse(
             f"{directory} is in use: {busy} (it holds {LOCK_FILE}); {advice}"
         ) from None

@@ -1,10 +1,11 @@
 """One trial of a hyperparameter search as a run of ``experiments/run.py``, and what a search
 that stopped (``kill -9``, SIGTERM, Ctrl-C, a full disk) left in the trial's directory.
 
-A search runs its trials one after the other, so at most one trial is left unfinished: its
-directory ``trials/trialN`` holds a run without ``results.json``. When the search is started
-again, that run is continued from its ``checkpoints/last.ckpt`` (``--resume``, as the runner
-resumes any run); one without a checkpoint is removed and the trial runs again. A run that
+Each worker of a search runs its trials one after the other, so a worker that stops leaves
+at most one trial unfinished: its point's directory ``trials/trialK`` holds a run without
+``results.json``. When the point is claimed again (`hqnn_lightning.run.search_study`), that
+run is continued from its ``checkpoints/last.ckpt`` (``--resume``, as the runner resumes any
+run); one without a checkpoint is removed and the trial runs again. A run that
 finished but that the stopped search had not recorded yet is counted as it is. Every run kept
 must have the trial's values in its ``config.yaml``; any other is removed.
 """

@@ -11,7 +11,8 @@ import yaml
 
 from hqnn_lightning.report import TUNING_FILE, find_runs, find_tunings, trials_table, tuning_table
 from hqnn_lightning.run.cli import main as run_main
-from hqnn_lightning.run.tuning import option_arguments, parse_space, tune
+from hqnn_lightning.run.search_space import option_arguments, parse_space
+from hqnn_lightning.run.tuning import tune
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "experiments"))
@@ -30,7 +31,9 @@ def fake_tuning(tuning_dir: Path, model: str, n_qubits: int | None, values: list
         {"number": n, "params": {"lr": 10.0**-n}, "value": v, "diverged": n == 2, "run_dir": "x"}
         for n, v in enumerate(values)
     ]
-    best = max(trials, key=lambda trial: trial["value"])
+    for trial in trials[3:]:
+        trial["pruned"] = True  # pruned trials are never chosen
+    best = max(trials[:3], key=lambda trial: trial["value"])
     record = {
         "metric": "val/acc_top1",
         "space": [{"name": "lr", "spelling": "lr=0.0001:0.1:log"}],
@@ -59,17 +62,19 @@ def test_runs_below_a_search_are_trials_not_results(tmp_path: Path) -> None:
 
 def test_the_table_gives_space_trials_and_choice_per_search(tmp_path: Path) -> None:
     fake_tuning(tmp_path / "a", "hybrid", 4, [0.5, 0.7, 0.1])
-    fake_tuning(tmp_path / "b", "hybrid", 6, [0.6, 0.2])
+    fake_tuning(tmp_path / "b", "hybrid", 6, [0.6, 0.2, 0.3, 0.9])
     tunings = find_tunings([tmp_path])
     rows = tuning_table(tunings).splitlines()[2:]
     assert rows == [
         "| hybrid n_qubits=4 | lr=0.0001:0.1:log | QMCSampler (0) | 3/4 | lr=0.1 | 70.00 |",
-        "| hybrid n_qubits=6 | lr=0.0001:0.1:log | QMCSampler (0) | 2/4 | lr=1 | 60.00 |",
+        "| hybrid n_qubits=6 | lr=0.0001:0.1:log | QMCSampler (0) | 4/4 (1 pruned) | lr=1 "
+        "| 60.00 |",
     ]
     trials = trials_table(tunings).splitlines()[2:]
     assert trials[1] == "| hybrid n_qubits=4 | trial1 (chosen) | lr=0.1 | 70.00 |"
     assert trials[2] == "| hybrid n_qubits=4 | trial2 | lr=0.01 | 10.00 (diverged) |"
-    assert len(trials) == 5
+    assert trials[6] == "| hybrid n_qubits=6 | trial3 | lr=0.001 | 90.00 (pruned) |"
+    assert len(trials) == 7
 
 
 def test_report_counts_the_final_runs_and_prints_the_search(tmp_path: Path, capsys) -> None:

@@ -18,8 +18,10 @@ import yaml
 from hqnn_lightning.report import find_runs
 from hqnn_lightning.run import training
 from hqnn_lightning.run.callbacks import StopOnNonFiniteLoss
+from hqnn_lightning.run.search_space import parse_space
+from hqnn_lightning.run.search_study import JOURNAL_FILE
 from hqnn_lightning.run.seeds import SIGTERM_EXIT_CODE
-from hqnn_lightning.run.tuning import SearchRecordError, parse_space, tune, tuning_name
+from hqnn_lightning.run.tuning import SearchRecordError, tune, tuning_name
 from tests.run.test_option_space import read_only  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,13 +51,32 @@ def finished(tmp_path: Path) -> tuple[Path, dict]:
     return tmp_path, tune(TINY, SPACE, 2, tmp_path)
 
 
-def stop_in_trial1(tuning_dir: Path, record: dict, *, finished: bool, checkpoint: bool) -> Path:
-    """Leaves ``tuning_dir`` as a search killed during trial1 leaves it: ``tuning.json``
-    records trial0 only; trial1's run lacks ``results.json`` (unless ``finished``) and its
-    checkpoints (unless ``checkpoint``). Returns trial1's run directory."""
+def stop_in_trial1(
+    tuning_dir: Path, record: dict, *, finished: bool, checkpoint: bool, kept_in: str = "journal"
+) -> Path:
+    """Leaves ``tuning_dir`` as a search killed during trial1 leaves it: its study holds
+    trial0 finished and trial1 running (the journal cut where trial1's run ended), and
+    ``tuning.json`` records trial0 only; trial1's run lacks ``results.json`` (unless
+    ``finished``) and its checkpoints (unless ``checkpoint``). With ``kept_in="record"``, as
+    a search stopped before searches kept their study in storage leaves it: ``tuning.json``
+    alone. Returns trial1's run directory."""
     (run_dir,) = runs_of(tuning_dir)["trial1"]
-    stopped = {**record, "trials": record["trials"][:1], "best": None}
-    (tuning_dir / "tuning.json").write_text(json.dumps(stopped))
+    journal = tuning_dir / JOURNAL_FILE
+    if kept_in == "journal":
+        lines = journal.read_text().splitlines(keepends=True)
+        ended = next(
+            number
+            for number, line in enumerate(lines)
+            if json.loads(line).get("trial_id") == 1 and "user_attr" in json.loads(line)
+        )
+        journal.write_text("".join(lines[:ended]))
+    else:
+        journal.unlink()
+    trial0 = record["trials"][0]
+    best = {key: trial0[key] for key in ("number", "params", "value")}
+    (tuning_dir / "tuning.json").write_text(
+        json.dumps({**record, "trials": [trial0], "best": best})
+    )
     if not finished:
         (run_dir / "results.json").unlink()
     if not checkpoint:
@@ -63,24 +84,31 @@ def stop_in_trial1(tuning_dir: Path, record: dict, *, finished: bool, checkpoint
     return run_dir
 
 
+ENDED = "trial1, left running by a process that ended, marked failed and run again; "
+
+
 class TestContinuedAfterKill:
     """The state ``kill -9`` leaves during trial1; the same command again."""
 
+    @pytest.mark.parametrize("kept_in", ["journal", "record"])
     def test_an_unfinished_trial_resumes_and_finished_trials_are_not_run_again(
-        self, finished, capsys
+        self, finished, capsys, kept_in
     ) -> None:
         tuning_dir, record = finished
         trial0 = runs_of(tuning_dir)["trial0"][0] / "results.json"
         before = trial0.stat().st_mtime_ns
-        run_dir = stop_in_trial1(tuning_dir, record, finished=False, checkpoint=True)
+        run_dir = stop_in_trial1(
+            tuning_dir, record, finished=False, checkpoint=True, kept_in=kept_in
+        )
         capsys.readouterr()
         again = tune(TINY, SPACE, 2, tuning_dir)
         out = capsys.readouterr().out
         assert (
-            f"Continuing the search in {tuning_dir}: 1 of 2 trials finished before it stopped "
-            f"and count as recorded, not run again; trial1's unfinished run {run_dir} resumes "
-            "from its checkpoint"
+            f"Continuing the search in {tuning_dir}: 1 of 2 trials finished before this "
+            f"command and count as recorded, not run again; {ENDED * (kept_in == 'journal')}"
+            f"trial1's unfinished run {run_dir} resumes from its checkpoint"
         ) in out
+        assert again["failed"] == (kept_in == "journal")
         assert runs_of(tuning_dir) == {"trial0": [trial0.parent], "trial1": [run_dir]}
         assert trial0.stat().st_mtime_ns == before  # trial0 did not run again
         assert [trial["params"] for trial in again["trials"]] == [
@@ -132,7 +160,7 @@ class TestContinuedAfterKill:
 
     def test_a_record_the_sampler_does_not_offer_again_is_named(self, finished) -> None:
         tuning_dir, record = finished
-        stop_in_trial1(tuning_dir, record, finished=True, checkpoint=True)
+        stop_in_trial1(tuning_dir, record, finished=True, checkpoint=True, kept_in="record")
         edited = json.loads((tuning_dir / "tuning.json").read_text())
         edited["trials"][0]["params"]["lr"] = 0.05
         (tuning_dir / "tuning.json").write_text(json.dumps(edited))
@@ -212,9 +240,9 @@ def test_a_full_disk_in_a_trial_stops_the_search_and_is_not_a_diverged_trial(
 
 
 def test_a_full_disk_writing_the_record_is_one_line(tmp_path, capsys, monkeypatch) -> None:
-    from hqnn_lightning.run import tuning
+    from hqnn_lightning.run import search_worker
 
-    disk_full_at(monkeypatch, tuning, "tuning.json")
+    disk_full_at(monkeypatch, search_worker, "tuning.json")
     with pytest.raises(SystemExit) as exit_info:
         tune(TINY, SPACE, 2, tmp_path)
     assert exit_info.value.code == 1

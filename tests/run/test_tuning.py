@@ -18,8 +18,11 @@ from hqnn_lightning.data.base import ImageClassificationDataModule
 from hqnn_lightning.report.predictions import PREDICTIONS_FILE
 from hqnn_lightning.report.runs import find_runs
 from hqnn_lightning.run.callbacks import NonFiniteLossError, StopOnNonFiniteLoss
+from hqnn_lightning.run.pruning import PRUNERS, PRUNING_CALLBACK
+from hqnn_lightning.run.search_space import SearchParameter, parse_space
+from hqnn_lightning.run.search_study import open_storage
 from hqnn_lightning.run.seeds import format_results
-from hqnn_lightning.run.tuning import SearchParameter, parse_space, tune, tuning_name
+from hqnn_lightning.run.tuning import tune, tuning_name
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "experiments"))
@@ -93,9 +96,11 @@ def test_the_record_holds_every_trial_and_the_best_on_validation(classical: dict
     assert record["best"] == {key: best[key] for key in ("number", "params", "value")}
     # test metrics are neither read nor stored
     assert all(
-        set(trial) == {"number", "params", "value", "diverged", "run_dir"}
+        set(trial) == {"number", "params", "value", "diverged", "pruned", "run_dir"}
         for trial in record["trials"]
     )
+    assert record["pruner"] == "none" and record["failed"] == 0
+    assert not any(trial["pruned"] for trial in record["trials"])
 
     tuning_dir = Path(record["trials"][0]["run_dir"]).parents[2]
     assert json.loads((tuning_dir / "tuning.json").read_text()) == record
@@ -247,3 +252,57 @@ def test_bad_tune_options_are_usage_errors(argv, message, capsys, tmp_path) -> N
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+class PruneOddTrials(optuna.pruners.BasePruner):
+    """Prunes trials 1, 3, ... at their first report: a pruner whose choice a test knows."""
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        return trial.number % 2 == 1
+
+
+def test_a_pruned_trial_stops_after_the_epoch_it_reported_and_is_never_chosen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(PRUNERS, "median", PruneOddTrials)
+    argv = ["--model", "classical_tiny", *TINY, "--max-epochs", "3"]
+    record = tune(argv, SPACE, 3, tmp_path, pruner="median")
+    assert [trial["pruned"] for trial in record["trials"]] == [False, True, False]
+    assert record["best"]["number"] != 1 and record["pruner"] == "median"
+    study = optuna.load_study(study_name=tmp_path.name, storage=open_storage(None, tmp_path))
+    reported = [trial.intermediate_values for trial in study.trials]
+    for trial, values in zip(record["trials"], reported, strict=True):
+        with (Path(trial["run_dir"]) / "csv" / "metrics.csv").open() as file:
+            rows = [row for row in csv.DictReader(file) if row["val/acc_top1"]]
+        *epochs, best = [(int(row["epoch"]), float(row["val/acc_top1"])) for row in rows]
+        # every epoch's validation top-1 was reported, not the best checkpoint's validated
+        # again at the end; the pruned run stopped after its first epoch
+        assert values == dict(epochs) and len(values) == (1 if trial["pruned"] else 3)
+        assert best[1] == max(values.values()) == trial["value"]
+    assert study.trials[1].state == optuna.trial.TrialState.PRUNED
+    saved = yaml.safe_load((Path(record["trials"][1]["run_dir"]) / "config.yaml").read_text())
+    assert saved["callbacks"] == [{"class_path": PRUNING_CALLBACK}]
+    assert tuning_name(argv, SPACE, 3, 0, "median") != tuning_name(argv, SPACE, 3, 0)
+
+
+def test_a_search_whose_every_trial_was_pruned_chooses_nothing_and_says_so(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(PRUNERS, "hyperband", lambda: optuna.pruners.ThresholdPruner(lower=2.0))
+    run_options = ["--model", "classical_tiny", *TINY, "--output-dir", str(tmp_path)]
+    with pytest.raises(SystemExit) as exit_info:
+        tune_main(
+            [
+                "--trials",
+                "1",
+                "--space",
+                "lr=1e-4:3e-2:log",
+                "--pruner",
+                "hyperband",
+                "--",
+                *run_options,
+            ]
+        )
+    assert exit_info.value.code == 2
+    assert "was pruned, so none is chosen" in capsys.readouterr().err
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith("classical")]
