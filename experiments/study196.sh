@@ -19,7 +19,8 @@
 #
 # Environment: ARCH (efficientnet_lite0; efficientnet_lite2 for the second point, at its own
 # 260 px), VARIANTS (true; false leaves the bottleneck variants out), SEEDS ([0,1,2,3,4]),
-# TRIALS (6), EPOCHS (40), JOBS (2 tunings side by side), FT_SEEDS ([0]), FT_EPOCHS (2), PYTHON.
+# TRIALS (6), EPOCHS (40), JOBS (2 tunings side by side), FT_SEEDS ([0]), FT_EPOCHS (2),
+# SPLIT_SEED (0: every seed trains and validates on the val split the search tuned on), PYTHON.
 # The second point: ARCH=efficientnet_lite2 VARIANTS=false bash experiments/study196.sh \
 #   ../shared/data/stanford_cars_196 runs/study196_lite2
 set -euo pipefail
@@ -33,7 +34,7 @@ export OMP_WAIT_POLICY=PASSIVE
 # Tunings side by side share the cores: one thread each (the feature pass uses them all).
 threads=$(( JOBS > 1 ? 1 : $(nproc) ))
 DATA=(--data stanford_cars --data-dir "$DATA_DIR" --cache-images true --arch "${ARCH:-efficientnet_lite0}"
-      --backbone-weights imagenet --logger csv --progress-bar false)
+      --backbone-weights imagenet --split-seed "${SPLIT_SEED:-0}" --logger csv --progress-bar false)
 FROZEN=(--freeze-backbone true --precompute-features true --augment false --batch-size 512)
 SEARCH=(--trials "${TRIALS:-6}" --space lr=1e-3:1e-1:log weight_decay=1e-5:1e-1:log --search-seed 0)
 

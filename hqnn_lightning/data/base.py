@@ -32,8 +32,11 @@ class ImageClassificationDataModule(ResumableTrainOrder, L.LightningDataModule, 
         batch_size: Samples per batch, >= 1.
         num_workers: Loader worker processes, >= 0; 0 loads in the main process.
         seed: Seed of the train loader's shuffle (one seed and epoch, one order); subclasses
-            also draw
-            their train/val/test split from it.
+            also draw their train/val/test split from it unless ``split_seed`` is given.
+        split_seed: Seed of what the data are (`data_seed`): the train/val/test split, a
+            random class subset, generated images; ``None`` draws them from ``seed``, as runs
+            made before this option did. Fixed while ``seed`` varies, every seed trains and
+            validates on the same images.
 
     Raises:
         ValueError: ``batch_size`` < 1 or ``num_workers`` < 0.
@@ -45,7 +48,13 @@ class ImageClassificationDataModule(ResumableTrainOrder, L.LightningDataModule, 
     the command leaves them unset (`hqnn_lightning.run.options.with_data_defaults`); the
     model's own defaults otherwise."""
 
-    def __init__(self, batch_size: int = 64, num_workers: int = 0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        seed: int = 0,
+        split_seed: int | None = None,
+    ) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -54,9 +63,16 @@ class ImageClassificationDataModule(ResumableTrainOrder, L.LightningDataModule, 
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
+        self.split_seed = split_seed
         self.train_set: ImageDataset | None = None
         self.val_set: ImageDataset | None = None
         self.test_set: ImageDataset | None = None
+
+    @property
+    def data_seed(self) -> int:
+        """The seed that draws the data: the split, a random class subset and generated
+        images; ``split_seed``, or ``seed`` when that is ``None``."""
+        return self.seed if self.split_seed is None else self.split_seed
 
     @property
     @abstractmethod

@@ -152,7 +152,10 @@ class CarDataModule(ImageClassificationDataModule):
         cache_dir: Where caches go (default ``~/.cache/hqnn_lightning``).
         batch_size: Samples per batch.
         num_workers: DataLoader worker processes.
-        seed: Seed of the class subset (``"random"``), the val split and the batch order.
+        seed: Seed of the batch order and the augmentation, and of the class subset and the
+            splits unless ``split_seed`` is given.
+        split_seed: Seed of the class subset (``"random"``), the val split and a drawn test
+            split (VMMRdb's); ``None``: ``seed``.
     """
 
     def __init__(
@@ -177,8 +180,11 @@ class CarDataModule(ImageClassificationDataModule):
         batch_size: int = 32,
         num_workers: int = 0,
         seed: int = 0,
+        split_seed: int | None = None,
     ) -> None:
-        super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
+        super().__init__(
+            batch_size=batch_size, num_workers=num_workers, seed=seed, split_seed=split_seed
+        )
         self.cache_dir = Path(cache_dir) if cache_dir else DEFAULT_CACHE_DIR
         check_split_fractions(val_fraction, 0.0)
         # Also records the arguments of the subclass constructors that called this one. Not
@@ -240,7 +246,7 @@ class CarDataModule(ImageClassificationDataModule):
             self.requested_classes,
             self.requested_num_classes,
             self.class_selection,
-            self.seed,
+            self.data_seed,
         )
 
     @property
@@ -334,7 +340,7 @@ class CarDataModule(ImageClassificationDataModule):
                 and what to do.
         """
         try:
-            fit, val, _ = stratified_split(labels, self.val_fraction, 0.0, self.seed)
+            fit, val, _ = stratified_split(labels, self.val_fraction, 0.0, self.data_seed)
         except ClassTooSmallError as error:
             name = self.selected_classes[error.label]
             files = [str(sample.path) for sample in train if sample.class_name == name]

@@ -36,7 +36,7 @@ class CombinedCarsDataModule(CarDataModule):
     merge (its "Silverado 1500 Regular Cab" and "Extended Cab" are one class). The match between
     the two datasets is kept in `taxonomy_match`; its summary is logged (Lightning's
     logger, INFO) at setup. Stanford keeps its official test split; VMMRdb's is drawn per
-    class from ``seed``.
+    class from ``split_seed`` (``seed`` when unset).
 
     Args:
         data_dir: Parent of both datasets.
@@ -75,7 +75,7 @@ class CombinedCarsDataModule(CarDataModule):
     def load_index(self) -> CarIndex:
         stanford = detect_layout(self.stanford_dir, self.crop_to_bbox)()
         vmmrdb = read_vmmrdb_index(
-            self.vmmrdb_dir, self.min_images_per_class, self.test_fraction, self.seed
+            self.vmmrdb_dir, self.min_images_per_class, self.test_fraction, self.data_seed
         )
         stanford_key = _label_keys(stanford.class_names, parse_stanford_name, self.stanford_dir)
         vmmrdb_key = _label_keys(vmmrdb.class_names, parse_vmmrdb_name, self.vmmrdb_dir)

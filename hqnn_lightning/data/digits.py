@@ -25,7 +25,8 @@ class DigitsDataModule(ImageClassificationDataModule):
     resized, normalized and held in memory once, in `setup`. Pixel values 0..16 are
     scaled to ``[0, 1]``, then, if ``normalize``, standardized with the mean and standard
     deviation of the train split's pixels. The split is stratified by class and fixed by
-    ``seed``; with the default fractions it holds 1,257 train, 270 val and 270 test images.
+    ``split_seed`` (``seed`` when unset); with the default fractions it holds 1,257 train,
+    270 val and 270 test images.
 
     Batches are ``(images, labels)``: float32 ``(B, channels, image_size, image_size)`` and
     int64 ``(B,)`` in ``[0, 10)``.
@@ -39,7 +40,8 @@ class DigitsDataModule(ImageClassificationDataModule):
         test_fraction: Fraction of the images in the test split, in ``[0, 1)``.
         batch_size: Samples per batch, >= 1.
         num_workers: Loader worker processes, >= 0.
-        seed: Seed of the split and of the train loader's shuffle.
+        seed: Seed of the train loader's shuffle, and of the split unless ``split_seed``.
+        split_seed: Seed of the split; ``None``: ``seed``.
 
     Raises:
         ValueError: ``image_size`` < 1, ``channels`` not 1 or 3, invalid fractions, or an
@@ -60,8 +62,11 @@ class DigitsDataModule(ImageClassificationDataModule):
         batch_size: int = 64,
         num_workers: int = 0,
         seed: int = 0,
+        split_seed: int | None = None,
     ) -> None:
-        super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
+        super().__init__(
+            batch_size=batch_size, num_workers=num_workers, seed=seed, split_seed=split_seed
+        )
         if image_size < 1:
             raise ValueError(f"image_size must be >= 1, got {image_size}")
         if channels not in (1, 3):
@@ -105,7 +110,7 @@ class DigitsDataModule(ImageClassificationDataModule):
         train, val, test = (
             torch.from_numpy(indices)
             for indices in stratified_split(
-                digits.target, self.val_fraction, self.test_fraction, self.seed
+                digits.target, self.val_fraction, self.test_fraction, self.data_seed
             )
         )
         if self.normalize:

@@ -14,7 +14,8 @@ from hqnn_lightning.data.splits import check_split_fractions, stratified_split
 class SyntheticImageDataModule(ImageClassificationDataModule):
     """Noisy copies of one fixed random image per class.
 
-    Each class ``k`` has a pattern with standard-normal pixels, drawn from ``seed``; its
+    Each class ``k`` has a pattern with standard-normal pixels, drawn from ``split_seed``
+    (``seed`` when unset); its
     samples are the pattern plus Gaussian noise of standard deviation ``noise``, so that a
     small model separates the classes in a few steps. For tests only: it says nothing about
     how a model does on real images.
@@ -32,7 +33,8 @@ class SyntheticImageDataModule(ImageClassificationDataModule):
         test_fraction: Fraction of the images in the test split, in ``[0, 1)``.
         batch_size: Samples per batch, >= 1.
         num_workers: Loader worker processes, >= 0.
-        seed: Seed of the patterns, the noise, the split and the train loader's shuffle.
+        seed: Seed of the train loader's shuffle, and of the data unless ``split_seed``.
+        split_seed: Seed of the patterns, the noise and the split; ``None``: ``seed``.
 
     Raises:
         ValueError: an argument is out of its range. Too few ``samples_per_class`` for the
@@ -51,8 +53,11 @@ class SyntheticImageDataModule(ImageClassificationDataModule):
         batch_size: int = 16,
         num_workers: int = 0,
         seed: int = 0,
+        split_seed: int | None = None,
     ) -> None:
-        super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
+        super().__init__(
+            batch_size=batch_size, num_workers=num_workers, seed=seed, split_seed=split_seed
+        )
         for option, value, minimum in (
             ("num_classes", num_classes, 2),
             ("samples_per_class", samples_per_class, 1),
@@ -94,7 +99,7 @@ class SyntheticImageDataModule(ImageClassificationDataModule):
 
     def build_datasets(self) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
         """Draws the patterns and the noisy samples, and splits them by class."""
-        generator = torch.Generator().manual_seed(self.seed)
+        generator = torch.Generator().manual_seed(self.data_seed)
         shape = (self.num_channels, self.image_size, self.image_size)
         patterns = torch.randn(self.num_classes, *shape, generator=generator)
         labels = torch.arange(self.num_classes).repeat_interleave(self.samples_per_class)
@@ -104,7 +109,7 @@ class SyntheticImageDataModule(ImageClassificationDataModule):
         train, val, test = (
             torch.from_numpy(indices)
             for indices in stratified_split(
-                labels.numpy(), self.val_fraction, self.test_fraction, self.seed
+                labels.numpy(), self.val_fraction, self.test_fraction, self.data_seed
             )
         )
         return (

@@ -73,11 +73,12 @@ def read_vmmrdb_index(
 class VMMRdbDataModule(CarDataModule):
     """VMMRdb, one folder per ``make_model_year`` class.
 
-    VMMRdb has no official split: the test split is drawn per class, stratified, from ``seed``,
-    and validation from what is left. Its long tail is cut with ``min_images_per_class`` and
-    ``num_classes`` (the ``k`` classes with most images by default). Unreadable files are found
-    once, with a progress bar, and cached until a file changes: a second setup only lists and
-    stats the files. The other arguments are those of `CarDataModule`.
+    VMMRdb has no official split: the test split is drawn per class, stratified, from
+    ``split_seed`` (``seed`` when unset), and validation from what is left. Its long tail is
+    cut with ``min_images_per_class`` and ``num_classes`` (the ``k`` classes with most images
+    by default). Unreadable files are found once, with a progress bar, and cached until a file
+    changes: a second setup only lists and stats the files. The other arguments are those of
+    `CarDataModule`.
 
     Args:
         data_dir: The folder holding the class folders.
@@ -102,5 +103,5 @@ class VMMRdbDataModule(CarDataModule):
 
     def load_index(self) -> CarIndex:
         return read_vmmrdb_index(
-            self.data_dir, self.min_images_per_class, self.test_fraction, self.seed
+            self.data_dir, self.min_images_per_class, self.test_fraction, self.data_seed
         )

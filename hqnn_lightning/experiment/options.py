@@ -117,8 +117,16 @@ RUNNER_OPTIONS = (
         "seed",
         int,
         0,
-        "seed of the split, the initialisation and the order",
+        "seed of the initialisation and the order, and of the split unless --split-seed",
         experiment=False,
+        data_argument=True,
+    ),
+    RunnerOption(
+        "split_seed",
+        int | None,
+        None,
+        "seed of the data's train/val/test split (and of a random class subset); default: "
+        "--seed. Fixed (e.g. 0), every seed of --seeds trains and validates on the same images",
         data_argument=True,
     ),
     RunnerOption(

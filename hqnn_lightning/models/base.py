@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import lightning as L
@@ -88,6 +89,9 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         # other frozen tensors is loaded, whose checkpoints then keep them.
         self._frozen_from_source = True
         self._fingerprint_cache: tuple[tuple[tuple[int, int], ...], dict] | None = None
+        # The frozen tensors' names in frozen_state's order, for the frozen modules (by id).
+        self._frozen_names: tuple[tuple[int, ...], tuple[str, ...]] | None = None
+        self._mode_before_validation = True
 
     def recorded_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """What ``self.hparams`` records of the constructors' ``arguments``: those of the class
@@ -132,10 +136,27 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         self._frozen.append(module)
 
     def train(self, mode: bool = True) -> ImageClassifier:
-        super().train(mode)
-        for module in self._frozen:
-            module.eval()
+        """Sets ``mode`` on every module but the frozen ones, which stay in eval mode; their
+        sub-modules (a frozen backbone's hundreds, at every validation) are not visited."""
+        _set_training(self, mode, {id(module) for module in self._frozen})
         return self
+
+    def on_validation_model_eval(self) -> None:
+        self._mode_before_validation = self.training
+        super().on_validation_model_eval()
+
+    def on_validation_model_train(self) -> None:
+        """Gives the model back the mode it had before the validation, with `train`: in place
+        of Lightning's restoring of every sub-module's own mode, which walks the frozen
+        modules too. The same modes: every module but the frozen ones had the model's."""
+        self.trainer.model.train(self._mode_before_validation)
+
+    def on_validation_model_zero_grad(self) -> None:
+        """Releases the gradients before a validation, as Lightning's hook does (``grad =
+        None``), of the parameters outside the frozen modules, which have none."""
+        for module in _outside(self, {id(module) for module in self._frozen}):
+            for parameter in module.parameters(recurse=False):
+                parameter.grad = None
 
     def feature_extractor(self) -> nn.Module:
         """The fixed front part ``(B, C, H, W) -> (B, *feature_shape)`` whose output
@@ -179,13 +200,17 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         checkpoint."""
         return None
 
-    def frozen_fingerprint(self) -> dict[str, Any] | None:
+    def frozen_fingerprint(
+        self, state: dict[str, torch.Tensor] | None = None
+    ) -> dict[str, Any] | None:
         """The fingerprint of the frozen part (`frozen_state.fingerprint`), hashed again only
-        when one of its tensors has changed; ``None`` without a `frozen_source`."""
+        when one of its tensors has changed; ``None`` without a `frozen_source`. ``state``:
+        the frozen part's tensors (`frozen_state.frozen_state`), where the caller has them."""
         source = self.frozen_source()
         if source is None or not self._frozen:
             return None
-        state = frozen_state.frozen_state(self, self._frozen)
+        if state is None:
+            state = frozen_state.frozen_state(self, self._frozen)
         witness = frozen_state.version_witness(state)
         if self._fingerprint_cache is None or self._fingerprint_cache[0] != witness:
             found = frozen_state.fingerprint(source, self._frozen, state)
@@ -195,9 +220,23 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Leaves the frozen part out of ``checkpoint`` when the model builds it again from its
         `frozen_source`, with its fingerprint in its place."""
-        found = self.frozen_fingerprint() if self._frozen_from_source else None
-        if found is not None:
-            frozen_state.leave_out(checkpoint, frozen_state.frozen_state(self, self._frozen), found)
+        if not self._frozen_from_source or self.frozen_source() is None or not self._frozen:
+            return
+        state = self._saved_frozen_state(checkpoint["state_dict"])
+        frozen_state.leave_out(checkpoint, state, self.frozen_fingerprint(state))
+
+    def _saved_frozen_state(self, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """`frozen_state.frozen_state`, in its order, taken from ``saved`` (the checkpoint's
+        ``state_dict``, the same detached tensors) by names found once for these frozen
+        modules, rather than from the frozen modules' own state dicts at every save."""
+        modules = tuple(map(id, self._frozen))
+        if self._frozen_names is None or self._frozen_names[0] != modules:
+            names = tuple(frozen_state.frozen_state(self, self._frozen))
+            self._frozen_names = (modules, names)
+        names = self._frozen_names[1]
+        if all(name in saved for name in names):
+            return {name: saved[name] for name in names}
+        return frozen_state.frozen_state(self, self._frozen)
 
     def restore_frozen_state(self, checkpoint: dict[str, Any]) -> None:
         """Puts this model's frozen tensors into ``checkpoint["state_dict"]`` when the
@@ -297,3 +336,30 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
         trainer = self._trainer  # None outside a fit, where the trainer property raises
         max_epochs = trainer.max_epochs if trainer is not None else None
         return trainer_recipe(trainer).configure_optimizers(self, max_epochs)
+
+
+def _set_training(module: nn.Module, mode: bool, frozen: set[int]) -> None:
+    """``module.train(mode)``, but the ``frozen`` modules (by ``id``) stay in eval mode and
+    their sub-modules are not visited."""
+    module.training = mode
+    for child in module.children():
+        if id(child) in frozen:
+            if child.training:
+                child.eval()
+        elif _holds_any(child, frozen):
+            _set_training(child, mode, frozen)
+        else:
+            child.train(mode)
+
+
+def _holds_any(module: nn.Module, frozen: set[int]) -> bool:
+    """Whether one of ``frozen`` (by ``id``) lies below ``module``, found without walking it."""
+    return any(id(child) in frozen or _holds_any(child, frozen) for child in module.children())
+
+
+def _outside(module: nn.Module, frozen: set[int]) -> Iterator[nn.Module]:
+    """``module`` and its sub-modules but the ``frozen`` ones (by ``id``) and theirs."""
+    yield module
+    for child in module.children():
+        if id(child) not in frozen:
+            yield from _outside(child, frozen)

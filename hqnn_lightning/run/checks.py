@@ -46,6 +46,9 @@ def out_of_range(config: Namespace) -> str | None:
         if not 0 <= seed <= MAX_SEED:
             flag = "--seeds" if seeds else "--seed"
             return f"{flag}: seed {seed} is out of range; give seeds from 0 to {MAX_SEED}"
+    split_seed = config.get("split_seed")
+    if split_seed is not None and not 0 <= split_seed <= MAX_SEED:
+        return f"--split-seed {split_seed}: out of range; give a seed from 0 to {MAX_SEED}"
     at_least = {
         "max_epochs": (1, ""),
         "num_nodes": (1, ""),

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -98,7 +99,12 @@ def test_every_cache_raises_enospc_naming_itself_and_leaves_no_partial_file(tmp_
 
 
 def build_until_the_last_image(samples, cache_dir, started) -> None:
-    """Builds the cache and, at the last image, says so and waits to be killed."""
+    """Builds the cache and, at the last image, says so and waits to be killed.
+
+    Its progress bar takes a lock of its own: tqdm's default one holds a semaphore shared
+    with the parent, which a child killed while drawing the bar would leave taken, and the
+    parent's next bar would wait for it forever."""
+    image_cache.tqdm.set_lock(threading.RLock())
     load_rgb = image_cache.load_rgb
 
     def load_then_wait(path, bbox):

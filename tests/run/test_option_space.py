@@ -49,6 +49,8 @@ BAD_VALUES = [
     ("seed", ["--seed", "-1"]),
     ("seed", ["--seed", str(2**32)]),
     ("seed", ["--seed", "1.5"]),
+    ("split_seed", ["--split-seed", "-1"]),
+    ("split_seed", ["--split-seed", "1.5"]),
     ("seeds", ["--seeds", "[]"]),
     ("seeds", ["--seeds", "[0,-1]"]),
     ("seeds", ["--seeds", "[a]"]),
