@@ -96,7 +96,7 @@ def prepared(models: dict, batches: list[tuple]) -> tuple[dict, dict]:
         with torch.no_grad():
             prefix(batches[0][0])  # the first call prepares the folded copy
             start = time.perf_counter()
-            inputs[trained] = [prefix(images) for images, _ in batches]
+            inputs[trained] = [prefix(images).clone() for images, _ in batches]
         pass_seconds[trained] = (time.perf_counter() - start) / sum(len(b[0]) for b in batches)
     return inputs, pass_seconds
 
