@@ -15,12 +15,17 @@
 # Fine-tuned part (PART=finetuned): classical and hybrid with every backbone layer training, on
 # augmented images, FT_SEEDS x FT_EPOCHS, AdamW at lr 1e-3 (no search: on two CPU cores an
 # epoch takes minutes; benchmarks/gpu.sh runs them on a GPU).
-# PART=all runs both. Then OUTPUT_DIR/report/report.md over every run.
+# Partially fine-tuned part (PART=partial, the study's phase 2): classical, hybrid and its three
+# controls with the backbone's last STAGES stages training (--train-last-stages), on the
+# activations entering them, cached once from un-augmented images; each given the frozen part's
+# search and SEEDS, PARTIAL_EPOCHS each, batches of 32, into OUTPUT_DIR/partial.
+# PART=all runs all three. Then OUTPUT_DIR/report/report.md over every run.
 #
 # Environment: ARCH (efficientnet_lite0; efficientnet_lite2 for the second point, at its own
 # 260 px), VARIANTS (true; false leaves the bottleneck variants out), SEEDS ([0,1,2,3,4]),
 # TRIALS (6), EPOCHS (40), JOBS (2 tunings side by side), FT_SEEDS ([0]), FT_EPOCHS (2),
-# SPLIT_SEED (0: every seed trains and validates on the val split the search tuned on), PYTHON.
+# SPLIT_SEED (0: every seed trains and validates on the val split the search tuned on),
+# STAGES (1), PARTIAL_EPOCHS (10), PYTHON.
 # The second point: ARCH=efficientnet_lite2 VARIANTS=false bash experiments/study196.sh \
 #   ../shared/data/stanford_cars_196 runs/study196_lite2
 set -euo pipefail
@@ -36,50 +41,61 @@ threads=$(( JOBS > 1 ? 1 : $(nproc) ))
 DATA=(--data stanford_cars --data-dir "$DATA_DIR" --cache-images true --arch "${ARCH:-efficientnet_lite0}"
       --backbone-weights imagenet --split-seed "${SPLIT_SEED:-0}" --logger csv --progress-bar false)
 FROZEN=(--freeze-backbone true --precompute-features true --augment false --batch-size 512)
+PARTIAL=(--train-last-stages "${STAGES:-1}" --precompute-features true --augment false
+         --batch-size 32)
 SEARCH=(--trials "${TRIALS:-6}" --space lr=1e-3:1e-1:log weight_decay=1e-5:1e-1:log --search-seed 0)
 
-tune() {
-    OMP_NUM_THREADS=$threads "$PYTHON" experiments/tune.py "${SEARCH[@]}" -- "$@" "${DATA[@]}" "${FROZEN[@]}" \
-        --max-epochs "${EPOCHS:-40}" --seeds "${SEEDS:-[0,1,2,3,4]}" --output-dir "$OUTPUT_DIR"
-}
-
-if [ "$PART" != finetuned ]; then
-    # One short run caches every image's features before the tunings share them.
+# tune_models EPOCHS OUT SETTINGS...: one short run caches every image's features (or
+# activations) before the tunings of "${tuned[@]}" share them, JOBS at a time.
+tune_models() {
+    local epochs=$1 out=$2
+    shift 2
+    local feature_pass
     feature_pass=$(mktemp -d)
-    "$PYTHON" experiments/run.py --model classical "${DATA[@]}" "${FROZEN[@]}" --max-epochs 1 \
+    "$PYTHON" experiments/run.py --model classical "${DATA[@]}" "$@" --max-epochs 1 \
         --output-dir "$feature_pass"
     rm -rf "$feature_pass"
-    models=(
-        "--model classical"
-        "--model hybrid"
-        "--model hybrid_control"
-        "--model hybrid_separable"
-        "--model hybrid_control_matched"
-    )
-    if [ "${VARIANTS:-true}" = true ]; then
-        models+=(
-            "--model hybrid --n-heads 4"
-            "--model hybrid_control --n-heads 4"
-            "--model hybrid --n-qubits 8"
-            "--model hybrid_control --n-qubits 8"
-            "--model hybrid --reupload true --identity-blocks false --q-init normal"
-            "--model hybrid --residual true"
-            "--model hybrid_control --residual true"
-        )
-    fi
-    pids=()
-    for model in "${models[@]}"; do
+    local pids=() model failed=0 pid
+    for model in "${tuned[@]}"; do
         # shellcheck disable=SC2086  # a model and its options
-        tune $model &
+        OMP_NUM_THREADS=$threads "$PYTHON" experiments/tune.py "${SEARCH[@]}" -- $model \
+            "${DATA[@]}" "$@" --max-epochs "$epochs" --seeds "${SEEDS:-[0,1,2,3,4]}" \
+            --output-dir "$out" &
         pids+=($!)
         while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
     done
-    failed=0
     for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
     [ "$failed" = 0 ] || { echo "a tuning failed: see its output above" >&2; exit 1; }
+}
+
+models=(
+    "--model classical"
+    "--model hybrid"
+    "--model hybrid_control"
+    "--model hybrid_separable"
+    "--model hybrid_control_matched"
+)
+variants=(
+    "--model hybrid --n-heads 4"
+    "--model hybrid_control --n-heads 4"
+    "--model hybrid --n-qubits 8"
+    "--model hybrid_control --n-qubits 8"
+    "--model hybrid --reupload true --identity-blocks false --q-init normal"
+    "--model hybrid --residual true"
+    "--model hybrid_control --residual true"
+)
+if [ "$PART" = frozen ] || [ "$PART" = all ]; then
+    tuned=("${models[@]}")
+    [ "${VARIANTS:-true}" = true ] && tuned+=("${variants[@]}")
+    tune_models "${EPOCHS:-40}" "$OUTPUT_DIR" "${FROZEN[@]}"
 fi
 
-if [ "$PART" != frozen ]; then
+if [ "$PART" = partial ] || [ "$PART" = all ]; then
+    tuned=("${models[@]}")
+    tune_models "${PARTIAL_EPOCHS:-10}" "$OUTPUT_DIR/partial" "${PARTIAL[@]}"
+fi
+
+if [ "$PART" = finetuned ] || [ "$PART" = all ]; then
     for model in classical hybrid; do
         "$PYTHON" experiments/run.py --model "$model" "${DATA[@]}" --augment true --batch-size 32 \
             --max-epochs "${FT_EPOCHS:-2}" --seeds "${FT_SEEDS:-[0]}" --lr 1e-3 \

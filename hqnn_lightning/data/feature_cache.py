@@ -4,7 +4,10 @@ A fixed quanvolution filter, or a frozen backbone, maps each image to the same f
 epoch, so a model built with ``precompute_features=True`` (its steps take those features:
 `QuanvNet` and `ConvControlNet` with a fixed filter; ``ClassicalResNet``, ``HybridVQC`` and
 ``HybridControl`` with ``freeze_backbone=True``) can train what follows on features computed
-once. `build_feature_cache` (`feature_store`) writes them to ``cache_dir/<kind>-<key>/`` (float32
+once. A backbone that trains only its last stages (``train_last_stages``) has a frozen prefix,
+cached the same way: its output is the activations entering the first trained stage
+(`hqnn_lightning.models.stages.FrozenPrefix`), and the steps run the trained stages on them.
+`build_feature_cache` (`feature_store`) writes them to ``cache_dir/<kind>-<key>/`` (float32
 ``features.npy``, memory-mapped when read, ``labels.npy``, ``meta.json``); the extractor
 describes itself (``describe()``: a quanvolution by its circuit, seed, stride and padding, a
 backbone or convolution by its class and weights), and the key hashes that description, the
@@ -17,12 +20,17 @@ another class subset of the same images, costs no new pass.
 This is incompatible with augmentation applied before the extractor: an augmented image is new
 every epoch, and cached features would freeze one view of each image for the whole training
 run, which is a different experiment. `FeatureCacheDataModule` therefore refuses a
-DataModule that augments; train with ``augment=False`` or compute features on the fly. A
-trainable extractor changes at every step and cannot be cached either.
+DataModule that augments; train with ``augment=False`` or compute features on the fly. Partial
+fine-tuning from cached activations is thus fine-tuning on un-augmented images; with
+augmentation, the same model trains on images (``precompute_features=False``), every step
+running the whole backbone. A trainable extractor changes at every step and cannot be cached
+either.
 
 A quanvolution's features take as much disk as the float32 images when the stride equals the
 kernel size (``C * k**2`` channels of ``(H / k) x (W / k)``), more with overlapping patches; a
-backbone's take ``F`` floats per image (2048 for ResNet-50).
+backbone's take ``F`` floats per image (2048 for ResNet-50); a frozen prefix's, its activations:
+192 x 7 x 7 floats (37.6 kB) per 224 px image entering EfficientNet-Lite0's last stage,
+112 x 14 x 14 (87.8 kB) entering the last two.
 """
 
 from __future__ import annotations
@@ -95,9 +103,10 @@ class FeatureCacheDataModule(ResumableTrainOrder, L.LightningDataModule):
             or augmentation.rotation
         ):
             raise ValueError(
-                "precomputed features would freeze one augmented view of each image for every "
-                "epoch; build the DataModule with augment=False (--augment false), or compute "
-                "the features on the fly"
+                "precomputed features (or activations entering the trained stages) would freeze "
+                "one augmented view of each image for every epoch; build the DataModule with "
+                "augment=False (--augment false), or compute them on the fly "
+                "(--precompute-features false)"
             )
         describe_extractor(extractor)  # refuses a trainable extractor now, not at setup
         self.datamodule = datamodule

@@ -68,6 +68,16 @@ def weights_digest(state: Mapping[str, torch.Tensor]) -> str:
 class ResNet(DescribedByWeights, torchvision.models.ResNet):
     """torchvision's ResNet (same name, layers and state dict keys) that describes itself."""
 
+    def stages(self) -> list[nn.Sequential]:
+        """``layer1`` to ``layer4``, the stem with the first and the pooling with the last:
+        applied in turn they compute ``forward`` (`hqnn_lightning.models.stages`)."""
+        return [
+            nn.Sequential(self.conv1, self.bn1, self.relu, self.maxpool, self.layer1),
+            nn.Sequential(self.layer2),
+            nn.Sequential(self.layer3),
+            nn.Sequential(self.layer4, self.avgpool, nn.Flatten(1)),
+        ]
+
 
 class SmallCNN(DescribedByWeights, nn.Sequential):
     """Two conv-BN-ReLU blocks and global average pooling: ``(B, C, H, W) -> (B, 2 * width)``.
@@ -91,6 +101,12 @@ class SmallCNN(DescribedByWeights, nn.Sequential):
             nn.Flatten(),
         )
         self.num_features = 2 * width
+
+    def stages(self) -> list[nn.Sequential]:
+        """Its two conv-BN-ReLU blocks, the pooling with the second: applied in turn they
+        compute ``forward`` (`hqnn_lightning.models.stages`)."""
+        layers = list(self)
+        return [nn.Sequential(*layers[:3]), nn.Sequential(*layers[3:])]
 
 
 def create_backbone(

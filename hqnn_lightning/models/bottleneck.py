@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from hqnn_lightning.models.backbone_classifier import BackboneClassifier
+from hqnn_lightning.models.stages import TrainLastStages
 
 
 class BottleneckClassifier(BackboneClassifier):
@@ -29,8 +30,10 @@ class BottleneckClassifier(BackboneClassifier):
         arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model.
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path.
         freeze_backbone: Train only what follows the backbone.
-        precompute_features: Steps take cached backbone features ``(B, F)`` rather than images;
-            needs ``freeze_backbone``.
+        train_last_stages: Train only the backbone's last K stages, the earlier ones frozen
+            (``docs/models.md``); 0 is ``freeze_backbone=True``, ``"all"`` full fine-tuning.
+        precompute_features: Steps take the frozen part's cached output rather than images;
+            needs ``freeze_backbone`` or ``train_last_stages``.
         in_channels: Image channels.
         image_size: Image side in pixels.
         lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
@@ -39,7 +42,8 @@ class BottleneckClassifier(BackboneClassifier):
 
     Raises:
         ValueError: ``n_heads``, ``n_qubits`` or ``n_outputs`` below 1, or
-            ``precompute_features`` without ``freeze_backbone``.
+            ``precompute_features`` without a frozen part, or a ``train_last_stages`` that
+            does not fit (see `BackboneClassifier`).
     """
 
     def __init__(
@@ -52,6 +56,7 @@ class BottleneckClassifier(BackboneClassifier):
         arch: str = "resnet50",
         backbone_weights: str = "none",
         freeze_backbone: bool = False,
+        train_last_stages: TrainLastStages = None,
         precompute_features: bool = False,
         in_channels: int = 3,
         image_size: int = 224,
@@ -72,6 +77,7 @@ class BottleneckClassifier(BackboneClassifier):
             arch=arch,
             backbone_weights=backbone_weights,
             freeze_backbone=freeze_backbone,
+            train_last_stages=train_last_stages,
             precompute_features=precompute_features,
             in_channels=in_channels,
             image_size=image_size,
@@ -79,7 +85,7 @@ class BottleneckClassifier(BackboneClassifier):
             weight_decay=weight_decay,
             q_lr=q_lr,
         )
-        num_features = self.feature_shape[0]
+        num_features = self.num_features
         self.projection = nn.Linear(num_features, n_heads * n_qubits)
         self.classifier = nn.Linear(n_heads * n_outputs, num_classes)
         self.shortcut = nn.Linear(num_features, num_classes) if residual else None
@@ -90,11 +96,11 @@ class BottleneckClassifier(BackboneClassifier):
         raise NotImplementedError(f"{type(self).__name__} does not define its bottleneck layer")
 
     def monitored_parts(self) -> dict[str, nn.Module]:
-        """``backbone`` (unless its features are precomputed), ``projection``, ``bottleneck``
+        """``backbone`` (unless a step takes its cached features), ``projection``, ``bottleneck``
         (`bottleneck_layer`: the circuit of a hybrid, the classical layer of a control, one
         name so that the two compare in one column; the monitor tells them apart by
         ``QuantumModule``), ``classifier``, and ``shortcut`` with ``residual``."""
-        parts = {} if self.precompute_features else {"backbone": self.backbone}
+        parts = {"backbone": self.backbone} if self.steps_run_backbone() else {}
         parts |= {
             "projection": self.projection,
             "bottleneck": self.bottleneck_layer(),

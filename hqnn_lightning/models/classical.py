@@ -7,6 +7,7 @@ from torch import nn
 
 from hqnn_lightning.models.backbone_classifier import BackboneClassifier
 from hqnn_lightning.models.registry import MODELS
+from hqnn_lightning.models.stages import TrainLastStages
 
 
 @MODELS.register("classical")
@@ -21,16 +22,19 @@ class ClassicalResNet(BackboneClassifier):
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
             ``create_backbone``).
         freeze_backbone: Train only the classifier.
-        precompute_features: Steps take cached backbone features ``(B, F)`` rather than images
-            (`FeatureCacheDataModule` computes them once); needs ``freeze_backbone``.
-            ``forward`` still takes images.
+        train_last_stages: Train only the backbone's last K stages, the earlier ones frozen
+            (``docs/models.md``); 0 is ``freeze_backbone=True``, ``"all"`` full fine-tuning.
+        precompute_features: Steps take the frozen part's cached output rather than images
+            (`FeatureCacheDataModule` computes it once); needs ``freeze_backbone`` or
+            ``train_last_stages``. ``forward`` still takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 the ResNet gets a small-image stem).
         lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
         weight_decay: Weight decay of every parameter group, under any optimizer.
 
     Raises:
-        ValueError: ``precompute_features`` without ``freeze_backbone``.
+        ValueError: ``precompute_features`` without a frozen part, or a ``train_last_stages``
+            that does not fit (see `BackboneClassifier`).
     """
 
     def __init__(
@@ -39,6 +43,7 @@ class ClassicalResNet(BackboneClassifier):
         arch: str = "resnet50",
         backbone_weights: str = "none",
         freeze_backbone: bool = False,
+        train_last_stages: TrainLastStages = None,
         precompute_features: bool = False,
         in_channels: int = 3,
         image_size: int = 224,
@@ -50,13 +55,14 @@ class ClassicalResNet(BackboneClassifier):
             arch=arch,
             backbone_weights=backbone_weights,
             freeze_backbone=freeze_backbone,
+            train_last_stages=train_last_stages,
             precompute_features=precompute_features,
             in_channels=in_channels,
             image_size=image_size,
             lr=lr,
             weight_decay=weight_decay,
         )
-        self.classifier = nn.Linear(self.feature_shape[0], num_classes)
+        self.classifier = nn.Linear(self.num_features, num_classes)
 
     def classify_features(self, features: torch.Tensor) -> torch.Tensor:
         """Backbone features ``(B, F) -> (B, num_classes)`` logits."""

@@ -16,6 +16,7 @@ from torch import nn
 from hqnn_lightning.models.bottleneck import BottleneckClassifier, SideBySide
 from hqnn_lightning.models.circuit_arguments import passed_again, refuse_conflicting_options
 from hqnn_lightning.models.registry import MODELS
+from hqnn_lightning.models.stages import TrainLastStages
 from hqnn_lightning.quantum import (
     QuantumCircuit,
     VariationalClassifierCircuit,
@@ -123,9 +124,11 @@ class HybridVQC(BottleneckClassifier):
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
             ``create_backbone``).
         freeze_backbone: Train only the projection, the circuit and the classifier.
-        precompute_features: Steps take cached backbone features ``(B, F)`` rather than images
-            (see ``FeatureCacheDataModule``); needs ``freeze_backbone``. ``forward`` still
-            takes images.
+        train_last_stages: Train only the backbone's last K stages, the earlier ones frozen
+            (``docs/models.md``); 0 is ``freeze_backbone=True``, ``"all"`` full fine-tuning.
+        precompute_features: Steps take the frozen part's cached output rather than images
+            (see ``FeatureCacheDataModule``); needs ``freeze_backbone`` or
+            ``train_last_stages``. ``forward`` still takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 a ResNet gets a small-image stem).
         lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
@@ -135,9 +138,10 @@ class HybridVQC(BottleneckClassifier):
             above.
 
     Raises:
-        ValueError: ``n_heads`` below 1, ``precompute_features`` without
-            ``freeze_backbone``, a ``circuit`` with one of the library circuit's options, or
-            the ``repr`` that hparams recorded in place of a ``circuit`` object.
+        ValueError: ``n_heads`` below 1, ``precompute_features`` without a frozen part, a
+            ``train_last_stages`` that does not fit, a ``circuit`` with one of the library
+            circuit's options, or the ``repr`` that hparams recorded in place of a
+            ``circuit`` object.
     """
 
     replaced_by_objects: ClassVar[dict[str, tuple[str, ...]]] = {"circuit": LIBRARY_CIRCUIT_OPTIONS}
@@ -164,6 +168,7 @@ class HybridVQC(BottleneckClassifier):
         arch: str = "resnet50",
         backbone_weights: str = "none",
         freeze_backbone: bool = False,
+        train_last_stages: TrainLastStages = None,
         precompute_features: bool = False,
         in_channels: int = 3,
         image_size: int = 224,
@@ -184,6 +189,7 @@ class HybridVQC(BottleneckClassifier):
             arch=arch,
             backbone_weights=backbone_weights,
             freeze_backbone=freeze_backbone,
+            train_last_stages=train_last_stages,
             precompute_features=precompute_features,
             in_channels=in_channels,
             image_size=image_size,

@@ -7,6 +7,7 @@ from torch import nn
 from hqnn_lightning.models.bottleneck import BottleneckClassifier, SideBySide
 from hqnn_lightning.models.hybrid import HYBRID_CIRCUIT_PARAMETERS, circuit_parameters
 from hqnn_lightning.models.registry import MODELS
+from hqnn_lightning.models.stages import TrainLastStages
 
 
 def matched_hidden_width(width: int, parameters: int) -> int:
@@ -50,9 +51,11 @@ class HybridControl(BottleneckClassifier):
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
             ``create_backbone``).
         freeze_backbone: Train only what follows the backbone.
-        precompute_features: Steps take cached backbone features ``(B, F)`` rather than images
-            (see ``FeatureCacheDataModule``); needs ``freeze_backbone``. ``forward`` still
-            takes images.
+        train_last_stages: Train only the backbone's last K stages, the earlier ones frozen
+            (``docs/models.md``); 0 is ``freeze_backbone=True``, ``"all"`` full fine-tuning.
+        precompute_features: Steps take the frozen part's cached output rather than images
+            (see ``FeatureCacheDataModule``); needs ``freeze_backbone`` or
+            ``train_last_stages``. ``forward`` still takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 a ResNet gets a small-image stem).
         lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
@@ -60,7 +63,8 @@ class HybridControl(BottleneckClassifier):
 
     Raises:
         ValueError: ``n_heads``, ``n_qubits`` or ``bottleneck_parameters`` below 1, or
-            ``precompute_features`` without ``freeze_backbone``.
+            ``precompute_features`` without a frozen part, or a ``train_last_stages`` that
+            does not fit (see `BackboneClassifier`).
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class HybridControl(BottleneckClassifier):
         arch: str = "resnet50",
         backbone_weights: str = "none",
         freeze_backbone: bool = False,
+        train_last_stages: TrainLastStages = None,
         precompute_features: bool = False,
         in_channels: int = 3,
         image_size: int = 224,
@@ -91,6 +96,7 @@ class HybridControl(BottleneckClassifier):
             arch=arch,
             backbone_weights=backbone_weights,
             freeze_backbone=freeze_backbone,
+            train_last_stages=train_last_stages,
             precompute_features=precompute_features,
             in_channels=in_channels,
             image_size=image_size,

@@ -10,6 +10,7 @@ from typing import Any
 import huggingface_hub
 import timm
 import torch
+from timm.models.efficientnet import EfficientNet
 from torch import nn
 
 from hqnn_lightning.models.backbones import (
@@ -46,6 +47,29 @@ class TimmBackbone(DescribedByWeights):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, num_features)``."""
         return self.model(images)
+
+    def stages(self) -> list[nn.Sequential]:
+        """An EfficientNet's ``blocks[i]`` groups (7 for EfficientNet-Lite0), the stem
+        (``conv_stem``, ``bn1``) with the first and ``conv_head``, ``bn2`` and the pooling with
+        the last: applied in turn they compute ``forward`` (`hqnn_lightning.models.stages`).
+
+        Raises:
+            ValueError: the model is not an EfficientNet, whose stages are not defined.
+        """
+        model = self.model
+        if not isinstance(model, EfficientNet):
+            raise ValueError(
+                f"train_last_stages: the stages of timm's {type(model).__name__} are not "
+                "defined (ResNets, timm EfficientNets and small_cnn have them); give 0 or all"
+            )
+        blocks = list(model.blocks)
+        # No dropout after the pooling: `create_timm_backbone` builds it with timm's
+        # drop_rate=0.
+        return [
+            nn.Sequential(model.conv_stem, model.bn1, blocks[0]),
+            *(nn.Sequential(block) for block in blocks[1:-1]),
+            nn.Sequential(blocks[-1], model.conv_head, model.bn2, model.global_pool),
+        ]
 
 
 def create_timm_backbone(

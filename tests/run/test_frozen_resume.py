@@ -30,22 +30,21 @@ def uninterrupted(frozen_fit, tmp_path_factory) -> dict:
     return results
 
 
-@pytest.mark.slow
-def test_a_killed_frozen_run_resumes_to_the_uninterrupted_result(
-    frozen_fit, uninterrupted, tmp_path
-):
-    argv = [*frozen_fit, "--output-dir", str(tmp_path / "killed")]
+def killed_and_resumed(fit: list[str], uninterrupted: dict, tmp_path: Path) -> dict:
+    """Runs ``fit``, kills it mid-epoch, resumes it to the ``uninterrupted`` run's result and
+    returns the checkpoint it was killed after; checks that it left out the frozen tensors."""
+    argv = [*fit, "--output-dir", str(tmp_path / "killed")]
     killed_dir, _ = kill_after(MID_EPOCH, argv, tmp_path)
     step_checkpoint = torch.load(killed_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert FINGERPRINT_KEY in step_checkpoint
-    assert not any(name.startswith("backbone.") for name in step_checkpoint["state_dict"])
-
     (resumed,) = main([*argv, "--resume", "last"])
     assert_same_as_uninterrupted(resumed, killed_dir, uninterrupted)
+    return step_checkpoint
 
 
-@pytest.mark.slow
-def test_evaluate_loads_a_checkpoint_without_its_frozen_backbone(uninterrupted, tmp_path):
+def assert_evaluates_as_tested(uninterrupted: dict, tmp_path: Path) -> None:
+    """``--evaluate`` of the ``uninterrupted`` run's best checkpoint, which leaves out its
+    frozen tensors, gives its test top-1."""
     run_dir = Path(uninterrupted["run_dir"])
     best = run_dir / uninterrupted["best_checkpoint"]
     assert FINGERPRINT_KEY in torch.load(best, weights_only=True)
@@ -53,3 +52,16 @@ def test_evaluate_loads_a_checkpoint_without_its_frozen_backbone(uninterrupted, 
     (summary,) = main([*argv, "--eval-dir", str(tmp_path / "eval")])
     assert summary["samples"] > 0
     assert summary["test/acc_top1"] == pytest.approx(uninterrupted["test/acc_top1"])
+
+
+@pytest.mark.slow
+def test_a_killed_frozen_run_resumes_to_the_uninterrupted_result(
+    frozen_fit, uninterrupted, tmp_path
+):
+    step_checkpoint = killed_and_resumed(frozen_fit, uninterrupted, tmp_path)
+    assert not any(name.startswith("backbone.") for name in step_checkpoint["state_dict"])
+
+
+@pytest.mark.slow
+def test_evaluate_loads_a_checkpoint_without_its_frozen_backbone(uninterrupted, tmp_path):
+    assert_evaluates_as_tested(uninterrupted, tmp_path)

@@ -149,6 +149,10 @@ BAD_VALUES = [
     ("stride", [*QUANV, "--stride", "0"]),
     ("test_fraction", ["--test-fraction", "1"]),
     ("trainable_filter", [*QUANV, "--trainable-filter", "maybe"]),
+    ("train_last_stages", ["--train-last-stages", "two"]),
+    ("train_last_stages", ["--train-last-stages", "3"]),
+    ("train_last_stages", ["--train-last-stages", "1", "--freeze-backbone", "true"]),
+    ("train_last_stages", ["--train-last-stages", "all", "--precompute-features", "true"]),
     ("val_fraction", ["--val-fraction", "-0.5"]),
     ("val_fraction", ["--val-fraction", "0.6", "--test-fraction", "0.5"]),
     (
