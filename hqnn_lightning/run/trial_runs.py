@@ -210,26 +210,30 @@ def finished_trial(run_dir: Path) -> TrialRun:
     return TrialRun(float(results[MONITOR]), run_dir, False)
 
 
-def _has_values(run_dir: Path, values: dict[str, float | int], seed: int) -> bool:
-    """Whether ``run_dir``'s ``config.yaml`` holds ``values`` and ``seed`` (``False`` when it
-    cannot be read: a run killed before it wrote it)."""
+def _saved_options(run_dir: Path) -> dict | None:
+    """``run_dir``'s ``config.yaml`` as a mapping; ``None`` when it cannot be read (a run
+    killed before it wrote it) or is not a mapping."""
     try:
         config = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
     except (OSError, yaml.YAMLError):
-        return False
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def _has_values(run_dir: Path, values: dict[str, float | int], seed: int) -> bool:
+    """Whether ``run_dir``'s ``config.yaml`` holds ``values`` and ``seed`` (``False`` when it
+    cannot be read)."""
+    config = _saved_options(run_dir)
     expected = {**values, "seed": seed}
-    return isinstance(config, dict) and all(config.get(k) == v for k, v in expected.items())
+    return config is not None and all(config.get(k) == v for k, v in expected.items())
 
 
 def tested_when_started(run_dir: Path) -> bool:
     """Whether ``run_dir``'s run tests its best checkpoint, as its ``config.yaml`` says: a
     trial that a search started before trials skipped the test set (its options have no
     ``test``) is continued as it started, since ``--resume`` keeps a run's options."""
-    try:
-        config = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
-    except (OSError, yaml.YAMLError):
-        return False
-    return isinstance(config, dict) and config.get("test", True) is not False
+    config = _saved_options(run_dir)
+    return config is not None and config.get("test", True) is not False
 
 
 def _best_validated(metrics: Path) -> float:
