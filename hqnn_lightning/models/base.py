@@ -247,7 +247,7 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
             ValueError: the fingerprints differ; the message names both sources.
         """
         state = frozen_state.frozen_state(self, self._frozen)
-        frozen_state.put_back(checkpoint, state, self.frozen_fingerprint())
+        frozen_state.put_back(checkpoint, state, self.frozen_fingerprint(state))
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.restore_frozen_state(checkpoint)
