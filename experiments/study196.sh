@@ -23,7 +23,7 @@
 #
 # Environment: ARCH (efficientnet_lite0; efficientnet_lite2 for the second point, at its own
 # 260 px), VARIANTS (true; false leaves the bottleneck variants out), SEEDS ([0,1,2,3,4]),
-# TRIALS (6), EPOCHS (40), JOBS (2 tunings side by side), FT_SEEDS ([0]), FT_EPOCHS (2),
+# TRIALS (6), EPOCHS (40), JOBS (2 processes sharing the tunings), FT_SEEDS ([0]), FT_EPOCHS (2),
 # SPLIT_SEED (0: every seed trains and validates on the val split the search tuned on),
 # STAGES (1), PARTIAL_EPOCHS (10), PYTHON.
 # The second point: ARCH=efficientnet_lite2 VARIANTS=false bash experiments/study196.sh \
@@ -46,7 +46,9 @@ PARTIAL=(--train-last-stages "${STAGES:-1}" --precompute-features true --augment
 SEARCH=(--trials "${TRIALS:-6}" --space lr=1e-3:1e-1:log weight_decay=1e-5:1e-1:log --search-seed 0)
 
 # tune_models EPOCHS OUT SETTINGS...: one short run caches every image's features (or
-# activations) before the tunings of "${tuned[@]}" share them, JOBS at a time.
+# activations); then JOBS processes of experiments/tune.py, each given every model of
+# "${tuned[@]}", share the searches out (each takes the next search no other one works on) and
+# pay the library's import once each rather than once a model.
 tune_models() {
     local epochs=$1 out=$2
     shift 2
@@ -55,34 +57,32 @@ tune_models() {
     "$PYTHON" experiments/run.py --model classical "${DATA[@]}" "$@" --max-epochs 1 \
         --output-dir "$feature_pass"
     rm -rf "$feature_pass"
-    local pids=() model failed=0 pid
-    for model in "${tuned[@]}"; do
-        # shellcheck disable=SC2086  # a model and its options
-        OMP_NUM_THREADS=$threads "$PYTHON" experiments/tune.py "${SEARCH[@]}" -- $model \
-            "${DATA[@]}" "$@" --max-epochs "$epochs" --seeds "${SEEDS:-[0,1,2,3,4]}" \
-            --output-dir "$out" &
+    local pids=() failed=0 pid
+    for _ in $(seq "$JOBS"); do
+        OMP_NUM_THREADS=$threads "$PYTHON" experiments/tune.py "${SEARCH[@]}" \
+            --models "${tuned[@]}" -- "${DATA[@]}" "$@" --max-epochs "$epochs" \
+            --seeds "${SEEDS:-[0,1,2,3,4]}" --output-dir "$out" &
         pids+=($!)
-        while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
     done
     for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
     [ "$failed" = 0 ] || { echo "a tuning failed: see its output above" >&2; exit 1; }
 }
 
 models=(
-    "--model classical"
-    "--model hybrid"
-    "--model hybrid_control"
-    "--model hybrid_separable"
-    "--model hybrid_control_matched"
+    "classical"
+    "hybrid"
+    "hybrid_control"
+    "hybrid_separable"
+    "hybrid_control_matched"
 )
 variants=(
-    "--model hybrid --n-heads 4"
-    "--model hybrid_control --n-heads 4"
-    "--model hybrid --n-qubits 8"
-    "--model hybrid_control --n-qubits 8"
-    "--model hybrid --reupload true --identity-blocks false --q-init normal"
-    "--model hybrid --residual true"
-    "--model hybrid_control --residual true"
+    "hybrid --n-heads 4"
+    "hybrid_control --n-heads 4"
+    "hybrid --n-qubits 8"
+    "hybrid_control --n-qubits 8"
+    "hybrid --reupload true --identity-blocks false --q-init normal"
+    "hybrid --residual true"
+    "hybrid_control --residual true"
 )
 if [ "$PART" = frozen ] || [ "$PART" = all ]; then
     tuned=("${models[@]}")

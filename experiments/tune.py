@@ -18,6 +18,12 @@ trial it left running is marked failed and run again, resuming its run. Several 
 the same search, on one machine or many (an array job), share it: together they run
 ``--trials`` trials, each point once, the points one command would run, and each final seed
 is trained by one of them.
+
+``--models classical hybrid "hybrid --n-qubits 8" -- OPTIONS`` runs one such search per
+model, each with ``OPTIONS`` and then its own, in one process: the library is imported
+once for all of them. Processes started with the same list share its searches out
+(`hqnn_lightning.run.search_queue`): each starts with the first search no other process
+works on.
 """
 
 from __future__ import annotations
@@ -32,26 +38,44 @@ from hqnn_lightning.run.checks import unwritable_directories, unwritable_directo
 from hqnn_lightning.run.final_runs import train_final_runs
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.pruning import PRUNERS
-from hqnn_lightning.run.search_space import option_arguments, parse_space
+from hqnn_lightning.run.search_queue import model_argvs, next_search
+from hqnn_lightning.run.search_space import SearchParameter, option_arguments, parse_space
 from hqnn_lightning.run.tuning import SearchRecordError, tune, tuning_name
 
 
-def main(argv: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Parses ``argv``, tunes, trains the final runs, and returns the search's record
-    (`tune`) and the final runs' results, in seed order."""
+def main(argv: list[str] | None = None) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Parses ``argv``, then tunes and trains the final runs of each search (one, or one per
+    ``--models`` entry, `search_queue`); returns, in the order given, each search's record
+    (`tune`) and its final runs' results, in seed order."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     split = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:split])
     run_argv = argv[split + 1 :]
-    if not run_argv:
+    if not run_argv and not args.models:
         parser.error("give the options of experiments/run.py after --, e.g. -- --model hybrid")
     if args.trials < 1:
         parser.error(f"--trials {args.trials}: give at least 1")
     try:
         space = parse_space(args.space)
+        searches = model_argvs(args.models, run_argv) if args.models else [run_argv]
     except ValueError as error:
         parser.error(str(error))
+    tuning_dirs = [_tuning_dir(parser, args, space, search) for search in searches]
+    done: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    left = list(range(len(searches)))
+    while left:
+        with next_search([tuning_dirs[i] for i in left]) as position:
+            index = left.pop(position)
+            done[index] = _search(parser, args, space, searches[index], tuning_dirs[index])
+    return [done[index] for index in range(len(searches))]
+
+
+def _tuning_dir(
+    parser: ArgumentParser, args: Any, space: list[SearchParameter], run_argv: list[str]
+) -> Path:
+    """The directory of the search of ``run_argv``, checked to be writable; refuses (exit 2)
+    options the runner refuses and ``--test false``."""
     config = build_parser().parse_args(run_argv)
     if not config.test:
         parser.error(
@@ -66,6 +90,18 @@ def main(argv: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, 
     )
     if problem:
         parser.error(problem)
+    return tuning_dir
+
+
+def _search(
+    parser: ArgumentParser,
+    args: Any,
+    space: list[SearchParameter],
+    run_argv: list[str],
+    tuning_dir: Path,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Tunes ``run_argv`` into ``tuning_dir`` and trains its final runs with the chosen
+    values; returns the search's record and the final runs' results."""
     try:
         record = tune(
             run_argv, space, args.trials, tuning_dir, args.search_seed, args.storage, args.pruner
@@ -90,6 +126,15 @@ def _parser() -> ArgumentParser:
     """The options of ``experiments/tune.py`` itself (before ``--``)."""
     parser = ArgumentParser(prog="experiments/tune.py", description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=8, help="runs in the search")
+    parser.add_argument(
+        "--models",
+        type=str,
+        nargs="+",
+        default=[],
+        help='several searches in this process, one per entry "MODEL [OPTIONS]" (e.g. '
+        'classical "hybrid --n-qubits 8"), each with the options after -- and then its own; '
+        "processes given the same list share it out",
+    )
     parser.add_argument(
         "--space",
         type=str,

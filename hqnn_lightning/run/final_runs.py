@@ -5,20 +5,21 @@ meets the same run twice.
 
 Every worker of a search trains the final runs once the search is done; each seed is claimed
 by the lock of its file in the search's directory (``.final-seedS.lock``), held while the seed
-trains: a worker trains the seeds it claims and waits for the others, then reuses their runs,
-so each seed trains once however many workers end the search together."""
+trains. A worker claims one seed at a time, the first free one, so workers that end the search
+together share its seeds; then it waits for the seeds the others still train and reuses their
+runs, so each seed trains once however many workers there are."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from hqnn_lightning.experiment.options import renamed
+from hqnn_lightning.report import group_runs, load_run, summary_table
 from hqnn_lightning.report.runs import experiment_key
 from hqnn_lightning.run.cli import main as run_main
 from hqnn_lightning.run.lock import try_lock, waiting_lock
@@ -48,24 +49,22 @@ def train_final_runs(argv: Sequence[str], claims: Path | None = None) -> list[di
     if claims is None:
         results = _train_seeds(argv, config, seeds)
         return [results[seed] for seed in seeds]
-    with ExitStack() as held:
-        claimed = [seed for seed in seeds if _claim(held, claims, seed)]
-        results = _train_seeds(argv, config, claimed)
-    waited = [seed for seed in seeds if seed not in claimed]
+    results = _train_seeds(argv, config, seeds, train=False)
+    for seed in seeds:
+        if seed not in results:
+            claim = try_lock(_claim_path(claims, seed))
+            if claim is not None:
+                with claim:
+                    results.update(_train_seeds(argv, config, [seed], quiet=True))
+    waited = [seed for seed in seeds if seed not in results]
     if waited:
         print(f"Waiting for another worker of this search to train seed(s) {waited}")
     for seed in waited:
         with waiting_lock(_claim_path(claims, seed)):
-            results.update(_train_seeds(argv, config, [seed]))
+            results.update(_train_seeds(argv, config, [seed], quiet=True))
+    if len(seeds) > 1 and len(results) == len(seeds):
+        print(summary_table(group_runs([load_run(results[seed]["run_dir"]) for seed in seeds])))
     return [results[seed] for seed in seeds]
-
-
-def _claim(held: ExitStack, claims: Path, seed: int) -> bool:
-    """Whether this process holds ``seed``'s lock, until ``held`` closes."""
-    file = try_lock(_claim_path(claims, seed))
-    if file is not None:
-        held.enter_context(file)
-    return file is not None
 
 
 def _claim_path(claims: Path, seed: int) -> Path:
@@ -73,17 +72,19 @@ def _claim_path(claims: Path, seed: int) -> Path:
 
 
 def _train_seeds(
-    argv: Sequence[str], config: Any, seeds: Sequence[int]
+    argv: Sequence[str], config: Any, seeds: Sequence[int], train: bool = True, quiet: bool = False
 ) -> dict[int, dict[str, Any]]:
-    """The results of ``seeds``: reused from the runs that finished, else trained."""
+    """The results of ``seeds``: reused from the runs that finished, else (with ``train``)
+    trained. Says which it reuses, which unfinished runs it leaves, and what it trains, unless
+    ``quiet``."""
     if not seeds:
         return {}
     done, unfinished = earlier_runs(config.output_dir, config_dict(config), seeds)
     results = {seed: json.loads((run / RESULTS_FILE).read_text()) for seed, run in done.items()}
     left = [seed for seed in seeds if seed not in done]
-    if done or unfinished:
+    if (done or unfinished) and not quiet:
         print(_earlier_runs_line(seeds, done, unfinished, left))
-    if left:
+    if left and train:
         again = ["--seeds", json.dumps(left)] if config.seeds else []
         for result in run_main([*argv, *again]):
             results[result["seed"]] = result

@@ -270,11 +270,11 @@ def test_a_read_only_output_directory_is_refused_before_the_search(
 def test_the_same_command_again_reuses_the_final_runs_that_finished(tmp_path, capsys) -> None:
     argv = ["--trials", "1", "--space", "lr=1e-3:1e-1:log", "--", *TINY]
     argv += ["--output-dir", str(tmp_path), "--seeds", "[1,2]"]
-    _, finals = tune_main(argv)
+    [(_, finals)] = tune_main(argv)
     first, second = (Path(results["run_dir"]) for results in finals)
     (second / "results.json").unlink()  # stopped during the final run of seed 2
     capsys.readouterr()
-    _, again = tune_main(argv)
+    [(_, again)] = tune_main(argv)
     assert (
         f"Reusing the finished final run(s) of this search (seed 1: {first}); leaving the "
         "unfinished final run(s) as they are, which the report does not count "

@@ -139,7 +139,7 @@ def test_kill_9_in_a_trial_then_the_same_command_gives_the_unstopped_values(
         timeout=300,
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    record, _ = tune_main(argv)
+    [(record, _)] = tune_main(argv)
     out = capsys.readouterr().out
     assert "1 of 2 trials finished before this command" in out
     assert "trial1, left running by a process that ended, marked failed and run again" in out

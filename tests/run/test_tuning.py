@@ -120,7 +120,7 @@ def test_a_trial_skips_the_test_set_and_only_the_final_runs_are_tested(
 
     monkeypatch.setattr(ImageClassificationDataModule, "test_dataloader", recorded)
     run_options = ["--model", "classical_tiny", *TINY, "--output-dir", str(tmp_path)]
-    record, (final,) = tune_main(
+    [(record, (final,))] = tune_main(
         ["--trials", "1", "--space", "lr=1e-4:3e-2:log", "--", *run_options]
     )
 
@@ -211,7 +211,7 @@ def test_tune_then_train_the_final_runs_with_the_chosen_values(
     monkeypatch.setattr(logging.getLogger("optuna"), "handlers", [handler])
     run_options = ["--model", "classical_tiny", *TINY, "--output-dir", str(tmp_path)]
     argv = ["--trials", "2", "--space", "lr=1e-4:3e-2:log", "--", *run_options, "--seeds", "[1,2]"]
-    record, finals = tune_main(argv)
+    [(record, finals)] = tune_main(argv)
     chosen = record["best"]["params"]["lr"]
     assert [results["seed"] for results in finals] == [1, 2]
     for results in finals:
@@ -227,7 +227,7 @@ def test_tune_then_train_the_final_runs_with_the_chosen_values(
     assert [entry.levelno for entry in optuna_records] == []  # its line per trial: silenced
     assert optuna.logging.get_verbosity() == optuna.logging.INFO  # and restored
 
-    again, _ = tune_main([*argv[:-1], "[3]"])  # the same search, other final seeds: reused
+    [(again, _)] = tune_main([*argv[:-1], "[3]"])  # the same search, other final seeds: reused
     assert again == record and len(list((tuning_dir / "trials").iterdir())) == 2
 
 
