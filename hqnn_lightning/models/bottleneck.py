@@ -13,19 +13,26 @@ from hqnn_lightning.models.stages import TrainLastStages
 
 
 class BottleneckClassifier(BackboneClassifier):
-    """Backbone -> ``Linear(F, n_heads * n_qubits)`` -> ``tanh * pi / 2`` -> bottleneck layer
-    -> ``Linear(n_heads * n_outputs, num_classes)``, plus, with ``residual``, a linear shortcut
-    from the backbone features to the logits.
+    """Backbone -> projection ``(B, F) -> (B, n_heads * n_qubits)`` -> ``tanh * angle_scale``
+    -> bottleneck layer -> ``Linear(n_heads * n_outputs, num_classes)``, plus, with
+    ``residual``, a linear shortcut from the backbone features to the logits.
 
+    The projection is ``Linear(F, n_heads * n_qubits)``, or with ``projection_hidden=h``
+    ``Linear(F, h) -> ReLU -> Linear(h, n_heads * n_qubits)`` (the study's code: ``h = 128``).
     Subclasses build the bottleneck layer and return it from `bottleneck_layer`: a map
-    ``(B, n_heads * n_qubits)`` of angles in ``(-pi/2, pi/2)`` to ``(B, n_heads * n_outputs)``
-    values in ``[-1, 1]``.
+    ``(B, n_heads * n_qubits)`` of angles in ``(-angle_scale, angle_scale)`` to
+    ``(B, n_heads * n_outputs)`` values in ``[-1, 1]``.
 
     Args:
         num_classes: Number of classes.
         n_qubits: Inputs of one head of the bottleneck.
         n_outputs: Outputs of one head of the bottleneck; ``None`` for ``n_qubits``.
         n_heads: Heads side by side, each on its own slice of the projection.
+        projection_hidden: Width of the projection's hidden layer (``Linear(F, h)``, ReLU,
+            ``Linear(h, n)``, as the study's code has it with 128); ``None`` or 0 for one
+            ``Linear(F, n)``.
+        angle_scale: The angles are ``tanh(projection) * angle_scale``, radians: ``pi / 2``
+            (the library's) or ``pi`` (the study's code).
         residual: A linear path from the backbone features to the logits.
         arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model.
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path.
@@ -41,7 +48,8 @@ class BottleneckClassifier(BackboneClassifier):
         q_lr: Learning rate of the quantum modules' weights; ``None`` uses ``lr``.
 
     Raises:
-        ValueError: ``n_heads``, ``n_qubits`` or ``n_outputs`` below 1, or
+        ValueError: ``n_heads``, ``n_qubits`` or ``n_outputs`` below 1, a negative
+            ``projection_hidden``, an ``angle_scale`` that is not positive, or
             ``precompute_features`` without a frozen part, or a ``train_last_stages`` that
             does not fit (see `BackboneClassifier`).
     """
@@ -52,6 +60,8 @@ class BottleneckClassifier(BackboneClassifier):
         n_qubits: int = 6,
         n_outputs: int | None = None,
         n_heads: int = 1,
+        projection_hidden: int | None = None,
+        angle_scale: float = math.pi / 2,
         residual: bool = False,
         arch: str = "resnet50",
         backbone_weights: str = "none",
@@ -72,6 +82,7 @@ class BottleneckClassifier(BackboneClassifier):
         }.items():
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
+        check_head_options(projection_hidden, angle_scale)
         super().__init__(
             num_classes=num_classes,
             arch=arch,
@@ -86,7 +97,8 @@ class BottleneckClassifier(BackboneClassifier):
             q_lr=q_lr,
         )
         num_features = self.num_features
-        self.projection = nn.Linear(num_features, n_heads * n_qubits)
+        self.projection = make_projection(num_features, projection_hidden, n_heads * n_qubits)
+        self.angle_scale = angle_scale
         self.classifier = nn.Linear(n_heads * n_outputs, num_classes)
         self.shortcut = nn.Linear(num_features, num_classes) if residual else None
 
@@ -112,9 +124,36 @@ class BottleneckClassifier(BackboneClassifier):
 
     def classify_features(self, features: torch.Tensor) -> torch.Tensor:
         """Backbone features ``(B, F) -> (B, num_classes)`` logits."""
-        angles = torch.tanh(self.projection(features)) * (math.pi / 2)
+        angles = torch.tanh(self.projection(features)) * self.angle_scale
         logits = self.classifier(self.bottleneck_layer()(angles))
         return logits if self.shortcut is None else logits + self.shortcut(features)
+
+
+def check_head_options(projection_hidden: int | None, angle_scale: float) -> None:
+    """Refuses, in one line naming the option, a negative ``projection_hidden`` or an
+    ``angle_scale`` that is not a positive number of radians.
+
+    Raises:
+        ValueError: either is out of range.
+    """
+    if projection_hidden is not None and projection_hidden < 0:
+        raise ValueError(
+            f"projection_hidden must be a positive width, or 0 for one Linear layer, got "
+            f"{projection_hidden}"
+        )
+    if not angle_scale > 0:
+        raise ValueError(
+            f"angle_scale must be a positive number of radians (pi / 2 the library's, pi the "
+            f"study's), got {angle_scale}"
+        )
+
+
+def make_projection(num_features: int, hidden: int | None, width: int) -> nn.Module:
+    """``(B, num_features) -> (B, width)``: ``Linear(num_features, width)`` when ``hidden`` is
+    ``None`` or 0, else ``Linear(num_features, hidden) -> ReLU -> Linear(hidden, width)``."""
+    if not hidden:
+        return nn.Linear(num_features, width)
+    return nn.Sequential(nn.Linear(num_features, hidden), nn.ReLU(), nn.Linear(hidden, width))
 
 
 class SideBySide(nn.ModuleList):

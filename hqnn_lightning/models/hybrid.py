@@ -53,25 +53,64 @@ HYBRID_CIRCUIT_PARAMETERS = circuit_parameters(6, 3)
 identity blocks) their mirror, 108."""
 
 
+STUDY_HEAD: dict[str, Any] = {"n_qubits": 6, "projection_hidden": 128, "angle_scale": math.pi}
+"""The head of the study's code, shared by `hybrid_study` and its controls: backbone features
+-> ``Linear(F, 128)`` -> ReLU -> ``Linear(128, 6)`` -> ``tanh * pi``."""
+
+STUDY_CIRCUIT: dict[str, Any] = {
+    "q_depth": 2,
+    "entangler": "strong",
+    "encoding": "rx",
+    "identity_blocks": False,
+    "readout": "z",
+    "q_init": "uniform",
+}
+"""The circuit of the study's code: PennyLane's ``AngleEmbedding`` (its default rotation, RX),
+two ``StronglyEntanglingLayers`` with weights uniform in ``[0, 2 pi)`` (``TorchLayer``'s
+default), ``<Z>`` of every wire; no Hadamard, no identity blocks."""
+
+STUDY_TINY: dict[str, Any] = {"arch": "small_cnn", "n_qubits": 2, "projection_hidden": 8}
+"""The ``*_tiny`` variants' changes to the study's model, for tests."""
+
+
 @MODELS.register("hybrid", control=("hybrid_control", "hybrid_separable", "hybrid_control_matched"))
 @MODELS.register("hybrid_separable", entangler="separable")
 @MODELS.register("hybrid_tiny", arch="small_cnn", n_qubits=2, q_depth=2)
 @MODELS.register(
     "hybrid_separable_tiny", arch="small_cnn", n_qubits=2, q_depth=2, entangler="separable"
 )
+@MODELS.register(
+    "hybrid_study",
+    control=("hybrid_study_control", "hybrid_study_separable"),
+    **STUDY_HEAD,
+    **STUDY_CIRCUIT,
+)
+@MODELS.register(
+    "hybrid_study_separable", **STUDY_HEAD, **(STUDY_CIRCUIT | {"entangler": "separable"})
+)
+@MODELS.register("hybrid_study_tiny", **(STUDY_HEAD | STUDY_TINY), **STUDY_CIRCUIT)
+@MODELS.register(
+    "hybrid_study_separable_tiny",
+    **(STUDY_HEAD | STUDY_TINY),
+    **(STUDY_CIRCUIT | {"entangler": "separable"}),
+)
 class HybridVQC(BottleneckClassifier):
     """The study's hybrid: features -> ``n_qubits`` angles -> circuit -> classes.
 
     ``(B, C, H, W)`` images go through the backbone to ``(B, F)`` features (``F = 2048`` for
-    ResNet-50), a linear projection to ``(B, n_qubits)``, ``tanh(.) * pi / 2`` to angles in
-    ``(-pi/2, pi/2)``, the circuit to ``(B, n_outputs)`` expectation values in ``[-1, 1]``,
-    and a linear layer to ``(B, num_classes)`` logits. The ``F -> n_qubits`` projection is the
-    bottleneck the study blamed for the hybrid's collapse; ``n_heads`` circuits side by side,
-    data re-uploading (``reupload``) and a ``residual`` classical path are ways around it.
+    ResNet-50), a linear projection to ``(B, n_qubits)`` (with a hidden layer of width
+    ``projection_hidden``, if given), ``tanh(.) * angle_scale`` to angles in
+    ``(-angle_scale, angle_scale)`` (default ``pi / 2``), the circuit to ``(B, n_outputs)``
+    expectation values in ``[-1, 1]``, and a linear layer to ``(B, num_classes)`` logits. The
+    ``F -> n_qubits`` projection is the bottleneck the study blamed for the hybrid's collapse;
+    ``n_heads`` circuits side by side, data re-uploading (``reupload``) and a ``residual``
+    classical path are ways around it.
     ``encoding``, ``identity_blocks`` and ``q_init`` decide whether it trains at all
     (``docs/trainability.md``). Registered as ``hybrid``, and as ``hybrid_separable``
-    (``entangler="separable"``: the same rotations without any two-qubit gate), one of its two
-    controls with `HybridControl`.
+    (``entangler="separable"``: the same rotations without any two-qubit gate), one of its
+    controls with `HybridControl`; and as ``hybrid_study``, the model of the study's code
+    (`STUDY_HEAD`, `STUDY_CIRCUIT`), whose controls are ``hybrid_study_separable`` and
+    ``hybrid_study_control``.
 
     The circuit is the library's `VariationalClassifierCircuit` built from ``n_qubits``,
     ``q_depth``, ``entangler``, ``encoding``, ``reupload`` and ``identity_blocks``, or, from
@@ -118,6 +157,11 @@ class HybridVQC(BottleneckClassifier):
             on ``qiskit.aer``, ``{"device_arn": ...}`` on ``braket.aws.qubit``; see
             ``docs/devices.md``).
         n_heads: Independent circuits side by side, each on its own ``n_qubits`` angles.
+        projection_hidden: Width of a hidden layer in the projection: ``Linear(F, h)``, ReLU,
+            ``Linear(h, n_heads * n_qubits)`` (the study's code: 128); ``None`` or 0 for one
+            ``Linear``.
+        angle_scale: The circuit's input angles are ``tanh(projection) * angle_scale``,
+            radians: ``pi / 2`` (the library's) or ``pi`` (the study's code).
         residual: A linear path from the backbone features to the logits, around the circuit.
         arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model
             (``efficientnet_lite0``).
@@ -164,6 +208,8 @@ class HybridVQC(BottleneckClassifier):
         q_diff_method: str | None = None,
         q_device_options: dict[str, Any] | None = None,
         n_heads: int = 1,
+        projection_hidden: int | None = None,
+        angle_scale: float = math.pi / 2,
         residual: bool = False,
         arch: str = "resnet50",
         backbone_weights: str = "none",
@@ -185,6 +231,8 @@ class HybridVQC(BottleneckClassifier):
             n_qubits=built.n_qubits,
             n_outputs=built.n_outputs,
             n_heads=n_heads,
+            projection_hidden=projection_hidden,
+            angle_scale=angle_scale,
             residual=residual,
             arch=arch,
             backbone_weights=backbone_weights,

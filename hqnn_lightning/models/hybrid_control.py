@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 from torch import nn
 
 from hqnn_lightning.models.bottleneck import BottleneckClassifier, SideBySide
-from hqnn_lightning.models.hybrid import HYBRID_CIRCUIT_PARAMETERS, circuit_parameters
+from hqnn_lightning.models.hybrid import (
+    HYBRID_CIRCUIT_PARAMETERS,
+    STUDY_HEAD,
+    STUDY_TINY,
+    circuit_parameters,
+)
 from hqnn_lightning.models.registry import MODELS
 from hqnn_lightning.models.stages import TrainLastStages
 
@@ -25,6 +32,8 @@ def matched_hidden_width(width: int, parameters: int) -> int:
     n_qubits=2,
     bottleneck_parameters=circuit_parameters(2, 2),  # hybrid_tiny's circuit
 )
+@MODELS.register("hybrid_study_control", **STUDY_HEAD)
+@MODELS.register("hybrid_study_control_tiny", **(STUDY_HEAD | STUDY_TINY))
 class HybridControl(BottleneckClassifier):
     """`HybridVQC` with each circuit replaced by ``tanh(Linear(n_qubits, n_qubits))``, or, with
     ``bottleneck_parameters``, by a classical layer with as many trainable parameters as a
@@ -35,7 +44,9 @@ class HybridControl(BottleneckClassifier):
     values. ``n_qubits`` is the width of each head, named as the hybrid's so that the same
     options build both. Registered as ``hybrid_control`` (same width: 42 parameters per 6-wide
     head against the default circuit's 108) and ``hybrid_control_matched`` (same width and
-    about the same parameters: ``tanh(Linear(8, 6)(tanh(Linear(6, 8))))``, 110).
+    about the same parameters: ``tanh(Linear(8, 6)(tanh(Linear(6, 8))))``, 110), and as
+    ``hybrid_study_control``: ``tanh(Linear(6, 6))`` after the study's head (`STUDY_HEAD`),
+    `hybrid_study`'s control.
 
     Args:
         num_classes: Number of classes.
@@ -45,6 +56,11 @@ class HybridControl(BottleneckClassifier):
             ``tanh(Linear(h, n_qubits)(tanh(Linear(n_qubits, h))))``, ``h`` from
             `matched_hidden_width`.
         n_heads: Heads side by side.
+        projection_hidden: Width of a hidden layer in the projection (``Linear(F, h)``, ReLU,
+            ``Linear(h, n_heads * n_qubits)``; the study's code: 128); ``None`` or 0 for one
+            ``Linear``.
+        angle_scale: The control's inputs are ``tanh(projection) * angle_scale``, radians, as
+            the hybrid's angles: ``pi / 2`` (the library's) or ``pi`` (the study's code).
         residual: A linear path from the backbone features to the logits.
         arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model
             (``efficientnet_lite0``).
@@ -73,6 +89,8 @@ class HybridControl(BottleneckClassifier):
         n_qubits: int = 6,
         bottleneck_parameters: int | None = None,
         n_heads: int = 1,
+        projection_hidden: int | None = None,
+        angle_scale: float = math.pi / 2,
         residual: bool = False,
         arch: str = "resnet50",
         backbone_weights: str = "none",
@@ -92,6 +110,8 @@ class HybridControl(BottleneckClassifier):
             num_classes=num_classes,
             n_qubits=n_qubits,
             n_heads=n_heads,
+            projection_hidden=projection_hidden,
+            angle_scale=angle_scale,
             residual=residual,
             arch=arch,
             backbone_weights=backbone_weights,
