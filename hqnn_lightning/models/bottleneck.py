@@ -49,7 +49,7 @@ class BottleneckClassifier(BackboneClassifier):
 
     Raises:
         ValueError: ``n_heads``, ``n_qubits`` or ``n_outputs`` below 1, a negative
-            ``projection_hidden``, an ``angle_scale`` that is not positive, or
+            ``projection_hidden``, an ``angle_scale`` that is not positive and finite, or
             ``precompute_features`` without a frozen part, or a ``train_last_stages`` that
             does not fit (see `BackboneClassifier`).
     """
@@ -131,7 +131,7 @@ class BottleneckClassifier(BackboneClassifier):
 
 def check_head_options(projection_hidden: int | None, angle_scale: float) -> None:
     """Refuses, in one line naming the option, a negative ``projection_hidden`` or an
-    ``angle_scale`` that is not a positive number of radians.
+    ``angle_scale`` that is not a positive, finite number of radians.
 
     Raises:
         ValueError: either is out of range.
@@ -141,10 +141,10 @@ def check_head_options(projection_hidden: int | None, angle_scale: float) -> Non
             f"projection_hidden must be a positive width, or 0 for one Linear layer, got "
             f"{projection_hidden}"
         )
-    if not angle_scale > 0:
+    if not (math.isfinite(angle_scale) and angle_scale > 0):
         raise ValueError(
-            f"angle_scale must be a positive number of radians (pi / 2 the library's, pi the "
-            f"study's), got {angle_scale}"
+            f"angle_scale must be a positive, finite number of radians (pi / 2 the library's, "
+            f"pi the study's), got {angle_scale}"
         )
 
 

@@ -20,6 +20,9 @@ TINY = (
     "hybrid_control_tiny",
     "hybrid_control_matched_tiny",
     "hybrid_separable_tiny",
+    "hybrid_study_tiny",
+    "hybrid_study_control_tiny",
+    "hybrid_study_separable_tiny",
     "quanv_tiny",
     "quanv_control_tiny",
 )
@@ -39,6 +42,7 @@ class TestRegistry:
         full.add("hybrid_control_matched")
         full.add("quanv_control")
         full.add("quanv_control_trainable")
+        full |= {"hybrid_study", "hybrid_study_control", "hybrid_study_separable"}
         assert set(MODELS.names()) == full | set(TINY)
 
     @pytest.mark.parametrize(
