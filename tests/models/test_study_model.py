@@ -178,8 +178,10 @@ def test_the_runner_trains_hybrid_study_on_digits(tmp_path: Path) -> None:
     (results,) = main(argv)
     assert results["epochs"] == 1 and 0 <= results["test/acc_top1"] <= 1
     (config,) = tmp_path.glob("*/config.yaml")
-    checkpoint = torch.load(next(tmp_path.glob("*/checkpoints/*.ckpt")), weights_only=False)
-    hparams = checkpoint["hyper_parameters"]
+    path = next(tmp_path.glob("*/checkpoints/*.ckpt"))
+    hparams = torch.load(path, weights_only=False)["hyper_parameters"]
     assert hparams["projection_hidden"] == 128 and hparams["angle_scale"] == math.pi
     assert hparams["encoding"] == "rx" and hparams["identity_blocks"] is False
+    restored = HybridVQC.load_from_checkpoint(path)
+    assert isinstance(restored.projection, nn.Sequential) and restored.angle_scale == math.pi
     assert "model: hybrid_study" in config.read_text()
