@@ -4,12 +4,15 @@ epochs ends where the uninterrupted one does."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 from types import SimpleNamespace
 
 import lightning as L
 import pytest
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch.utils.data import DataLoader, TensorDataset
 
 from hqnn_lightning.run import last_checkpoint
@@ -43,13 +46,20 @@ class Regression(L.LightningModule):
 class Clock(L.Callback):
     """A wall clock that advances `SECONDS_PER_EPOCH` at each epoch's start, and records the
     epochs after which a checkpoint is saved; optionally stops the fit after ``stop_after``
-    (``should_stop``, as early stopping does) or fails at the start of ``fail_at``, as a
-    process killed there would leave its files."""
+    (``should_stop``, as early stopping does), sends this process SIGTERM at the end of
+    ``sigterm_at`` (as a scheduler does during an epoch's validation) or fails at the start of
+    ``fail_at``, as a process killed there would leave its files."""
 
-    def __init__(self, stop_after: int | None = None, fail_at: int | None = None) -> None:
+    def __init__(
+        self,
+        stop_after: int | None = None,
+        sigterm_at: int | None = None,
+        fail_at: int | None = None,
+    ) -> None:
         self.now = 0.0
         self.saved_after: list[int] = []
         self.stop_after = stop_after
+        self.sigterm_at = sigterm_at
         self.fail_at = fail_at
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -60,6 +70,8 @@ class Clock(L.Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.current_epoch == self.stop_after:
             trainer.should_stop = True
+        if trainer.current_epoch == self.sigterm_at:
+            os.kill(os.getpid(), signal.SIGTERM)  # Lightning's handler records it
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint):
         self.saved_after.append(trainer.current_epoch)
@@ -108,6 +120,14 @@ def test_last_ckpt_is_written_once_the_interval_passed_and_after_the_last_epoch(
     last = torch.load(tmp_path / "last.ckpt", weights_only=True)
     assert last["epoch"] == saved_after[-1]
     assert last["global_step"] == 3 * (saved_after[-1] + 1)  # 3 batches an epoch
+
+
+def test_a_sigterm_at_an_epoch_end_writes_that_epoch_whatever_the_interval(tmp_path, monkeypatch):
+    clock = Clock(sigterm_at=1)
+    with pytest.raises(SIGTERMException):
+        fit(tmp_path, clock, 100.0, monkeypatch)
+    assert clock.saved_after == [1]
+    assert torch.load(tmp_path / "last.ckpt", weights_only=True)["epoch"] == 1
 
 
 def test_a_fit_killed_after_skipped_epochs_resumes_to_the_uninterrupted_weights(
