@@ -28,8 +28,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader, TensorDataset
 
 from hqnn_lightning.models.hybrid import HybridVQC
-from hqnn_lightning.run.callbacks import EpochCheckpoint
 from hqnn_lightning.run.checkpoint_io import AtomicCheckpointIO
+from hqnn_lightning.run.last_checkpoint import EpochCheckpoint
 
 CLASSES = 196
 FEATURES = 1280

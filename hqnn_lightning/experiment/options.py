@@ -206,6 +206,16 @@ RUNNER_OPTIONS = (
         machine=True,
     ),
     RunnerOption(
+        "checkpoint_interval",
+        float,
+        10.0,
+        "seconds at least between two end-of-epoch updates of checkpoints/last.ckpt (for "
+        "--resume); 0: after every epoch. The epoch that ends the fit is always saved; a kill "
+        "without SIGTERM loses at most this plus an epoch",
+        experiment=False,
+        machine=True,
+    ),
+    RunnerOption(
         "accelerator",
         str,
         "auto",

@@ -1,4 +1,5 @@
-"""Lightning callbacks of the library."""
+"""Lightning callbacks of the library; those that write ``last.ckpt`` are in
+`hqnn_lightning.run.last_checkpoint`."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
-from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from hqnn_lightning.report import PREDICTIONS_FILE, plot_confusion_matrix, write_predictions
 from hqnn_lightning.utils.files import atomic_write
@@ -191,81 +190,6 @@ class CSVMetricsCheckpoint(L.Callback):
             return
         self.logger.experiment.metrics = [dict(row) for row in state["rows"]]
         self.logger.save()
-
-
-class StepCheckpoint(ModelCheckpoint):
-    """Updates ``last.ckpt`` in ``dirpath`` every ``every_n_train_steps`` training steps, so
-    that a run killed in the middle of an epoch loses at most that many steps.
-
-    It skips an epoch's last batch: the end-of-epoch checkpoint follows right after the
-    validation, and Lightning (2.6) resumes a checkpoint of an epoch's last batch at the next
-    epoch, skipping that epoch's validation and end.
-    """
-
-    def __init__(self, dirpath: str | Path, every_n_train_steps: int) -> None:
-        super().__init__(
-            dirpath=dirpath,
-            every_n_train_steps=every_n_train_steps,
-            save_top_k=0,
-            save_last=True,
-            enable_version_counter=False,
-        )
-
-    def on_train_batch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-    ) -> None:
-        if not trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
-            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-
-
-class EpochCheckpoint(ModelCheckpoint):
-    """Writes ``last.ckpt`` in ``dirpath`` after every epoch's validation, whatever the metric.
-
-    ``ModelCheckpoint(monitor=..., save_last=True)`` no longer does that: since Lightning 2.6
-    it rewrites ``last.ckpt`` only at a step where it saved a top-k checkpoint, so a run whose
-    best epoch came early would resume from that epoch. This is a second callback beside the
-    best-model one, with no monitor and one file, named ``last``.
-    """
-
-    def __init__(self, dirpath: str | Path) -> None:
-        super().__init__(
-            dirpath=dirpath,
-            filename=self.CHECKPOINT_NAME_LAST,
-            monitor=None,
-            save_top_k=1,
-            enable_version_counter=False,
-        )
-
-
-class SigtermCheckpoint(L.Callback):
-    """Writes ``last.ckpt`` in ``dirpath`` when SIGTERM (a scheduler's preemption or time
-    limit) stops the fit in the middle of an epoch, so that the run resumes from the batch it
-    stopped at rather than from its last epoch or step checkpoint.
-
-    Lightning stops a fit on SIGTERM after the current batch, at the point where
-    `StepCheckpoint` writes its checkpoints; at an epoch's last batch, or in a validation, it
-    stops after the epoch's end, whose checkpoint `EpochCheckpoint` has written already.
-    """
-
-    def __init__(self, dirpath: str | Path) -> None:
-        self.path = Path(dirpath) / f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}.ckpt"
-
-    def on_exception(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
-    ) -> None:
-        batches = trainer.fit_loop.epoch_loop.batch_progress
-        if (
-            isinstance(exception, SIGTERMException)
-            and trainer.training
-            and not trainer.sanity_checking
-            and not batches.is_last_batch
-        ):
-            trainer.save_checkpoint(self.path)
 
 
 class RelocatedCheckpointPaths(L.Callback):

@@ -53,6 +53,7 @@ def out_of_range(config: Namespace) -> str | None:
         "max_epochs": (1, ""),
         "num_nodes": (1, ""),
         "checkpoint_every_n_steps": (1, ""),
+        "checkpoint_interval": (0, " (0: after every epoch)"),
         "max_retries": (0, " (0: no retry)"),
         "accumulate_grad_batches": (1, ""),
         "batch_size": (1, ""),

@@ -19,18 +19,16 @@ from hqnn_lightning.run.callbacks import (
     AugmentationFigure,
     ConfusionMatrixFigure,
     CSVMetricsCheckpoint,
-    EpochCheckpoint,
     EpochTimer,
     RelocatedCheckpointPaths,
     RngStateCheckpoint,
     SaveTestPredictions,
-    SigtermCheckpoint,
-    StepCheckpoint,
     StopOnNonFiniteLoss,
 )
 from hqnn_lightning.run.checkpoint_io import AtomicCheckpointIO
 from hqnn_lightning.run.dataset_record import write_dataset_record
 from hqnn_lightning.run.distributed import RUN_DIR_VARIABLE, is_global_zero, run_directory
+from hqnn_lightning.run.last_checkpoint import EpochCheckpoint, SigtermCheckpoint, StepCheckpoint
 from hqnn_lightning.run.lock import run_directory_lock
 from hqnn_lightning.run.loggers import create_logger
 from hqnn_lightning.run.options import build_parser
@@ -155,7 +153,7 @@ def _callbacks(
         StopOnNonFiniteLoss(),
         RngStateCheckpoint(),
         CSVMetricsCheckpoint(csv_logger),
-        EpochCheckpoint(checkpoints),
+        EpochCheckpoint(checkpoints, config.checkpoint_interval),
         SigtermCheckpoint(checkpoints),
         AugmentationFigure(run_dir),
         *([ConfusionMatrixFigure(run_dir), SaveTestPredictions(run_dir)] if config.test else []),

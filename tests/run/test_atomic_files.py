@@ -87,7 +87,8 @@ def test_a_full_disk_keeps_the_last_checkpoint_and_ends_with_one_line_then_resum
         return save(obj, file, *args, **kwargs)
 
     monkeypatch.setattr(torch, "save", disk_fills_during_the_second_last_ckpt)
-    argv = [*TINY_RUN, "--max-epochs", "2", "--output-dir", str(tmp_path)]
+    argv = [*TINY_RUN, "--max-epochs", "2", "--checkpoint-interval", "0"]
+    argv += ["--output-dir", str(tmp_path)]
     with pytest.raises(SystemExit) as exit_info:
         run_main(argv)
     assert exit_info.value.code == 1

@@ -376,6 +376,10 @@ def test_a_repeated_seed_is_refused_before_any_run(tmp_path, capsys):
         (["--max-epochs", "0"], "--max-epochs 0: give at least 1"),
         (["--max-epochs", "-3"], "--max-epochs -3: give at least 1"),
         (["--checkpoint-every-n-steps", "0"], "--checkpoint-every-n-steps 0: give at least 1"),
+        (
+            ["--checkpoint-interval", "-5"],
+            "--checkpoint-interval -5.0: give at least 0 (0: after every epoch)",
+        ),
         (["--num-nodes", "0"], "--num-nodes 0: give at least 1"),
         (["--lr", "-0.01"], "--lr -0.01: a learning rate must be above 0"),
         (["--q-lr", "0"], "--q-lr 0.0: a learning rate must be above 0"),

@@ -80,6 +80,8 @@ BAD_VALUES = [
     ("output_dir", ["--output-dir", f"{FILE}/runs"]),
     ("resume", ["--resume", FILE]),
     ("checkpoint_every_n_steps", ["--checkpoint-every-n-steps", "0"]),
+    ("checkpoint_interval", ["--checkpoint-interval", "-1"]),
+    ("checkpoint_interval", ["--checkpoint-interval", "inf"]),
     ("accelerator", ["--accelerator", "warp"]),
     ("devices", ["--devices", "0"]),
     ("devices", ["--devices", "-2"]),

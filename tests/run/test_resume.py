@@ -25,7 +25,8 @@ from hqnn_lightning.run.resume import Resumption, find_resumption, resumed_confi
 from hqnn_lightning.run.seeds import SIGTERM_EXIT_CODE
 from tests.run.test_signals import run_until_sigterm
 
-# Digits has 20 training batches of 64 per epoch; checkpoints every 7 steps and at epoch ends.
+# Digits has 20 training batches of 64 per epoch; checkpoints every 7 steps and at every
+# epoch's end (--checkpoint-interval 0).
 MID_EPOCH = 28  # epoch 1, batch 8: resumes from the step checkpoint of step 28
 EPOCH_START = 40  # epoch 2, batch 0: resumes from the end-of-epoch checkpoint of epoch 1
 TINY_FIT = [
@@ -41,6 +42,8 @@ TINY_FIT = [
     "5",
     "--checkpoint-every-n-steps",
     "7",
+    "--checkpoint-interval",
+    "0",
 ]
 
 # Runs the CLI with a callback that, once the checkpoint of a given step is written, says so
@@ -156,6 +159,19 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(
     assert_same_as_uninterrupted(resumed, killed_dir, uninterrupted)
     environment = json.loads((killed_dir / "environment.json").read_text())
     assert environment["resumed"][0]["checkpoint"].endswith("last.ckpt")
+
+
+@pytest.mark.slow
+def test_a_run_whose_epoch_ends_the_interval_skipped_resumes_to_the_uninterrupted_result(
+    uninterrupted, tmp_path
+):
+    argv = [*TINY_FIT, "--checkpoint-interval", "1e6", "--output-dir", str(tmp_path / "killed")]
+    killed_dir, _ = kill_after(EPOCH_START, argv, tmp_path)
+    last = torch.load(killed_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 35  # the last step checkpoint: epoch 1's end was not written
+
+    (resumed,) = main([*argv, "--resume", "last"])
+    assert_same_as_uninterrupted(resumed, killed_dir, uninterrupted)
 
 
 @pytest.mark.slow

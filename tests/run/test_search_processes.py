@@ -128,7 +128,7 @@ main(sys.argv[2:])
 def test_kill_9_in_a_trial_then_the_same_command_gives_the_unstopped_values(
     tmp_path: Path, capsys
 ) -> None:
-    two_epochs = [*TINY, "--max-epochs", "2"]
+    two_epochs = [*TINY, "--max-epochs", "2", "--checkpoint-interval", "0"]
     argv = ["--trials", "2", "--space", "lr=1e-3:1e-1:log", "--", *two_epochs]
     argv += ["--output-dir", str(tmp_path / "out")]
     killed = subprocess.run(
