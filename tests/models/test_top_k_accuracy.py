@@ -14,6 +14,9 @@ from hqnn_lightning.models.top_k_accuracy import TopKAccuracy
 pytestmark = pytest.mark.filterwarnings("ignore:The ``compute`` method of metric")
 
 
+INF = float("inf")
+
+
 def both(num_classes: int, **options) -> tuple[TopKAccuracy, MulticlassAccuracy]:
     return TopKAccuracy(num_classes, **options), MulticlassAccuracy(num_classes, **options)
 
@@ -26,17 +29,23 @@ def assert_same(fast: TopKAccuracy, reference: MulticlassAccuracy) -> None:
 
 @st.composite
 def batches(draw, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits ``(B, C)`` from a few levels (ties within a row are common) or continuous, and
-    labels ``(B,)``."""
+    """Logits ``(B, C)`` from a few levels (ties within a row are common), continuous (with
+    denormals) or among infinities and NaN, float32 or bfloat16, and labels ``(B,)``."""
     size = draw(st.integers(0, 9))
-    if draw(st.booleans()):
-        levels = draw(st.integers(1, 3))
-        values = st.integers(0, levels - 1).map(float)
-    else:
-        values = st.floats(-4, 4, width=32)
+    values = draw(
+        st.sampled_from(
+            [
+                st.integers(0, draw(st.integers(0, 2))).map(float),
+                st.floats(-4, 4, width=32),
+                st.sampled_from([-INF, -1.0, 0.0, 1.0, INF, float("nan")]),
+            ]
+        )
+    )
     logits = draw(st.lists(values, min_size=size * num_classes, max_size=size * num_classes))
     labels = draw(st.lists(st.integers(0, num_classes - 1), min_size=size, max_size=size))
-    return torch.tensor(logits).reshape(size, num_classes), torch.tensor(labels, dtype=torch.long)
+    dtype = draw(st.sampled_from([torch.float32, torch.bfloat16]))
+    logits = torch.tensor(logits, dtype=dtype).reshape(size, num_classes)
+    return logits, torch.tensor(labels, dtype=torch.long)
 
 
 @st.composite
