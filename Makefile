@@ -35,6 +35,7 @@ bench: $(STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/feature_extraction.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/frozen_search.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/frozen_checkpoint.py
+	OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/frozen_overheads.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/partial_finetune.py
 
 # The documentation site (mkdocs.yml) into site/; any warning (a broken link, a docstring that

@@ -47,6 +47,7 @@ from hqnn_lightning.data.feature_store import (
     FeatureDataset,
     FeatureRows,
     build_feature_cache,
+    collate_feature_batch,
     fast_extractor,
 )
 from hqnn_lightning.data.image_cache import CachedImageDataset
@@ -173,6 +174,7 @@ class FeatureCacheDataModule(ResumableTrainOrder, L.LightningDataModule):
             "batch_size": wrapped.batch_size,
             "num_workers": wrapped.num_workers,
             "persistent_workers": wrapped.num_workers > 0,
+            "collate_fn": collate_feature_batch,
         }
         if shuffle:
             sampler = self.train_sampler(dataset, wrapped.seed, wrapped.batch_size)

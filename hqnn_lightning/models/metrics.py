@@ -13,6 +13,8 @@ from torchmetrics.classification import (
     MulticlassStatScores,
 )
 
+from hqnn_lightning.models.top_k_accuracy import TopKAccuracy
+
 STAGES = ("train", "val", "test")
 TOP_K = 5
 
@@ -45,10 +47,12 @@ def classification_metrics(
     """Top-1 and top-5 accuracy (top-5 clipped to ``num_classes``) and macro F1 of logits
     ``(B, num_classes)`` against labels ``(B,)``, keys ``{prefix}acc_top1``,
     ``{prefix}acc_top5``, ``{prefix}f1_macro``, and with ``macro_classes`` the number of
-    classes macro F1 averages over, ``{prefix}f1_macro_classes`` (`MacroAveragedClasses`)."""
+    classes macro F1 averages over, ``{prefix}f1_macro_classes`` (`MacroAveragedClasses`).
+    Top-5 is torchmetrics' ``MulticlassAccuracy`` counted without sorting (`TopKAccuracy`:
+    the same states and values)."""
     metrics = {
         "acc_top1": MulticlassAccuracy(num_classes, top_k=1, average="micro"),
-        "acc_top5": MulticlassAccuracy(num_classes, top_k=min(TOP_K, num_classes), average="micro"),
+        "acc_top5": TopKAccuracy(num_classes, top_k=min(TOP_K, num_classes), average="micro"),
         "f1_macro": MulticlassF1Score(num_classes, average="macro"),
     }
     if macro_classes:

@@ -9,7 +9,7 @@ from torch.utils.data import Subset, TensorDataset
 from hqnn_lightning.data import AugmentationConfig, DigitsDataModule
 from hqnn_lightning.data.feature_cache import FeatureCacheDataModule
 from hqnn_lightning.data.feature_cache_key import dataset_fingerprint
-from hqnn_lightning.data.feature_store import build_feature_cache
+from hqnn_lightning.data.feature_store import build_feature_cache, collate_feature_batch
 from hqnn_lightning.models import ConvControlNet, QuanvNet
 from hqnn_lightning.quantum import QuanvolutionLayer
 
@@ -239,7 +239,9 @@ def test_every_seed_and_split_reads_one_cache_of_the_decoded_images(tmp_path):
         splits[seed] = data.splits
         for split in ("train", "val", "test"):
             dataset = getattr(images, f"{split}_set")
-            features, labels = next(iter(getattr(data, f"{split}_dataloader")()))
+            loader = getattr(data, f"{split}_dataloader")()
+            assert loader.collate_fn is collate_feature_batch  # batches passed on as read
+            features, labels = next(iter(loader))
             pixels, expected = next(iter(getattr(images, f"{split}_dataloader")()))
             torch.testing.assert_close(labels, expected)
             torch.testing.assert_close(features, backbone(images.batch_transform(pixels, False)))
