@@ -11,7 +11,8 @@
 #   classical (the linear probe), hybrid and its three controls (hybrid_control: same width;
 #   hybrid_separable: no entangling gate; hybrid_control_matched: a classical layer with the
 #   circuit's parameter count), and the bottleneck variants, each beside its same-shape control:
-#   4 heads side by side, 8 qubits, data re-uploading, a residual path.
+#   4 heads side by side, 8 qubits, data re-uploading, a residual path; and the study's own
+#   head and circuit, hybrid_study, beside its controls (STUDY_MODEL=false leaves them out).
 # Fine-tuned part (PART=finetuned): classical and hybrid with every backbone layer training, on
 # augmented images, FT_SEEDS x FT_EPOCHS, AdamW at lr 1e-3 (no search: on two CPU cores an
 # epoch takes minutes; benchmarks/gpu.sh runs them on a GPU).
@@ -75,6 +76,13 @@ models=(
     "hybrid_separable"
     "hybrid_control_matched"
 )
+# The study's own head and circuit (Linear-ReLU-Linear to 6 angles tanh*pi, RX encoding,
+# StronglyEntanglingLayers x2 with uniform weights, <Z>) beside its two controls.
+study_models=(
+    "hybrid_study"
+    "hybrid_study_control"
+    "hybrid_study_separable"
+)
 variants=(
     "hybrid --n-heads 4"
     "hybrid_control --n-heads 4"
@@ -86,6 +94,7 @@ variants=(
 )
 if [ "$PART" = frozen ] || [ "$PART" = all ]; then
     tuned=("${models[@]}")
+    [ "${STUDY_MODEL:-true}" = true ] && tuned+=("${study_models[@]}")
     [ "${VARIANTS:-true}" = true ] && tuned+=("${variants[@]}")
     tune_models "${EPOCHS:-40}" "$OUTPUT_DIR" "${FROZEN[@]}"
 fi
