@@ -12,7 +12,8 @@
 #   hybrid_separable: no entangling gate; hybrid_control_matched: a classical layer with the
 #   circuit's parameter count), and the bottleneck variants, each beside its same-shape control:
 #   4 heads side by side, 8 qubits, data re-uploading, a residual path; and the study's own
-#   head and circuit, hybrid_study, beside its controls (STUDY_MODEL=false leaves them out).
+#   head and circuit, hybrid_study, beside its controls and crossed with the library's
+#   (STUDY_MODEL=false leaves them out).
 # Fine-tuned part (PART=finetuned): classical and hybrid with every backbone layer training, on
 # augmented images, FT_SEEDS x FT_EPOCHS, AdamW at lr 1e-3 (no search: on two CPU cores an
 # epoch takes minutes; benchmarks/gpu.sh runs them on a GPU).
@@ -77,11 +78,14 @@ models=(
     "hybrid_control_matched"
 )
 # The study's own head and circuit (Linear-ReLU-Linear to 6 angles tanh*pi, RX encoding,
-# StronglyEntanglingLayers x2 with uniform weights, <Z>) beside its two controls.
+# StronglyEntanglingLayers x2 with uniform weights, <Z>) beside its two controls, and each half
+# crossed with the library's (its head with the library's circuit, and the reverse).
 study_models=(
     "hybrid_study"
     "hybrid_study_control"
     "hybrid_study_separable"
+    "hybrid --projection-hidden 128 --angle-scale 3.141592653589793"
+    "hybrid_study --projection-hidden 0 --angle-scale 1.5707963267948966"
 )
 variants=(
     "hybrid --n-heads 4"
