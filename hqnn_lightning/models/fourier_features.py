@@ -11,7 +11,6 @@ that are not constant on at most ``order`` qubits.
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import torch
@@ -51,8 +50,10 @@ class FourierFeatures(nn.Module):
     order``, so ``order=1`` gives sums of functions of one angle each and ``order=n_qubits``
     the whole span of a circuit that encodes each angle ``degree`` times, the constant aside
     (the bias of the layer that follows). The features are in the order of ``j``, then of the
-    qubits (``itertools.combinations``), then of the per-qubit functions (``cos x, sin x,
-    cos 2x, ...``). No parameters: the features are fixed functions.
+    product's last qubit, then of its other factors in the same order; each qubit's functions
+    are ``cos x, sin x, cos 2x, sin 2x, ...``. They are built qubit by qubit, each product
+    once from a product over fewer qubits (about one multiply per feature and sample), not
+    gathered from the per-qubit values. No parameters: the features are fixed functions.
 
     Args:
         n_qubits: Angles per sample.
@@ -73,36 +74,29 @@ class FourierFeatures(nn.Module):
                 f"fourier_order must be between 1 and n_qubits={n_qubits}, got {order}"
             )
         self.n_qubits, self.degree, self.order = n_qubits, degree, order
-        self.register_buffer("terms", _product_terms(n_qubits, degree, order), persistent=False)
 
     @property
     def n_features(self) -> int:
         """Features per sample, `feature_count`."""
-        return self.terms.shape[0]
+        return feature_count(self.n_qubits, self.degree, self.order)
 
     def forward(self, angles: torch.Tensor) -> torch.Tensor:
         frequencies = torch.arange(1, self.degree + 1, dtype=angles.dtype, device=angles.device)
         phases = angles.unsqueeze(-1) * frequencies  # (..., n, degree)
-        one = torch.ones_like(angles).unsqueeze(-1)
-        # Per qubit: 1, cos x, sin x, cos 2x, sin 2x, ...; flattened over the qubits.
-        waves = torch.stack([phases.cos(), phases.sin()], dim=-1).flatten(-2)
-        basis = torch.cat([one, waves], dim=-1).flatten(-2)  # (..., n * (2 degree + 1))
-        return basis[..., self.terms].prod(dim=-1)
+        waves = torch.stack([phases.cos(), phases.sin()], dim=-1).flatten(-2)  # (..., n, 2 degree)
+        # products[j]: the products over exactly j of the qubits seen so far, (..., count).
+        products = [angles.new_ones(*angles.shape[:-1], 1)]
+        for qubit in range(self.n_qubits):
+            wave = waves[..., qubit, :]
+            grown = [
+                (products[j - 1].unsqueeze(-1) * wave.unsqueeze(-2)).flatten(-2)
+                for j in range(1, min(len(products), self.order) + 1)
+            ]
+            products = [products[0]] + [
+                torch.cat([products[j], new], dim=-1) if j < len(products) else new
+                for j, new in enumerate(grown, start=1)
+            ]
+        return torch.cat(products[1:], dim=-1)
 
     def extra_repr(self) -> str:
         return f"n_qubits={self.n_qubits}, degree={self.degree}, order={self.order}"
-
-
-def _product_terms(n_qubits: int, degree: int, order: int) -> torch.Tensor:
-    """``(n_features, order)`` indices into the flattened per-qubit basis (`FourierFeatures`),
-    one row per product; a product over fewer than ``order`` qubits is padded with qubit 0's
-    constant ``1`` (index 0)."""
-    width = 2 * degree + 1
-    rows = [
-        [qubit * width + index for qubit, index in zip(qubits, indices, strict=True)]
-        + [0] * (order - size)
-        for size in range(1, order + 1)
-        for qubits in itertools.combinations(range(n_qubits), size)
-        for indices in itertools.product(range(1, width), repeat=size)
-    ]
-    return torch.tensor(rows, dtype=torch.long)
