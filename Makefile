@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/vmmrdb_index.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/train_step.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/quantum_layers.py
+	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/fourier_twin.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/feature_extraction.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/frozen_search.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/frozen_checkpoint.py

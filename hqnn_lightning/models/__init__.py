@@ -12,6 +12,7 @@ from hqnn_lightning.models.conv_control import ConvControlNet
 from hqnn_lightning.models.filter_classifier import FilterClassifier
 from hqnn_lightning.models.hybrid import HybridVQC
 from hqnn_lightning.models.hybrid_control import HybridControl
+from hqnn_lightning.models.hybrid_fourier import HybridFourier
 from hqnn_lightning.models.metrics import ClassificationMetricsMixin
 from hqnn_lightning.models.quanv import QuanvNet
 from hqnn_lightning.models.registry import MODELS, create_model
@@ -27,6 +28,7 @@ __all__ = [
     "ConvControlNet",
     "FilterClassifier",
     "HybridControl",
+    "HybridFourier",
     "HybridVQC",
     "ImageClassifier",
     "QuanvNet",

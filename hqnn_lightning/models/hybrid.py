@@ -73,7 +73,10 @@ STUDY_TINY: dict[str, Any] = {"arch": "small_cnn", "n_qubits": 2, "projection_hi
 """The ``*_tiny`` variants' changes to the study's model, for tests."""
 
 
-@MODELS.register("hybrid", control=("hybrid_control", "hybrid_separable", "hybrid_control_matched"))
+@MODELS.register(
+    "hybrid",
+    control=("hybrid_control", "hybrid_separable", "hybrid_control_matched", "hybrid_fourier"),
+)
 @MODELS.register("hybrid_separable", entangler="separable")
 @MODELS.register("hybrid_tiny", arch="small_cnn", n_qubits=2, q_depth=2)
 @MODELS.register(
@@ -81,7 +84,7 @@ STUDY_TINY: dict[str, Any] = {"arch": "small_cnn", "n_qubits": 2, "projection_hi
 )
 @MODELS.register(
     "hybrid_study",
-    control=("hybrid_study_control", "hybrid_study_separable"),
+    control=("hybrid_study_control", "hybrid_study_separable", "hybrid_study_fourier"),
     **STUDY_HEAD,
     **STUDY_CIRCUIT,
 )

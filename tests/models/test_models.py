@@ -23,6 +23,8 @@ TINY = (
     "hybrid_study_tiny",
     "hybrid_study_control_tiny",
     "hybrid_study_separable_tiny",
+    "hybrid_fourier_tiny",
+    "hybrid_study_fourier_tiny",
     "quanv_tiny",
     "quanv_control_tiny",
 )
@@ -43,6 +45,7 @@ class TestRegistry:
         full.add("quanv_control")
         full.add("quanv_control_trainable")
         full |= {"hybrid_study", "hybrid_study_control", "hybrid_study_separable"}
+        full |= {"hybrid_fourier", "hybrid_study_fourier"}
         assert set(MODELS.names()) == full | set(TINY)
 
     @pytest.mark.parametrize(
@@ -189,7 +192,7 @@ class TestBottleneckVariants:
         head = sum(p.numel() for p in matched.classical.parameters())
         assert circuit == 108 and head == 110  # 6 -> 8 -> 6, the nearest to 108
         assert parameter_counts(matched)["quantum"] == 0
-        assert MODELS.controls()["hybrid"][-1] == "hybrid_control_matched"
+        assert "hybrid_control_matched" in MODELS.controls()["hybrid"]
         # The study's circuit (no mirror) has 54 angles: 6 -> 4 -> 6 has 58.
         uniform = tiny("hybrid_control_tiny", n_qubits=6, bottleneck_parameters=54)
         assert sum(p.numel() for p in uniform.classical.parameters()) == 58

@@ -147,6 +147,7 @@ class TestStudyModel:
         assert MODELS.controls()["hybrid_study"] == (
             "hybrid_study_control",
             "hybrid_study_separable",
+            "hybrid_study_fourier",
         )
         control = create_model("hybrid_study_control", num_classes=196, arch="resnet18")
         separable = create_model("hybrid_study_separable", num_classes=196, arch="resnet18")

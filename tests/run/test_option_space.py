@@ -34,6 +34,7 @@ CARS_DIR = "STANFORD_FOLDERS"
 QUANV = ["--model", "quanv_tiny"]
 SYNTHETIC = ["--data", "synthetic"]
 CONTROL = ["--model", "hybrid_control_tiny"]
+FOURIER = ["--model", "hybrid_fourier_tiny"]
 
 # (option, the command line around it): each option with one or more values no run can use.
 BAD_VALUES = [
@@ -110,6 +111,8 @@ BAD_VALUES = [
     ("encoding", ["--encoding", "rz"]),
     ("entangler", ["--entangler", "ring"]),
     ("filter_seed", [*QUANV, "--filter-seed", "-1"]),
+    ("fourier_order", [*FOURIER, "--fourier-order", "0"]),
+    ("fourier_order", [*FOURIER, "--n-qubits", "12", "--fourier-order", "4"]),
     ("freeze_backbone", ["--freeze-backbone", "maybe"]),
     ("head_width", [*QUANV, "--head-width", "0"]),
     ("identity_blocks", ["--identity-blocks", "maybe"]),
