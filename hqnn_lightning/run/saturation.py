@@ -140,8 +140,8 @@ def saturation_warning(model: str, phrase: str, kind: str) -> str:
             "(the defaults)"
         )
     return (
-        f"{model} has {phrase}, so the classifier after them sees nearly the same value for "
-        f"every image (trainability/output_std/<i>); usually {cause}. {advice}. "
+        f"{model} has {phrase}: the classifier after the bottleneck gets nearly the same value "
+        f"there for every image (trainability/output_std/<i>); usually {cause}. {advice}. "
         "See docs/trainability.md."
     )
 
