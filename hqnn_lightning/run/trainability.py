@@ -6,7 +6,8 @@ is ``ln C`` nats for ``C`` classes; a run whose training loss stays there has no
 initial plateau. `TrainabilityMonitor` logs, per training epoch, what tells the usual causes
 apart: the gradient norm reaching each part of the model (``monitored_parts()``), the spread
 of the bottleneck's (or patch filter's) outputs across the batch, and the train loss minus
-``ln C``. See ``docs/trainability.md``.
+``ln C``; it names the bottleneck's saturated outputs (`hqnn_lightning.run.saturation`). See
+``docs/trainability.md``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ from torch import nn
 from hqnn_lightning.experiment.metrics import GRAD_NORM_KEY, LOSS_KEY, OUTPUT_STD_KEY, PREFIX
 from hqnn_lightning.models import ImageClassifier
 from hqnn_lightning.quantum.module import quantum_modules
+from hqnn_lightning.run.saturation import (
+    SATURATED_BELOW,
+    SATURATED_EPOCHS,
+    SaturationCheck,
+    output_layout,
+)
 
 DOCS = "docs/trainability.md"
 
@@ -78,6 +85,12 @@ class TrainabilityMonitor(L.Callback):
     ``docs/trainability.md``). When fit ends, `verdict` says whether the
     run learned, judged on the last epoch.
 
+    A bottleneck output (a qubit of the circuit, a unit of a control's ``tanh`` layer) whose
+    spread is below ``saturated_below`` in each of the last ``saturated_epochs`` epochs is
+    *saturated* (`hqnn_lightning.run.saturation`): global rank 0 warns once
+    (`SaturationWarning`), as soon as ``saturated_epochs`` epochs show it, or at fit's end for
+    a shorter run; the verdict names those of the last epochs and `saturated` lists them.
+
     Under DDP, gradients are already averaged across processes when they are measured; the
     output spread and the loss are averaged over every process's batches, so each process
     holds the same figures. The running sums, the history and the warning travel in
@@ -90,9 +103,14 @@ class TrainabilityMonitor(L.Callback):
         spread_of: Names of the parts whose output spread is recorded; the first the model
             has is used (``bottleneck`` for the hybrid and its control, ``filter`` for the
             quanvolutional net and its control).
+        saturated_below: The spread under which a bottleneck output is saturated, > 0
+            (`SATURATED_BELOW`, for outputs in ``[-1, 1]``).
+        saturated_epochs: The last epochs in each of which it must be, >= 1
+            (`SATURATED_EPOCHS`).
 
     Raises:
-        ValueError: ``margin`` or ``patience`` out of range.
+        ValueError: ``margin``, ``patience``, ``saturated_below`` or ``saturated_epochs`` out
+            of range.
     """
 
     def __init__(
@@ -100,6 +118,8 @@ class TrainabilityMonitor(L.Callback):
         margin: float = 0.05,
         patience: int = 3,
         spread_of: Sequence[str] = ("bottleneck", "filter"),
+        saturated_below: float = SATURATED_BELOW,
+        saturated_epochs: int = SATURATED_EPOCHS,
     ) -> None:
         if not 0 < margin < 1:
             raise ValueError(f"margin must be in (0, 1), a fraction of ln C; got {margin}")
@@ -108,6 +128,7 @@ class TrainabilityMonitor(L.Callback):
         self.margin = margin
         self.patience = patience
         self.spread_of = tuple(spread_of)
+        self._saturation = SaturationCheck(saturated_below, saturated_epochs)
         self.history: list[dict[str, float]] = []
         """One entry per training epoch: ``"epoch"`` and the metrics logged for it."""
         self.warned_at: int | None = None
@@ -118,6 +139,9 @@ class TrainabilityMonitor(L.Callback):
         """Whether the last epoch's train loss was below the plateau (``None`` before)."""
         self.parts: list[str] = []
         """The model's monitored parts, in its order."""
+        self.saturated: list[dict[str, Any]] | None = None
+        """Set when fit ends: the bottleneck's saturated outputs (`OutputLayout.describe` and
+        the last epoch's ``spread``); ``None`` where they are not judged."""
         self._parameters: dict[str, list[nn.Parameter]] = {}
         self._num_classes = 0
         self._circuit = False
@@ -154,6 +178,7 @@ class TrainabilityMonitor(L.Callback):
         self._num_classes = pl_module.hparams.num_classes
         bottleneck = parts.get("bottleneck")
         self._circuit = bottleneck is not None and bool(quantum_modules(bottleneck))
+        self._saturation.layout = output_layout(parts, pl_module.hparams)
         spread_part = next((parts[name] for name in self.spread_of if name in parts), None)
         if spread_part is not None:
             self._hook = spread_part.register_forward_hook(self._record_spread)
@@ -164,7 +189,8 @@ class TrainabilityMonitor(L.Callback):
             )
 
     def _record_spread(self, module: nn.Module, inputs: Any, outputs: Any) -> None:
-        if not self._recording or not isinstance(outputs, torch.Tensor):
+        # One image has no spread: a batch of one would read as saturated.
+        if not self._recording or not isinstance(outputs, torch.Tensor) or len(outputs) < 2:
             return
         spread = batch_spread(outputs)
         total = self._spread_sum
@@ -206,6 +232,7 @@ class TrainabilityMonitor(L.Callback):
         if self.warned_at is None and self._epochs_on_plateau() >= self.patience:
             self.warned_at = trainer.current_epoch
             rank_zero_warn(self._warning(type(pl_module).__name__), category=PlateauWarning)
+        self._saturation.warn(self.history, type(pl_module).__name__, early=True)
 
     def _epoch_figures(self, trainer: L.Trainer, pl_module: ImageClassifier) -> dict[str, float]:
         figures: dict[str, float] = {"epoch": trainer.current_epoch}
@@ -270,12 +297,16 @@ class TrainabilityMonitor(L.Callback):
         self._remove_hook()
         if not self.history:
             return
+        self._saturation.warn(self.history, type(pl_module).__name__, early=False)
+        self.saturated = self._saturation.outputs(self.history)
+        saturation = self._saturation.phrase(self.history)
         loss = self.history[-1][LOSS_KEY] + self.ln_classes
         self.learned = not self._on_plateau(self.history[-1])
         if self.learned:
             self.verdict = (
-                f"learned: the train loss fell {-self.history[-1][LOSS_KEY]:.3f} nats below "
-                f"{self._chance()} (last epoch: {loss:.3f})"
+                f"learned{f', but {saturation}' if saturation else ''}: the train loss fell "
+                f"{-self.history[-1][LOSS_KEY]:.3f} nats below {self._chance()} (last epoch: "
+                f"{loss:.3f})"
             )
             return
         left = next((f["epoch"] for f in self.history if not self._on_plateau(f)), None)
@@ -286,7 +317,9 @@ class TrainabilityMonitor(L.Callback):
             else f"fell back to its initial plateau: it left it at epoch {left}, but its last "
             "epoch's train loss is back"
         )
-        self.verdict = f"{what} {self._plateau()}, {loss:.3f} in the last epoch; see {DOCS}"
+        self.verdict = f"{what} {self._plateau()}, {loss:.3f} in the last epoch; " + (
+            f"{saturation}; see {DOCS}" if saturation else f"see {DOCS}"
+        )
 
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
@@ -301,7 +334,8 @@ class TrainabilityMonitor(L.Callback):
 
     def summary(self) -> dict[str, Any]:
         """What ``results.json`` keeps under ``"trainability"``: the verdict, the plateau's
-        bounds, the parts in order and the per-epoch figures (`history`)."""
+        bounds, the parts in order, the saturated outputs with their rule, and the per-epoch
+        figures (`history`)."""
         return {
             "verdict": self.verdict,
             "learned": self.learned,
@@ -311,6 +345,10 @@ class TrainabilityMonitor(L.Callback):
             "patience": self.patience,
             "warned_at_epoch": self.warned_at,
             "parts": self.parts,
+            "saturated": self.saturated,
+            "saturated_below": self._saturation.below,
+            "saturated_epochs": self._saturation.epochs,
+            "saturation_warned_at_epoch": self._saturation.warned_at,
             "epochs": self.history,
         }
 
@@ -318,6 +356,7 @@ class TrainabilityMonitor(L.Callback):
         return {
             "history": [dict(figures) for figures in self.history],
             "warned_at": self.warned_at,
+            "saturation_warned_at": self._saturation.warned_at,
             "batches": self._batches,
             "grad_sums": {name: float(value) for name, value in self._grad_sums.items()},
             "grad_steps": dict(self._grad_steps),
@@ -336,6 +375,7 @@ class TrainabilityMonitor(L.Callback):
     def _set_state(self, state_dict: dict[str, Any]) -> None:
         self.history = [dict(figures) for figures in state_dict["history"]]
         self.warned_at = state_dict["warned_at"]
+        self._saturation.warned_at = state_dict.get("saturation_warned_at")
         self._batches = state_dict["batches"]
         self._grad_sums = {name: torch.tensor(v) for name, v in state_dict["grad_sums"].items()}
         self._grad_steps = dict(state_dict["grad_steps"])

@@ -207,6 +207,9 @@ def test_a_real_run_writes_the_figures_to_metrics_csv_and_the_verdict_to_results
     assert trainability["parts"] == BOTTLENECK_PARTS
     assert [figures["epoch"] for figures in trainability["epochs"]] == [0, 1]
     assert trainability["ln_classes"] == pytest.approx(math.log(3))
+    # The saturated qubits: a list (empty or not) of outputs below the threshold.
+    assert all(output["spread"] < 0.02 for output in trainability["saturated"])
+    assert trainability["saturated_below"] == 0.02
     assert f"Trainability: {trainability['verdict']}\n" in capsys.readouterr().out
 
     (off,) = main(
