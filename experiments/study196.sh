@@ -21,7 +21,10 @@
 # controls with the backbone's last STAGES stages training (--train-last-stages), on the
 # activations entering them, cached once from un-augmented images; each given the frozen part's
 # search and SEEDS, PARTIAL_EPOCHS each, batches of 32, into OUTPUT_DIR/partial.
-# PART=all runs all three. Then OUTPUT_DIR/report/report.md over every run.
+# Width part (PART=width): the hybrid and its four controls at each of WIDTHS (4 6 8 10) qubits,
+# the same search and SEEDS, then the figure of test top-1 against the width
+# (experiments/width_figure.py) in OUTPUT_DIR/width.
+# PART=all runs all four. Then OUTPUT_DIR/report/report.md over every run.
 #
 # Environment: ARCH (efficientnet_lite0; efficientnet_lite2 for the second point, at its own
 # 260 px), VARIANTS (true; false leaves the bottleneck variants out), SEEDS ([0,1,2,3,4]),
@@ -101,6 +104,22 @@ if [ "$PART" = frozen ] || [ "$PART" = all ]; then
     [ "${STUDY_MODEL:-true}" = true ] && tuned+=("${study_models[@]}")
     [ "${VARIANTS:-true}" = true ] && tuned+=("${variants[@]}")
     tune_models "${EPOCHS:-40}" "$OUTPUT_DIR" "${FROZEN[@]}"
+fi
+
+if [ "$PART" = width ] || [ "$PART" = all ]; then
+    # The bottleneck's width: at each of WIDTHS qubits, the hybrid beside its four controls
+    # (the same circuit without CNOTs, a tanh layer of its width, one of its parameter count:
+    # 18 angles a qubit for the default circuit, and its Fourier twin), into OUTPUT_DIR, so
+    # the 6-qubit searches of the frozen part are reused.
+    tuned=()
+    for n in ${WIDTHS:-4 6 8 10}; do
+        tuned+=("hybrid --n-qubits $n" "hybrid_separable --n-qubits $n"
+                "hybrid_control --n-qubits $n"
+                "hybrid_control_matched --n-qubits $n --bottleneck-parameters $((18 * n))"
+                "hybrid_fourier --n-qubits $n")
+    done
+    tune_models "${EPOCHS:-40}" "$OUTPUT_DIR" "${FROZEN[@]}"
+    "$PYTHON" experiments/width_figure.py "$OUTPUT_DIR" --output "$OUTPUT_DIR/width"
 fi
 
 if [ "$PART" = partial ] || [ "$PART" = all ]; then

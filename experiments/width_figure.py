@@ -1,0 +1,147 @@
+"""Test top-1 against the number of qubits: the figure and table of the width study.
+
+    python experiments/width_figure.py runs/study196 --output docs/results/width
+
+Reads every final run under the paths (`hqnn_lightning.report.find_runs`; a search's trials
+are not counted) and keeps the one-head bottleneck models of the width study
+(`WIDTH_MODELS`), without a residual path, re-uploading or a hidden projection, each with
+the library's circuit (`experiments/study196.sh`, ``PART=width``). Each model and read-out
+is one line: its mean test top-1 over seeds against ``n_qubits``, the 95% t-interval over
+seeds as a band, and the linear probe (``classical``) as a horizontal line with its band.
+Writes ``width.png`` and ``width.md``: the table, then for each width and read-out the
+hybrid minus each other model, paired by seed (`seed_difference`), with the sentence the
+report would give.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from hqnn_lightning.report import find_runs
+from hqnn_lightning.report.statistics import seed_difference
+
+WIDTH_MODELS = (
+    "hybrid",
+    "hybrid_separable",
+    "hybrid_control",
+    "hybrid_control_matched",
+    "hybrid_fourier",
+)
+PROBE = "classical"
+PLAIN = {"n_heads": 1, "residual": False, "reupload": False}
+"""The options every run of the width study keeps at these values (absent counts as these)."""
+
+Key = tuple[str, str, int]
+"""(model, read-out, n_qubits)."""
+
+
+def collect(paths: list[str]) -> tuple[dict[Key, dict[int, float]], dict[int, float]]:
+    """Test top-1 in percent by seed: of each (model, read-out, n_qubits) of the width study,
+    and of the linear probe."""
+    lines: dict[Key, dict[int, float]] = defaultdict(dict)
+    probe: dict[int, float] = {}
+    for run in find_runs(paths):
+        config, value = run.config, run.results.get("test/acc_top1")
+        if value is None:
+            continue
+        if config["model"] == PROBE and not config.get("train_last_stages"):
+            probe[run.seed] = 100 * float(value)
+        elif config["model"] in WIDTH_MODELS and _plain(config):
+            key = (config["model"], config.get("readout") or "z", int(config.get("n_qubits") or 6))
+            lines[key][run.seed] = 100 * float(value)
+    return dict(lines), probe
+
+
+def _plain(config: dict) -> bool:
+    """Whether a run has the width study's fixed options and the library's head."""
+    same = all(config.get(option, value) in (value, None) for option, value in PLAIN.items())
+    return same and not config.get("projection_hidden") and not config.get("train_last_stages")
+
+
+def mean_interval(values: dict[int, float]) -> tuple[float, float]:
+    """The mean over seeds and the half-width of its 95% t-interval (0 for one seed)."""
+    array = np.array(list(values.values()), dtype=float)
+    if len(array) < 2:
+        return float(array.mean()), 0.0
+    half = stats.t.ppf(0.975, len(array) - 1) * array.std(ddof=1) / np.sqrt(len(array))
+    return float(array.mean()), float(half)
+
+
+def plot(lines: dict[Key, dict[int, float]], probe: dict[int, float], path: Path) -> Path:
+    """Draws ``path``: one line per (model, read-out) with its band, the probe's line."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7.5, 4.5), constrained_layout=True)
+    axes = figure.subplots()
+    for model, readout in sorted({(model, readout) for model, readout, _ in lines}):
+        widths = sorted(n for m, r, n in lines if (m, r) == (model, readout))
+        means, halves = zip(*(mean_interval(lines[model, readout, n]) for n in widths), strict=True)
+        low = np.array(means) - np.array(halves)
+        high = np.array(means) + np.array(halves)
+        style = "-" if readout == "z" else "--" if readout == "zz" else ":"
+        label = model if readout == "z" else f"{model}, {readout}"
+        (drawn,) = axes.plot(widths, means, style, marker="o", label=label)
+        axes.fill_between(widths, low, high, color=drawn.get_color(), alpha=0.15)
+    if probe:
+        mean, half = mean_interval(probe)
+        axes.axhline(mean, color="black", linewidth=1, label=f"{PROBE} (linear probe)")
+        axes.axhspan(mean - half, mean + half, color="black", alpha=0.1)
+    axes.set_xlabel("qubits (the bottleneck's width)")
+    axes.set_ylabel("test top-1 %")
+    axes.set_yscale("log")
+    axes.legend(fontsize=7, loc="best")
+    figure.savefig(path, dpi=120)
+    return path
+
+
+def table(lines: dict[Key, dict[int, float]], probe: dict[int, float]) -> str:
+    """The markdown table (mean ± std, seeds) and the hybrid's paired differences."""
+    rows = ["| model | read-out | qubits | seeds | test top-1 % |", "|---|---|---|---|---|"]
+    for model, readout, n in sorted(lines, key=lambda key: (key[2], key[1], key[0])):
+        rows.append(f"| {model} | {readout} | {n} | {_cells(lines[model, readout, n])} |")
+    if probe:
+        rows.append(f"| {PROBE} | - | - | {_cells(probe)} |")
+    sentences = []
+    for model, readout, n in sorted(lines, key=lambda key: (key[2], key[1], key[0])):
+        if model == "hybrid" or ("hybrid", readout, n) not in lines:
+            continue
+        difference = seed_difference(lines["hybrid", readout, n], lines[model, readout, n])
+        if difference is not None:
+            ours = f"hybrid ({n} qubits, {readout})"
+            sentences.append(f"- {difference.sentence(ours, model)}")
+    return "\n".join([*rows, "", *sentences, ""])
+
+
+def _cells(values: dict[int, float]) -> str:
+    """``seeds | mean ± std`` of test top-1 values by seed."""
+    array = np.array(list(values.values()), dtype=float)
+    spread = f" ± {array.std(ddof=1):.2f}" if len(array) > 1 else ""
+    return f"{len(array)} | {array.mean():.2f}{spread}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="+", help="run directories, or folders holding them")
+    parser.add_argument("--output", required=True, help="folder for width.png and width.md")
+    args = parser.parse_args(argv)
+    try:
+        lines, probe = collect(args.paths)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    if not lines:
+        parser.error(f"no run of {', '.join(WIDTH_MODELS)} under {', '.join(args.paths)}")
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    command = f"python experiments/width_figure.py {' '.join(args.paths)} --output {args.output}"
+    (output / "width.md").write_text(f"Made by `{command}`.\n\n{table(lines, probe)}")
+    print(f"Figure: {plot(lines, probe, output / 'width.png')}")
+    print(f"Table: {output / 'width.md'}")
+
+
+if __name__ == "__main__":
+    main()
