@@ -96,41 +96,32 @@ class TestWidthsAndOrder:
             torch.testing.assert_close(outputs, torch.tensor([values]).double(), **EXACT)
 
 
+@st.composite
+def circuits(pick) -> VariationalClassifierCircuit:
+    """Small circuits over every encoding, entangler, depth, structure and read-out."""
+    q_depth = pick(st.integers(1, 2))
+    structure = pick(st.sampled_from(["blocks", "reupload", "neither"]))
+    return VariationalClassifierCircuit(
+        pick(st.integers(1, 4)),
+        q_depth,
+        pick(st.sampled_from(sorted(ENTANGLERS))),
+        pick(st.sampled_from(ENCODINGS.names())),
+        reupload=structure == "reupload",
+        identity_blocks=structure == "blocks" and q_depth > 1,
+        readout=pick(st.sampled_from(READOUTS.names())),
+    )
+
+
 class TestAgreesWithAQNode:
     @settings(max_examples=40, deadline=None)
     @given(
-        n_qubits=st.integers(1, 4),
-        q_depth=st.integers(1, 2),
-        entangler=st.sampled_from(sorted(ENTANGLERS)),
-        encoding=st.sampled_from(ENCODINGS.names()),
-        blocks_or_reupload=st.sampled_from(["blocks", "reupload", "neither"]),
-        readout=st.sampled_from(READOUTS.names()),
+        circuit=circuits(),
         method=st.sampled_from(["auto", "gates"]),  # auto: the unitary but with re-uploading
         batch=st.integers(1, 3),
         seed=st.integers(0, 2**31 - 1),
     )
-    def test_values_and_gradients(
-        self,
-        n_qubits,
-        q_depth,
-        entangler,
-        encoding,
-        blocks_or_reupload,
-        readout,
-        method,
-        batch,
-        seed,
-    ):
-        blocks = blocks_or_reupload == "blocks" and q_depth > 1
-        circuit = VariationalClassifierCircuit(
-            n_qubits,
-            q_depth,
-            entangler,
-            encoding,
-            reupload=blocks_or_reupload == "reupload",
-            identity_blocks=blocks,
-            readout=readout,
-        )
+    def test_values_and_gradients(self, circuit, method, batch, seed):
+        readout, n_qubits = circuit.readout, circuit.n_qubits
         weights = {
             name: draw(seed + k, *shape, low=0.0).requires_grad_()
             for k, (name, shape) in enumerate(circuit.weight_shapes.items())
