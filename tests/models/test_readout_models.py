@@ -16,6 +16,7 @@ from hqnn_lightning.models.hybrid import circuit_parameters
 from hqnn_lightning.quantum import READOUTS
 from hqnn_lightning.run.cli import main
 from tests.models.test_study_model import images, tiny
+from tests.run.test_bad_input import cli_error
 
 HYBRIDS = ["hybrid_tiny", "hybrid_separable_tiny"]
 CONTROLS = ["hybrid_control_tiny", "hybrid_control_matched_tiny"]
@@ -95,6 +96,13 @@ def test_the_default_z_builds_the_same_model_as_leaving_it_out(name):
 def test_an_unknown_readout_is_refused_by_the_control_too():
     with pytest.raises(ValueError, match="unknown read-out 'xx'; known: probs, z, zz"):
         tiny("hybrid_control_tiny", readout="xx")
+
+
+def test_the_runner_refuses_a_readout_the_device_cannot_compute(tmp_path, capsys):
+    argv = ["--model", "hybrid_tiny", "--readout", "probs", "--q-device", "lightning.qubit"]
+    error = cli_error(argv, tmp_path, capsys)
+    assert "lightning.qubit with diff_method='adjoint' cannot compute probs" in error
+    assert "--readout" in error and "Traceback" not in error
 
 
 @pytest.mark.slow

@@ -188,3 +188,18 @@ def test_finite_shots_estimate_each_readout(readout):
     assert (estimate - value).abs().max() < 0.25
     if readout == "probs":
         torch.testing.assert_close(estimate.sum(-1), torch.ones(2).double(), **EXACT)
+
+
+def test_a_device_that_cannot_compute_a_readout_refuses_it_in_one_line():
+    # lightning.qubit's adjoint differentiation takes expectation values only: probs would
+    # fail on the first call, so the layer refuses it when built, naming --readout; the
+    # expectation values of z and zz it computes, and parameter-shift computes probs too.
+    probs = VariationalClassifierCircuit(3, 2, readout="probs")
+    with pytest.raises(ValueError, match=r"cannot compute probs\(wires=\[0, 1, 2\]\)") as error:
+        QuantumLayer(probs, "lightning.qubit")
+    assert "\n" not in str(error.value) and "--readout" in str(error.value)
+    for readout in ("z", "zz"):
+        QuantumLayer(VariationalClassifierCircuit(3, 2, readout=readout), "lightning.qubit")
+    shifted = QuantumLayer(probs, "lightning.qubit", diff_method="parameter-shift")
+    with torch.no_grad():
+        torch.testing.assert_close(shifted(torch.zeros(1, 3)).sum(), torch.tensor(1.0))
