@@ -57,14 +57,14 @@ class HybridControl(BottleneckClassifier):
     Args:
         num_classes: Number of classes.
         n_qubits: Input width of each head.
-        readout: The hybrid's read-out, a name of the read-outs' registry, whose width
-            ``m = READOUTS.get(readout).n_outputs(n_qubits)`` each head outputs (``"z"``: ``n``,
-            ``"zz"``: ``n + n(n-1)/2``, ``"probs"``: ``2^n``).
         bottleneck_parameters: ``None`` for ``tanh(Linear(n_qubits, m))``; else the
-            parameter count of one head's circuit, matched (to within ``n_qubits + m + 1``,
+            parameter count of one head's circuit, matched (to within ``(n_qubits + m + 1) / 2``,
             or by the smallest such layer, ``h = 1``, when that has more) by
             ``tanh(Linear(h, m)(tanh(Linear(n_qubits, h))))``, ``h`` from
             `matched_hidden_width`.
+        readout: The hybrid's read-out, a name of the read-outs' registry, whose width
+            ``m = READOUTS.get(readout).n_outputs(n_qubits)`` each head outputs (``"z"``: ``n``,
+            ``"zz"``: ``n + n(n-1)/2``, ``"probs"``: ``2^n``).
         n_heads: Heads side by side.
         projection_hidden: Width of a hidden layer in the projection (``Linear(F, h)``, ReLU,
             ``Linear(h, n_heads * n_qubits)``; the study's code: 128); ``None`` or 0 for one
@@ -97,8 +97,8 @@ class HybridControl(BottleneckClassifier):
         self,
         num_classes: int,
         n_qubits: int = 6,
-        readout: str = quantum_defaults.READOUT,
         bottleneck_parameters: int | None = None,
+        readout: str = quantum_defaults.READOUT,
         n_heads: int = 1,
         projection_hidden: int | None = None,
         angle_scale: float = math.pi / 2,
