@@ -104,10 +104,10 @@ class HybridVQC(BottleneckClassifier):
     ResNet-50), a linear projection to ``(B, n_qubits)`` (with a hidden layer of width
     ``projection_hidden``, if given), ``tanh(.) * angle_scale`` to angles in
     ``(-angle_scale, angle_scale)`` (default ``pi / 2``), the circuit to ``(B, n_outputs)``
-    expectation values in ``[-1, 1]``, and a linear layer to ``(B, num_classes)`` logits. The
-    ``F -> n_qubits`` projection is the bottleneck the study blamed for the hybrid's collapse;
-    ``n_heads`` circuits side by side, data re-uploading (``reupload``) and a ``residual``
-    classical path are ways around it.
+    values of its read-out (``<Z>`` of every wire by default, in ``[-1, 1]``), and a linear
+    layer to ``(B, num_classes)`` logits. The ``F -> n_qubits`` projection is the bottleneck
+    the study blamed for the hybrid's collapse; ``n_heads`` circuits side by side, data
+    re-uploading (``reupload``) and a ``residual`` classical path are ways around it.
     ``encoding``, ``identity_blocks`` and ``q_init`` decide whether it trains at all
     (``docs/trainability.md``). Registered as ``hybrid``, and as ``hybrid_separable``
     (``entangler="separable"``: the same rotations without any two-qubit gate), one of its
@@ -141,8 +141,11 @@ class HybridVQC(BottleneckClassifier):
             2019), with weights of their own: twice the layers and angles; needs
             ``q_depth >= 2`` and no ``reupload``. The default, chosen by
             ``docs/trainability.md``; off is the study's circuit.
-        readout: What the circuit measures, a name of the read-outs' registry (``"z"``:
-            ``<Z>`` of every wire); the classifier after it takes its width.
+        readout: What the circuit measures, a name of the read-outs' registry: ``"z"``
+            (``<Z>`` of every wire, ``n`` values), ``"zz"`` (those, then ``<Z_i Z_j>`` for
+            ``i < j``: ``n + n(n-1)/2``) or ``"probs"`` (the ``2^n`` basis-state
+            probabilities, wire 0 the most significant bit); the classifier after it takes
+            ``n_heads`` times its width.
         q_init: How the circuit's weights start: ``"identity"`` (the layers' angles uniform,
             the mirror's their inverse, so the circuit starts as the identity; needs
             ``identity_blocks``; the default), ``"normal"`` with standard deviation

@@ -15,12 +15,16 @@ from hqnn_lightning.models.hybrid import (
 )
 from hqnn_lightning.models.registry import MODELS
 from hqnn_lightning.models.stages import TrainLastStages
+from hqnn_lightning.quantum import READOUTS
+from hqnn_lightning.quantum import defaults as quantum_defaults
 
 
-def matched_hidden_width(width: int, parameters: int) -> int:
-    """The hidden width ``h >= 1`` of ``Linear(width, h) -> tanh -> Linear(h, width)`` whose
-    ``2 * width * h + h + width`` parameters come nearest to ``parameters``."""
-    return max(1, round((parameters - width) / (2 * width + 1)))
+def matched_hidden_width(width: int, parameters: int, outputs: int | None = None) -> int:
+    """The hidden width ``h >= 1`` of ``Linear(width, h) -> tanh -> Linear(h, outputs)``
+    (``outputs`` defaults to ``width``) whose ``(width + outputs + 1) * h + outputs``
+    parameters come nearest to ``parameters``; 1 when even ``h = 1`` has more."""
+    outputs = width if outputs is None else outputs
+    return max(1, round((parameters - outputs) / (width + outputs + 1)))
 
 
 @MODELS.register("hybrid_control")
@@ -35,26 +39,32 @@ def matched_hidden_width(width: int, parameters: int) -> int:
 @MODELS.register("hybrid_study_control", **STUDY_HEAD)
 @MODELS.register("hybrid_study_control_tiny", **(STUDY_HEAD | STUDY_TINY))
 class HybridControl(BottleneckClassifier):
-    """`HybridVQC` with each circuit replaced by ``tanh(Linear(n_qubits, n_qubits))``, or, with
+    """`HybridVQC` with each circuit replaced by ``tanh(Linear(n_qubits, m))``, or, with
     ``bottleneck_parameters``, by a classical layer with as many trainable parameters as a
-    circuit.
+    circuit; ``m`` is the width of the hybrid's read-out (``readout``: ``n_qubits`` for
+    ``"z"``).
 
-    The same backbone, projection, angles, width, heads, shortcut and classifier; the
+    The same backbone, projection, angles, widths, heads, shortcut and classifier; the
     bottleneck layer is classical, with values in ``[-1, 1]`` like the circuit's expectation
-    values. ``n_qubits`` is the width of each head, named as the hybrid's so that the same
-    options build both. Registered as ``hybrid_control`` (same width: 42 parameters per 6-wide
-    head against the default circuit's 108) and ``hybrid_control_matched`` (same width and
-    about the same parameters: ``tanh(Linear(8, 6)(tanh(Linear(6, 8))))``, 110), and as
+    values. ``n_qubits`` is the input width of each head and ``readout`` names its output
+    width, named as the hybrid's so that the same options build both. Registered as
+    ``hybrid_control`` (same widths: 42 parameters per 6-wide head with ``"z"`` against the
+    default circuit's 108) and ``hybrid_control_matched`` (same widths and about the same
+    parameters: with ``"z"`` ``tanh(Linear(8, 6)(tanh(Linear(6, 8))))``, 110), and as
     ``hybrid_study_control``: ``tanh(Linear(6, 6))`` after the study's head (`STUDY_HEAD`),
     `hybrid_study`'s control.
 
     Args:
         num_classes: Number of classes.
-        n_qubits: Width of each head.
-        bottleneck_parameters: ``None`` for ``tanh(Linear(n_qubits, n_qubits))``; else the
-            parameter count of one head's circuit, matched (to within ``2 * n_qubits + 1``) by
-            ``tanh(Linear(h, n_qubits)(tanh(Linear(n_qubits, h))))``, ``h`` from
+        n_qubits: Input width of each head.
+        bottleneck_parameters: ``None`` for ``tanh(Linear(n_qubits, m))``; else the
+            parameter count of one head's circuit, matched (to within ``(n_qubits + m + 1) / 2``,
+            or by the smallest such layer, ``h = 1``, when that has more) by
+            ``tanh(Linear(h, m)(tanh(Linear(n_qubits, h))))``, ``h`` from
             `matched_hidden_width`.
+        readout: The hybrid's read-out, a name of the read-outs' registry, whose width
+            ``m = READOUTS.get(readout).n_outputs(n_qubits)`` each head outputs (``"z"``: ``n``,
+            ``"zz"``: ``n + n(n-1)/2``, ``"probs"``: ``2^n``).
         n_heads: Heads side by side.
         projection_hidden: Width of a hidden layer in the projection (``Linear(F, h)``, ReLU,
             ``Linear(h, n_heads * n_qubits)``; the study's code: 128); ``None`` or 0 for one
@@ -88,6 +98,7 @@ class HybridControl(BottleneckClassifier):
         num_classes: int,
         n_qubits: int = 6,
         bottleneck_parameters: int | None = None,
+        readout: str = quantum_defaults.READOUT,
         n_heads: int = 1,
         projection_hidden: int | None = None,
         angle_scale: float = math.pi / 2,
@@ -106,9 +117,11 @@ class HybridControl(BottleneckClassifier):
             raise ValueError(
                 f"bottleneck_parameters must be at least 1, got {bottleneck_parameters}"
             )
+        width = READOUTS.get(readout).n_outputs(n_qubits)
         super().__init__(
             num_classes=num_classes,
             n_qubits=n_qubits,
+            n_outputs=width,
             n_heads=n_heads,
             projection_hidden=projection_hidden,
             angle_scale=angle_scale,
@@ -123,7 +136,7 @@ class HybridControl(BottleneckClassifier):
             lr=lr,
             weight_decay=weight_decay,
         )
-        layers = [_classical_head(n_qubits, bottleneck_parameters) for _ in range(n_heads)]
+        layers = [_classical_head(n_qubits, width, bottleneck_parameters) for _ in range(n_heads)]
         self.classical = layers[0] if n_heads == 1 else SideBySide(layers, n_qubits)
 
     def bottleneck_layer(self) -> nn.Module:
@@ -131,9 +144,9 @@ class HybridControl(BottleneckClassifier):
         return self.classical
 
 
-def _classical_head(width: int, parameters: int | None) -> nn.Sequential:
-    """One head of `HybridControl`: ``(B, width) -> (B, width)`` values in ``[-1, 1]``."""
+def _classical_head(width: int, outputs: int, parameters: int | None) -> nn.Sequential:
+    """One head of `HybridControl`: ``(B, width) -> (B, outputs)`` values in ``[-1, 1]``."""
     if parameters is None:
-        return nn.Sequential(nn.Linear(width, width), nn.Tanh())
-    hidden = matched_hidden_width(width, parameters)
-    return nn.Sequential(nn.Linear(width, hidden), nn.Tanh(), nn.Linear(hidden, width), nn.Tanh())
+        return nn.Sequential(nn.Linear(width, outputs), nn.Tanh())
+    hidden = matched_hidden_width(width, parameters, outputs)
+    return nn.Sequential(nn.Linear(width, hidden), nn.Tanh(), nn.Linear(hidden, outputs), nn.Tanh())

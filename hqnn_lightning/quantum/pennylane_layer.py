@@ -10,7 +10,7 @@ from torch import nn
 
 from hqnn_lightning.quantum import defaults
 from hqnn_lightning.quantum.circuits import QuantumCircuit
-from hqnn_lightning.quantum.devices import QuantumDevice, as_device
+from hqnn_lightning.quantum.devices import GRADIENT_TRANSFORMS, QuantumDevice, as_device
 from hqnn_lightning.quantum.initialisation import initial_weights
 from hqnn_lightning.quantum.module import QuantumModule
 
@@ -51,6 +51,7 @@ class QuantumLayer(QuantumModule, qml.qnn.TorchLayer):
         quantum_device = as_device(device, circuit.n_qubits, shots, diff_method, **device_options)
         weights = initial_weights(circuit, init, init_scale)
         super().__init__(quantum_device.qnode(circuit), circuit.weight_shapes, weights)
+        refuse_undifferentiable_measurements(circuit, quantum_device, self.qnode.device)
         self.circuit = circuit
         self.quantum_device = quantum_device
 
@@ -84,4 +85,36 @@ class QuantumLayer(QuantumModule, qml.qnn.TorchLayer):
         return (
             f"{self.circuit}, device={device.name!r}, shots={device.shots}, "
             f"diff_method={device.diff_method!r}"
+        )
+
+
+def refuse_undifferentiable_measurements(
+    circuit: QuantumCircuit, device: QuantumDevice, created: Any
+) -> None:
+    """Refuses, in one line, a circuit whose measurements the device cannot run under its own
+    diff method (``lightning.qubit``'s adjoint takes expectation values, not ``probs``), as
+    PennyLane's ``supports_derivatives`` says; the QNode would fail on its first call. A
+    gradient transform (parameter-shift, ...) differentiates any measurement and is not
+    checked.
+
+    Raises:
+        ValueError: naming the measurements, ``--readout`` and the other choices.
+    """
+    if device.diff_method in GRADIENT_TRANSFORMS:
+        return
+    inputs = torch.zeros(circuit.n_qubits, dtype=torch.float64)
+    weights = {name: torch.zeros(shape) for name, shape in circuit.weight_shapes.items()}
+    tape = qml.tape.make_qscript(circuit)(inputs, **weights)
+    config = qml.devices.ExecutionConfig(gradient_method=device.diff_method)
+    refused = [
+        str(measurement)
+        for measurement in tape.measurements
+        if not created.supports_derivatives(config, tape.copy(measurements=[measurement]))
+    ]
+    if refused:
+        raise ValueError(
+            f"{device.name} with diff_method={device.diff_method!r} cannot compute "
+            f"{', '.join(dict.fromkeys(refused))}: choose a read-out it computes "
+            f"(--readout z or zz), another diff method (--q-diff-method parameter-shift) or "
+            f"--q-device default.qubit"
         )

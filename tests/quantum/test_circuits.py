@@ -57,7 +57,10 @@ class TestVariationalClassifierCircuit:
             ({"n_qubits": 2, "q_depth": 0}, "q_depth"),
             ({"n_qubits": 2, "q_depth": 2, "entangler": "cnot"}, "unknown entangler 'cnot'"),
             ({"n_qubits": 2, "q_depth": 2, "encoding": "rz"}, "unknown encoding 'rz'"),
-            ({"n_qubits": 2, "q_depth": 2, "readout": "zz"}, "unknown read-out 'zz'; known: z"),
+            (
+                {"n_qubits": 2, "q_depth": 2, "readout": "xx"},
+                "unknown read-out 'xx'; known: probs, z, zz",
+            ),
         ],
     )
     def test_rejects_bad_arguments(self, kwargs, message):

@@ -146,7 +146,7 @@ BAD_VALUES = [
     ("q_device_options", ["--q-device-options", "5"]),
     ("q_diff_method", ["--q-device", "default.qubit", "--q-diff-method", "magic"]),
     ("q_init", ["--q-init", "zeros"]),
-    ("readout", ["--readout", "zz"]),
+    ("readout", ["--readout", "xx"]),
     ("q_init_scale", ["--q-init", "normal", "--q-init-scale", "-1"]),
     ("q_lr", ["--q-lr", "-1"]),
     ("residual", ["--residual", "maybe"]),
