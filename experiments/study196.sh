@@ -21,8 +21,9 @@
 # controls with the backbone's last STAGES stages training (--train-last-stages), on the
 # activations entering them, cached once from un-augmented images; each given the frozen part's
 # search and SEEDS, PARTIAL_EPOCHS each, batches of 32, into OUTPUT_DIR/partial.
-# Width part (PART=width): the hybrid and its four controls at each of WIDTHS (4 6 8 10) qubits,
-# the same search and SEEDS, then the figure of test top-1 against the width
+# Width part (PART=width): the hybrid and its four controls at each of WIDTHS (4 6 8 10) qubits
+# with the <Z> read-out, and at READOUT_WIDTHS (6 8) with the zz and probs read-outs too, the
+# same search and SEEDS, then the figure of test top-1 against the width
 # (experiments/width_figure.py) in OUTPUT_DIR/width.
 # PART=all runs all four. Then OUTPUT_DIR/report/report.md over every run.
 #
@@ -112,12 +113,15 @@ if [ "$PART" = width ] || [ "$PART" = all ]; then
     # 18 angles a qubit for the default circuit, and its Fourier twin), into OUTPUT_DIR, so
     # the 6-qubit searches of the frozen part are reused.
     tuned=()
-    for n in ${WIDTHS:-4 6 8 10}; do
-        tuned+=("hybrid --n-qubits $n" "hybrid_separable --n-qubits $n"
-                "hybrid_control --n-qubits $n"
-                "hybrid_control_matched --n-qubits $n --bottleneck-parameters $((18 * n))"
-                "hybrid_fourier --n-qubits $n")
-    done
+    width_models() {  # QUBITS READOUT
+        local n=$1 readout=$2 model
+        for model in hybrid hybrid_separable hybrid_control hybrid_fourier \
+                "hybrid_control_matched --bottleneck-parameters $((18 * n))"; do
+            tuned+=("$model --n-qubits $n --readout $readout")
+        done
+    }
+    for n in ${WIDTHS:-4 6 8 10}; do width_models "$n" z; done
+    for n in ${READOUT_WIDTHS:-6 8}; do width_models "$n" zz; width_models "$n" probs; done
     tune_models "${EPOCHS:-40}" "$OUTPUT_DIR" "${FROZEN[@]}"
     "$PYTHON" experiments/width_figure.py "$OUTPUT_DIR" --output "$OUTPUT_DIR/width"
 fi
