@@ -21,18 +21,8 @@ def load_script():
 
 
 def test_a_trained_run_is_tested_exactly_and_with_shots(tmp_path):
-    (results,) = run(
-        [
-            "--model",
-            "hybrid_tiny",
-            "--max-epochs",
-            "1",
-            "--logger",
-            "csv",
-            "--output-dir",
-            str(tmp_path / "runs"),
-        ]
-    )
+    tiny_run = ["--model", "hybrid_tiny", "--max-epochs", "1", "--logger", "csv", "--output-dir"]
+    (results,) = run([*tiny_run, str(tmp_path / "runs")])
     shots_curve = load_script()
     argv = [
         str(tmp_path / "runs"),
