@@ -22,7 +22,7 @@ from typing import Any
 import pennylane as qml
 
 from hqnn_lightning.quantum import plugins
-from hqnn_lightning.quantum.noise import check_noise, insert_noise
+from hqnn_lightning.quantum.noise import insert_noise, pop_noise_options
 from hqnn_lightning.quantum.plugins import QPU_EXTRA
 
 
@@ -296,7 +296,8 @@ def make_device(
     _check_wires_and_shots(name, info, wires, shots)
     if options and not info.pennylane:
         _check_torch_options(name, shots, options)
-    noise, noise_strength = _pop_noise_options(name, info, options)
+    noisy = [device for device, known in KNOWN_DEVICES.items() if known.noise]
+    noise, noise_strength = pop_noise_options(name, options, noisy)
     missing = [option for option in info.required_options if option not in options]
     if missing:
         raise ValueError(f"{name} needs the device option(s) {', '.join(missing)}")
@@ -336,28 +337,6 @@ def _check_torch_options(name: str, shots: int | None, options: dict[str, Any]) 
     seed = options["seed"]
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise ValueError(f"{name}: seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
-
-
-def _pop_noise_options(
-    name: str, info: DeviceInfo, options: dict[str, Any]
-) -> tuple[str | None, float | None]:
-    """Takes ``noise`` and ``noise_strength`` out of ``options`` and checks them: ``(channel,
-    strength)``, the strength 0.01 unless given, or ``(None, None)``; a ``ValueError`` for noise
-    on a device without noise channels, a bad channel or strength, a strength alone."""
-    noise = options.pop("noise", None)
-    noise_strength = options.pop("noise_strength", None)
-    if (noise is not None or noise_strength is not None) and not info.noise:
-        noisy = ", ".join(n for n, i in KNOWN_DEVICES.items() if i.noise)
-        raise ValueError(
-            f"{name} takes no noise option (noise channels need a mixed-state simulator: "
-            f"{noisy}; qiskit.aer takes fake_backend=... for a real device's noise)"
-        )
-    if noise is not None:
-        noise_strength = 0.01 if noise_strength is None else noise_strength
-        check_noise(noise, noise_strength)
-    elif noise_strength is not None:
-        raise ValueError(f"noise_strength={noise_strength} needs noise=<channel> too")
-    return noise, noise_strength
 
 
 def _checked_diff_method(
