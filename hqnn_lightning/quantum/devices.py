@@ -9,7 +9,8 @@ need to pickle the model.
 ``"torch"`` is the library's own exact simulation in plain torch (the ``statevector`` and
 ``expansion`` packages), not a PennyLane device: it has a description like the others, so that
 shots and options are validated here and only here, but no QNode; `make_layer` builds its
-layer.
+layer. With shots it samples the exact state's basis-state distribution, without a gradient
+(diff method `NO_GRADIENT`), seeded by its one option, ``seed``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import pennylane as qml
 
 from hqnn_lightning.quantum import plugins
-from hqnn_lightning.quantum.noise import check_noise, insert_noise
+from hqnn_lightning.quantum.noise import insert_noise, pop_noise_options
 from hqnn_lightning.quantum.plugins import QPU_EXTRA
 
 
@@ -32,8 +33,7 @@ class DeviceInfo:
     Args:
         analytic_diff_method: Diff method used with exact expectation values (``shots=None``);
             ``None`` if the device only samples (hardware, ``qiskit.aer``), so needs shots.
-        sampled_diff_method: Diff method used with finite shots; ``None`` if the device takes
-            no shots.
+        sampled_diff_method: Diff method used with finite shots (`NO_GRADIENT` on ``"torch"``).
         diff_methods: Every diff method the device accepts.
         max_wires: Largest qubit count the library lets the device allocate.
         install_hint: What to install when the device's plugin is missing.
@@ -54,7 +54,7 @@ class DeviceInfo:
     """
 
     analytic_diff_method: str | None
-    sampled_diff_method: str | None
+    sampled_diff_method: str
     diff_methods: frozenset[str]
     max_wires: int
     install_hint: str
@@ -75,6 +75,11 @@ broadcast batch (issue #6078), so QNodes using them run one circuit per sample."
 _SHIFT_METHODS = frozenset({"parameter-shift", "finite-diff", "spsa"})
 TORCH_DEVICE = "torch"
 """Name of the library's exact torch state-vector simulator."""
+NO_GRADIENT = "none"
+"""The diff method of ``"torch"`` with shots: samples have no gradient, so such a layer
+evaluates and never trains."""
+TORCH_SAMPLING_OPTIONS = frozenset({"seed"})
+"""The options ``"torch"`` takes, with shots only: ``seed``, the sampling generator's seed."""
 
 
 def _sampling_device(
@@ -170,8 +175,8 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
     ),
     TORCH_DEVICE: DeviceInfo(
         analytic_diff_method="backprop",
-        sampled_diff_method=None,
-        diff_methods=frozenset({"backprop"}),
+        sampled_diff_method=NO_GRADIENT,
+        diff_methods=frozenset({"backprop", NO_GRADIENT}),
         max_wires=28,
         install_hint="pip install torch",
         pennylane=False,
@@ -259,22 +264,25 @@ def make_device(
             ``docs/devices.md``).
         wires: Number of qubits, at least 1.
         shots: ``None`` for exact expectation values, else a positive number of samples
-            (PennyLane devices only; devices that only sample need it).
+            (devices that only sample need it; on ``torch`` the read-outs are estimated from
+            that many samples of the exact state, without a gradient).
         diff_method: Overrides the default (``backprop`` on ``torch``, ``default.qubit`` and
             ``default.mixed``, ``adjoint`` on ``lightning.*``, ``parameter-shift`` with finite
-            shots and on the plugins' devices).
+            shots and on the plugins' devices, `NO_GRADIENT` on ``torch`` with shots).
         **options: Passed to ``qml.device`` (``c_dtype``, ``seed``, ``device_arn``, ...),
             except the library's own: ``noise`` and ``noise_strength`` (``default.mixed``),
             ``fake_backend`` (``qiskit.aer``), ``backend`` (``qiskit.remote``: an IBM
-            backend's name). ``torch`` takes none.
+            backend's name). ``torch`` takes only ``seed`` (an integer, default 0), with shots:
+            the seed of its sampling generator.
 
     Returns:
         The validated `QuantumDevice`.
 
     Raises:
         ValueError: unknown device name (the message lists the known ones), a qubit count
-            that does not fit the device, non-positive shots, shots on ``torch`` or none on a
-            device that only samples, device options on ``torch``, a missing required option,
+            that does not fit the device, non-positive shots, none on a device that only
+            samples, device options on ``torch`` other than ``seed`` with shots, a bad
+            ``seed``, a missing required option,
             bad noise options, or a diff method the device does not support with these shots.
         ImportError: the device's plugin is not installed (the message says what to install).
         PermissionError: the device needs credentials and none are set (the message names
@@ -287,8 +295,9 @@ def make_device(
     info = KNOWN_DEVICES[name]
     _check_wires_and_shots(name, info, wires, shots)
     if options and not info.pennylane:
-        raise ValueError(f"{name} takes no device options, got {', '.join(sorted(options))}")
-    noise, noise_strength = _pop_noise_options(name, info, options)
+        _check_torch_options(name, shots, options)
+    noisy = [device for device, known in KNOWN_DEVICES.items() if known.noise]
+    noise, noise_strength = pop_noise_options(name, options, noisy)
     missing = [option for option in info.required_options if option not in options]
     if missing:
         raise ValueError(f"{name} needs the device option(s) {', '.join(missing)}")
@@ -312,37 +321,22 @@ def _check_wires_and_shots(name: str, info: DeviceInfo, wires: int, shots: int |
         )
     if shots is not None and (not isinstance(shots, int) or shots < 1):
         raise ValueError(f"shots must be None or a positive integer, got {shots!r}")
-    if shots is not None and info.sampled_diff_method is None:
-        raise ValueError(
-            f"{name} computes exact expectation values and takes no shots: shots={shots} needs "
-            f"a PennyLane device; use a PennyLane device such as 'default.qubit' for finite shots"
-        )
     if shots is None and info.analytic_diff_method is None:
         raise ValueError(
             f"{name} estimates expectation values from samples: give shots (e.g. shots=1000)"
         )
 
 
-def _pop_noise_options(
-    name: str, info: DeviceInfo, options: dict[str, Any]
-) -> tuple[str | None, float | None]:
-    """Takes ``noise`` and ``noise_strength`` out of ``options`` and checks them: ``(channel,
-    strength)``, the strength 0.01 unless given, or ``(None, None)``; a ``ValueError`` for noise
-    on a device without noise channels, a bad channel or strength, a strength alone."""
-    noise = options.pop("noise", None)
-    noise_strength = options.pop("noise_strength", None)
-    if (noise is not None or noise_strength is not None) and not info.noise:
-        noisy = ", ".join(n for n, i in KNOWN_DEVICES.items() if i.noise)
-        raise ValueError(
-            f"{name} takes no noise option (noise channels need a mixed-state simulator: "
-            f"{noisy}; qiskit.aer takes fake_backend=... for a real device's noise)"
-        )
-    if noise is not None:
-        noise_strength = 0.01 if noise_strength is None else noise_strength
-        check_noise(noise, noise_strength)
-    elif noise_strength is not None:
-        raise ValueError(f"noise_strength={noise_strength} needs noise=<channel> too")
-    return noise, noise_strength
+def _check_torch_options(name: str, shots: int | None, options: dict[str, Any]) -> None:
+    """Refuses options of ``"torch"`` other than `TORCH_SAMPLING_OPTIONS` with shots, and a
+    ``seed`` that is not a non-negative integer."""
+    extra = sorted(set(options) - (TORCH_SAMPLING_OPTIONS if shots is not None else set()))
+    if extra:
+        allowed = " (seed: with shots only)" if "seed" in extra else ""
+        raise ValueError(f"{name} takes no device options{allowed}, got {', '.join(extra)}")
+    seed = options["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ValueError(f"{name}: seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
 
 
 def _checked_diff_method(
@@ -356,6 +350,10 @@ def _checked_diff_method(
         raise ValueError(
             f"{name} does not support diff_method={diff_method!r}; "
             f"supported: {', '.join(sorted(info.diff_methods))}"
+        )
+    if shots is None and diff_method == NO_GRADIENT:
+        raise ValueError(
+            f"diff_method={NO_GRADIENT!r} is {name}'s sampling with shots; exact runs use backprop"
         )
     if shots is not None and diff_method in _ANALYTIC_ONLY:
         raise ValueError(

@@ -51,7 +51,8 @@ def make_layer(
       A circuit the quanvolution expansion provably computes (``RY(pi x_i)`` opening each
       wire, no input after, ``<Z>`` of every wire; `expansion_mismatch`) gets
       `ExpansionQuanvolution`, its exact expansion, no simulator; any other,
-      `TorchStatevectorLayer`, an exact state-vector simulation in torch. A circuit the
+      `TorchStatevectorLayer`, an exact state-vector simulation in torch (with the device's
+      shots, always `TorchStatevectorLayer`, sampling the exact state). A circuit the
       backend cannot run (a gate without a torch matrix, a parameter that is not affine in the
       inputs and weights, a measurement that is not diagonal) is refused with a
       ``ValueError`` naming it;
@@ -91,7 +92,7 @@ def make_layer(
         warnings.warn(f"{error}; running it on {FALLBACK_DEVICE} instead", stacklevel=2)
         fallback = make_device(FALLBACK_DEVICE, circuit.n_qubits)
         return QuantumLayer(circuit, fallback, init=init, init_scale=init_scale)
-    if not options and expansion_mismatch(program) is None:
+    if not options and device.shots is None and expansion_mismatch(program) is None:
         return ExpansionQuanvolution(circuit, program, init=init, init_scale=init_scale)
     return TorchStatevectorLayer(
         circuit, device, init=init, init_scale=init_scale, program=program, **options

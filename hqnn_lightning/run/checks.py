@@ -14,6 +14,7 @@ import lightning as L
 from jsonargparse import Namespace
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
+from hqnn_lightning.quantum.devices import TORCH_DEVICE
 from hqnn_lightning.run.loggers import wandb_environment_problem, wandb_project_problem
 from hqnn_lightning.run.options import RUNNER
 from hqnn_lightning.run.resume import Resumption
@@ -78,6 +79,21 @@ def out_of_range(config: Namespace) -> str | None:
             "split, so it needs one (0.1 holds out a tenth of the training images)"
         )
     return None
+
+
+def untrainable_shots(config: Namespace) -> str | None:
+    """``--shots`` on the torch backend (``--q-device torch``, or left out) when training, as a
+    sentence naming the option and what to do instead; ``None`` otherwise. The torch backend
+    samples without a gradient, so it evaluates with shots (``--evaluate``) but cannot train."""
+    device = config.get("q_device") or TORCH_DEVICE
+    if config.get("shots") is None or device != TORCH_DEVICE:
+        return None
+    return (
+        f"--shots {config.shots} with --q-device torch: its samples have no gradient, so it "
+        "cannot train with shots; train exactly (leave --shots out) and evaluate with "
+        f"--evaluate CHECKPOINT --q-device torch --shots {config.shots}, or train with "
+        f"--q-device default.qubit --shots {config.shots} (parameter-shift)"
+    )
 
 
 def unusable_evaluation(config: Namespace) -> str | None:

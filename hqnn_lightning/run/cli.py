@@ -31,6 +31,7 @@ from hqnn_lightning.hardware import (
 from hqnn_lightning.run.build import BUILD_ERRORS
 from hqnn_lightning.run.checks import (
     out_of_range,
+    untrainable_shots,
     unusable_environment,
     unusable_evaluation,
     unusable_hardware,
@@ -68,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
 
 def _train(parser: ArgumentParser, argv: list[str], config: Namespace) -> list[dict[str, Any]]:
     """Checks the options, then trains once per seed (or continues ``--resume``'s run)."""
-    problem = out_of_range(config) or unusable_hardware(config) or unusable_recipe(config)
+    problem = out_of_range(config) or untrainable_shots(config)
+    problem = problem or unusable_hardware(config) or unusable_recipe(config)
     if problem:
         parser.error(problem)
     repeated = sorted({seed for seed in config.seeds or () if config.seeds.count(seed) > 1})

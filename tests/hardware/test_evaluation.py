@@ -256,6 +256,15 @@ class TestEvaluate:
             accuracy = (model(images).argmax(1) == labels).float().mean().item()
         assert summary["test/acc_top1"] == pytest.approx(accuracy)
 
+    def test_torch_with_shots_evaluates_the_same_for_the_same_seed(self, run_dir, tmp_path):
+        logits = {}
+        for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+            out = tmp_path / name
+            evaluate(run_dir, "torch", tmp_path, device_options={"seed": seed}, output_dir=out)
+            records = read_finished_batches(out / PREDICTIONS_FILE)
+            logits[name] = [row for index in sorted(records) for row in records[index]["logits"]]
+        assert logits["a"] == logits["b"] and logits["a"] != logits["c"]
+
     def test_failed_jobs_are_retried_and_only_the_failed_batch_reruns(
         self, run_dir, tmp_path, flaky
     ):

@@ -40,9 +40,10 @@ class TestFactory:
         assert isinstance(layer, QuantumLayer)
         assert (layer.quantum_device.name, layer.quantum_device.shots) == (device, 50)
 
-    def test_shots_on_torch_name_the_remedy(self, circuit):
-        with pytest.raises(ValueError, match="use a PennyLane device such as 'default.qubit'"):
-            make_layer(circuit, make_device("torch", 2, shots=10), init="uniform")
+    def test_shots_on_torch_give_a_sampling_layer(self, circuit):
+        layer = make_layer(circuit, make_device("torch", 2, shots=10, seed=3), init="uniform")
+        assert isinstance(layer, TorchStatevectorLayer)
+        assert (layer.quantum_device.shots, layer.quantum_device.options) == (10, {"seed": 3})
 
     def test_device_options_on_torch_are_refused(self, circuit):
         with pytest.raises(ValueError, match="torch takes no device options, got c_dtype"):

@@ -96,9 +96,11 @@ class TestQuanvolutionLayer:
         with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
             QuanvolutionLayer()(images(3, 8, 8))
 
-    def test_torch_device_rejects_shots(self):
-        with pytest.raises(ValueError, match="shots=100 needs a PennyLane device"):
-            QuanvolutionLayer(device="torch", shots=100)
+    def test_torch_device_samples_with_shots(self):
+        layer = QuanvolutionLayer(device="torch", shots=100)
+        with torch.no_grad():
+            halves = layer(images(1, 1, 4, 4)) * 50
+        assert torch.allclose(halves, halves.round(), atol=1e-4)  # <Z> = 2 n_0 / 100 - 1
 
     def test_pickles(self):
         layer = QuanvolutionLayer(kernel_size=3, stride=1, seed=2)

@@ -11,6 +11,7 @@ from hqnn_lightning.quantum.devices import TORCH_DEVICE, QuantumDevice, as_devic
 from hqnn_lightning.quantum.initialisation import initial_weights
 from hqnn_lightning.quantum.module import QuantumModule
 from hqnn_lightning.quantum.statevector.program import StatevectorProgram, compile_circuit
+from hqnn_lightning.quantum.statevector.sampling import sampled_frequencies
 from hqnn_lightning.quantum.statevector.simulator import Method, StatevectorSimulator
 
 
@@ -35,12 +36,22 @@ class TorchStatevectorLayer(QuantumModule):
     constant angles follow the inputs). It agrees with ``default.qubit`` to rounding.
     The layer pickles and deep-copies as any module does.
 
+    With shots (``make_device("torch", n, shots=S, seed=K)``) each sample's outputs are
+    estimated from ``S`` basis states drawn from its exact probabilities
+    (`sampled_frequencies`): ``probs`` as counts / ``S``, ``<Z_i>`` and ``<Z_i Z_j>`` as means
+    of ``(-1)`` to the bits, all from the same draws. The draws come from the layer's own
+    ``torch.Generator``, seeded with ``K`` (default 0) on the device of the first batch; each
+    call draws the next samples, rows in order, so the batches of an evaluation are
+    independent draws and the same seed and batches in the same order give the same estimates.
+    Samples have no gradient: a call with gradients enabled (training) is refused, and the
+    layer evaluates under ``torch.no_grad()`` or inference mode.
+
     Args:
         circuit: A circuit description such as `VariationalClassifierCircuit`.
         device: ``"torch"``, or its `QuantumDevice` from `make_device` (as `make_layer`
             passes it; then without shots or diff method here).
-        shots: Must be ``None``: the simulation is exact.
-        diff_method: ``None`` or ``"backprop"`` (autograd).
+        shots: ``None`` (exact), or the samples per input that each output is estimated from.
+        diff_method: ``None``, ``"backprop"`` (autograd, exact) or ``"none"`` (with shots).
         method: ``"unitary"``, ``"gates"`` or ``"auto"`` (see `StatevectorSimulator`).
         init: How the weights start, a name in `INITIALISATIONS` (default `quantum.defaults.INIT`).
         init_scale: Standard deviation of ``init="normal"`` (radians).
@@ -67,6 +78,7 @@ class TorchStatevectorLayer(QuantumModule):
         self.circuit = circuit
         program = compile_circuit(circuit) if program is None else program
         self.simulator = StatevectorSimulator(program, method)
+        self.generator: torch.Generator | None = None  # made on the first sampled batch's device
         for name, weight in initial_weights(circuit, init, init_scale).items():
             self.register_parameter(name, nn.Parameter(weight))
 
@@ -97,10 +109,31 @@ class TorchStatevectorLayer(QuantumModule):
             weights = weights.to(dtype)
         # Mixed precision would run the real products in bfloat16; the layer stays exact.
         with torch.autocast(inputs.device.type, enabled=False):
-            out = self.simulator(inputs.reshape(-1, n).to(dtype), weights)
+            if self.quantum_device.shots is None:
+                out = self.simulator(inputs.reshape(-1, n).to(dtype), weights)
+            else:
+                out = self._sampled(inputs.reshape(-1, n).to(dtype), weights)
         if self.simulator.program.squeeze:
             return out.reshape(inputs.shape[:-1])
         return out.reshape(*inputs.shape[:-1], out.shape[-1])
 
+    def _sampled(self, inputs: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+        """``(B, n)`` -> ``(B, n_outputs)`` estimated from the device's shots."""
+        if torch.is_grad_enabled() and (
+            inputs.requires_grad or (weights is not None and weights.requires_grad)
+        ):
+            raise RuntimeError(
+                f"shots={self.quantum_device.shots} on the torch backend are samples without a "
+                "gradient: evaluate under torch.no_grad(), train exactly (no shots), or train "
+                "with shots on q_device='default.qubit' (parameter-shift)"
+            )
+        if self.generator is None or self.generator.device != inputs.device:
+            seed = self.quantum_device.options.get("seed", 0)
+            self.generator = torch.Generator(inputs.device).manual_seed(seed)
+        probabilities = self.simulator.probabilities(inputs, weights)
+        shots = self.quantum_device.shots
+        return self.simulator.read_out(sampled_frequencies(probabilities, shots, self.generator))
+
     def extra_repr(self) -> str:
-        return f"circuit={self.circuit}, device='torch'"
+        shots = self.quantum_device.shots
+        return f"circuit={self.circuit}, device='torch'" + (f", shots={shots}" if shots else "")

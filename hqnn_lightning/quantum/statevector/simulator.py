@@ -112,15 +112,23 @@ class StatevectorSimulator(nn.Module):
     def forward(self, inputs: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
         """``(B, n_qubits)`` real inputs (radians) and the flat weights ``(n_weights,)`` of
         the same dtype (``None`` for a circuit without weights) -> ``(B, n_outputs)``."""
+        return self.read_out(self.probabilities(inputs, weights))
+
+    def read_out(self, probabilities: torch.Tensor) -> torch.Tensor:
+        """``(B, 2^n)`` basis-state probabilities (exact or sampled frequencies) -> the
+        program's ``(B, n_outputs)`` outputs: their product with its read-out matrix."""
+        return probabilities @ self.matrices.readout(probabilities.dtype, probabilities.device)
+
+    def probabilities(self, inputs: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+        """The final state's ``(B, 2^n)`` basis-state probabilities, wire 0 the most
+        significant bit; arguments as `forward`'s."""
         method = self.method
         if method == "auto":
             method = choose_method(self.program.n_qubits, inputs.shape[0], self.program.reencodes)
         singles, encoded, dense = self.matrices(inputs, weights)
         if method == "unitary":
-            probabilities = self._run_unitary(encoded, singles, dense)
-        else:
-            probabilities = self._run_gates(encoded, singles, dense)
-        return probabilities @ self.matrices.readout(probabilities.dtype, probabilities.device)
+            return self._run_unitary(encoded, singles, dense)
+        return self._run_gates(encoded, singles, dense)
 
     def _apply_steps(
         self, state: torch.Tensor, index: int, dense: dict[int, torch.Tensor]

@@ -248,9 +248,9 @@ class TestLayer:
         with pytest.raises(ValueError, match=r"takes 3 features per sample, got inputs of shape"):
             TorchStatevectorLayer(circuit, init="uniform")(draw(0, 4, 5))
 
-    def test_rejects_shots(self, circuit):
-        with pytest.raises(ValueError, match=r"torch computes exact expectation values.*shots=100"):
-            TorchStatevectorLayer(circuit, shots=100, init="uniform")
+    def test_shots_sample_without_a_gradient(self, circuit):
+        layer = TorchStatevectorLayer(circuit, shots=100, init="uniform")
+        assert (layer.quantum_device.shots, layer.quantum_device.diff_method) == (100, "none")
 
     def test_rejects_other_diff_methods(self, circuit):
         with pytest.raises(ValueError, match=r"torch does not support diff_method='adjoint'"):
