@@ -73,28 +73,36 @@ def mean_interval(values: dict[int, float]) -> tuple[float, float]:
 
 
 def plot(lines: dict[Key, dict[int, float]], probe: dict[int, float], path: Path) -> Path:
-    """Draws ``path``: one line per (model, read-out) with its band, the probe's line."""
+    """Draws ``path``: one panel per read-out, one line per model with its band (a colour a
+    model in every panel), and the probe's line."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(7.5, 4.5), constrained_layout=True)
-    axes = figure.subplots()
-    for model, readout in sorted({(model, readout) for model, readout, _ in lines}):
-        widths = sorted(n for m, r, n in lines if (m, r) == (model, readout))
-        means, halves = zip(*(mean_interval(lines[model, readout, n]) for n in widths), strict=True)
-        low = np.array(means) - np.array(halves)
-        high = np.array(means) + np.array(halves)
-        style = "-" if readout == "z" else "--" if readout == "zz" else ":"
-        label = model if readout == "z" else f"{model}, {readout}"
-        (drawn,) = axes.plot(widths, means, style, marker="o", label=label)
-        axes.fill_between(widths, low, high, color=drawn.get_color(), alpha=0.15)
-    if probe:
-        mean, half = mean_interval(probe)
-        axes.axhline(mean, color="black", linewidth=1, label=f"{PROBE} (linear probe)")
-        axes.axhspan(mean - half, mean + half, color="black", alpha=0.1)
-    axes.set_xlabel("qubits (the bottleneck's width)")
-    axes.set_ylabel("test top-1 %")
-    axes.set_yscale("log")
-    axes.legend(fontsize=7, loc="best")
+    readouts = sorted({readout for _, readout, _ in lines}, key=["z", "zz", "probs"].index)
+    figure = Figure(figsize=(4 * len(readouts) + 1, 4.5), constrained_layout=True)
+    panels = figure.subplots(1, len(readouts), sharey=True, squeeze=False)[0]
+    colours = {model: f"C{index}" for index, model in enumerate(WIDTH_MODELS)}
+    for axes, readout in zip(panels, readouts, strict=True):
+        for model in WIDTH_MODELS:
+            widths = sorted(n for m, r, n in lines if (m, r) == (model, readout))
+            if not widths:
+                continue
+            stats_ = [mean_interval(lines[model, readout, n]) for n in widths]
+            means = np.array([mean for mean, _ in stats_])
+            halves = np.array([half for _, half in stats_])
+            axes.plot(widths, means, marker="o", color=colours[model], label=model)
+            axes.fill_between(
+                widths, means - halves, means + halves, color=colours[model], alpha=0.15
+            )
+        if probe:
+            mean, half = mean_interval(probe)
+            axes.axhline(mean, color="black", linewidth=1, label=f"{PROBE} (linear probe)")
+            axes.axhspan(mean - half, mean + half, color="black", alpha=0.1)
+        axes.set_title(f"read-out {readout}")
+        axes.set_xlabel("qubits")
+        axes.set_xticks(sorted({n for _, r, n in lines if r == readout}))
+        axes.set_yscale("log")
+    panels[0].set_ylabel("test top-1 % (mean over seeds, 95% band)")
+    panels[-1].legend(fontsize=7, loc="lower right")
     figure.savefig(path, dpi=120)
     return path
 

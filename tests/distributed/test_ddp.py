@@ -31,7 +31,7 @@ RUNNER = [
 ]
 
 
-def run(argv, tmp_path, timeout=120):
+def run(argv, tmp_path, timeout=300):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     for key in ("RANK", "LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "SLURM_NTASKS", "SLURM_PROCID"):
         env.pop(key, None)

@@ -167,8 +167,13 @@ def test_the_report_and_resume_read_the_runner_options():
 
 def test_controls_are_declared_where_the_models_are_registered():
     assert MODELS.controls() == {
-        "hybrid": ("hybrid_control", "hybrid_separable", "hybrid_control_matched"),
-        "hybrid_study": ("hybrid_study_control", "hybrid_study_separable"),
+        "hybrid": (
+            "hybrid_control",
+            "hybrid_separable",
+            "hybrid_control_matched",
+            "hybrid_fourier",
+        ),
+        "hybrid_study": ("hybrid_study_control", "hybrid_study_separable", "hybrid_study_fourier"),
         "quanv": ("quanv_control",),
     }
     for controls in MODELS.controls().values():
