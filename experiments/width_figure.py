@@ -18,12 +18,15 @@ from __future__ import annotations
 import argparse
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from hqnn_lightning.models import MODELS
 from hqnn_lightning.report import find_runs
 from hqnn_lightning.report.statistics import seed_difference
+from hqnn_lightning.run.signatures import argument_default
 
 WIDTH_MODELS = (
     "hybrid",
@@ -52,9 +55,16 @@ def collect(paths: list[str]) -> tuple[dict[Key, dict[int, float]], dict[int, fl
         if config["model"] == PROBE and not config.get("train_last_stages"):
             probe[run.seed] = 100 * float(value)
         elif config["model"] in WIDTH_MODELS and _plain(config):
-            key = (config["model"], config.get("readout") or "z", int(config.get("n_qubits") or 6))
+            key = (config["model"], _option(config, "readout"), int(_option(config, "n_qubits")))
             lines[key][run.seed] = 100 * float(value)
     return dict(lines), probe
+
+
+def _option(config: dict, name: str) -> Any:
+    """The run's ``name``: its own, else its registered model's default (``config.yaml``
+    holds the options given)."""
+    value = config.get(name)
+    return argument_default(MODELS, config["model"], name) if value is None else value
 
 
 def _plain(config: dict) -> bool:
