@@ -107,7 +107,7 @@ def evaluate_checkpoint(
     finished = read_finished_batches(out / PREDICTIONS_FILE)
     plan = _plan(model, loader, finished, shots)
     summary = {"device": device, "shots": shots, "eval_dir": str(out)}
-    if plan.remaining_samples and not confirm(plan.describe(device)):
+    if plan.remaining_samples and not confirm(plan.describe(device, device_options)):
         log("Not submitted.")
         return {**summary, "cancelled": True}
     move_to_device(model, device, shots, diff_method, device_options or None)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from hqnn_lightning.hardware.prices import describe_cost, price_for
 from hqnn_lightning.quantum import KNOWN_DEVICES
 
 
@@ -49,8 +52,10 @@ class EvaluationPlan:
             "total_shots": None if self.shots is None else circuits * self.shots,
         }
 
-    def describe(self, device: str) -> str:
-        """One paragraph for the confirmation prompt."""
+    def describe(self, device: str, options: Mapping[str, Any] | None = None) -> str:
+        """One paragraph for the confirmation prompt, and on a QPU a line with the estimated
+        dollars and QPU time (`hardware.prices`; ``options`` select the QPU: ``device_arn``,
+        ``backend``)."""
         shots = "exact" if self.shots is None else f"{self.shots:,} shots per circuit"
         total = "" if self.total_shots is None else f", {self.total_shots:,} shots in total"
         resumed = (
@@ -59,8 +64,9 @@ class EvaluationPlan:
             else ""
         )
         info = KNOWN_DEVICES.get(device)
-        remote = ""
+        remote = cost = ""
         if info is not None and info.remote:
+            cost = "\n" + describe_cost(price_for(device, options), self.circuits, self.shots)
             remote = "; sent to a cloud service (queued, possibly billed)"
             if not info.recorded_jobs:
                 remote += (
@@ -70,7 +76,7 @@ class EvaluationPlan:
         return (
             f"{device}: {self.batches - self.done_batches} batches{resumed}, "
             f"{self.remaining_samples:,} test samples x {self.circuits_per_sample:,} circuits "
-            f"= {self.circuits:,} circuit executions, {shots}{total}{remote}"
+            f"= {self.circuits:,} circuit executions, {shots}{total}{remote}{cost}"
         )
 
 
