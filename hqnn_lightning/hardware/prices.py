@@ -48,12 +48,12 @@ class QpuPrice:
         match: Lower-case text that the device option selecting the QPU (``device_arn`` on
             ``braket.aws.qubit``, ``backend`` on ``qiskit.remote`` and ``ionq.qpu``) contains
             for this row to apply; ``""`` matches any.
+        source: Where the prices were read.
         per_task: US dollars per task (one circuit execution), ``None`` if not published.
         per_shot: US dollars per shot, ``None`` if not published.
         per_second: US dollars per second of QPU usage, ``None`` if not billed by time.
         min_seconds_per_shot: QPU seconds per shot at least (a lower bound of the time),
             ``None`` where no rate is published.
-        source: Where the prices were read.
         time_source: Where ``min_seconds_per_shot`` comes from (``""`` when it is ``None``).
         note: What the numbers leave out, or why one is ``None``.
         currency: The prices' currency.
@@ -64,11 +64,11 @@ class QpuPrice:
     name: str
     device: str
     match: str
-    per_task: float | None
-    per_shot: float | None
-    per_second: float | None
-    min_seconds_per_shot: float | None
     source: str
+    per_task: float | None = None
+    per_shot: float | None = None
+    per_second: float | None = None
+    min_seconds_per_shot: float | None = None
     time_source: str = ""
     note: str = ""
     currency: str = "USD"
@@ -102,8 +102,6 @@ def _braket(name: str, match: str, per_shot: float) -> QpuPrice:
         match=match,
         per_task=0.30,
         per_shot=per_shot,
-        per_second=None,
-        min_seconds_per_shot=None,
         source=BRAKET_PRICING,
         note="billed per task and shot; no QPU time per shot is published on the page",
     )
@@ -119,8 +117,6 @@ PRICES: tuple[QpuPrice, ...] = (
         name="Pay-As-You-Go plan (any IBM QPU)",
         device="qiskit.remote",
         match="",
-        per_task=None,
-        per_shot=None,
         per_second=1.60,
         min_seconds_per_shot=250e-6,
         source=IBM_PRICING,
@@ -136,15 +132,11 @@ PRICES: tuple[QpuPrice, ...] = (
         name="IonQ direct (Aria, Forte)",
         device="ionq.qpu",
         match="",
-        per_task=None,
-        per_shot=None,
-        per_second=None,
-        min_seconds_per_shot=None,
         source="no IonQ pricing page among the stored pages",
         note=(
-            "not found: IonQ publishes no price for direct access in the stored pages (the "
-            "ones found are Braket's per-shot price and Azure Quantum's gate-shot formula, "
-            "other channels)"
+            "not found: no price of IonQ's own for direct access is in the stored pages (those "
+            "found are Braket's per-shot price and Azure Quantum's gate-shot formula, other "
+            "channels)"
         ),
     ),
 )

@@ -44,14 +44,7 @@ def test_unknown_qpus_simulators_and_unpublished_prices_have_no_cost():
 
 
 def test_the_preview_states_dollars_and_time():
-    plan = EvaluationPlan(
-        samples=2049,
-        batches=9,
-        done_batches=0,
-        remaining_samples=2049,
-        circuits_per_sample=1,
-        shots=1024,
-    )
+    plan = EvaluationPlan(2049, 9, 0, 2049, 1, 1024)  # the 196-class test set, 1 head
     braket = plan.describe("braket.aws.qubit", {"device_arn": ARIA}).splitlines()
     assert len(braket) == 2
     assert braket[1].startswith("estimated cost: $63,559.98 (Amazon Braket, IonQ Aria")
