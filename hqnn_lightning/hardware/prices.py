@@ -43,7 +43,8 @@ class QpuPrice:
 
     Args:
         provider: Who bills it (``"Amazon Braket"``, ``"IBM Quantum"``, ``"IonQ"``).
-        name: The QPU family as the provider names it (``"IonQ Aria"``).
+        name: The QPU family as the provider names it, and the channel
+            (``"IonQ Aria on Braket"``).
         device: The library's ``--q-device`` that reaches it.
         match: Lower-case text that the device option selecting the QPU (``device_arn`` on
             ``braket.aws.qubit``, ``backend`` on ``qiskit.remote`` and ``ionq.qpu``) contains
@@ -108,13 +109,13 @@ def _braket(name: str, match: str, per_shot: float) -> QpuPrice:
 
 
 PRICES: tuple[QpuPrice, ...] = (
-    _braket("IonQ Aria", "ionq/aria", 0.03),
-    _braket("IonQ Forte", "ionq/forte", 0.08),
-    _braket("IQM Garnet", "iqm/garnet", 0.00145),
-    _braket("Rigetti Ankaa", "rigetti/ankaa", 0.0009),
+    _braket("IonQ Aria on Braket", "ionq/aria", 0.03),
+    _braket("IonQ Forte on Braket", "ionq/forte", 0.08),
+    _braket("IQM Garnet on Braket", "iqm/garnet", 0.00145),
+    _braket("Rigetti Ankaa on Braket", "rigetti/ankaa", 0.0009),
     QpuPrice(
         provider="IBM Quantum",
-        name="Pay-As-You-Go plan (any IBM QPU)",
+        name="IBM QPU, Pay-As-You-Go",
         device="qiskit.remote",
         match="",
         per_second=1.60,
@@ -129,7 +130,7 @@ PRICES: tuple[QpuPrice, ...] = (
     ),
     QpuPrice(
         provider="IonQ",
-        name="IonQ direct (Aria, Forte)",
+        name="IonQ direct",
         device="ionq.qpu",
         match="",
         source="no IonQ pricing page among the stored pages",

@@ -20,7 +20,7 @@ def test_every_row_names_a_remote_device_a_source_and_a_date():
 
 def test_braket_bills_a_task_per_circuit_and_each_shot():
     aria = price_for("braket.aws.qubit", {"device_arn": ARIA})
-    assert aria.name == "IonQ Aria"
+    assert aria.name == "IonQ Aria on Braket"
     # 2,049 tasks x ($0.30 + 1,024 x $0.03)
     assert aria.dollars(2049, 1024) == pytest.approx(2049 * 0.30 + 2049 * 1024 * 0.03)
     assert aria.dollars(2049, 1024) == pytest.approx(63_559.98, abs=0.01)
@@ -47,7 +47,7 @@ def test_the_preview_states_dollars_and_time():
     plan = EvaluationPlan(2049, 9, 0, 2049, 1, 1024)  # the 196-class test set, 1 head
     braket = plan.describe("braket.aws.qubit", {"device_arn": ARIA}).splitlines()
     assert len(braket) == 2
-    assert braket[1].startswith("estimated cost: $63,559.98 (Amazon Braket, IonQ Aria")
+    assert braket[1].startswith("estimated cost: $63,559.98 (Amazon Braket, IonQ Aria on Braket")
     assert "QPU time: not published" in braket[1]
     ibm = plan.describe("qiskit.remote", {"backend": "ibm_torino"}).splitlines()[1]
     assert "at least $839.27" in ibm and "at least 8.7 min" in ibm
