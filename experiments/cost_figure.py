@@ -18,7 +18,7 @@ thread of this machine's CPU (the best of ``--timing-repeats`` runs), times the 
 price of one vCPU (`CPU_PRICE`). Its test top-1 is the probe's mean in ``controls.csv``.
 
 Writes ``command.txt``, ``cost.csv`` (one row per QPU and ``S``, and one for the probe),
-``cost.md`` (the table and the sources) and ``cost.png`` (test top-1 against US dollars per
+``report.md`` (the table and the sources) and ``cost.png`` (test top-1 against US dollars per
 1,000 images on a log axis: one line per QPU and width, the probe a point).
 """
 
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     )
     (args.output / "command.txt").write_text(command + "\n")
     write_csv(rows, widths, args.output / "cost.csv")
-    (args.output / "cost.md").write_text(table(rows, widths, args.images) + "\n" + sources())
+    (args.output / "report.md").write_text(table(rows, widths, args.images) + "\n" + sources())
     plot(rows, widths, args.output / "cost.png")
     print(table(rows, widths, args.images))
     return rows

@@ -59,7 +59,7 @@ def test_costs_accuracy_and_the_probe(tmp_path):
     assert probe["test_top1"] == {6: pytest.approx(0.8)} and probe["dollars_per_1000_images"] > 0
     with (out / "cost.csv").open() as f:
         assert len(list(csv.DictReader(f))) == len(rows) == 6 * 2 + 1
-    assert "| 16 | 40.00 |" in (out / "cost.md").read_text()
+    assert "| 16 | 40.00 |" in (out / "report.md").read_text()
     assert (out / "cost.png").stat().st_size > 0
 
 
