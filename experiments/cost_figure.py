@@ -173,13 +173,9 @@ def write_csv(rows: list[dict], widths: list[int], path: Path) -> None:
 def _money(value: float | None) -> str:
     if value is None:
         return "not published"
-    return (
-        f"${value:,.0f}"
-        if value >= 100
-        else f"${value:,.2f}"
-        if value >= 0.01
-        else (f"${value:.2g}")
-    )
+    if value >= 100:
+        return f"${value:,.0f}"
+    return f"${value:,.2f}" if value >= 0.01 else f"${value:.2g}"
 
 
 def _duration(seconds: float) -> str:

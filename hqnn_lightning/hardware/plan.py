@@ -1,5 +1,6 @@
 """The cost of an evaluation before anything is submitted: the circuits and shots still to
-run, stated in one paragraph, and the terminal prompt that asks for consent."""
+run, stated in one paragraph (on a QPU with the estimated dollars and QPU time,
+`hardware.prices`), and the terminal prompt that asks for consent."""
 
 from __future__ import annotations
 
