@@ -37,90 +37,37 @@ from typing import Any
 
 import lightning as L
 import numpy as np
-from scipy import stats
 
 from hqnn_lightning.hardware.placement import move_to_device
-from hqnn_lightning.models import MODELS
 from hqnn_lightning.report import find_runs
+from hqnn_lightning.report.retest import (
+    CONTROLS,
+    METRIC,
+    checkpoint_metrics,
+    control_means,
+    draw_controls,
+    mean_interval,
+    quiet_trainer,
+    read_rows,
+    rebuild,
+    select,
+    width,
+)
 from hqnn_lightning.report.runs import RunRecord
-from hqnn_lightning.run.build import build
-from hqnn_lightning.run.options import build_parser
-from hqnn_lightning.run.saved_options import parse_saved_options
-from hqnn_lightning.run.signatures import argument_default
 
 SHOTS = (16, 64, 256, 1024, 4096, 8192)
-PROBE = "classical"
-"""The linear probe on the frozen features: no bottleneck, so its value is on every panel."""
-CONTROLS = ("hybrid_control", "hybrid_control_matched", "hybrid_fourier", PROBE)
-PLAIN = {"n_heads": 1, "residual": False, "reupload": False}
-"""The options a kept run has at these values (absent counts as these)."""
-METRIC = "test/acc_top1"
-
-
-def plain(config: dict[str, Any]) -> bool:
-    """Whether a run is the library's one-head model with the ``z`` read-out, no hidden
-    projection and a frozen backbone."""
-    same = all(config.get(option, value) in (value, None) for option, value in PLAIN.items())
-    return (
-        same
-        and (config.get("readout") or "z") == "z"
-        and not config.get("projection_hidden")
-        and not config.get("train_last_stages")
-    )
-
-
-def width(config: dict[str, Any]) -> int | None:
-    """The run's ``n_qubits``: its own, else its registered model's default; ``None`` for a
-    model without one (the probe)."""
-    if config.get("n_qubits"):
-        return int(config["n_qubits"])
-    try:
-        return argument_default(MODELS, config["model"], "n_qubits")
-    except ValueError:  # no class of the model declares n_qubits
-        return None
-
-
-def select(runs: list[RunRecord], models: set[str], widths: set[int]) -> list[RunRecord]:
-    """One run per (model, width, seed) among ``models`` at ``widths`` or without a width
-    (the first found)."""
-    kept: dict[tuple[str, int, int], RunRecord] = {}
-    for run in runs:
-        config, n = run.config, width(run.config)
-        if config["model"] in models and plain(config) and (n in widths or n is None):
-            kept.setdefault((config["model"], n or 0, run.seed), run)
-    return [kept[key] for key in sorted(kept)]
-
-
-def rebuild(
-    run: RunRecord, data_dir: str | None
-) -> tuple[L.LightningDataModule, L.LightningModule]:
-    """The run's DataModule (cached features) and model, built as the runner builds them."""
-    config = parse_saved_options(build_parser(), run.run_dir / "config.yaml")
-    if data_dir is not None:
-        config.data_dir = data_dir
-    return build(config)
 
 
 def test_top1(trainer: L.Trainer, model: L.LightningModule, data, checkpoint: Path) -> float:
     """The checkpoint's test top-1 with ``model``'s quantum layers as they are now."""
-    results = trainer.test(
-        model, datamodule=data, ckpt_path=str(checkpoint), verbose=False, weights_only=True
-    )
-    return float(results[0][METRIC])
+    return checkpoint_metrics(trainer, model, data, checkpoint)[METRIC]
 
 
 def evaluate_run(run: RunRecord, args: argparse.Namespace, write: Any, log: Any = print) -> None:
     """Writes the run's exact and sampled test top-1 rows with ``write(shots, repeat, top1)``."""
     data, model = rebuild(run, args.data_dir)
     checkpoint = run.run_dir / run.results["best_checkpoint"]
-    trainer = L.Trainer(
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
-        devices=1,
-    )
+    trainer = quiet_trainer()
     start = time.perf_counter()
     exact = test_top1(trainer, model, data, checkpoint)
     write("exact", "", exact)
@@ -130,20 +77,6 @@ def evaluate_run(run: RunRecord, args: argparse.Namespace, write: Any, log: Any 
             move_to_device(model, "torch", shots, None, {"seed": repeat})
             write(shots, repeat, test_top1(trainer, model, data, checkpoint))
         log(f"  S={shots}: {args.repeats} repeats, {time.perf_counter() - start:.0f} s so far")
-
-
-def mean_interval(values: list[float]) -> tuple[float, float]:
-    """The mean and the half-width of its 95% t-interval (0 for one value)."""
-    array = np.array(values, dtype=float)
-    if len(array) < 2:
-        return float(array.mean()), 0.0
-    half = stats.t.ppf(0.975, len(array) - 1) * array.std(ddof=1) / np.sqrt(len(array))
-    return float(array.mean()), float(half)
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    with path.open() as file:
-        return list(csv.DictReader(file))
 
 
 Curves = dict[tuple[str, int], dict[str, dict[int, float]]]
@@ -160,15 +93,6 @@ def curves(rows: list[dict[str, str]]) -> Curves:
     for (model, n, shots, seed), values in by_seed.items():
         lines[model, n][shots][seed] = float(np.mean(values))
     return lines
-
-
-def control_means(rows: list[dict[str, str]]) -> dict[tuple[str, int | None], list[float]]:
-    """By (model, width; ``None`` for the probe): the test top-1 % of each seed."""
-    found: dict[tuple[str, int | None], list[float]] = defaultdict(list)
-    for row in rows:
-        n = int(row["n_qubits"]) if row["n_qubits"] else None
-        found[row["model"], n].append(100 * float(row["test_top1"]))
-    return found
 
 
 def plot(lines: Curves, controls: dict, path: Path) -> None:
@@ -189,12 +113,7 @@ def plot(lines: Curves, controls: dict, path: Path) -> None:
             axes.fill_between(shots, low, high, color=line.get_color(), alpha=0.2)
             exact, _ = mean_interval(list(by_shots["exact"].values()))
             axes.axhline(exact, color=line.get_color(), linestyle="--", label=f"{model}, exact")
-        for (model, width_), values in sorted(controls.items()):
-            if width_ == n:
-                axes.axhline(np.mean(values), linestyle=":", color=_color(model), label=model)
-            elif width_ is None:  # 5 to 7 times the bottleneck models: named, not drawn
-                note = f"{model} (linear probe, no bottleneck): {np.mean(values):.1f} %"
-                axes.text(0.02, 0.98, note, transform=axes.transAxes, va="top", fontsize=8)
+        draw_controls(axes, controls, n)
         axes.set_xscale("log", base=2)
         axes.set_xticks(shots, [str(s) for s in shots])
         axes.set_xlabel("shots per image (S)")
@@ -202,12 +121,6 @@ def plot(lines: Curves, controls: dict, path: Path) -> None:
         axes.set_title(f"{n} qubits")
         axes.legend(fontsize=7)
     figure.savefig(path, dpi=120)
-
-
-def _color(model: str) -> str:
-    # CONTROLS' colours, fixed so that both panels match.
-    palette = dict(zip(CONTROLS, ("tab:red", "tab:purple", "tab:green", "black"), strict=True))
-    return palette.get(model, "gray")
 
 
 def table(lines: Curves, controls: dict) -> str:

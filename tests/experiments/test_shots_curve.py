@@ -4,26 +4,17 @@ each shots count gets its repeats, and the same command writes the same numbers.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
 from hqnn_lightning.run.cli import main as run
-
-SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "shots_curve.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("shots_curve", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.experiments.scripts import load_script
 
 
 def test_a_trained_run_is_tested_exactly_and_with_shots(tmp_path):
     tiny_run = ["--model", "hybrid_tiny", "--max-epochs", "1", "--logger", "csv", "--output-dir"]
     (results,) = run([*tiny_run, str(tmp_path / "runs")])
-    shots_curve = load_script()
+    shots_curve = load_script("shots_curve")
     argv = [
         str(tmp_path / "runs"),
         "--model",
