@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from hqnn_lightning.models import MODELS
 from hqnn_lightning.report import find_runs
+from hqnn_lightning.report.retest import PROBE, mean_interval, plain_head
 from hqnn_lightning.report.statistics import seed_difference
 from hqnn_lightning.run.signatures import argument_default
 
@@ -35,10 +35,6 @@ WIDTH_MODELS = (
     "hybrid_control_matched",
     "hybrid_fourier",
 )
-PROBE = "classical"
-PLAIN = {"n_heads": 1, "residual": False, "reupload": False}
-"""The options every run of the width study keeps at these values (absent counts as these)."""
-
 Key = tuple[str, str, int]
 """(model, read-out, n_qubits)."""
 
@@ -54,7 +50,7 @@ def collect(paths: list[str]) -> tuple[dict[Key, dict[int, float]], dict[int, fl
             continue
         if config["model"] == PROBE and not config.get("train_last_stages"):
             probe[run.seed] = 100 * float(value)
-        elif config["model"] in WIDTH_MODELS and _plain(config):
+        elif config["model"] in WIDTH_MODELS and plain_head(config):
             key = (config["model"], _option(config, "readout"), int(_option(config, "n_qubits")))
             lines[key][run.seed] = 100 * float(value)
     return dict(lines), probe
@@ -65,21 +61,6 @@ def _option(config: dict, name: str) -> Any:
     holds the options given)."""
     value = config.get(name)
     return argument_default(MODELS, config["model"], name) if value is None else value
-
-
-def _plain(config: dict) -> bool:
-    """Whether a run has the width study's fixed options and the library's head."""
-    same = all(config.get(option, value) in (value, None) for option, value in PLAIN.items())
-    return same and not config.get("projection_hidden") and not config.get("train_last_stages")
-
-
-def mean_interval(values: dict[int, float]) -> tuple[float, float]:
-    """The mean over seeds and the half-width of its 95% t-interval (0 for one seed)."""
-    array = np.array(list(values.values()), dtype=float)
-    if len(array) < 2:
-        return float(array.mean()), 0.0
-    half = stats.t.ppf(0.975, len(array) - 1) * array.std(ddof=1) / np.sqrt(len(array))
-    return float(array.mean()), float(half)
 
 
 def plot(lines: dict[Key, dict[int, float]], probe: dict[int, float], path: Path) -> Path:
@@ -96,15 +77,15 @@ def plot(lines: dict[Key, dict[int, float]], probe: dict[int, float], path: Path
             widths = sorted(n for m, r, n in lines if (m, r) == (model, readout))
             if not widths:
                 continue
-            stats_ = [mean_interval(lines[model, readout, n]) for n in widths]
-            means = np.array([mean for mean, _ in stats_])
-            halves = np.array([half for _, half in stats_])
+            intervals = [mean_interval(list(lines[model, readout, n].values())) for n in widths]
+            means = np.array([mean for mean, _ in intervals])
+            halves = np.array([half for _, half in intervals])
             axes.plot(widths, means, marker="o", color=colours[model], label=model)
             axes.fill_between(
                 widths, means - halves, means + halves, color=colours[model], alpha=0.15
             )
         if probe:
-            mean, half = mean_interval(probe)
+            mean, half = mean_interval(list(probe.values()))
             axes.axhline(mean, color="black", linewidth=1, label=f"{PROBE} (linear probe)")
             axes.axhspan(mean - half, mean + half, color="black", alpha=0.1)
         axes.set_title(f"read-out {readout}")

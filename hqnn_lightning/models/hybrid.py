@@ -44,7 +44,13 @@ def circuit_parameters(
 ) -> int:
     """Trainable angles of a hybrid's circuit: the ``q_depth`` layers, and their mirror with
     ``identity_blocks`` (the default)."""
-    circuit = VariationalClassifierCircuit(n_qubits, q_depth, identity_blocks=identity_blocks)
+    return circuit_weight_count(
+        VariationalClassifierCircuit(n_qubits, q_depth, identity_blocks=identity_blocks)
+    )
+
+
+def circuit_weight_count(circuit: QuantumCircuit) -> int:
+    """Trainable angles of ``circuit``: the sizes of its ``weight_shapes``."""
     return sum(math.prod(shape) for shape in circuit.weight_shapes.values())
 
 

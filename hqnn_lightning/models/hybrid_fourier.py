@@ -15,7 +15,12 @@ from hqnn_lightning.models.fourier_features import (
     default_order,
     feature_count,
 )
-from hqnn_lightning.models.hybrid import STUDY_CIRCUIT, STUDY_HEAD, STUDY_TINY
+from hqnn_lightning.models.hybrid import (
+    STUDY_CIRCUIT,
+    STUDY_HEAD,
+    STUDY_TINY,
+    circuit_weight_count,
+)
 from hqnn_lightning.models.registry import MODELS
 from hqnn_lightning.models.stages import TrainLastStages
 from hqnn_lightning.quantum import VariationalClassifierCircuit
@@ -156,7 +161,7 @@ class HybridFourier(BottleneckClassifier):
             lr=lr,
             weight_decay=weight_decay,
         )
-        self.circuit_parameters = sum(math.prod(s) for s in circuit.weight_shapes.values())
+        self.circuit_parameters = circuit_weight_count(circuit)
         self.spans_circuit = order == n_qubits
         heads = [_fourier_head(n_qubits, degree, order, circuit.n_outputs) for _ in range(n_heads)]
         self.fourier = heads[0] if n_heads == 1 else SideBySide(heads, n_qubits)

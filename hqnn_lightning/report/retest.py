@@ -42,13 +42,14 @@ def control_color(model: str) -> str:
 def plain(config: dict[str, Any]) -> bool:
     """Whether a run is the library's one-head model with the ``z`` read-out, no hidden
     projection and a frozen backbone."""
+    return plain_head(config) and (config.get("readout") or "z") == "z"
+
+
+def plain_head(config: dict[str, Any]) -> bool:
+    """Whether a run has `PLAIN`'s options, no hidden projection and a frozen backbone,
+    whatever its read-out."""
     same = all(config.get(option, value) in (value, None) for option, value in PLAIN.items())
-    return (
-        same
-        and (config.get("readout") or "z") == "z"
-        and not config.get("projection_hidden")
-        and not config.get("train_last_stages")
-    )
+    return same and not config.get("projection_hidden") and not config.get("train_last_stages")
 
 
 def width(config: dict[str, Any]) -> int | None:
