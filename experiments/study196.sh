@@ -121,7 +121,7 @@ if [ "$PART" = width ] || [ "$PART" = all ]; then
         done
     }
     for n in ${WIDTHS:-4 6 8 10}; do width_models "$n" z; done
-    for n in ${READOUT_WIDTHS:-6 8}; do width_models "$n" zz; width_models "$n" probs; done
+    for n in ${READOUT_WIDTHS-6 8}; do width_models "$n" zz; width_models "$n" probs; done
     tune_models "${EPOCHS:-40}" "$OUTPUT_DIR" "${FROZEN[@]}"
     "$PYTHON" experiments/width_figure.py "$OUTPUT_DIR" --output "$OUTPUT_DIR/width"
 fi
