@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: install run test lint format bench docs clean
+.PHONY: install run test lint format bench docs clean options
 
 install: $(STAMP)
 
@@ -38,6 +38,13 @@ bench: $(STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/frozen_checkpoint.py
 	OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/frozen_overheads.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/partial_finetune.py
+	$(PY) benchmarks/cli_startup.py
+
+# The table of registered models' and datasets' options that --help and the command line's
+# checks read without importing the models (hqnn_lightning/run/option_table.json); a test
+# fails when it is out of date.
+options: $(STAMP)
+	$(PY) -m hqnn_lightning.run.option_table
 
 # The documentation site (mkdocs.yml) into site/; any warning (a broken link, a docstring that
 # does not parse) fails the build.

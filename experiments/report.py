@@ -24,6 +24,7 @@ from typing import NoReturn
 
 from jsonargparse import ArgumentParser
 
+from hqnn_lightning.experiment.command_line import OneLineParser
 from hqnn_lightning.models import MODELS
 from hqnn_lightning.report import (
     Comparison,
@@ -99,8 +100,8 @@ def main(argv: list[str] | None = None) -> Path:
     return report
 
 
-def _parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="experiments/report.py", description=__doc__.splitlines()[0])
+def _parser() -> OneLineParser:
+    parser = OneLineParser(prog="experiments/report.py", description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=str, nargs="+", help="run directories or folders")
     parser.add_argument("--output", type=str, default="report", help="where to write the report")
     parser.add_argument(

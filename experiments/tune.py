@@ -34,6 +34,7 @@ from typing import Any
 
 from jsonargparse import ArgumentParser
 
+from hqnn_lightning.experiment.command_line import OneLineParser
 from hqnn_lightning.run.checks import unwritable_directories, unwritable_directory
 from hqnn_lightning.run.final_runs import train_final_runs
 from hqnn_lightning.run.options import build_parser
@@ -122,9 +123,9 @@ def _search(
     return record, train_final_runs([*run_argv, *option_arguments(best["params"])], tuning_dir)
 
 
-def _parser() -> ArgumentParser:
+def _parser() -> OneLineParser:
     """The options of ``experiments/tune.py`` itself (before ``--``)."""
-    parser = ArgumentParser(prog="experiments/tune.py", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="experiments/tune.py", description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=8, help="runs in the search")
     parser.add_argument(
         "--models",

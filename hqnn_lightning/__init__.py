@@ -4,11 +4,10 @@ The public classes and functions are importable from here::
 
     from hqnn_lightning import DigitsDataModule, HybridVQC, QuantumLayer
 
-Importing the package loads the data, models and quantum parts only. The runner's pieces
-exported here (`EpochTimer`, `create_logger`) and hardware evaluation (`RetryPolicy`,
-`evaluate_checkpoint`) are imported on first use (`__getattr__`), so that a script that needs
-no logger or runner loads neither jsonargparse nor wandb, and no module of the package it
-loads imports matplotlib (PennyLane and torchmetrics import it themselves when installed).
+Each is imported on first use (`__getattr__`, PEP 562): importing the package loads nothing
+else, so that the command line answers ``--help`` or refuses an option without Lightning or
+PennyLane, and a script loads only what it uses (no jsonargparse or wandb unless it uses the
+runner's pieces, no matplotlib of the package's own).
 """
 
 from __future__ import annotations
@@ -16,52 +15,86 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from hqnn_lightning.data import (
-    DATAMODULES,
-    DigitsDataModule,
-    ImageClassificationDataModule,
-    SyntheticImageDataModule,
-    create_datamodule,
-    stratified_split,
-)
-from hqnn_lightning.models import (
-    MODELS,
-    ClassicalResNet,
-    ClassificationMetricsMixin,
-    HybridVQC,
-    ImageClassifier,
-    QuanvNet,
-    create_backbone,
-    create_model,
-    parameter_counts,
-)
-from hqnn_lightning.quantum import (
-    KNOWN_DEVICES,
-    QuantumDevice,
-    QuantumLayer,
-    QuanvolutionFilterCircuit,
-    QuanvolutionLayer,
-    TorchStatevectorLayer,
-    VariationalClassifierCircuit,
-    make_device,
-    make_layer,
-    quanvolution_filter_qnode,
-    variational_classifier_qnode,
-)
-from hqnn_lightning.utils.registry import Registry
-
 if TYPE_CHECKING:
+    from hqnn_lightning.data import (
+        DATAMODULES,
+        DigitsDataModule,
+        ImageClassificationDataModule,
+        SyntheticImageDataModule,
+        create_datamodule,
+        stratified_split,
+    )
     from hqnn_lightning.hardware import RetryPolicy, evaluate_checkpoint
+    from hqnn_lightning.models import (
+        MODELS,
+        ClassicalResNet,
+        ClassificationMetricsMixin,
+        HybridVQC,
+        ImageClassifier,
+        QuanvNet,
+        create_backbone,
+        create_model,
+        parameter_counts,
+    )
+    from hqnn_lightning.quantum import (
+        KNOWN_DEVICES,
+        QuantumDevice,
+        QuantumLayer,
+        QuanvolutionFilterCircuit,
+        QuanvolutionLayer,
+        TorchStatevectorLayer,
+        VariationalClassifierCircuit,
+        make_device,
+        make_layer,
+        quanvolution_filter_qnode,
+        variational_classifier_qnode,
+    )
     from hqnn_lightning.run.callbacks import EpochTimer
     from hqnn_lightning.run.loggers import create_logger
+    from hqnn_lightning.utils.registry import Registry
 
-_IMPORTED_ON_FIRST_USE = {
-    "EpochTimer": "hqnn_lightning.run.callbacks",
-    "RetryPolicy": "hqnn_lightning.hardware",
-    "evaluate_checkpoint": "hqnn_lightning.hardware",
-    "create_logger": "hqnn_lightning.run.loggers",
+_MODULES = {
+    "hqnn_lightning.data": (
+        "DATAMODULES",
+        "DigitsDataModule",
+        "ImageClassificationDataModule",
+        "SyntheticImageDataModule",
+        "create_datamodule",
+        "stratified_split",
+    ),
+    "hqnn_lightning.hardware": ("RetryPolicy", "evaluate_checkpoint"),
+    "hqnn_lightning.models": (
+        "MODELS",
+        "ClassicalResNet",
+        "ClassificationMetricsMixin",
+        "HybridVQC",
+        "ImageClassifier",
+        "QuanvNet",
+        "create_backbone",
+        "create_model",
+        "parameter_counts",
+    ),
+    "hqnn_lightning.quantum": (
+        "KNOWN_DEVICES",
+        "QuantumDevice",
+        "QuantumLayer",
+        "QuanvolutionFilterCircuit",
+        "QuanvolutionLayer",
+        "TorchStatevectorLayer",
+        "VariationalClassifierCircuit",
+        "make_device",
+        "make_layer",
+        "quanvolution_filter_qnode",
+        "variational_classifier_qnode",
+    ),
+    "hqnn_lightning.run.callbacks": ("EpochTimer",),
+    "hqnn_lightning.run.loggers": ("create_logger",),
+    "hqnn_lightning.utils.registry": ("Registry",),
 }
-"""Names exported here whose modules load Lightning's loggers, wandb or matplotlib."""
+"""Where each exported name lives."""
+
+_IMPORTED_ON_FIRST_USE = {name: module for module, names in _MODULES.items() for name in names}
+"""Exported name -> the module it is imported from when first asked for."""
 
 __version__ = "0.1.0"
 
@@ -101,9 +134,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Imports the names of `_IMPORTED_ON_FIRST_USE` when first asked for (PEP 562)."""
+    """Imports an exported name (`_IMPORTED_ON_FIRST_USE`) when first asked for (PEP 562)."""
     if name not in _IMPORTED_ON_FIRST_USE:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(import_module(_IMPORTED_ON_FIRST_USE[name]), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

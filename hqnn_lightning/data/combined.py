@@ -45,7 +45,8 @@ class CombinedCarsDataModule(CarDataModule):
         keep: ``"matched"``: only classes present in both datasets; ``"union"``: all classes.
         crop_to_bbox: Crop Stanford images to their bounding boxes.
         min_images_per_class: Drop VMMRdb classes with fewer images.
-        test_fraction: Fraction of each VMMRdb class held out for testing.
+        test_fraction: Fraction of each class held out for testing (VMMRdb's images here;
+            Stanford Cars keeps its own test split).
         **kwargs: The other arguments of `CarDataModule`, with the same defaults.
     """
 

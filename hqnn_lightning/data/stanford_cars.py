@@ -199,9 +199,9 @@ class StanfordCarsDataModule(CarDataModule):
         data_dir: Where the dataset is, or will be downloaded to.
         crop_to_bbox: Crop each image to its annotated bounding box (devkit and single-file
             layouts).
-        download: In ``prepare_data``, fetch the public Hugging Face copy
-            (`HF_DATASET`, with the ``datasets`` library) into the folder layout when
-            ``data_dir`` holds no layout yet.
+        download: Before the first run, fetch the public Hugging Face copy of Stanford
+            Cars (needs the ``datasets`` package) into ``data_dir`` when it holds no layout
+            yet.
         **kwargs: The other arguments of `CarDataModule`, with the same defaults.
     """
 

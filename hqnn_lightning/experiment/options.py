@@ -230,7 +230,9 @@ RUNNER_OPTIONS = (
         "fast_dev_run",
         bool,
         False,
-        "one batch of each stage, no outputs",
+        "one batch of each stage, to check that a command runs: its run directory holds the "
+        "options and results but no checkpoint, and its numbers and trainability verdict "
+        "mean nothing",
         experiment=False,
     ),
     RunnerOption(

@@ -36,10 +36,10 @@ class BackboneClassifier(ImageClassifier):
 
     Args:
         num_classes: Number of classes.
-        arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model
+        arch: Backbone name: resnet18, resnet34, resnet50, resnet101,
+            resnet152, small_cnn, or a timm model's name
             (``efficientnet_lite0``).
-        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
-            ``create_backbone``).
+        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path.
         freeze_backbone: Train only what follows the backbone (``train_last_stages=0``).
         train_last_stages: Train only the backbone's last K stages (ResNet: ``layer1`` to
             ``layer4``; EfficientNet: its ``blocks`` groups, 7 for EfficientNet-Lite0; see
@@ -50,7 +50,7 @@ class BackboneClassifier(ImageClassifier):
             ``train_last_stages`` below the stage count. ``forward`` still takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 a ResNet gets a small-image stem).
-        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        lr: Learning rate, under any optimizer (AdamW unless ``--optimizer``).
         weight_decay: Weight decay of every parameter group, under any optimizer.
         q_lr: Learning rate of the quantum modules' weights; ``None`` uses ``lr``.
 

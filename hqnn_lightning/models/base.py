@@ -51,7 +51,7 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
 
     Args:
         num_classes: Number of classes.
-        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        lr: Learning rate, under any optimizer (AdamW unless ``--optimizer``).
         weight_decay: Weight decay of every parameter group, under any optimizer.
         q_lr: Learning rate of the weights of the model's quantum modules
             (`quantum_parameters`); ``None`` uses ``lr``.

@@ -34,7 +34,8 @@ class BottleneckClassifier(BackboneClassifier):
         angle_scale: The angles are ``tanh(projection) * angle_scale``, radians: ``pi / 2``
             (the library's) or ``pi`` (the study's code).
         residual: A linear path from the backbone features to the logits.
-        arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model.
+        arch: Backbone name: resnet18, resnet34, resnet50, resnet101,
+            resnet152, small_cnn, or a timm model's name.
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path.
         freeze_backbone: Train only what follows the backbone.
         train_last_stages: Train only the backbone's last K stages, the earlier ones frozen
@@ -43,7 +44,7 @@ class BottleneckClassifier(BackboneClassifier):
             needs ``freeze_backbone`` or ``train_last_stages``.
         in_channels: Image channels.
         image_size: Image side in pixels.
-        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        lr: Learning rate, under any optimizer (AdamW unless ``--optimizer``).
         weight_decay: Weight decay of every parameter group, under any optimizer.
         q_lr: Learning rate of the quantum modules' weights; ``None`` uses ``lr``.
 

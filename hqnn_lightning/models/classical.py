@@ -17,19 +17,19 @@ class ClassicalResNet(BackboneClassifier):
 
     Args:
         num_classes: Number of classes.
-        arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model
+        arch: Backbone name: resnet18, resnet34, resnet50, resnet101,
+            resnet152, small_cnn, or a timm model's name
             (``efficientnet_lite0``).
-        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
-            ``create_backbone``).
+        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path.
         freeze_backbone: Train only the classifier.
         train_last_stages: Train only the backbone's last K stages, the earlier ones frozen
             (``docs/models.md``); 0 is ``freeze_backbone=True``, ``"all"`` full fine-tuning.
         precompute_features: Steps take the frozen part's cached output rather than images
-            (`FeatureCacheDataModule` computes it once); needs ``freeze_backbone`` or
+            (computed once and cached); needs ``freeze_backbone`` or
             ``train_last_stages``. ``forward`` still takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 the ResNet gets a small-image stem).
-        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        lr: Learning rate, under any optimizer (AdamW unless ``--optimizer``).
         weight_decay: Weight decay of every parameter group, under any optimizer.
 
     Raises:

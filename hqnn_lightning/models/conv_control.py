@@ -42,7 +42,7 @@ class ConvControlNet(FilterClassifier):
             (before the ``tanh``) rather than images (see ``FeatureCacheDataModule``); needs a
             fixed filter and no augmentation. ``forward`` still takes images.
         head_width: Channels of the head's first block.
-        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        lr: Learning rate, under any optimizer (AdamW unless ``--optimizer``).
         weight_decay: Weight decay of every parameter group, under any optimizer.
 
     Raises:

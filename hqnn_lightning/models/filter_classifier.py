@@ -25,7 +25,7 @@ class FilterClassifier(ImageClassifier):
         precompute_features: Steps take the filter's cached output rather than images (see
             ``FeatureCacheDataModule``); needs a fixed filter.
         head_width: Channels of the head's first block.
-        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        lr: Learning rate, under any optimizer (AdamW unless ``--optimizer``).
         weight_decay: Weight decay of every parameter group, under any optimizer.
         q_lr: Learning rate of the quantum modules' weights; ``None`` uses ``lr``.
     """

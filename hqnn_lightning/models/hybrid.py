@@ -175,10 +175,10 @@ class HybridVQC(BottleneckClassifier):
         angle_scale: The circuit's input angles are ``tanh(projection) * angle_scale``,
             radians: ``pi / 2`` (the library's) or ``pi`` (the study's code).
         residual: A linear path from the backbone features to the logits, around the circuit.
-        arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model
+        arch: Backbone name: resnet18, resnet34, resnet50, resnet101,
+            resnet152, small_cnn, or a timm model's name
             (``efficientnet_lite0``).
-        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
-            ``create_backbone``).
+        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path.
         freeze_backbone: Train only the projection, the circuit and the classifier.
         train_last_stages: Train only the backbone's last K stages, the earlier ones frozen
             (``docs/models.md``); 0 is ``freeze_backbone=True``, ``"all"`` full fine-tuning.
@@ -187,7 +187,7 @@ class HybridVQC(BottleneckClassifier):
             ``train_last_stages``. ``forward`` still takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 a ResNet gets a small-image stem).
-        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        lr: Learning rate, under any optimizer (AdamW unless ``--optimizer``).
         weight_decay: Weight decay of every parameter group, under any optimizer.
         circuit: Keyword-only, from a script (not an option of the runner): a circuit object
             in place of the library's circuit; ``None`` builds the library's from the options

@@ -60,8 +60,7 @@ class HybridControl(BottleneckClassifier):
         bottleneck_parameters: ``None`` for ``tanh(Linear(n_qubits, m))``; else the
             parameter count of one head's circuit, matched (to within ``(n_qubits + m + 1) / 2``,
             or by the smallest such layer, ``h = 1``, when that has more) by
-            ``tanh(Linear(h, m)(tanh(Linear(n_qubits, h))))``, ``h`` from
-            `matched_hidden_width`.
+            ``tanh(Linear(h, m)(tanh(Linear(n_qubits, h))))``, ``h`` the width that matches best.
         readout: The hybrid's read-out, a name of the read-outs' registry, whose width
             ``m = READOUTS.get(readout).n_outputs(n_qubits)`` each head outputs (``"z"``: ``n``,
             ``"zz"``: ``n + n(n-1)/2``, ``"probs"``: ``2^n``).
@@ -72,10 +71,10 @@ class HybridControl(BottleneckClassifier):
         angle_scale: The control's inputs are ``tanh(projection) * angle_scale``, radians, as
             the hybrid's angles: ``pi / 2`` (the library's) or ``pi`` (the study's code).
         residual: A linear path from the backbone features to the logits.
-        arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model
+        arch: Backbone name: resnet18, resnet34, resnet50, resnet101,
+            resnet152, small_cnn, or a timm model's name
             (``efficientnet_lite0``).
-        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path (see
-            ``create_backbone``).
+        backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path.
         freeze_backbone: Train only what follows the backbone.
         train_last_stages: Train only the backbone's last K stages, the earlier ones frozen
             (``docs/models.md``); 0 is ``freeze_backbone=True``, ``"all"`` full fine-tuning.
@@ -84,7 +83,7 @@ class HybridControl(BottleneckClassifier):
             ``train_last_stages``. ``forward`` still takes images.
         in_channels: Image channels.
         image_size: Image side in pixels (below 64 a ResNet gets a small-image stem).
-        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        lr: Learning rate, under any optimizer (AdamW unless ``--optimizer``).
         weight_decay: Weight decay of every parameter group, under any optimizer.
 
     Raises:

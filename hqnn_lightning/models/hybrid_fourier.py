@@ -84,14 +84,15 @@ class HybridFourier(BottleneckClassifier):
         readout: The circuit's read-out, whose width is the layer's output width.
         fourier_order: Most qubits a product of features spans: 1 is a sum of functions of
             one angle each (the span of the ``"separable"`` circuit's ``<Z>``), ``n_qubits``
-            the whole span; ``None`` (the default) for the highest order with at most
-            `MAX_FOURIER_FEATURES` features (`default_order`): the whole span up to 8 qubits.
+            the whole span; ``None`` (the default) for the highest order with at most 6,560
+            features: the whole span up to 8 qubits.
         n_heads: Heads side by side.
         projection_hidden: Width of a hidden layer in the projection; ``None`` or 0 for one
             ``Linear``.
         angle_scale: The angles are ``tanh(projection) * angle_scale``, radians.
         residual: A linear path from the backbone features to the logits.
-        arch: Backbone name: one of ``backbones.BACKBONES``, or a timm model.
+        arch: Backbone name: resnet18, resnet34, resnet50, resnet101,
+            resnet152, small_cnn, or a timm model's name.
         backbone_weights: ``"none"``, ``"imagenet"`` or a local checkpoint's path.
         freeze_backbone: Train only what follows the backbone.
         train_last_stages: Train only the backbone's last K stages (``docs/models.md``).

@@ -61,7 +61,7 @@ class QuanvNet(FilterClassifier):
             rather than images (see ``FeatureCacheDataModule``); needs a fixed filter and no
             augmentation.
         head_width: Channels of the head's first block.
-        lr: Learning rate, under any optimizer (AdamW by default; `--optimizer`).
+        lr: Learning rate, under any optimizer (AdamW unless ``--optimizer``).
         weight_decay: Weight decay of every parameter group, under any optimizer.
         filter: Keyword-only, from a script (not an option of the runner): a filter circuit
             object in place of the library's random filter; ``None`` builds the random one

@@ -29,9 +29,10 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities.types import OptimizerLRScheduler
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from hqnn_lightning.quantum.module import quantum_parameters
+from hqnn_lightning.utils.optim_types import GROUP_OPTIONS, SchedulerFactory
 
 if TYPE_CHECKING:
     from hqnn_lightning.models.base import ImageClassifier
@@ -41,16 +42,9 @@ OptimizerFactory = Callable[[Iterable[dict[str, Any]]], Optimizer]
 arguments but the learning rate and weight decay (``lightning.pytorch.cli.OptimizerCallable``
 is the same type)."""
 
-SchedulerFactory = Callable[[Optimizer], LRScheduler | ReduceLROnPlateau]
-"""Optimizer -> learning-rate scheduler (``lightning.pytorch.cli.LRSchedulerCallable``)."""
-
 PLATEAU_MONITOR = "val/loss"
 """The metric a ``ReduceLROnPlateau`` follows unless it names its own (``monitor``, as
 ``lightning.pytorch.cli.ReduceLROnPlateau`` does)."""
-
-GROUP_OPTIONS = ("lr", "weight_decay")
-"""What each parameter group sets from the model (`parameter_groups`), so an optimizer's own
-value of them would be overridden; it is refused instead."""
 
 
 class TrainingRecipe(L.Callback):

@@ -24,6 +24,7 @@ import pennylane as qml
 from hqnn_lightning.quantum import plugins
 from hqnn_lightning.quantum.noise import insert_noise, pop_noise_options
 from hqnn_lightning.quantum.plugins import QPU_EXTRA
+from hqnn_lightning.utils.backend_names import TORCH_DEVICE
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,6 @@ GRADIENT_TRANSFORMS = frozenset({"parameter-shift", "finite-diff", "spsa", "hada
 """Diff methods that differentiate by running more circuits; PennyLane cannot apply them to a
 broadcast batch (issue #6078), so QNodes using them run one circuit per sample."""
 _SHIFT_METHODS = frozenset({"parameter-shift", "finite-diff", "spsa"})
-TORCH_DEVICE = "torch"
-"""Name of the library's exact torch state-vector simulator."""
 NO_GRADIENT = "none"
 """The diff method of ``"torch"`` with shots: samples have no gradient, so such a layer
 evaluates and never trains."""

@@ -1,7 +1,9 @@
 """The runner's checks before anything is built: values no run can use, output and cache
 directories it cannot write, environment variables it could not use, and hardware this
 machine does not have. Each returns the first problem as one sentence that names the option
-or variable, or ``None``."""
+or variable, or ``None``. Each imports what its answer needs when asked (Lightning for the
+hardware, W&B's settings for the environment), so that the command line refuses the other
+mistakes before importing them."""
 
 from __future__ import annotations
 
@@ -9,16 +11,15 @@ import logging
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lightning as L
 from jsonargparse import Namespace
-from lightning.fabric.utilities.exceptions import MisconfigurationException
 
-from hqnn_lightning.quantum.devices import TORCH_DEVICE
-from hqnn_lightning.run.loggers import wandb_environment_problem, wandb_project_problem
-from hqnn_lightning.run.options import RUNNER
-from hqnn_lightning.run.resume import Resumption
-from hqnn_lightning.run.signatures import option_flag
+from hqnn_lightning.experiment.options import RUNNER, option_flag
+from hqnn_lightning.utils.backend_names import TORCH_DEVICE
+
+if TYPE_CHECKING:
+    from hqnn_lightning.run.resume import Resumption
 
 MAX_SEED = 2**32 - 1
 """The largest seed NumPy (and so ``seed_everything`` and the splits) takes."""
@@ -142,6 +143,8 @@ def unusable_environment(config: Namespace) -> str | None:
     directory that cannot be written, where no ``--cache-dir`` is given. ``None`` when
     there is none."""
     if config.logger == "wandb":
+        from hqnn_lightning.run.loggers import wandb_environment_problem, wandb_project_problem
+
         problem = wandb_environment_problem()
         if problem:
             return problem
@@ -164,6 +167,9 @@ def unusable_hardware(config: Namespace) -> str | None:
     ``--strategy`` and ``--precision`` on this machine (an accelerator it lacks,
     ``--devices 0``, an unknown strategy), asked of a `lightning.Trainer` built with only
     those, as a sentence that names the options given; ``None`` when Lightning takes them."""
+    import lightning as L
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
     hardware = {name: config.get(name) for name in HARDWARE_OPTIONS}
     rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
     level = rank_zero.level

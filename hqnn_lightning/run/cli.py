@@ -5,142 +5,106 @@ device (``--evaluate``).
 Every option can also come from YAML (``--config FILE.yaml``, keys spelled ``n_qubits`` or
 ``n-qubits``); the resolved configuration is saved as ``config.yaml`` in the run's directory,
 next to ``results.json``, the CSV metrics and the checkpoints. The options are described in
-`hqnn_lightning.run.options`. Models, datasets and circuit parts registered outside the
-package are imported first (``--import MODULE``, entry points: `hqnn_lightning.run.plugins`).
+`hqnn_lightning.run.options`; ``--help`` shows the common ones by group, ``--help-all`` every
+one, ``--help MODEL`` those of one model (`hqnn_lightning.run.help`). Models, datasets and
+circuit parts registered outside the package are imported first (``--import MODULE``, entry
+points: `hqnn_lightning.run.plugins`).
+
+A mistake is refused in one line (``error: ... (see --help)``, exit status 2). What can be
+checked without the models is checked before they are imported (`first_problem`): the help
+and those refusals cost little more than importing torch. The work itself is
+`hqnn_lightning.run.commands`.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
-from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
-from jsonargparse import ArgumentParser, Namespace
+from jsonargparse import Namespace
 
-from hqnn_lightning.data import create_datamodule
-from hqnn_lightning.data.index_cache import DEFAULT_CACHE_DIR
-from hqnn_lightning.hardware import (
-    JobFailedError,
-    RetryPolicy,
-    confirm_on_terminal,
-    evaluate_checkpoint,
-)
-from hqnn_lightning.run.build import BUILD_ERRORS
+from hqnn_lightning.experiment.command_line import refuse
 from hqnn_lightning.run.checks import (
     out_of_range,
     untrainable_shots,
-    unusable_environment,
     unusable_evaluation,
-    unusable_hardware,
     unwritable_directories,
 )
-from hqnn_lightning.run.disk_full import exit_on_full_disk
-from hqnn_lightning.run.lock import RunDirectoryInUse, run_directory_lock
+from hqnn_lightning.run.help import help_request, print_help
+from hqnn_lightning.run.option_table import listed_names, option_table
 from hqnn_lightning.run.options import build_parser, constructor_arguments
-from hqnn_lightning.run.plugins import PluginError, import_modules, modules_to_import
-from hqnn_lightning.run.recipe import unusable_recipe
-from hqnn_lightning.run.resume import resumed_config
-from hqnn_lightning.run.saved_options import parse_saved_options
-from hqnn_lightning.run.seeds import run_seeds
+from hqnn_lightning.run.plugins import (
+    PluginError,
+    import_modules,
+    load_entry_points,
+    modules_to_import,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Parses ``argv`` (default ``sys.argv[1:]``), runs once per seed, and prints the results.
 
     Returns:
-        The results of each run, in seed order (of the evaluation, with ``--evaluate``).
+        The results of each run, in seed order (of the evaluation, with ``--evaluate``); none
+        for ``--help``.
     """
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = [
+        "--print_config" if arg == "--print-config" else arg  # jsonargparse spells it so
+        for arg in (sys.argv[1:] if argv is None else argv)
+    ]
     try:
         import_modules(modules_to_import(argv))
-        parser = build_parser()
-    except PluginError as error:  # before any parser: one line, as the parser's errors
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        load_entry_points()
+        request = help_request(argv)
+        if request is not None:
+            print_help(request)
+            return []
+        parser = build_parser(argv)
+    except PluginError as error:
+        refuse(str(error))
+    except KeyError as error:  # --help MODEL of a model that is not registered
+        refuse(str(error.args[0]))
     config = parser.parse_args(argv)
-    with exit_on_full_disk(cache_dirs(config)):
-        if config.evaluate:
-            return [_evaluate(parser, config)]
-        return _train(parser, argv, config)
-
-
-def _train(parser: ArgumentParser, argv: list[str], config: Namespace) -> list[dict[str, Any]]:
-    """Checks the options, then trains once per seed (or continues ``--resume``'s run)."""
-    problem = out_of_range(config) or untrainable_shots(config)
-    problem = problem or unusable_hardware(config) or unusable_recipe(config)
+    problem = first_problem(config)
     if problem:
         parser.error(problem)
+    from hqnn_lightning.run.commands import run_command  # the library, for the work
+
+    return run_command(parser, argv, config)
+
+
+def first_problem(config: Namespace) -> str | None:
+    """The first mistake in ``config`` found without importing the models: a value no run
+    can use, ``--shots`` on a backend that cannot train with them, an unknown model or
+    dataset, an option neither takes, a repeated seed, an output directory that cannot be
+    written; as one sentence naming the option, or ``None``."""
+    if config.evaluate:
+        return unusable_evaluation(config)
+    problem = out_of_range(config) or untrainable_shots(config) or _untaken_option(config)
+    if problem:
+        return problem
     repeated = sorted({seed for seed in config.seeds or () if config.seeds.count(seed) > 1})
     if repeated:
-        parser.error(
+        return (
             f"--seeds {config.seeds}: seed {', '.join(map(str, repeated))} given more than once; "
             "a repeated seed trains the same run again and would count it twice in the mean ± std"
         )
     if config.seeds and (str(config.devices) != "1" or config.num_nodes != 1):
-        parser.error("--seeds runs one process; with --devices or --num-nodes, run each seed")
-    resumption = None
-    with ExitStack() as held:
-        if config.resume:
-            try:
-                config, resumption = resumed_config(parser, argv, config)
-                # Taken before anything is built: a second --resume of the run stops at once.
-                held.enter_context(run_directory_lock(resumption.run_dir))
-            except (OSError, ValueError, RunDirectoryInUse) as error:
-                parser.error(str(error))
-        problem = unwritable_directories(config, resumption) or unusable_environment(config)
-        if problem:
-            parser.error(problem)
-        return run_seeds(config, resumption, parser.error)
+        return "--seeds runs one process; with --devices or --num-nodes, run each seed"
+    return None if config.resume else unwritable_directories(config, None)
 
 
-def cache_dirs(config: Namespace) -> list[Path]:
-    """Where the caches of ``config``'s command go: ``--cache-dir``, and the default."""
-    given = config.get("cache_dir")
-    return [Path(given).expanduser(), DEFAULT_CACHE_DIR] if given else [DEFAULT_CACHE_DIR]
-
-
-def _evaluate(parser: ArgumentParser, config: Namespace) -> dict[str, Any]:
-    """``--evaluate CHECKPOINT``: the checkpoint's run's test set on ``--q-device``."""
-    problem = unusable_evaluation(config)
-    if problem:
-        parser.error(problem)
-    checkpoint = Path(config.evaluate)
-    run_config_path = checkpoint.parent.parent / "config.yaml"
-    if not checkpoint.is_file() or not run_config_path.is_file():
-        parser.error(
-            f"--evaluate {checkpoint}: needs a checkpoint inside a run directory "
-            f"(RUN/checkpoints/NAME.ckpt next to RUN/config.yaml); {run_config_path} not found"
-        )
-    if config.q_device is None:
-        parser.error("--evaluate needs --q-device (and --shots for sampling devices)")
-    run_config = parse_saved_options(parser, run_config_path)
-    if config.batch_size is not None:
-        run_config.batch_size = config.batch_size
+def _untaken_option(config: Namespace) -> str | None:
+    """An unknown ``--model`` or ``--data``, or an option that neither takes."""
+    table = option_table()
+    chosen = (("--model", table.models, config.model), ("--data", table.datasets, config.data))
+    for flag, registry, name in chosen:
+        if name not in registry:
+            known = ", ".join(listed_names(registry.names()))
+            return f"{flag} {name}: no such {registry.kind}; give one of {known}"
     try:
-        _, data_arguments = constructor_arguments(run_config, used_elsewhere={"cache_dir"})
-        with exit_on_full_disk(cache_dirs(run_config), evaluation=True):
-            summary = evaluate_checkpoint(
-                checkpoint,
-                run_config.model,
-                create_datamodule(run_config.data, **data_arguments),
-                config.q_device,
-                config.shots,
-                config.q_diff_method,
-                config.q_device_options,
-                config.eval_dir,
-                confirm=lambda message: confirm_on_terminal(message, config.yes),
-                retry=RetryPolicy(max_retries=config.max_retries),
-            )
-    except JobFailedError as error:
-        print(f"error: {error}; rerun the same command to resume", file=sys.stderr)
-        raise SystemExit(1) from None
-    except PermissionError as error:  # no confirmation, or no credentials
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except (*BUILD_ERRORS, FileExistsError) as error:
-        parser.error(str(error))
-    print(json.dumps(summary, indent=2))
-    return summary
+        constructor_arguments(config, used_elsewhere={"cache_dir"})
+    except TypeError as error:
+        return str(error)
+    return None

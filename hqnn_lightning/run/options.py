@@ -15,8 +15,12 @@ Two kinds of options, one flat namespace (``--n-qubits``, or ``n_qubits:`` in YA
   `constructor_arguments` sends each set option to the chosen model or DataModule, and
   refuses one that neither takes.
 
-Options that name a registered circuit part (`PART_REGISTRIES`) take the registry's names,
+Options that name a registered circuit part (`part_registries`) take the registry's names,
 read when the parser is built (plugins' included: `hqnn_lightning.run.plugins`), as choices.
+
+The parser reads what is registered from `hqnn_lightning.run.option_table`, so that it is
+built, and a command refused, without importing the models (Lightning, PennyLane); only
+``--callbacks``, whose type is Lightning's, loads Lightning, when a command can give it.
 
 `RENAMED_OPTIONS` keeps older spellings working on the command line, in YAML files and in
 old run directories' ``config.yaml`` (`hqnn_lightning.run.saved_options`).
@@ -33,7 +37,6 @@ from typing import Any, NoReturn
 
 from jsonargparse import ActionConfigFile, Namespace
 
-from hqnn_lightning.data import DATAMODULES
 from hqnn_lightning.experiment.options import (
     RENAMED_OPTIONS,
     RUNNER,
@@ -44,16 +47,18 @@ from hqnn_lightning.experiment.options import (
     renamed,
     runner_defaults,
 )
-from hqnn_lightning.experiment.recipe_options import OPTIMIZER_TYPE
-from hqnn_lightning.models import MODELS
-from hqnn_lightning.quantum import ENCODINGS, ENTANGLERS, INITIALISATIONS, READOUTS, PartRegistry
+from hqnn_lightning.experiment.recipe_options import (
+    CALLBACKS_TYPE,
+    OPTIMIZER_TYPE,
+    callbacks_type,
+)
+from hqnn_lightning.run.option_table import OptionTable, listed_names, option_table
 from hqnn_lightning.run.plugins import appended_imports, load_entry_points
-from hqnn_lightning.run.recipe import RecipeParser, parse_error_line
+from hqnn_lightning.run.recipe_parser import RecipeParser, parse_error_line
 from hqnn_lightning.run.saved_options import config_file_problem
 from hqnn_lightning.run.signatures import (
     ConstructorOption,
     add_option,
-    argument_default,
     registered_arguments,
 )
 
@@ -65,14 +70,19 @@ FROM_DATA = {
 """Model arguments that the runner takes from the DataModule (argument -> DataModule
 attribute), not from an option."""
 
-PART_REGISTRIES: dict[str, PartRegistry[Any]] = {
-    "encoding": ENCODINGS,
-    "entangler": ENTANGLERS,
-    "readout": READOUTS,
-    "q_init": INITIALISATIONS,
-}
-"""Constructor arguments that name a registered circuit part, whatever model takes them ->
-the registry whose names are their choices."""
+
+def part_registries() -> dict[str, Any]:
+    """Constructor arguments that name a registered circuit part, whatever model takes them ->
+    the registry (`hqnn_lightning.quantum.PartRegistry`) whose names are their choices."""
+    from hqnn_lightning.quantum import ENCODINGS, ENTANGLERS, INITIALISATIONS, READOUTS
+
+    return {
+        "encoding": ENCODINGS,
+        "entangler": ENTANGLERS,
+        "readout": READOUTS,
+        "q_init": INITIALISATIONS,
+    }
+
 
 __all__ = [
     "FROM_DATA",
@@ -85,6 +95,8 @@ __all__ = [
     "constructor_arguments",
     "constructor_options",
     "logistics_options",
+    "part_registries",
+    "registered_names",
     "renamed",
     "resolved_options",
     "resumable_options",
@@ -96,14 +108,24 @@ __all__ = [
 
 def constructor_options() -> tuple[ConstructorOption, ...]:
     """Every argument of every registered model and DataModule constructor, as options;
-    runner options and the model arguments in `FROM_DATA` aside. Those in `PART_REGISTRIES`
-    take the registry's names as choices. Derived once for each set of registered names, so
-    what a plugin registers later (``--import``) is included."""
-    return _constructor_options(
+    runner options and the model arguments in `FROM_DATA` aside, derived from the registries
+    (imported here). Those in `part_registries` take the registry's names as choices. Derived
+    once for each set of registered names, so what a plugin registers later (``--import``) is
+    included."""
+    return _constructor_options(*registered_names())
+
+
+def registered_names() -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, Any], ...]]:
+    """The names registered now (imported here): the models', the datasets', and each circuit
+    part's (``(argument, names)``); the key of what is derived from them."""
+    from hqnn_lightning.data import DATAMODULES
+    from hqnn_lightning.models import MODELS
+
+    return (
         tuple(MODELS.names()),
         tuple(DATAMODULES.names()),
         tuple(
-            (argument, tuple(registry.names())) for argument, registry in PART_REGISTRIES.items()
+            (argument, tuple(registry.names())) for argument, registry in part_registries().items()
         ),
     )
 
@@ -115,6 +137,9 @@ def _constructor_options(
     choices: tuple[tuple[str, tuple[str, ...]], ...],
 ) -> tuple[ConstructorOption, ...]:
     """`constructor_options` for these registered names (the cache's key)."""
+    from hqnn_lightning.data import DATAMODULES
+    from hqnn_lightning.models import MODELS
+
     return registered_arguments(
         ((MODELS, frozenset(FROM_DATA)), (DATAMODULES, frozenset())),
         frozenset(RUNNER),
@@ -138,19 +163,15 @@ def resolved_options(config: Namespace) -> dict[str, Any]:
         for key in config.keys()  # noqa: SIM118 (a Namespace's keys() flattens nested ones)
         if key.split(".")[0] not in changeable
     }
-    try:
-        takers = (
-            (MODELS, config.model, MODELS.accepted_arguments(config.model) - set(FROM_DATA)),
-            (DATAMODULES, config.data, DATAMODULES.accepted_arguments(config.data)),
-        )
-    except KeyError:  # an unknown model or dataset: its options stay as given
-        return values
-    for option in constructor_options():
+    table = option_table()
+    if config.model not in table.models or config.data not in table.datasets:
+        return values  # an unknown model or dataset: its options stay as given
+    for option in table.options:
         if values.get(option.name) is not None:
             continue
-        for registry, name, takes in takers:
-            if option.name in takes:
-                values[option.name] = argument_default(registry, name, option.name)
+        for registry, name in ((table.models, config.model), (table.datasets, config.data)):
+            if option.name in registry.arguments[name]:
+                values[option.name] = registry.default(name, option.name)
                 break
     return values
 
@@ -193,11 +214,11 @@ class RunnerParser(RecipeParser):
         """The options as YAML (``config.yaml``), with ``identity_blocks`` resolved where
         ``q_init`` is set: a ``q_init`` without it is read as written before it existed
         (`saved_options`)."""
-        model = cfg.get("model")
-        takes = model in MODELS and "identity_blocks" in MODELS.accepted_arguments(model)
+        models, model = option_table().models, cfg.get("model")
+        takes = model in models and "identity_blocks" in models.arguments[model]
         if takes and cfg.get("q_init") is not None and cfg.get("identity_blocks") is None:
             cfg = cfg.clone()
-            cfg.identity_blocks = argument_default(MODELS, model, "identity_blocks")
+            cfg.identity_blocks = models.default(model, "identity_blocks")
         return super().dump(cfg, *args, **kwargs)
 
 
@@ -208,13 +229,14 @@ def with_data_defaults(config: Namespace) -> Namespace:
     always wins, and ``config.yaml`` records the value used. They describe a model trained
     from scratch, so pretrained ``backbone_weights`` keep the model's own backbone. Changed in
     place."""
+    table = option_table()
     model, data = config.get("model"), config.get("data")
-    if model not in MODELS or data not in DATAMODULES:
+    if model not in table.models or data not in table.datasets:
         return config  # named by the runner's checks
     if config.get("backbone_weights") not in (None, "none"):
         return config
-    takes = MODELS.accepted_arguments(model) - MODELS.defaults(model).keys()
-    for name, value in data_model_defaults(data).items():
+    takes = table.models.accepted_arguments(model) - table.models.variant_arguments[model]
+    for name, value in table.datasets.model_defaults[data].items():
         if name in takes and config.get(name) is None:
             config[name] = value
     return config
@@ -222,16 +244,19 @@ def with_data_defaults(config: Namespace) -> Namespace:
 
 def data_model_defaults(data: str) -> dict[str, Any]:
     """The model options that the dataset registered as ``data`` suggests for its images
-    (``ImageClassificationDataModule.model_defaults``); none for a DataModule that has none."""
+    (``ImageClassificationDataModule.model_defaults``); none for a DataModule that has none.
+    Reads the registry (imported here)."""
+    from hqnn_lightning.data import DATAMODULES
+
     return dict(getattr(DATAMODULES.get(data), "model_defaults", {}))
 
 
-def _data_defaults_text() -> str:
+def _data_defaults_text(table: OptionTable) -> str:
     """``digits: --arch small_cnn``, for each dataset with model defaults."""
     return "; ".join(
         f"{data}: " + " ".join(f"{option_flag(name)} {value}" for name, value in defaults.items())
-        for data in DATAMODULES.names()
-        if (defaults := data_model_defaults(data))
+        for data, defaults in table.datasets.model_defaults.items()
+        if defaults
     )
 
 
@@ -255,39 +280,59 @@ def type_error_line(message: str) -> str:
     return f"{option_flag(key[1])} {found[2]}: expected {types}"
 
 
-def build_parser() -> RunnerParser:
-    """The parser of ``experiments/run.py``; ``--help`` documents every option. Reads the
-    registries, after loading the plugins' entry points (`load_entry_points`).
+def build_parser(argv: Sequence[str] | None = None) -> RunnerParser:
+    """The parser of ``experiments/run.py``, every option with its type and default. Reads
+    what is registered (`option_table`) after loading the plugins' entry points
+    (`load_entry_points`).
+
+    Args:
+        argv: The command line it will parse, when it is known: where it cannot set
+            ``--callbacks`` (`READS_OPTIONS_FROM_FILES`), the option stays unset whatever its
+            type, so it is added without Lightning's (loading Lightning takes 3-4 s).
+            ``None``: any.
 
     Raises:
         PluginError: an entry point failed to import.
     """
     load_entry_points()
+    table = option_table()
     parser = RunnerParser(
         prog="experiments/run.py",
         description=(
             "Train a classical, hybrid quantum or quanvolutional model, then validate and test "
             "its best checkpoint. Options left unset keep the model's and dataset's defaults; "
-            f"a dataset's defaults for the model come first ({_data_defaults_text()}). The "
-            "study's setting, an ImageNet ResNet-50 on Stanford Cars at 224 px: --data "
-            "stanford_cars --data-dir DIR --backbone-weights imagenet; with VMMRdb, --config "
-            "experiments/configs/combined_hybrid_finetuned.yaml (docs/reproducing.md)."
+            f"a dataset's defaults for the model come first ({_data_defaults_text(table)})."
         ),
     )
     parser.add_argument("--config", action=ActionConfigFile, help="YAML file of any options below")
-    registered = {"model": MODELS, "data": DATAMODULES}
+    registered = {"model": table.models, "data": table.datasets}
     for option in RUNNER_OPTIONS:
-        names = registered[option.name].names() if option.name in registered else ()
+        names = listed_names(registered[option.name].names()) if option.name in registered else ()
         help = f"{option.help}: {', '.join(names)}" if names else option.help
         if option.type == OPTIMIZER_TYPE:  # as LightningCLI adds it, class_path/init_args
             parser.add_optimizer_argument(option.name, help)
+        elif option.type == CALLBACKS_TYPE:
+            kind = callbacks_type() if _may_give_callbacks(argv) else type(None)
+            add_option(parser, option.flag, kind, option.default, help)
         else:
             add_option(parser, option.flag, option.type, option.default, help)
-    for option in constructor_options():
+    for option in table.options:
         add_option(parser, option.flag, option.type, None, option.help, option.choices)
     for old, new in RENAMED_OPTIONS.items():
         add_option(parser, option_flag(old), bool | None, None, f"older name of {option_flag(new)}")
     return parser
+
+
+READS_OPTIONS_FROM_FILES = ("--callbacks", "--config", "--resume", "--evaluate")
+"""Flags after which a command line may set ``--callbacks``: by itself, or from a YAML file
+(a ``--config``, the ``config.yaml`` of the run ``--resume`` continues or ``--evaluate``
+reads)."""
+
+
+def _may_give_callbacks(argv: Sequence[str] | None) -> bool:
+    """Whether ``argv`` may set ``--callbacks`` (`READS_OPTIONS_FROM_FILES`), or is not
+    known."""
+    return argv is None or any(arg.startswith(READS_OPTIONS_FROM_FILES) for arg in argv)
 
 
 def constructor_arguments(
@@ -308,11 +353,12 @@ def constructor_arguments(
         TypeError: an option is set that neither constructor takes; the message names it and
             the models or datasets that do take it.
     """
-    model_takes = MODELS.accepted_arguments(config.model) - set(FROM_DATA)
-    data_takes = DATAMODULES.accepted_arguments(config.data)
+    table = option_table()
+    model_takes = table.models.accepted_arguments(config.model)
+    data_takes = table.datasets.accepted_arguments(config.data)
     model_arguments: dict[str, Any] = {}
     data_arguments: dict[str, Any] = {}
-    for option in constructor_options():
+    for option in table.options:
         value = config.get(option.name)
         if value is None:
             continue
@@ -329,16 +375,16 @@ def constructor_arguments(
         if option.name in data_takes:
             data_arguments[option.name] = value
         elif option.name not in used_elsewhere:
-            raise TypeError(_not_taken(config, option.name, {DATAMODULES.kind: ()}))
+            raise TypeError(_not_taken(config, option.name, {table.datasets.kind: ()}))
     return model_arguments, data_arguments
 
 
 def _not_taken(config: Namespace, argument: str, takers: Mapping[str, Sequence[str]]) -> str:
     """``--n-qubits: model 'classical' does not take n_qubits (models that do: ...)``."""
-    chosen = {MODELS.kind: config.model, DATAMODULES.kind: config.data}
+    chosen = {"model": config.model, "dataset": config.data}
     reasons = [
         f"{kind} {chosen[kind]!r} does not take {argument}"
-        + (f" ({kind}s that do: {', '.join(names)})" if names else "")
+        + (f" ({kind}s that do: {', '.join(listed_names(names))})" if names else "")
         for kind, names in takers.items()
     ]
     return f"{option_flag(argument)}: " + "; ".join(reasons)

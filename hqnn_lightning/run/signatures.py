@@ -28,6 +28,7 @@ class ConstructorOption:
         takers: ``{registry kind: names of the registered constructors that take it}``.
         choices: The values it takes (the names in a registry of circuit parts), or ``None``
             for any value of its type.
+        description: What it is, from the docstring, without the registered names.
     """
 
     name: str
@@ -35,6 +36,7 @@ class ConstructorOption:
     help: str
     takers: Mapping[str, tuple[str, ...]]
     choices: tuple[str, ...] | None = None
+    description: str = ""
 
     @property
     def flag(self) -> str:
@@ -149,6 +151,7 @@ def _constructor_option(
         f"default {_defaults_text(defaults)}]",
         {kind_: tuple(names) for kind_, names in takers.items()},
         choices,
+        description,
     )
 
 

@@ -29,6 +29,7 @@ from hqnn_lightning.run.loggers import create_logger
 from hqnn_lightning.run.options import build_parser, constructor_arguments
 from hqnn_lightning.run.resume import check_checkpoint
 from tests.data.car_files import write_folders
+from tests.run.cli_errors import error_line
 
 
 def cli_error(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
@@ -224,12 +225,12 @@ def test_import_given_a_file_path_says_it_takes_a_module_name(tmp_path, capsys):
 
 
 def one_line_error(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    """`cli_error`'s one ``error:`` line, checking there is no traceback and no run folder."""
+    """`cli_error`'s one ``error:`` line without its ``(see --help)``, checking it is the last
+    line, with no usage block, no traceback and no run folder."""
     stderr = cli_error(argv, tmp_path, capsys)
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr and "usage:" not in stderr
     assert not (tmp_path / "runs").exists()
-    (line,) = [line for line in stderr.splitlines() if line.startswith("error: ")]
-    return line
+    return error_line(stderr)
 
 
 def test_a_retry_policy_no_evaluation_can_follow():

@@ -18,6 +18,7 @@ import hqnn_lightning.run.seeds
 from hqnn_lightning.run.cli import main
 from hqnn_lightning.run.options import RUNNER_OPTIONS, constructor_options
 from tests.data.car_files import write_folders, write_vmmrdb
+from tests.run.cli_errors import error_line
 
 CARS = "CARS"
 """Stands for a small Stanford Cars folder layout (``--data stanford_cars --data-dir ...``)."""
@@ -186,8 +187,8 @@ NAMED_AS = {
     "normalize_mean": "mean and std",
     "normalize_std": "std must be",
     "q_device": "quantum device",
-    "model": "unknown model",
-    "data": "unknown dataset",
+    "model": "--model qcnn: no such model; give one of classical, hybrid,",
+    "data": "--data mnist: no such dataset; give one of combined, digits,",
     "arch": "unknown backbone",
     "precompute_features": "precompute_features",
     "backbone_weights": "backbone_weights",
@@ -229,9 +230,8 @@ def refused(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str])
         main([*defaults, *argv])
     error = capsys.readouterr().err
     assert exit_info.value.code == 2, error
-    assert "Traceback" not in error
-    (line,) = [line for line in error.splitlines() if line.startswith("error: ")]
-    return line
+    assert "Traceback" not in error and "usage:" not in error
+    return error_line(error)
 
 
 def expand(argv: list[str], places: dict[str, str]) -> list[str]:
@@ -279,7 +279,7 @@ def test_every_option_is_tried():
 def test_a_value_of_the_wrong_type_is_refused_in_one_line(argv, line, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--model", "hybrid_tiny", "--output-dir", str(tmp_path), *argv])
-    assert capsys.readouterr().err.splitlines()[-1] == f"error: {line}"
+    assert error_line(capsys.readouterr().err) == f"error: {line}"
 
 
 @pytest.mark.parametrize("accelerator", ["gpu", "cuda", "mps"])

@@ -121,7 +121,7 @@ def test_a_module_that_fails_to_import_is_named_in_one_line(tmp_path, capsys, mo
     assert exit_info.value.code == 2
     assert capsys.readouterr().err == (
         "error: --import broken_parts: the module failed to import: "
-        "RuntimeError: the lab is closed\n"
+        "RuntimeError: the lab is closed (see --help)\n"
     )
     assert not (tmp_path / "runs").exists()
 

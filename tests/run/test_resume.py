@@ -23,6 +23,7 @@ from hqnn_lightning.run.lock import LOCK_FILE, run_directory_lock
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.resume import Resumption, find_resumption, resumed_config
 from hqnn_lightning.run.seeds import SIGTERM_EXIT_CODE
+from tests.run.cli_errors import error_line
 from tests.run.test_signals import run_until_sigterm
 
 # Digits has 20 training batches of 64 per epoch; checkpoints every 7 steps and at every
@@ -299,8 +300,8 @@ def cli_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
         main(argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return err.strip().splitlines()[-1].removeprefix("error: ")
+    assert "Traceback" not in err and "usage:" not in err
+    return error_line(err).removeprefix("error: ")
 
 
 class TestResumeLastComparesTheWholeConfiguration:

@@ -262,7 +262,7 @@ def test_a_read_only_output_directory_is_refused_before_the_search(
     assert exit_info.value.code == 2
     assert error_lines(capsys.readouterr().err) == [
         f"error: --output-dir {read_only / 'o'}: {read_only} is read-only to this user "
-        "(no permission to write in it)"
+        "(no permission to write in it) (see --help)"
     ]
     assert not any(read_only.iterdir())
 
