@@ -184,7 +184,11 @@ def detect_layout(root: Path, crop: bool) -> Callable[[], CarIndex]:
         if crop:
             raise ValueError("crop_to_bbox needs annotations; the folder layout has none")
         return lambda: read_folders(root)
-    raise FileNotFoundError(f"no Stanford Cars layout found in {root}\n{LAYOUTS_HELP}")
+    raise FileNotFoundError(
+        f"no Stanford Cars layout found in {root}: give data_dir (--data-dir) a folder holding "
+        "cars_train/, cars_test/ and devkit/, or car_ims/ and cars_annos.mat, or train/ and "
+        "test/ with a folder per class (docs/datasets.md), or set download (--download true)"
+    )
 
 
 @DATAMODULES.register("stanford_cars")

@@ -40,7 +40,7 @@ def build(config: Namespace) -> tuple[L.LightningDataModule, L.LightningModule]:
         BUILD_ERRORS: an option names something unknown or does not fit; the message says
             which.
     """
-    L.seed_everything(config.seed, workers=True)
+    L.seed_everything(config.seed, workers=True, verbose=False)  # the run names its seed
     # Without a DataModule that takes it, --cache-dir is the feature cache's place.
     feature_cache = {"cache_dir"} if config.get("precompute_features") else set()
     model_arguments, data_arguments = constructor_arguments(config, used_elsewhere=feature_cache)
