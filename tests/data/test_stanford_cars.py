@@ -73,9 +73,11 @@ class TestLayouts:
     def test_no_layout_lists_what_it_looked_for(self, tmp_path):
         with pytest.raises(FileNotFoundError, match="cars_annos.mat") as error:
             datamodule(tmp_path, tmp_path).setup()
-        assert "devkit/cars_meta.mat" in str(error.value) and "train/<Class Name>" in str(
-            error.value
-        )
+        message = str(error.value)
+        assert "\n" not in message
+        for layout in ("cars_train/, cars_test/ and devkit/", "car_ims/", "train/ and test/"):
+            assert layout in message
+        assert message.endswith("or set download (--download true)")
 
 
 class TestStanfordCarsDataModule:

@@ -1,0 +1,33 @@
+"""``tune.py`` and ``report.py`` refuse a mistake as ``run.py`` does: one line,
+``error: WHAT (see --help)``, exit status 2, no usage block."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.experiments.scripts import load_script
+
+TUNE = load_script("tune")
+REPORT = load_script("report")
+
+
+@pytest.mark.parametrize(
+    ("main", "argv", "line"),
+    [
+        (TUNE.main, ["--trials", "0", "--space", "lr=1e-3:1e-1", "--", "--model", "hybrid"],
+         "error: --trials 0: give at least 1 (see --help)"),
+        (TUNE.main, ["--space", "lr=bad", "--", "--model", "hybrid"],
+         "error: --space 'lr=bad': expected NAME=LOW:HIGH[:log][:int] (see --help)"),
+        (TUNE.main, ["--trails", "2", "--space", "lr=1e-3:1e-1"],
+         "error: --trails 2: no such option (did you mean --trials?) (see --help)"),
+        (TUNE.main, ["--space", "lr=1e-3:1e-1", "--", "--n-qubits", "four"],
+         "error: --n-qubits four: expected int or null (see --help)"),
+        (REPORT.main, [], "error: the following arguments are required: runs (see --help)"),
+        (REPORT.main, ["/no/such/runs"], "error: /no/such/runs does not exist (see --help)"),
+    ],
+)  # fmt: skip
+def test_a_mistake_is_one_line(main, argv, line, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == line + "\n"
