@@ -171,7 +171,7 @@ def _wandb_logger(options: dict[str, Any]) -> WandbLogger:
     """A `WandbLogger` with ``options`` in `wandb_mode`'s mode; an online run that cannot
     start logs offline instead, under a new run id, with a one-line message on stderr."""
     mode = wandb_mode()
-    logger = WandbLogger(mode=mode, **options)
+    logger = _without_anonymous(WandbLogger(mode=mode, **options))
     if mode != "online":
         return logger
     reason = wandb_unreachable() or _start_error(logger)
@@ -184,4 +184,16 @@ def _wandb_logger(options: dict[str, Any]) -> WandbLogger:
     # A fresh id: W&B's service process still holds the one that failed ("run ID is in
     # use"), and a later `wandb sync` must not mix this run into an online one.
     options.update(id=new_wandb_run_id(), resume=None)
-    return WandbLogger(mode="offline", **options)
+    return _without_anonymous(WandbLogger(mode="offline", **options))
+
+
+def _without_anonymous(logger: WandbLogger) -> WandbLogger:
+    """``logger``, whose run starts without W&B's ``anonymous`` setting.
+
+    Lightning passes ``anonymous=None`` to ``wandb.init`` when it is not asked for, and W&B
+    (0.31 here) answers any value it is given, ``None`` included, with "The anonymous setting
+    has no effect and will be removed in a future version" on every run. Left out, W&B uses
+    its default.
+    """
+    logger._wandb_init.pop("anonymous", None)
+    return logger

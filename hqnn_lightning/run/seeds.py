@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -30,6 +31,10 @@ from hqnn_lightning.run.training import train
 SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
 """143: the status a shell gives a process that SIGTERM ended, which schedulers (SLURM,
 Kubernetes) and job arrays read as "stopped, not done"."""
+
+
+class StandardisedPixelsWarning(UserWarning):
+    """A model whose fixed filter expects pixels in ``[0, 1]`` gets standardised images."""
 
 
 def run_seeds(
@@ -68,6 +73,8 @@ def run_seeds(
                 check_resumption(resumption, datamodule, model)
         except BUILD_ERRORS as error:
             usage_error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
+        if seed == seeds[0] and resumption is None:  # a resumed run keeps its options
+            warn_standardised_pixels(config, model, datamodule)
         several = bool(config.seeds)
         results = _train_or_exit(seed_config, datamodule, model, resumption, seeds, several)
         if is_global_zero():
@@ -80,6 +87,25 @@ def run_seeds(
         runs = [load_run(results["run_dir"]) for results in all_results]
         print(summary_table(group_runs(runs)))
     return all_results
+
+
+def warn_standardised_pixels(
+    config: Namespace, model: L.LightningModule, datamodule: L.LightningDataModule
+) -> None:
+    """Warns (`StandardisedPixelsWarning`) when ``model``'s filter expects pixels in
+    ``[0, 1]`` (its ``unit_pixels_reason``: quanv, its controls) and ``datamodule``
+    standardises its images (``--normalize true``, the default of every dataset), naming
+    ``--normalize false``."""
+    reason = getattr(model, "unit_pixels_reason", None)
+    images = getattr(datamodule, "datamodule", datamodule)  # under a feature cache
+    if reason and getattr(images, "normalize", False):
+        warnings.warn(
+            f"--model {config.model}: {reason}, but --normalize true standardises the images "
+            f"of --data {config.data}; pass --normalize false, as "
+            "experiments/configs/digits_quanv.yaml does (docs/models.md)",
+            StandardisedPixelsWarning,
+            stacklevel=2,
+        )
 
 
 def _train_or_exit(
