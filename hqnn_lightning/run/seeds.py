@@ -19,6 +19,7 @@ from hqnn_lightning.report import group_runs, load_run, summary_table
 from hqnn_lightning.run.build import BUILD_ERRORS, build
 from hqnn_lightning.run.callbacks import NonFiniteLossError
 from hqnn_lightning.run.distributed import is_global_zero
+from hqnn_lightning.run.loggers import logger_package_problem
 from hqnn_lightning.run.resume import (
     LAST,
     LAST_CHECKPOINT,
@@ -48,8 +49,8 @@ def run_seeds(
     Args:
         config: The parsed options.
         resumption: The run to continue, for ``--resume``.
-        usage_error: Called with the message when an option does not fit
-            (``parser.error``).
+        usage_error: Called with the message when an option does not fit, or the package of
+            ``--logger`` is not installed (``parser.error``).
 
     Returns:
         The results of each run, in seed order.
@@ -62,6 +63,9 @@ def run_seeds(
         OSError: a full disk or quota, which the command line turns into one line
             (`hqnn_lightning.run.disk_full`).
     """
+    problem = logger_package_problem(config.logger)  # before any work: --logger tensorboard
+    if problem:
+        usage_error(problem)
     all_results = []
     seeds = config.seeds or [config.seed]
     for seed in seeds:
