@@ -54,6 +54,14 @@ IGNORED_WARNINGS = (
         "the models log their train metrics once per epoch (on_train_epoch_end), so no log "
         "is missed; the runner sets log_every_n_steps, which is no option",
     ),
+    IgnoredWarning(
+        r"It is recommended to use `self\.log\('(train|time)/",
+        PossibleUserWarning,
+        r"lightning\.pytorch\.trainer\.connectors\.logger_connector\.result",
+        "with several processes: the train metrics are torchmetrics' compute(), equal on every "
+        "process already, and time/epoch_seconds is each process's own clock, of which rank "
+        "0's is recorded; syncing them would change nothing",
+    ),
 )
 """What every run leaves out."""
 

@@ -105,8 +105,8 @@ def warn_standardised_pixels(
     if reason and getattr(images, "normalize", False):
         warnings.warn(
             f"--model {config.model}: {reason}, but --normalize true standardises the images "
-            f"of --data {config.data}; pass --normalize false, as "
-            "experiments/configs/digits_quanv.yaml does (docs/models.md)",
+            f"of --data {config.data}; pass --normalize false, as the quanv configs in "
+            "experiments/configs do (docs/models.md)",
             StandardisedPixelsWarning,
             stacklevel=2,
         )

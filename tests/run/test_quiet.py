@@ -105,7 +105,8 @@ def test_the_workers_warning_stays_for_data_read_from_image_files(tmp_path, monk
 def test_the_filters_and_the_logger_are_restored_after_the_run():
     filters, rank_zero = list(warnings.filters), logging.getLogger(RANK_ZERO_LOGGER)
     with quiet_run(create_datamodule("digits")):
-        assert len(warnings.filters) == len(filters) + 3
+        added = len(IGNORED_WARNINGS) + len(IN_MEMORY_DATA_WARNINGS)
+        assert len(warnings.filters) == len(filters) + added
     assert warnings.filters == filters and not rank_zero.filters
 
 
