@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import lightning as L
 from lightning.pytorch.utilities.warnings import PossibleUserWarning
+from torch import nn
 
 from hqnn_lightning.data.car_base import CarDataModule
 
@@ -77,6 +78,18 @@ IN_MEMORY_DATA_WARNINGS = (
 )
 """What a run whose images are in memory leaves out as well (`reads_image_files` false)."""
 
+FROZEN_MODULES_WARNINGS = (
+    IgnoredWarning(
+        r"Found \d+ module\(s\) in eval mode at the start of training",
+        PossibleUserWarning,
+        r"lightning\.pytorch\.loops\.fit_loop",
+        "the models keep their frozen parts in eval mode on purpose (freeze_module: a frozen "
+        "backbone's batch-norm statistics stay those it was built or loaded with)",
+    ),
+)
+"""What a run whose modules in eval mode all train nothing leaves out as well
+(`only_frozen_modules_in_eval`)."""
+
 RANK_ZERO_LOGGER = "lightning.pytorch.utilities.rank_zero"
 """The logger of Lightning's ``rank_zero_info`` messages."""
 
@@ -98,14 +111,30 @@ def reads_image_files(datamodule: L.LightningDataModule) -> bool:
     return isinstance(datamodule, CarDataModule) and not datamodule.cache_images
 
 
+def only_frozen_modules_in_eval(model: nn.Module) -> bool:
+    """Whether every module of ``model`` in eval mode trains nothing (no parameter of it
+    requires a gradient): frozen parts, kept in eval mode on purpose."""
+    return all(
+        not any(parameter.requires_grad for parameter in module.parameters())
+        for module in model.modules()
+        if not module.training
+    )
+
+
 @contextmanager
-def quiet_run(datamodule: L.LightningDataModule | None = None) -> Iterator[None]:
-    """Leaves out `IGNORED_WARNINGS` and Lightning's litlogger tip while the block runs, and
-    `IN_MEMORY_DATA_WARNINGS` too when ``datamodule`` does not read image files. The warning
-    filters and the logger are restored afterwards."""
+def quiet_run(
+    datamodule: L.LightningDataModule | None = None, model: nn.Module | None = None
+) -> Iterator[None]:
+    """Leaves out `IGNORED_WARNINGS` and Lightning's litlogger tip while the block runs;
+    `IN_MEMORY_DATA_WARNINGS` too when ``datamodule`` does not read image files, and
+    `FROZEN_MODULES_WARNINGS` when ``model``'s modules in eval mode are frozen ones (both
+    judged when the block starts). The warning filters and the logger are restored
+    afterwards."""
     ignored = IGNORED_WARNINGS
     if datamodule is not None and not reads_image_files(datamodule):
         ignored += IN_MEMORY_DATA_WARNINGS
+    if model is not None and only_frozen_modules_in_eval(model):
+        ignored += FROZEN_MODULES_WARNINGS
     tips = _DropTips()
     rank_zero = logging.getLogger(RANK_ZERO_LOGGER)
     rank_zero.addFilter(tips)

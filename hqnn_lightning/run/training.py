@@ -75,7 +75,7 @@ def train(
     """
     try:
         run_dir = _run_directory(config, resumption, datamodule)
-        with run_directory_lock(run_dir), quiet_run(datamodule):
+        with run_directory_lock(run_dir), quiet_run(datamodule, model):
             return _train(config, datamodule, model, resumption, run_dir)
     finally:
         os.environ.pop(RUN_DIR_VARIABLE, None)  # the next run in this process gets its own

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from hqnn_lightning.data import create_datamodule
 from hqnn_lightning.run.quiet import (
+    FROZEN_MODULES_WARNINGS,
     IGNORED_WARNINGS,
     IN_MEMORY_DATA_WARNINGS,
     RANK_ZERO_LOGGER,
@@ -34,14 +35,17 @@ LEAF_SPEC = "`isinstance(treespec, LeafSpec)` is deprecated"
 LOGGING_INTERVAL = "is smaller than the logging interval"
 FEW_WORKERS = "does not have many workers"
 LITLOGGER = "litlogger"
+EVAL_MODE = "module(s) in eval mode at the start of training"
 
 
 class TinyModule(L.LightningModule):
-    """Two inputs, two classes, four samples in two batches."""
+    """Two inputs, two classes, four samples in two batches; a part in eval mode, frozen
+    unless ``eval_part_trains``."""
 
-    def __init__(self) -> None:
+    def __init__(self, eval_part_trains: bool = False) -> None:
         super().__init__()
         self.layer = nn.Linear(2, 2)
+        self.part = nn.BatchNorm1d(2).eval().requires_grad_(eval_part_trains)
 
     def training_step(self, batch: list[torch.Tensor], batch_idx: int) -> torch.Tensor:
         inputs, labels = batch
@@ -57,9 +61,12 @@ class TinyModule(L.LightningModule):
         return DataLoader(data, batch_size=2)
 
 
-def lightning_messages(tmp_path: Path, monkeypatch, quiet: bool, datamodule=None) -> str:
-    """Every warning and rank-zero log line of a tiny fit, on a machine where Lightning
-    would suggest 4 DataLoader workers, under `quiet_run` or not."""
+def lightning_messages(
+    tmp_path: Path, monkeypatch, quiet: bool, datamodule=None, model=None
+) -> str:
+    """Every warning and rank-zero log line of a tiny fit of ``model`` (a `TinyModule`), on
+    a machine where Lightning would suggest 4 DataLoader workers, under `quiet_run` or not."""
+    model = model or TinyModule()
     monkeypatch.setattr(
         "lightning.pytorch.trainer.connectors.data_connector.suggested_max_num_workers",
         lambda devices: 4,
@@ -71,7 +78,7 @@ def lightning_messages(tmp_path: Path, monkeypatch, quiet: bool, datamodule=None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            with quiet_run(datamodule) if quiet else warnings.catch_warnings():
+            with quiet_run(datamodule, model) if quiet else warnings.catch_warnings():
                 trainer = L.Trainer(
                     max_epochs=1,
                     logger=CSVLogger(tmp_path),
@@ -79,13 +86,15 @@ def lightning_messages(tmp_path: Path, monkeypatch, quiet: bool, datamodule=None
                     enable_progress_bar=False,
                     enable_model_summary=False,
                 )
-                trainer.fit(TinyModule())
+                trainer.fit(model)
     finally:
         logging.getLogger(RANK_ZERO_LOGGER).removeHandler(handler)
     return "\n".join([*records, *(str(warning.message) for warning in caught)])
 
 
-@pytest.mark.parametrize("message", [LEAF_SPEC, LOGGING_INTERVAL, FEW_WORKERS, LITLOGGER])
+@pytest.mark.parametrize(
+    "message", [LEAF_SPEC, LOGGING_INTERVAL, FEW_WORKERS, LITLOGGER, EVAL_MODE]
+)
 def test_each_message_is_left_out_of_a_quiet_fit(tmp_path, monkeypatch, message):
     digits = create_datamodule("digits")  # in memory
     assert message in lightning_messages(tmp_path / "loud", monkeypatch, quiet=False)
@@ -102,16 +111,24 @@ def test_the_workers_warning_stays_for_data_read_from_image_files(tmp_path, monk
     assert FEW_WORKERS in messages and LEAF_SPEC not in messages
 
 
+def test_the_eval_mode_warning_stays_for_a_part_in_eval_mode_that_trains(tmp_path, monkeypatch):
+    model = TinyModule(eval_part_trains=True)
+    assert EVAL_MODE in lightning_messages(tmp_path, monkeypatch, quiet=True, model=model)
+
+
 def test_the_filters_and_the_logger_are_restored_after_the_run():
     filters, rank_zero = list(warnings.filters), logging.getLogger(RANK_ZERO_LOGGER)
     with quiet_run(create_datamodule("digits")):
         added = len(IGNORED_WARNINGS) + len(IN_MEMORY_DATA_WARNINGS)
         assert len(warnings.filters) == len(filters) + added
+    with quiet_run(create_datamodule("digits"), TinyModule()):
+        added += len(FROZEN_MODULES_WARNINGS)
+        assert len(warnings.filters) == len(filters) + added
     assert warnings.filters == filters and not rank_zero.filters
 
 
 def test_each_filter_names_a_module_a_category_and_a_reason():
-    for ignored in (*IGNORED_WARNINGS, *IN_MEMORY_DATA_WARNINGS):
+    for ignored in (*IGNORED_WARNINGS, *IN_MEMORY_DATA_WARNINGS, *FROZEN_MODULES_WARNINGS):
         assert ignored.module.startswith(r"lightning\.") and ignored.reason
         assert ignored.category is not Warning and issubclass(ignored.category, Warning)
 
