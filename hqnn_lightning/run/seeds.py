@@ -77,7 +77,8 @@ def run_seeds(
                 check_resumption(resumption, datamodule, model)
         except BUILD_ERRORS as error:
             usage_error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
-        if seed == seeds[0] and resumption is None:  # a resumed run keeps its options
+        if seed == seeds[0] and resumption is None and is_global_zero():
+            # Once a command, by one process; a resumed run keeps its options.
             warn_standardised_pixels(config, model, datamodule)
         several = bool(config.seeds)
         results = _train_or_exit(seed_config, datamodule, model, resumption, seeds, several)
