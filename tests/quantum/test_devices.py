@@ -129,7 +129,9 @@ class TestDeviceCatalogue:
     ):
         if "qiskit.aer" not in qml.plugin_devices:
             pytest.skip("pennylane-qiskit is not installed")
-        monkeypatch.setitem(sys.modules, module, None)  # not installed
+        for name in [name for name in sys.modules if name.partition(".")[0] == module]:
+            monkeypatch.setitem(sys.modules, name, None)  # not installed, nor imported before
+        monkeypatch.setitem(sys.modules, module, None)
         device = make_device("qiskit.aer", 2, shots=10, **options)
         with pytest.raises(MissingPackageError) as error:
             device.create()

@@ -74,7 +74,11 @@ def lightning_messages(
     records: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: records.append(record.getMessage())
-    logging.getLogger(RANK_ZERO_LOGGER).addHandler(handler)
+    rank_zero = logging.getLogger(RANK_ZERO_LOGGER)
+    monkeypatch.setattr(rank_zero, "disabled", False)
+    rank_zero.addHandler(handler)
+    level = rank_zero.level
+    rank_zero.setLevel(logging.INFO)  # whatever a test before set on Lightning's loggers
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -88,7 +92,8 @@ def lightning_messages(
                 )
                 trainer.fit(model)
     finally:
-        logging.getLogger(RANK_ZERO_LOGGER).removeHandler(handler)
+        rank_zero.removeHandler(handler)
+        rank_zero.setLevel(level)
     return "\n".join([*records, *(str(warning.message) for warning in caught)])
 
 
