@@ -97,14 +97,25 @@ def lightning_messages(
     return "\n".join([*records, *(str(warning.message) for warning in caught)])
 
 
+@pytest.fixture(scope="module")
+def fits(tmp_path_factory) -> dict[str, str]:
+    """The messages of the tiny fit, ``"loud"`` and ``"quiet"`` (with the digits, in memory)."""
+    digits = create_datamodule("digits")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return {
+            "loud": lightning_messages(tmp_path_factory.mktemp("loud"), monkeypatch, False),
+            "quiet": lightning_messages(
+                tmp_path_factory.mktemp("quiet"), monkeypatch, True, datamodule=digits
+            ),
+        }
+
+
 @pytest.mark.parametrize(
     "message", [LEAF_SPEC, LOGGING_INTERVAL, FEW_WORKERS, LITLOGGER, EVAL_MODE]
 )
-def test_each_message_is_left_out_of_a_quiet_fit(tmp_path, monkeypatch, message):
-    digits = create_datamodule("digits")  # in memory
-    assert message in lightning_messages(tmp_path / "loud", monkeypatch, quiet=False)
-    quiet = lightning_messages(tmp_path / "quiet", monkeypatch, quiet=True, datamodule=digits)
-    assert message not in quiet
+def test_each_message_is_left_out_of_a_quiet_fit(fits, message):
+    assert message in fits["loud"]
+    assert message not in fits["quiet"]
 
 
 def test_the_workers_warning_stays_for_data_read_from_image_files(tmp_path, monkeypatch):
