@@ -199,6 +199,7 @@ class CarDataModule(ImageClassificationDataModule):
         self.check_images = check_images
         self.recheck_images = recheck_images
         self.cache_images = cache_images
+        self.normalize = normalize
         self.augmentation = AugmentationConfig(
             image_size=image_size,
             hflip=hflip and augment,

@@ -17,9 +17,12 @@ import scipy.io
 from hqnn_lightning.data.car_base import CarDataModule, CarIndex
 from hqnn_lightning.data.image_files import ImageSample, display_name, is_image_file
 from hqnn_lightning.data.registry import DATAMODULES
+from hqnn_lightning.utils.extras import import_optional
 
 HF_DATASET = "tanganke/stanford_cars"
 """The public copy that ``download=True`` fetches through the ``datasets`` library."""
+DOWNLOAD_EXTRA = "download"
+"""The extra of ``pyproject.toml`` that installs ``datasets``, which ``download=True`` uses."""
 
 LAYOUTS_HELP = """\
 Stanford Cars is read from any of these layouts under data_dir:
@@ -240,9 +243,14 @@ def download_stanford_cars(root: Path, timeout_s: float = 5.0) -> None:
     """Saves the Hugging Face copy of Stanford Cars under ``root`` in the folder layout.
 
     Raises:
-        RuntimeError: ``datasets`` is not installed or the Hub cannot be reached; the message
-            says how to place the files by hand.
+        MissingPackageError: ``datasets`` is not installed (checked before any network
+            access); the one-line message names the extra that installs it.
+        RuntimeError: the Hub cannot be reached; the message says how to place the files by
+            hand.
     """
+    datasets = import_optional(
+        "datasets", "--download true (download=True)", "datasets", DOWNLOAD_EXTRA
+    )
     manual = (
         f"Download Stanford Cars by hand and place it in {root}.\n{LAYOUTS_HELP}\n"
         "Sources: the devkit from https://github.com/jkrause/cars or a Kaggle mirror, or "
@@ -252,10 +260,6 @@ def download_stanford_cars(root: Path, timeout_s: float = 5.0) -> None:
         socket.create_connection(("huggingface.co", 443), timeout=timeout_s).close()
     except OSError as error:
         raise RuntimeError(f"cannot reach huggingface.co ({error}).\n{manual}") from error
-    try:
-        import datasets
-    except ImportError as error:
-        raise RuntimeError(f"download=True needs `pip install datasets`.\n{manual}") from error
     for split in ("train", "test"):
         data = datasets.load_dataset(HF_DATASET, split=split)
         names = data.features["label"].names

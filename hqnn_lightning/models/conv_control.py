@@ -86,6 +86,14 @@ class ConvControlNet(FilterClassifier):
             self.freeze_module(self.filter)
         self.build_head(channels, side)
 
+    @property
+    def unit_pixels_reason(self) -> str | None:
+        """A control sees the images its `QuanvNet` sees."""
+        return (
+            "it is quanv's control, so it takes quanv's images, and quanv's quanvolution "
+            "encodes each pixel x in [0, 1] as RY(pi x)"
+        )
+
     def patch_filter(self) -> nn.Module:
         return self.filter
 

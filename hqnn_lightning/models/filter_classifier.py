@@ -56,6 +56,13 @@ class FilterClassifier(ImageClassifier):
         self.trainable_filter = trainable_filter
         self.head_width = head_width
 
+    @property
+    def unit_pixels_reason(self) -> str | None:
+        """Why the filter wants pixels in ``[0, 1]`` rather than standardised ones, as a
+        clause (the runner warns with it when the images are normalised); ``None`` when it
+        takes either."""
+        return None
+
     def patch_filter(self) -> nn.Module:
         """The filter, ``(B, C, H, W) -> (B, *feature_shape)``."""
         raise NotImplementedError(f"{type(self).__name__} does not define its filter")

@@ -133,6 +133,14 @@ class QuanvNet(FilterClassifier):
             self.quanvolution.output_size(image_size),
         )
 
+    @property
+    def unit_pixels_reason(self) -> str | None:
+        """The library's random filter encodes each pixel ``x`` as ``RY(pi x)``; a ``filter``
+        object says nothing of its encoding (``None``)."""
+        if self.hparams.get("filter") is not None:
+            return None
+        return "its quanvolution encodes each pixel x in [0, 1] as RY(pi x)"
+
     def patch_filter(self) -> nn.Module:
         return self.quanvolution
 

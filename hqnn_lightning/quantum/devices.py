@@ -25,6 +25,7 @@ from hqnn_lightning.quantum import plugins
 from hqnn_lightning.quantum.noise import insert_noise, pop_noise_options
 from hqnn_lightning.quantum.plugins import QPU_EXTRA
 from hqnn_lightning.utils.backend_names import TORCH_DEVICE
+from hqnn_lightning.utils.extras import MissingPackageError, install_hint
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class DeviceInfo:
         sampled_diff_method: Diff method used with finite shots (`NO_GRADIENT` on ``"torch"``).
         diff_methods: Every diff method the device accepts.
         max_wires: Largest qubit count the library lets the device allocate.
-        install_hint: What to install when the device's plugin is missing.
+        install_hint: What to install when the device's plugin is missing: ``needs the
+            PACKAGE package: pip install ...`` (`extras.install_hint`).
         pennylane: Whether ``qml.device`` creates it (``False`` for ``"torch"``).
         credentials: Whether the plugin would find credentials; ``None`` if it needs none.
         credentials_hint: What to set when ``credentials()`` is false.
@@ -83,17 +85,18 @@ TORCH_SAMPLING_OPTIONS = frozenset({"seed"})
 
 def _sampling_device(
     max_wires: int,
-    install_hint: str = QPU_EXTRA,
+    plugin: str,
     analytic: bool = False,
     **fields: Any,
 ) -> DeviceInfo:
-    """A device differentiated by parameter-shift, exact only when ``analytic``."""
+    """A device of the PennyLane plugin ``plugin`` (installed by the ``qpu`` extra),
+    differentiated by parameter-shift, exact only when ``analytic``."""
     return DeviceInfo(
         analytic_diff_method="parameter-shift" if analytic else None,
         sampled_diff_method="parameter-shift",
         diff_methods=_SHIFT_METHODS,
         max_wires=max_wires,
-        install_hint=install_hint,
+        install_hint=install_hint(plugin, QPU_EXTRA),
         **fields,
     )
 
@@ -110,6 +113,9 @@ def _lightning_device(install_hint: str) -> DeviceInfo:
 
 
 _IONQ_KEY = ("IONQ_API_KEY", "PENNYLANE_IONQ_API_KEY")
+QISKIT_PLUGIN = "pennylane-qiskit"
+BRAKET_PLUGIN = "amazon-braket-pennylane-plugin"
+IONQ_PLUGIN = "pennylane-ionq"
 
 KNOWN_DEVICES: dict[str, DeviceInfo] = {
     "default.qubit": DeviceInfo(
@@ -119,26 +125,23 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
             {"backprop", "adjoint", "parameter-shift", "finite-diff", "spsa", "hadamard"}
         ),
         max_wires=28,
-        install_hint="pip install pennylane",
+        install_hint=install_hint("pennylane", None),
     ),
     "default.mixed": DeviceInfo(
         analytic_diff_method="backprop",
         sampled_diff_method="parameter-shift",
         diff_methods=frozenset({"backprop", *_SHIFT_METHODS}),
         max_wires=12,
-        install_hint="pip install pennylane",
+        install_hint=install_hint("pennylane", None),
         noise=True,
     ),
-    "lightning.qubit": _lightning_device("pip install pennylane-lightning"),
-    "lightning.gpu": _lightning_device(
-        "pip install 'hqnn_lightning[gpu]' (or pennylane-lightning-gpu)"
-    ),
-    "lightning.kokkos": _lightning_device(
-        "pip install 'hqnn_lightning[gpu]' (or pennylane-lightning-kokkos)"
-    ),
-    "qiskit.aer": _sampling_device(30, factory=plugins.qiskit_aer_device),
+    "lightning.qubit": _lightning_device(install_hint("pennylane-lightning", None)),
+    "lightning.gpu": _lightning_device(install_hint("pennylane-lightning-gpu", "gpu")),
+    "lightning.kokkos": _lightning_device(install_hint("pennylane-lightning-kokkos", "gpu")),
+    "qiskit.aer": _sampling_device(30, QISKIT_PLUGIN, factory=plugins.qiskit_aer_device),
     "qiskit.remote": _sampling_device(
         156,
+        QISKIT_PLUGIN,
         credentials=plugins.ibm_credentials,
         credentials_hint=(
             "set QISKIT_IBM_TOKEN (and QISKIT_IBM_INSTANCE), or save an account with "
@@ -147,9 +150,10 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
         factory=plugins.qiskit_remote_device,
         remote=True,
     ),
-    "braket.local.qubit": _sampling_device(26, analytic=True),
+    "braket.local.qubit": _sampling_device(26, BRAKET_PLUGIN, analytic=True),
     "braket.aws.qubit": _sampling_device(
         100,
+        BRAKET_PLUGIN,
         credentials=plugins.aws_credentials,
         credentials_hint=(
             "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and "
@@ -162,12 +166,14 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
     ),
     "ionq.simulator": _sampling_device(
         29,
+        IONQ_PLUGIN,
         credentials=lambda: plugins.env_credentials(*_IONQ_KEY),
         credentials_hint="set IONQ_API_KEY",
         remote=True,
     ),
     "ionq.qpu": _sampling_device(
         36,
+        IONQ_PLUGIN,
         credentials=lambda: plugins.env_credentials(*_IONQ_KEY),
         credentials_hint="set IONQ_API_KEY",
         remote=True,
@@ -177,7 +183,7 @@ KNOWN_DEVICES: dict[str, DeviceInfo] = {
         sampled_diff_method=NO_GRADIENT,
         diff_methods=frozenset({"backprop", NO_GRADIENT}),
         max_wires=28,
-        install_hint="pip install torch",
+        install_hint=install_hint("torch", None),
         pennylane=False,
     ),
 }
@@ -302,7 +308,7 @@ def make_device(
         raise ValueError(f"{name} needs the device option(s) {', '.join(missing)}")
     diff_method = _checked_diff_method(name, info, shots, diff_method)
     if info.pennylane and name not in qml.plugin_devices:
-        raise ImportError(f"quantum device {name!r} is not installed: {info.install_hint}")
+        raise MissingPackageError(f"quantum device {name!r} {info.install_hint}")
     if info.credentials is not None and not info.credentials():
         raise PermissionError(f"quantum device {name!r} needs credentials: {info.credentials_hint}")
     return QuantumDevice(

@@ -17,8 +17,11 @@ from typing import Any
 
 import pennylane as qml
 
-QPU_EXTRA = "pip install 'hqnn_lightning[qpu]'"
-"""Installs every hardware and noisy-simulator plugin the library knows."""
+from hqnn_lightning.utils.extras import import_optional
+
+QPU_EXTRA = "qpu"
+"""The extra of ``pyproject.toml`` that installs every hardware and noisy-simulator plugin the
+library knows, and the packages their factories below import."""
 
 IBM_ACCOUNT_FILE = Path("~/.qiskit/qiskit-ibm.json")
 """Where ``QiskitRuntimeService.save_account`` stores IBM credentials."""
@@ -36,9 +39,13 @@ def ibm_credentials() -> bool:
 
 def aws_credentials() -> bool:
     """Amazon Braket: anything boto3's credential chain finds (environment, profile, role)."""
-    import boto3
-
+    boto3 = import_optional("boto3", "quantum device 'braket.aws.qubit'", "boto3", QPU_EXTRA)
     return boto3.Session().get_credentials() is not None
+
+
+def _qiskit_ibm_runtime(module: str, device: str) -> Any:
+    """``module`` of qiskit-ibm-runtime, which ``device`` needs."""
+    return import_optional(module, f"quantum device {device!r}", "qiskit-ibm-runtime", QPU_EXTRA)
 
 
 def fake_ibm_backend(name: str) -> Any:
@@ -47,8 +54,9 @@ def fake_ibm_backend(name: str) -> Any:
 
     Raises:
         ValueError: no such fake backend (the message lists some).
+        MissingPackageError: qiskit-ibm-runtime is not installed.
     """
-    from qiskit_ibm_runtime import fake_provider
+    fake_provider = _qiskit_ibm_runtime("qiskit_ibm_runtime.fake_provider", "qiskit.aer")
 
     backend_type = getattr(fake_provider, name, None)
     if not isinstance(backend_type, type) or not name.startswith("Fake"):
@@ -67,29 +75,33 @@ def qiskit_aer_device(wires: int, options: dict[str, Any]) -> qml.devices.Device
 
     Raises:
         ValueError: an unknown fake backend, or one with fewer qubits than ``wires``.
+        MissingPackageError: qiskit-aer or qiskit-ibm-runtime is not installed.
     """
     options = dict(options)
     name = options.pop("fake_backend", None)
     if name is None:
         return qml.device("qiskit.aer", wires=wires, **options)
-    from qiskit_aer import AerSimulator
+    aer = import_optional("qiskit_aer", "quantum device 'qiskit.aer'", "qiskit-aer", QPU_EXTRA)
 
     backend = fake_ibm_backend(name)
     if backend.num_qubits < wires:
         raise ValueError(f"{name} has {backend.num_qubits} qubits, the circuit needs {wires}")
     return qml.device(
-        "qiskit.remote", wires=wires, backend=AerSimulator.from_backend(backend), **options
+        "qiskit.remote", wires=wires, backend=aer.AerSimulator.from_backend(backend), **options
     )
 
 
 def qiskit_remote_device(wires: int, options: dict[str, Any]) -> qml.devices.Device:
     """``qiskit.remote`` on IBM Quantum: ``backend="ibm_brisbane"`` (or, left out, the least
     busy operational device with enough qubits) from IBM's runtime service, authenticated from
-    ``QISKIT_IBM_TOKEN``/``QISKIT_IBM_INSTANCE`` or a saved account."""
-    from qiskit_ibm_runtime import QiskitRuntimeService
+    ``QISKIT_IBM_TOKEN``/``QISKIT_IBM_INSTANCE`` or a saved account.
 
+    Raises:
+        MissingPackageError: qiskit-ibm-runtime is not installed.
+    """
+    runtime = _qiskit_ibm_runtime("qiskit_ibm_runtime", "qiskit.remote")
     options = dict(options)
-    service = QiskitRuntimeService()
+    service = runtime.QiskitRuntimeService()
     name = options.pop("backend", None)
     backend = (
         service.backend(name)

@@ -1,25 +1,50 @@
-"""Experiment loggers by name: Weights & Biases (offline without credentials), CSV, TensorBoard."""
+"""Experiment loggers by name: Weights & Biases (offline without credentials), CSV, TensorBoard.
+
+W&B is imported where it is used, so that a missing one is said in one line
+(`logger_package_problem`) rather than stopping every import of the runner.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import netrc
 import os
 import secrets
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pydantic
-import requests
-import wandb
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 
 from hqnn_lightning.experiment.options import LOGGERS
+from hqnn_lightning.utils.extras import install_hint
+
+if TYPE_CHECKING:
+    import pydantic
+    import wandb
 
 WANDB_HOST = "api.wandb.ai"
 REACHABILITY_TIMEOUT_S = 5.0
 """How long the check that W&B's server answers waits, at most, before the run goes offline."""
+
+
+LOGGER_PACKAGES: dict[str, tuple[str, ...]] = {
+    "wandb": ("wandb",),
+    "tensorboard": ("tensorboard", "tensorboardX"),
+}
+"""The packages a logger writes with (any one of them); both are dependencies of the
+package, so only a broken install lacks them."""
+
+
+def logger_package_problem(name: str) -> str | None:
+    """``--logger NAME needs the PACKAGE package: pip install PACKAGE`` when none of the
+    packages that the logger ``name`` writes with (`LOGGER_PACKAGES`) is installed; ``None``
+    when one is, and for ``csv``."""
+    packages = LOGGER_PACKAGES.get(name, ())
+    if not packages or any(importlib.util.find_spec(package) for package in packages):
+        return None
+    return f"--logger {name} {install_hint(packages[0], None)}"
 
 
 def wandb_mode() -> str:
@@ -47,7 +72,14 @@ def wandb_environment_problem(environ: Mapping[str, str] | None = None) -> str |
 
     W&B reads these when its run starts, after the run's directory exists; asked before,
     a bad one stops the run with this line instead of a pydantic ``ValidationError``.
+    Without W&B installed, the sentence says so (`logger_package_problem`).
     """
+    problem = logger_package_problem("wandb")
+    if problem:
+        return problem
+    import pydantic
+    import wandb
+
     environ = os.environ if environ is None else environ
     for name, value in sorted(environ.items()):
         if not name.startswith("WANDB_") or not value:
@@ -62,7 +94,13 @@ def wandb_environment_problem(environ: Mapping[str, str] | None = None) -> str |
 
 def wandb_project_problem(project: str) -> str | None:
     """Why W&B would refuse ``project`` as a project name (a ``/`` in it, over 128
-    characters), in W&B's words; ``None`` when it takes it."""
+    characters), in W&B's words; ``None`` when it takes it (or W&B is not installed:
+    `wandb_environment_problem` says so)."""
+    if logger_package_problem("wandb"):
+        return None
+    import pydantic
+    import wandb
+
     try:
         wandb.Settings(project=project)
     except (pydantic.ValidationError, wandb.errors.UsageError) as error:
@@ -72,6 +110,8 @@ def wandb_project_problem(project: str) -> str | None:
 
 def _refusal(error: pydantic.ValidationError | wandb.errors.UsageError) -> str:
     """W&B's reason for refusing a setting, on one line."""
+    import pydantic
+
     if isinstance(error, pydantic.ValidationError):
         return error.errors()[0]["msg"]
     return " ".join(str(error).split())
@@ -93,6 +133,9 @@ def wandb_unreachable(timeout_s: float = REACHABILITY_TIMEOUT_S) -> str | None:
     Any HTTP answer counts: a refused key is ``wandb.init``'s to report. Without this check
     an unreachable server costs the whole ``init_timeout`` (90 s by default).
     """
+    import requests
+    import wandb
+
     settings = wandb.setup().settings
     try:
         requests.head(settings.base_url, timeout=min(timeout_s, settings.init_timeout))
@@ -106,6 +149,8 @@ def wandb_unreachable(timeout_s: float = REACHABILITY_TIMEOUT_S) -> str | None:
 
 def _start_error(logger: WandbLogger) -> str | None:
     """Starts ``logger``'s run now; the first line of W&B's error if it cannot."""
+    import wandb
+
     try:
         logger.experiment  # noqa: B018 (the property starts the run)
     except wandb.errors.Error as error:
@@ -171,7 +216,7 @@ def _wandb_logger(options: dict[str, Any]) -> WandbLogger:
     """A `WandbLogger` with ``options`` in `wandb_mode`'s mode; an online run that cannot
     start logs offline instead, under a new run id, with a one-line message on stderr."""
     mode = wandb_mode()
-    logger = WandbLogger(mode=mode, **options)
+    logger = _without_anonymous(WandbLogger(mode=mode, **options))
     if mode != "online":
         return logger
     reason = wandb_unreachable() or _start_error(logger)
@@ -184,4 +229,16 @@ def _wandb_logger(options: dict[str, Any]) -> WandbLogger:
     # A fresh id: W&B's service process still holds the one that failed ("run ID is in
     # use"), and a later `wandb sync` must not mix this run into an online one.
     options.update(id=new_wandb_run_id(), resume=None)
-    return WandbLogger(mode="offline", **options)
+    return _without_anonymous(WandbLogger(mode="offline", **options))
+
+
+def _without_anonymous(logger: WandbLogger) -> WandbLogger:
+    """``logger``, whose run starts without W&B's ``anonymous`` setting.
+
+    Lightning passes ``anonymous=None`` to ``wandb.init`` when it is not asked for, and W&B
+    (0.31 here) answers any value it is given, ``None`` included, with "The anonymous setting
+    has no effect and will be removed in a future version" on every run. Left out, W&B uses
+    its default.
+    """
+    logger._wandb_init.pop("anonymous", None)
+    return logger

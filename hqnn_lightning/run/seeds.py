@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -18,6 +19,7 @@ from hqnn_lightning.report import group_runs, load_run, summary_table
 from hqnn_lightning.run.build import BUILD_ERRORS, build
 from hqnn_lightning.run.callbacks import NonFiniteLossError
 from hqnn_lightning.run.distributed import is_global_zero
+from hqnn_lightning.run.loggers import logger_package_problem
 from hqnn_lightning.run.resume import (
     LAST,
     LAST_CHECKPOINT,
@@ -32,6 +34,10 @@ SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
 Kubernetes) and job arrays read as "stopped, not done"."""
 
 
+class StandardisedPixelsWarning(UserWarning):
+    """A model whose fixed filter expects pixels in ``[0, 1]`` gets standardised images."""
+
+
 def run_seeds(
     config: Namespace,
     resumption: Resumption | None,
@@ -43,8 +49,8 @@ def run_seeds(
     Args:
         config: The parsed options.
         resumption: The run to continue, for ``--resume``.
-        usage_error: Called with the message when an option does not fit
-            (``parser.error``).
+        usage_error: Called with the message when an option does not fit, or the package of
+            ``--logger`` is not installed (``parser.error``).
 
     Returns:
         The results of each run, in seed order.
@@ -57,6 +63,9 @@ def run_seeds(
         OSError: a full disk or quota, which the command line turns into one line
             (`hqnn_lightning.run.disk_full`).
     """
+    problem = logger_package_problem(config.logger)  # before any work: --logger tensorboard
+    if problem:
+        usage_error(problem)
     all_results = []
     seeds = config.seeds or [config.seed]
     for seed in seeds:
@@ -68,6 +77,9 @@ def run_seeds(
                 check_resumption(resumption, datamodule, model)
         except BUILD_ERRORS as error:
             usage_error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
+        if seed == seeds[0] and resumption is None and is_global_zero():
+            # Once a command, by one process; a resumed run keeps its options.
+            warn_standardised_pixels(config, model, datamodule)
         several = bool(config.seeds)
         results = _train_or_exit(seed_config, datamodule, model, resumption, seeds, several)
         if is_global_zero():
@@ -80,6 +92,25 @@ def run_seeds(
         runs = [load_run(results["run_dir"]) for results in all_results]
         print(summary_table(group_runs(runs)))
     return all_results
+
+
+def warn_standardised_pixels(
+    config: Namespace, model: L.LightningModule, datamodule: L.LightningDataModule
+) -> None:
+    """Warns (`StandardisedPixelsWarning`) when ``model``'s filter expects pixels in
+    ``[0, 1]`` (its ``unit_pixels_reason``: quanv, its controls) and ``datamodule``
+    standardises its images (``--normalize true``, the default of every dataset), naming
+    ``--normalize false``."""
+    reason = getattr(model, "unit_pixels_reason", None)
+    images = getattr(datamodule, "datamodule", datamodule)  # under a feature cache
+    if reason and getattr(images, "normalize", False):
+        warnings.warn(
+            f"--model {config.model}: {reason}, but --normalize true standardises the images "
+            f"of --data {config.data}; pass --normalize false, as the quanv configs in "
+            "experiments/configs do (docs/models.md)",
+            StandardisedPixelsWarning,
+            stacklevel=2,
+        )
 
 
 def _train_or_exit(

@@ -33,6 +33,7 @@ from hqnn_lightning.run.lock import run_directory_lock
 from hqnn_lightning.run.loggers import create_logger
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.provenance import record_resumption, write_environment
+from hqnn_lightning.run.quiet import quiet_run
 from hqnn_lightning.run.recipe import extra_callbacks, trainer_arguments, training_recipe
 from hqnn_lightning.run.resume import (
     Resumption,
@@ -62,6 +63,8 @@ def train(
     With several processes (``--devices 2 --strategy ddp``, SLURM, torchrun) every process
     runs this; they share one run directory, and only global rank 0 writes files and W&B.
     That process holds the run directory's lock (`run_directory_lock`) while it trains.
+    Third-party messages that say nothing to a user of the library are left out
+    (`quiet.quiet_run`).
 
     Returns:
         The results: model name, parameter counts, epochs, best validation and test metrics
@@ -72,7 +75,7 @@ def train(
     """
     try:
         run_dir = _run_directory(config, resumption, datamodule)
-        with run_directory_lock(run_dir):
+        with run_directory_lock(run_dir), quiet_run(datamodule, model):
             return _train(config, datamodule, model, resumption, run_dir)
     finally:
         os.environ.pop(RUN_DIR_VARIABLE, None)  # the next run in this process gets its own
@@ -178,7 +181,9 @@ def _results(
     """Validates and tests (``config.test``) the best checkpoint (the last weights under
     ``fast_dev_run``); the results that `train` returns."""
     epochs, epoch_seconds = callbacks.timer.trained(trainer)
-    checkpoint = None if config.fast_dev_run else "best"
+    # By its path: "best" would make Lightning say which of the run's several
+    # ModelCheckpoint callbacks it reads (the first, this one).
+    checkpoint = None if config.fast_dev_run else callbacks.best.best_model_path or "best"
     stages = [trainer.validate, trainer.test] if config.test else [trainer.validate]
     metrics = {
         key: float(value)

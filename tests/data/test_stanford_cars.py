@@ -2,6 +2,7 @@ import os
 import socket
 import sys
 import time
+import types
 import warnings
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from lightning.pytorch.loggers import CSVLogger
 from hqnn_lightning.data import create_datamodule
 from hqnn_lightning.data.stanford_cars import StanfordCarsDataModule, detect_layout, read_devkit
 from hqnn_lightning.models import create_model
+from hqnn_lightning.utils.extras import MissingPackageError
 from tests.data.car_files import (
     CLASS_NAMES,
     write_bomb_png,
@@ -217,12 +219,29 @@ class TestStanfordCarsDataModule:
             raise OSError("network is unreachable")
 
         monkeypatch.setattr(socket, "create_connection", unreachable)
+        monkeypatch.setitem(sys.modules, "datasets", types.ModuleType("datasets"))  # installed
         data = datamodule(tmp_path / "empty", tmp_path, download=True)
         start = time.monotonic()
         with pytest.raises(RuntimeError, match="cannot reach huggingface.co") as error:
             data.prepare_data()
         assert time.monotonic() - start < 5
         assert "train/<Class Name>" in str(error.value)
+
+    def test_download_without_datasets_names_the_extra_before_the_network(
+        self, tmp_path, monkeypatch
+    ):
+        def no_network(address, timeout):
+            raise AssertionError(f"the network was asked ({address}) before the package")
+
+        monkeypatch.setattr(socket, "create_connection", no_network)
+        monkeypatch.setitem(sys.modules, "datasets", None)  # not installed
+        data = datamodule(tmp_path / "empty", tmp_path, download=True)
+        with pytest.raises(MissingPackageError) as error:
+            data.prepare_data()
+        assert str(error.value) == (
+            "--download true (download=True) needs the datasets package: "
+            "pip install 'hqnn_lightning[download]'"
+        )
 
 
 @pytest.mark.skipif(not (SHARED / "stanford_cars_subset").is_dir(), reason="no shared data")

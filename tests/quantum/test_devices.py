@@ -1,5 +1,5 @@
 import pickle
-import re
+import sys
 
 import pennylane as qml
 import pytest
@@ -12,6 +12,7 @@ from hqnn_lightning.quantum import (
     make_device,
     plugins,
 )
+from hqnn_lightning.utils.extras import MissingPackageError
 
 
 class TestMakeDevice:
@@ -94,19 +95,50 @@ class TestDeviceCatalogue:
             make_device("qiskit.aer", wires=2)
 
     @pytest.mark.parametrize(
-        ("name", "extra"),
+        ("name", "package", "extra"),
         [
-            ("qiskit.aer", "hqnn_lightning[qpu]"),
-            ("braket.local.qubit", "hqnn_lightning[qpu]"),
-            ("ionq.qpu", "hqnn_lightning[qpu]"),
-            ("lightning.gpu", "hqnn_lightning[gpu]"),
-            ("lightning.kokkos", "hqnn_lightning[gpu]"),
+            ("qiskit.aer", "pennylane-qiskit", "qpu"),
+            ("qiskit.remote", "pennylane-qiskit", "qpu"),
+            ("braket.local.qubit", "amazon-braket-pennylane-plugin", "qpu"),
+            ("braket.aws.qubit", "amazon-braket-pennylane-plugin", "qpu"),
+            ("ionq.qpu", "pennylane-ionq", "qpu"),
+            ("ionq.simulator", "pennylane-ionq", "qpu"),
+            ("lightning.gpu", "pennylane-lightning-gpu", "gpu"),
+            ("lightning.kokkos", "pennylane-lightning-kokkos", "gpu"),
         ],
     )
-    def test_a_missing_plugin_names_the_extra(self, monkeypatch, name, extra):
+    def test_a_missing_plugin_names_the_extra(self, monkeypatch, name, package, extra):
         monkeypatch.delitem(qml.plugin_devices, name, raising=False)
-        with pytest.raises(ImportError, match=re.escape(extra)):
-            make_device(name, wires=2, shots=10)
+        options = {"device_arn": "arn"} if name == "braket.aws.qubit" else {}
+        with pytest.raises(MissingPackageError) as error:
+            make_device(name, wires=2, shots=10, **options)
+        assert str(error.value) == (
+            f"quantum device {name!r} needs the {package} package: "
+            f"pip install 'hqnn_lightning[{extra}]'"
+        )
+
+    @pytest.mark.parametrize(
+        ("module", "package", "options"),
+        [
+            ("qiskit_aer", "qiskit-aer", {"fake_backend": "FakeManilaV2"}),
+            ("qiskit_ibm_runtime", "qiskit-ibm-runtime", {"fake_backend": "FakeManilaV2"}),
+        ],
+    )
+    def test_a_missing_package_of_the_qiskit_plugin_names_the_extra(
+        self, monkeypatch, module, package, options
+    ):
+        if "qiskit.aer" not in qml.plugin_devices:
+            pytest.skip("pennylane-qiskit is not installed")
+        for name in [name for name in sys.modules if name.partition(".")[0] == module]:
+            monkeypatch.setitem(sys.modules, name, None)  # not installed, nor imported before
+        monkeypatch.setitem(sys.modules, module, None)
+        device = make_device("qiskit.aer", 2, shots=10, **options)
+        with pytest.raises(MissingPackageError) as error:
+            device.create()
+        assert str(error.value) == (
+            f"quantum device 'qiskit.aer' needs the {package} package: "
+            "pip install 'hqnn_lightning[qpu]'"
+        )
 
     @pytest.mark.parametrize(
         ("name", "options", "variable"),
