@@ -14,16 +14,18 @@ import pytest
 
 from hqnn_lightning.run.cli import main
 from hqnn_lightning.run.loggers import logger_package_problem
+from tests.run.cli_errors import error_line
 
 
-def error_line(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    """The CLI's last stderr line for ``argv``, which must exit with 2 and start no run."""
+def refusal(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """The CLI's one error line for ``argv`` (`error_line`), which must exit with 2 and start
+    no run."""
     runs = tmp_path / "runs"
     with pytest.raises(SystemExit) as exit_info:
         main([*argv, "--output-dir", str(runs)])
     assert exit_info.value.code == 2
     assert not runs.exists() or not any(runs.iterdir())
-    return capsys.readouterr().err.strip().splitlines()[-1]
+    return error_line(capsys.readouterr().err)
 
 
 @pytest.mark.parametrize(
@@ -32,7 +34,7 @@ def error_line(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_a_logger_without_its_package(logger, modules, tmp_path, capsys, monkeypatch):
     for module in modules:
         monkeypatch.setitem(sys.modules, module, None)  # not installed
-    line = error_line(["--model", "hybrid_tiny", "--logger", logger], tmp_path, capsys)
+    line = refusal(["--model", "hybrid_tiny", "--logger", logger], tmp_path, capsys)
     assert (
         line == f"error: --logger {logger} needs the {modules[0]} package: pip install {modules[0]}"
     )
@@ -50,7 +52,7 @@ def test_either_tensorboard_package_is_enough(monkeypatch):
 def test_a_device_without_its_plugin(tmp_path, capsys, monkeypatch):
     monkeypatch.delitem(qml.plugin_devices, "lightning.gpu", raising=False)
     argv = ["--model", "hybrid_tiny", "--q-device", "lightning.gpu", "--logger", "csv"]
-    assert error_line(argv, tmp_path, capsys) == (
+    assert refusal(argv, tmp_path, capsys) == (
         "error: quantum device 'lightning.gpu' needs the pennylane-lightning-gpu package: "
         "pip install 'hqnn_lightning[gpu]'"
     )
@@ -64,7 +66,7 @@ def test_download_without_datasets_asks_no_network(tmp_path, capsys, monkeypatch
     monkeypatch.setitem(sys.modules, "datasets", None)  # not installed
     argv = ["--data", "stanford_cars", "--data-dir", str(tmp_path / "cars"), "--download", "true"]
     argv += ["--model", "classical_tiny", "--logger", "csv", "--cache-dir", str(tmp_path)]
-    assert error_line(argv, tmp_path, capsys) == (
+    assert refusal(argv, tmp_path, capsys) == (
         "error: --download true (download=True) needs the datasets package: "
         "pip install 'hqnn_lightning[download]'"
     )
