@@ -31,7 +31,8 @@ PROGRAMS = (
     r"python3?|bash|sh|make|pip|\.venv/bin/\S+|wandb|torchrun|jupyter|pytest|mkdocs|ruff"
     r"|srun|sbatch|time"
 )
-MARK = re.compile(r"<!--\s*not run:\s*(.*?)\s*-->", flags=re.DOTALL)
+MARK = re.compile(r"(?<!`)<!--\s*not run:\s*(.*?)\s*-->", flags=re.DOTALL)
+"""A mark; one quoted in a code span is text about marks, not a mark."""
 LINE_MARK = re.compile(r"\s#[^\n]*?\(?\bnot run:\s*([^)\n]*)\)?[^\n]*$")
 FENCE = re.compile(r"^([ \t]*)```(\w*)[^\n]*\n(.*?)^\1```[ \t]*$", flags=re.DOTALL | re.MULTILINE)
 INLINE = re.compile(r"(?<!`)`([^`]+)`(?!`)")
