@@ -75,8 +75,8 @@ def page_snippets(name: str, text: str) -> list[Snippet]:
     for block in FENCE.finditer(text):
         language = block.group(2)
         if language in (*SHELL, "python"):
-            before = text[: block.start()].rstrip("\n").rsplit("\n", 1)[-1]
-            mark = MARK.search(before)
+            before = text[: block.start()].rsplit("\n", 2)[-2] if block.start() else ""
+            mark = MARK.fullmatch(before.strip())
             found.append(
                 Snippet(
                     name,

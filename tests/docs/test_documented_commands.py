@@ -17,6 +17,7 @@ from pathlib import Path
 
 import lightning
 import pytest
+import torch
 
 from hqnn_lightning.run.smoke import SMOKE_VARIABLE, smoke_trainer_arguments
 from tests.docs.shell import PYTHONS, prepare, run_command
@@ -58,7 +59,19 @@ class SmokeTrainer(lightning.Trainer):
         super().__init__(*args, **{**kwargs, **smoke_trainer_arguments(max_epochs or 1)})
 
 
+@pytest.fixture
+def torch_settings_kept():
+    """Undoes what a snippet's Trainer sets for the whole process (``deterministic=True``
+    turns on torch's deterministic algorithms), so that the tests after it run as before."""
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    threads = torch.get_num_threads()
+    yield
+    torch.use_deterministic_algorithms(deterministic)
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("torch_settings_kept")
 @pytest.mark.parametrize("snippet", RUN, ids=[snippet.id for snippet in RUN])
 def test_documented_snippet_runs(snippet, page_directories, monkeypatch):
     monkeypatch.setenv(SMOKE_VARIABLE, SMOKE_BATCHES)
@@ -113,6 +126,12 @@ and `bash experiments/new.sh DATA`:
 ```python
 print(1)
 ```
+
+<!-- not run: a mark must touch its block -->
+
+```bash
+make run
+```
 """
     found = {(s.line, s.language): s.not_run for s in page_snippets("new.md", page)}
     assert found == {
@@ -121,6 +140,7 @@ print(1)
         (8, "inline"): None,
         (9, "inline"): "needs credentials",
         (11, "python"): None,
+        (17, "bash"): None,
     }
 
 

@@ -87,16 +87,17 @@ def test_fourier_twin_parameters_in_models_md(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_readme_hybrid_figure(tmp_path, monkeypatch):
+@pytest.mark.parametrize("model", ["hybrid", "classical"])
+def test_the_readme_figures(model, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     directory = prepare(tmp_path)
-    run_command("python experiments/run.py --model hybrid", {}, directory)
-    (results,) = directory.glob("runs/hybrid-digits-seed0-*/results.json")
+    run_command(f"python experiments/run.py --model {model}", {}, directory)
+    (results,) = directory.glob(f"runs/{model}-digits-seed0-*/results.json")
     accuracy = f"{100 * json.loads(results.read_text())['test/acc_top1']:.2f}"
-    readme = re.search(
-        r"`python experiments/run.py --model hybrid` alone.*?([\d.]+)% test",
-        page_text("README.md"),
-        flags=re.DOTALL,
-    )
-    assert readme is not None and readme.group(1) == accuracy
-    assert table_row("docs/getting_started.md", "`--model hybrid`")[1] == accuracy
+    readme = page_text("README.md")
+    quoted = {
+        "hybrid": r"`python experiments/run.py --model hybrid` alone.*?([\d.]+)% test",
+        "classical": r"`--model classical` gives ([\d.]+)%",
+    }
+    assert re.search(quoted[model], readme, flags=re.DOTALL).group(1) == accuracy
+    assert table_row("docs/getting_started.md", f"`--model {model}`")[1] == accuracy
