@@ -9,6 +9,9 @@ exported here (`EpochTimer`, `create_logger`) and hardware evaluation (`RetryPol
 `evaluate_checkpoint`) are imported on first use (`__getattr__`), so that a script that needs
 no logger or runner loads neither jsonargparse nor wandb, and no module of the package it
 loads imports matplotlib (PennyLane and torchmetrics import it themselves when installed).
+The other public names of ``data``, ``models`` and ``quantum`` that the documentation uses
+(the car DataModules, the controls, the circuit parts and their registries) are exported on
+first use as well.
 """
 
 from __future__ import annotations

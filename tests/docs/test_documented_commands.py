@@ -21,7 +21,7 @@ import torch
 
 from hqnn_lightning.run.smoke import SMOKE_VARIABLE, smoke_trainer_arguments
 from tests.docs.shell import PYTHONS, prepare, run_command
-from tests.docs.snippets import ROOT, Snippet, page_snippets, shell_commands, snippets
+from tests.docs.snippets import PAGES, ROOT, Snippet, page_snippets, shell_commands, snippets
 from tests.docs.test_quoted_figures import CHECKED_HERE
 
 SNIPPETS = snippets()
@@ -154,3 +154,17 @@ def test_a_marked_line_of_a_block_is_not_run():
 
 def test_the_pages_exist():
     assert (ROOT / "docs" / "contributing.md").read_text().count("not run:") >= 1
+
+
+def test_no_mark_starts_a_line_inside_a_paragraph():
+    """A line that starts with an HTML comment ends the paragraph above it when the page is
+    rendered: a mark inside a paragraph goes after text on its line."""
+    splitting = []
+    for page in PAGES:
+        lines = page.read_text().splitlines()
+        for number, (previous, line) in enumerate(zip(lines, lines[1:]), start=2):
+            opens_a_block = number < len(lines) and lines[number].lstrip().startswith("```")
+            starts = line.lstrip().startswith("<!--") and previous.strip()
+            if starts and not previous.lstrip().startswith(("```", "<!--")) and not opens_a_block:
+                splitting.append(f"{page.name}:{number}")
+    assert splitting == []
