@@ -12,6 +12,7 @@ for another page is not run again; one whose printed figures
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -162,7 +163,7 @@ def test_no_mark_starts_a_line_inside_a_paragraph():
     splitting = []
     for page in PAGES:
         lines = page.read_text().splitlines()
-        for number, (previous, line) in enumerate(zip(lines, lines[1:]), start=2):
+        for number, (previous, line) in enumerate(itertools.pairwise(lines), start=2):
             opens_a_block = number < len(lines) and lines[number].lstrip().startswith("```")
             starts = line.lstrip().startswith("<!--") and previous.strip()
             if starts and not previous.lstrip().startswith(("```", "<!--")) and not opens_a_block:

@@ -68,7 +68,11 @@ def test_circuits_per_training_step_in_devices_md(tmp_path):
 def test_parameter_counts_in_models_md(tmp_path, capsys):
     snippet = snippet_with("docs/models.md", "print(parameter_counts(create_model('hybrid'")
     directory = prepare(tmp_path)
-    for model in ("classical", "hybrid", "hybrid_control", "hybrid_fourier", "quanv"):
+    text = page_text("docs/models.md")
+    table = text[text.index("## Parameter counts") :].split("\n\n")[2]
+    models = re.findall(r"^\| `(\w+)` \|", table, flags=re.MULTILINE)
+    assert len(models) >= 10
+    for model in models:
         command = snippet.text.replace("create_model('hybrid'", f"create_model('{model}'")
         printed = run_command(command, {}, directory)
         counts = eval(printed.strip().splitlines()[-1])  # a dict literal, printed
