@@ -41,6 +41,7 @@ from hqnn_lightning.run.resume import (
     resume_warnings_silenced,
     wandb_run_id,
 )
+from hqnn_lightning.run.smoke import smoke_trainer_arguments
 from hqnn_lightning.run.trainability import TrainabilityMonitor, wants_monitor
 from hqnn_lightning.utils.files import remove_partial_files, write_text_atomically
 
@@ -108,7 +109,7 @@ def _train(
     loggers = [csv_logger, *_dashboard(config, run_dir)]
     callbacks = _callbacks(config, model, run_dir, csv_logger)
     trainer = L.Trainer(
-        max_epochs=config.max_epochs,
+        **smoke_trainer_arguments(config.max_epochs),
         accelerator=config.accelerator,
         devices=config.devices,
         num_nodes=config.num_nodes,
