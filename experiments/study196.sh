@@ -22,9 +22,10 @@
 # activations entering them, cached once from un-augmented images; each given the frozen part's
 # search and SEEDS, PARTIAL_EPOCHS each, batches of 32, into OUTPUT_DIR/partial.
 # Width part (PART=width): the hybrid and its four controls at each of WIDTHS (4 6 8 10) qubits
-# with the <Z> read-out, and at READOUT_WIDTHS (6 8) with the zz and probs read-outs too, the
-# same search and SEEDS, then the figure of test top-1 against the width
-# (experiments/width_figure.py) in OUTPUT_DIR/width.
+# with the <Z> read-out, and at READOUT_WIDTHS (6 8; empty for none) with the zz and probs
+# read-outs too, the same search and SEEDS, then the figure of test top-1 against the width
+# (experiments/width_figure.py) in OUTPUT_DIR/width. 12 qubits (about an hour on 2 cores):
+# PART=width WIDTHS=12 READOUT_WIDTHS= bash experiments/study196.sh
 # PART=all runs all four. Then OUTPUT_DIR/report/report.md over every run.
 #
 # Environment: ARCH (efficientnet_lite0; efficientnet_lite2 for the second point, at its own
