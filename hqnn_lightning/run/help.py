@@ -61,7 +61,11 @@ COMMON = frozenset({
 """The options ``--help`` shows; ``--help-all`` shows every one."""
 
 CONFIG_OPTIONS = {
-    "config": ("FILE", None, "a YAML file of any options (keys n_qubits or n-qubits)"),
+    "config": (
+        "FILE",
+        None,
+        "a YAML file of any options, each key an option without its dashes (n-qubits: 4)",
+    ),
     "print_config": ("", None, "print the options as YAML (a --config file) and exit"),
 }
 """The two options jsonargparse adds: metavar, default, help."""
@@ -163,8 +167,12 @@ class _Option:
         return _entry(self.name, self.metavar, text)
 
     def _default_text(self) -> str:
-        """`` Default VALUE.``, unless the description gives it."""
-        return "" if "Default:" in self.description else f" Default {self.default}."
+        """`` Default VALUE.``, unless the description gives it or the option is a flag."""
+        return (
+            ""
+            if "Default:" in self.description or not self.metavar
+            else f" Default {self.default}."
+        )
 
     def for_one(self, registry: RegistryTable, name: str) -> _Option:
         if self.takers is None:
@@ -177,7 +185,9 @@ def _options(table: OptionTable) -> dict[str, _Option]:
     options = _described(table)
     names = re.compile(r"\b(" + "|".join(name for name in options if "_" in name) + r")\b")
     return {
-        name: replace(option, description=names.sub(_flag, option.description))
+        name: option
+        if name in CONFIG_OPTIONS  # they name YAML keys, not options
+        else replace(option, description=names.sub(_flag, option.description))
         for name, option in options.items()
     }
 

@@ -55,7 +55,7 @@ def test_no_test_variant_or_internal_name_is_shown(request_):
 
 def test_every_entry_gives_its_default():
     entries = re.split(r"\n  (?=--)", shown("all").split("\n\n", 2)[2])
-    described_default = ("--optimizer", "--lr-scheduler", "--callbacks")
+    described_default = ("--optimizer", "--lr-scheduler", "--callbacks", "--print-config")
     for entry in entries:
         if entry.startswith("--") and not entry.startswith(described_default):
             assert "Default " in " ".join(entry.split()), entry
