@@ -105,13 +105,16 @@ def _python(arguments: list[str]) -> None:
 
 def _make_commands(arguments: list[str]) -> list[str]:
     """The commands ``make ARGUMENTS`` runs, with ``python`` as the venv's Python and its
-    install step skipped."""
+    install step skipped. Under ``make test`` the inner make would say which directory it
+    enters: it is run as a make of its own."""
+    outer_make = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")
     dry_run = subprocess.run(
-        ["make", "-n", "-o", ".venv/.installed", "PY=python", *arguments],
+        ["make", "-n", "--no-print-directory", "-o", ".venv/.installed", "PY=python", *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
+        env={name: value for name, value in os.environ.items() if name not in outer_make},
     )
     return [line for line in dry_run.stdout.splitlines() if line.strip()]
 
