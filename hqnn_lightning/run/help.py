@@ -14,7 +14,7 @@ import re
 import textwrap
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -147,7 +147,6 @@ class _Option:
     default: str
     description: str
     takers: dict[str, tuple[str, ...]] | None = None
-    defaults: dict[str, Any] | None = None
 
     def short_text(self) -> list[str]:
         first = SENTENCE_END.split(self.description)[0].rstrip(".")
@@ -226,7 +225,7 @@ def _described(table: OptionTable) -> dict[str, _Option]:
     return options
 
 
-def _grouped(options: dict[str, _Option], text: Any) -> list[str]:
+def _grouped(options: dict[str, _Option], text: Callable[[_Option], list[str]]) -> list[str]:
     """The options' entries under their groups' titles, in `GROUPS`' order; an option no
     group names goes to the model group when a model takes it, else to the data group."""
     placed = {name for _, names in GROUPS for name in names}
