@@ -31,7 +31,7 @@ from hqnn_lightning.run.checks import (
     unusable_evaluation,
     unwritable_directories,
 )
-from hqnn_lightning.run.help import help_request, print_help
+from hqnn_lightning.run.help import HelpRequest, help_request, print_help
 from hqnn_lightning.run.option_table import listed_names, option_table
 from hqnn_lightning.run.options import build_parser, constructor_arguments
 from hqnn_lightning.run.plugins import (
@@ -58,13 +58,11 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         load_entry_points()
         request = help_request(argv)
         if request is not None:
-            print_help(request)
+            _print_help(request)
             return []
         parser = build_parser(argv)
     except PluginError as error:
         refuse(str(error))
-    except KeyError as error:  # --help MODEL of a model that is not registered
-        refuse(str(error.args[0]))
     config = parser.parse_args(argv)
     problem = first_problem(config)
     if problem:
@@ -72,6 +70,15 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     from hqnn_lightning.run.commands import run_command  # the library, for the work
 
     return run_command(parser, argv, config)
+
+
+def _print_help(request: HelpRequest) -> None:
+    """Prints the help ``request`` asks for; ``--help NAME`` of no registered model or
+    dataset is refused in one line."""
+    try:
+        print_help(request)
+    except KeyError as error:
+        refuse(str(error.args[0]))
 
 
 def first_problem(config: Namespace) -> str | None:
