@@ -60,7 +60,9 @@ def _train(parser: ArgumentParser, argv: list[str], config: Namespace) -> list[d
                 held.enter_context(run_directory_lock(resumption.run_dir))
             except (OSError, ValueError, RunDirectoryInUse) as error:
                 parser.error(str(error))
-        problem = unwritable_directories(config, resumption) or unusable_environment(config)
+        # A new run's directories were checked before the import (cli.first_problem).
+        problem = resumption and unwritable_directories(config, resumption)
+        problem = problem or unusable_environment(config)
         if problem:
             parser.error(problem)
         return run_seeds(config, resumption, parser.error)

@@ -20,6 +20,7 @@ from typing import Any
 
 from hqnn_lightning.experiment.options import RENAMED_OPTIONS, RUNNER_OPTIONS, option_flag
 from hqnn_lightning.run.option_table import OptionTable, RegistryTable, listed_names, option_table
+from hqnn_lightning.run.options import data_defaults_text
 
 HELP_FLAGS = ("-h", "--help")
 ALL_FLAG = "--help-all"
@@ -247,11 +248,6 @@ def _extra_group(option: _Option) -> str:
 
 
 def _usage(table: OptionTable, shown: str) -> list[str]:
-    suggested = "; ".join(
-        f"{data}: " + " ".join(f"{option_flag(name)} {value}" for name, value in defaults.items())
-        for data, defaults in table.datasets.model_defaults.items()
-        if defaults
-    )
     return [
         "usage: python experiments/run.py [--model MODEL] [--data DATA] [OPTIONS]",
         "",
@@ -259,8 +255,8 @@ def _usage(table: OptionTable, shown: str) -> list[str]:
             "Train a classical, hybrid quantum or quanvolutional model on a dataset, once per "
             "seed, then validate and test its best checkpoint. Options left unset keep the "
             "model's and the dataset's defaults; a dataset's defaults for the model come first "
-            f"({suggested}). The study's setting: --data stanford_cars --data-dir DIR "
-            f"--backbone-weights imagenet. Shown: {shown}.",
+            f"({data_defaults_text(table)}). The study's setting: --data stanford_cars "
+            f"--data-dir DIR --backbone-weights imagenet. Shown: {shown}.",
             WIDTH,
         ),
     ]

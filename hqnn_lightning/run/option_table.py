@@ -115,7 +115,14 @@ def option_table() -> OptionTable:
     the saved one when it is current, else derived."""
     if any(name in sys.modules for name in REGISTRIES):
         return derived_option_table()
-    return saved_option_table() or derived_option_table()
+    return _package_table() or derived_option_table()
+
+
+@cache
+def _package_table() -> OptionTable | None:
+    """`saved_option_table` of `TABLE_FILE`, read and its sources hashed once a process (a
+    command line asks for the table four times before its work)."""
+    return saved_option_table()
 
 
 def derived_option_table() -> OptionTable:

@@ -94,6 +94,7 @@ __all__ = [
     "build_parser",
     "constructor_arguments",
     "constructor_options",
+    "data_defaults_text",
     "logistics_options",
     "part_registries",
     "registered_names",
@@ -251,7 +252,7 @@ def data_model_defaults(data: str) -> dict[str, Any]:
     return dict(getattr(DATAMODULES.get(data), "model_defaults", {}))
 
 
-def _data_defaults_text(table: OptionTable) -> str:
+def data_defaults_text(table: OptionTable) -> str:
     """``digits: --arch small_cnn``, for each dataset with model defaults."""
     return "; ".join(
         f"{data}: " + " ".join(f"{option_flag(name)} {value}" for name, value in defaults.items())
@@ -301,7 +302,7 @@ def build_parser(argv: Sequence[str] | None = None) -> RunnerParser:
         description=(
             "Train a classical, hybrid quantum or quanvolutional model, then validate and test "
             "its best checkpoint. Options left unset keep the model's and dataset's defaults; "
-            f"a dataset's defaults for the model come first ({_data_defaults_text(table)})."
+            f"a dataset's defaults for the model come first ({data_defaults_text(table)})."
         ),
     )
     parser.add_argument("--config", action=ActionConfigFile, help="YAML file of any options below")
