@@ -27,6 +27,16 @@ COMMANDS = {
     "run.py --n-qubits four": ([*RUN, "--n-qubits", "four"], 2),
     "run.py --modle hybrid": ([*RUN, "--modle", "hybrid"], 2),
     "run.py --shots 100": ([*RUN, "--shots", "100"], 2),
+    "run.py --data stanford_cars --data-dir DIR": (
+        [*RUN, "--data", "stanford_cars", "--data-dir", "benchmarks/no_such_dataset"],
+        2,
+    ),
+    "run.py --q-device braket.aws.qubit": ([*RUN, "--q-device", "braket.aws.qubit"], 2),
+    "run.py --q-device braket.aws.qubit --shots 100": (
+        [*RUN, "--q-device", "braket.aws.qubit", "--shots", "100"],
+        2,
+    ),
+    "run.py --resume RUN": ([*RUN, "--resume", "benchmarks/no_such_run"], 2),
 }
 REFERENCE = 'python -c "import torch"'
 
@@ -54,7 +64,7 @@ def main() -> None:
     print(f"median of {rounds} rounds, seconds; ratio to {REFERENCE}")
     for name, seconds in times.items():
         median = statistics.median(seconds)
-        print(f"{name:45s} {median:6.2f} s  {median / reference:5.2f}x")
+        print(f"{name:50s} {median:6.2f} s  {median / reference:5.2f}x")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ from typing import Any
 from jsonargparse import ArgumentParser
 
 from hqnn_lightning.experiment.command_line import OneLineParser
-from hqnn_lightning.run.checks import unwritable_directories, unwritable_directory
+from hqnn_lightning.run.checks import unwritable_directory
+from hqnn_lightning.run.cli import first_problem
 from hqnn_lightning.run.final_runs import train_final_runs
 from hqnn_lightning.run.options import build_parser
 from hqnn_lightning.run.pruning import PRUNERS
@@ -76,7 +77,8 @@ def _tuning_dir(
     parser: ArgumentParser, args: Any, space: list[SearchParameter], run_argv: list[str]
 ) -> Path:
     """The directory of the search of ``run_argv``, checked to be writable; refuses (exit 2)
-    options the runner refuses and ``--test false``."""
+    ``--test false`` and, before any trial, what the runner would refuse of every trial
+    (`cli.first_problem`: a missing dataset, a device request, ...)."""
     config = build_parser().parse_args(run_argv)
     if not config.test:
         parser.error(
@@ -86,7 +88,7 @@ def _tuning_dir(
     name = tuning_name(run_argv, space, args.trials, args.search_seed, args.pruner)
     tuning_dir = Path(config.output_dir) / "tuning" / name
     in_tuning_dir = unwritable_directory(tuning_dir)
-    problem = unwritable_directories(config, None) or (
+    problem = first_problem(config) or (
         in_tuning_dir and f"--output-dir {config.output_dir}: {in_tuning_dir}"
     )
     if problem:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeAlias
 
 import lightning as L
@@ -14,6 +15,8 @@ from hqnn_lightning.data.sampling import ResumableTrainOrder, seeded_train_loade
 
 ImageDataset: TypeAlias = Dataset[tuple[Tensor, Tensor]]
 """A dataset of ``(image, label)`` pairs: float32 ``(C, H, W)`` and an int64 scalar."""
+InputProblem: TypeAlias = Callable[[Mapping[str, Any]], str | None]
+"""A DataModule's `ImageClassificationDataModule.input_problem`."""
 
 
 class ImageClassificationDataModule(ResumableTrainOrder, L.LightningDataModule, ABC):
@@ -47,6 +50,13 @@ class ImageClassificationDataModule(ResumableTrainOrder, L.LightningDataModule, 
     (``{"arch": "small_cnn"}`` for the 8x8 digits), which the runner sets on a new run where
     the command leaves them unset (`hqnn_lightning.run.options.with_data_defaults`); the
     model's own defaults otherwise."""
+
+    input_problem: ClassVar[InputProblem | None] = None
+    """Why this DataModule's arguments (``{argument: value}``, all of them, the unset ones at
+    their defaults) cannot be read, as one sentence, or ``None``: a function that imports no
+    torch, Lightning or PennyLane, so that the command line refuses a missing dataset before
+    importing the library (`hqnn_lightning.preflight`). It says no more than the DataModule
+    itself would say when set up. ``None``: nothing to check before then."""
 
     def __init__(
         self,

@@ -13,8 +13,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from hqnn_lightning.data.car_base import CarDataModule, CarIndex
 from hqnn_lightning.data.image_files import ImageSample
 from hqnn_lightning.data.registry import DATAMODULES
-from hqnn_lightning.data.splits import check_split_fractions
-from hqnn_lightning.data.stanford_cars import detect_layout
+from hqnn_lightning.data.stanford_cars import READERS
 from hqnn_lightning.data.taxonomy import (
     CarLabel,
     TaxonomyMatch,
@@ -23,8 +22,15 @@ from hqnn_lightning.data.taxonomy import (
     parse_vmmrdb_name,
 )
 from hqnn_lightning.data.vmmrdb import read_vmmrdb_index
-
-KEEP_RULES = ("matched", "union")
+from hqnn_lightning.preflight.car_layouts import (
+    STANFORD_DIR,
+    VMMRDB_DIR,
+    check_vmmrdb_directory,
+    combined_directories,
+    combined_problem,
+    stanford_cars_layout,
+)
+from hqnn_lightning.preflight.data_arguments import check_keep, check_split_fractions
 
 
 @DATAMODULES.register("combined")
@@ -50,6 +56,8 @@ class CombinedCarsDataModule(CarDataModule):
         **kwargs: The other arguments of `CarDataModule`, with the same defaults.
     """
 
+    input_problem = staticmethod(combined_problem)
+
     def __init__(
         self,
         data_dir: str,
@@ -62,11 +70,11 @@ class CombinedCarsDataModule(CarDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(data_dir, **kwargs)
-        if keep not in KEEP_RULES:
-            raise ValueError(f"keep must be one of {', '.join(KEEP_RULES)}, got {keep!r}")
+        check_keep(keep)
         check_split_fractions(self.val_fraction, test_fraction)
-        self.stanford_dir = Path(stanford_dir) if stanford_dir else self.data_dir / "stanford_cars"
-        self.vmmrdb_dir = Path(vmmrdb_dir) if vmmrdb_dir else self.data_dir / "vmmrdb"
+        self.stanford_dir, self.vmmrdb_dir = combined_directories(
+            data_dir, stanford_dir, vmmrdb_dir
+        )
         self.keep = keep
         self.crop_to_bbox = crop_to_bbox
         self.min_images_per_class = min_images_per_class
@@ -74,7 +82,11 @@ class CombinedCarsDataModule(CarDataModule):
         self.taxonomy_match: TaxonomyMatch | None = None
 
     def load_index(self) -> CarIndex:
-        stanford = detect_layout(self.stanford_dir, self.crop_to_bbox)()
+        layout = stanford_cars_layout(
+            self.stanford_dir, self.crop_to_bbox, STANFORD_DIR, can_download=False
+        )
+        stanford = READERS[layout](self.stanford_dir, self.crop_to_bbox)
+        check_vmmrdb_directory(self.vmmrdb_dir, VMMRDB_DIR, self.min_images_per_class)
         vmmrdb = read_vmmrdb_index(
             self.vmmrdb_dir, self.min_images_per_class, self.test_fraction, self.data_seed
         )

@@ -20,8 +20,6 @@ import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
-
 LARGE_IMAGE_HINT = "raise PIL.Image.MAX_IMAGE_PIXELS to read it"
 """How to use an image that Pillow refuses as a possible decompression bomb."""
 
@@ -61,11 +59,6 @@ class ImageSample:
     path: Path
     class_name: str
     bbox: BoundingBox | None = None
-
-
-def is_image_file(path: Path) -> bool:
-    """Whether ``path`` names an image by its extension (AppleDouble ``._*`` files do not)."""
-    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith("._")
 
 
 EXIF_TRANSPOSITIONS = {

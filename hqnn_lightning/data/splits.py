@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from hqnn_lightning.preflight.data_arguments import check_split_fractions
+
 
 class ClassTooSmallError(ValueError):
     """A class has fewer than 2 samples in a pool that a stratified split divides.
@@ -25,23 +27,6 @@ class ClassTooSmallError(ValueError):
         self.count = count
         self.kept = kept
         self.drawn = drawn
-
-
-def check_split_fractions(val_fraction: float, test_fraction: float) -> None:
-    """Checks that ``val_fraction`` and ``test_fraction`` describe a valid three-way split.
-
-    Raises:
-        ValueError: a fraction is outside ``[0, 1)``, or the two sum to 1 or more (no train
-            samples would be left).
-    """
-    for option, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0 <= fraction < 1:
-            raise ValueError(f"{option} must be in [0, 1), got {fraction}")
-    if val_fraction + test_fraction >= 1:
-        raise ValueError(
-            f"val_fraction + test_fraction must be < 1 to leave train samples, "
-            f"got {val_fraction} + {test_fraction}"
-        )
 
 
 def stratified_split(

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import errno
-import os
 import socket
-import stat
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -15,22 +12,22 @@ import numpy as np
 import scipy.io
 
 from hqnn_lightning.data.car_base import CarDataModule, CarIndex
-from hqnn_lightning.data.image_files import ImageSample, display_name, is_image_file
+from hqnn_lightning.data.image_files import ImageSample, display_name
 from hqnn_lightning.data.registry import DATAMODULES
+from hqnn_lightning.preflight.car_layouts import (
+    DOWNLOAD,
+    DOWNLOAD_EXTRA,
+    DOWNLOAD_PACKAGE,
+    STANFORD_LAYOUTS_HELP,
+    has_stanford_cars_layout,
+    is_image_file,
+    stanford_cars_layout,
+    stanford_cars_problem,
+)
 from hqnn_lightning.utils.extras import import_optional
 
 HF_DATASET = "tanganke/stanford_cars"
 """The public copy that ``download=True`` fetches through the ``datasets`` library."""
-DOWNLOAD_EXTRA = "download"
-"""The extra of ``pyproject.toml`` that installs ``datasets``, which ``download=True`` uses."""
-
-LAYOUTS_HELP = """\
-Stanford Cars is read from any of these layouts under data_dir:
-  devkit:  cars_train/*.jpg, cars_test/*.jpg, devkit/cars_meta.mat,
-           devkit/cars_train_annos.mat, and cars_test_annos_withlabels.mat
-           (beside devkit/ as torchvision keeps it, or inside devkit/)
-  single:  cars_annos.mat and car_ims/*.jpg
-  folders: train/<Class Name>/*.jpg and test/<Class Name>/*.jpg"""
 
 
 def _read_mat(path: Path) -> dict[str, Any]:
@@ -68,7 +65,7 @@ def read_devkit(root: Path, crop: bool) -> CarIndex:
     if missing:
         raise FileNotFoundError(
             f"Stanford Cars devkit layout in {root} lacks {', '.join(map(str, missing))}\n"
-            f"{LAYOUTS_HELP}"
+            f"{STANFORD_LAYOUTS_HELP}"
         )
     class_names = [str(name) for name in _read_mat(devkit / "cars_meta.mat")["class_names"]]
 
@@ -128,7 +125,7 @@ def read_folders(root: Path) -> CarIndex:
     if not class_names:
         raise FileNotFoundError(
             f"{root / 'train'} has no class folder with images (train/<Class Name>/*.jpg)\n"
-            f"{LAYOUTS_HELP}"
+            f"{STANFORD_LAYOUTS_HELP}"
         )
     unknown = sorted(set(test_folders) - set(train_folders))
     if unknown:
@@ -140,65 +137,32 @@ def read_folders(root: Path) -> CarIndex:
     )
 
 
-def check_directory(root: Path) -> None:
-    """Raises why ``root``, when it exists, cannot be read as Stanford Cars' directory (a
-    missing one is left to `detect_layout`, which lists what it looked for).
-
-    Raises:
-        FileNotFoundError: ``root`` is a file, or a loop of symbolic links.
-        PermissionError: this user may not list ``root`` or enter it.
-    """
-    try:
-        mode = root.stat().st_mode
-    except FileNotFoundError:
-        return
-    except OSError as error:
-        if error.errno != errno.ELOOP:
-            raise
-        raise FileNotFoundError(
-            f"no Stanford Cars layout found in {root}: a loop of symbolic links ({error.strerror})"
-        ) from error
-    if not stat.S_ISDIR(mode):
-        raise FileNotFoundError(
-            f"no Stanford Cars layout found in {root}: it is a file, not a directory"
-        )
-    if not os.access(root, os.R_OK | os.X_OK):
-        raise PermissionError(
-            f"{root}: this user has no permission to read this directory (mode "
-            f"{stat.filemode(mode)}); give it read and execute permission (chmod +rx), or run "
-            "as a user who has them"
-        )
+READERS: dict[str, Callable[[Path, bool], CarIndex]] = {
+    "devkit": read_devkit,
+    "single": read_single_file,
+    "folders": lambda root, crop: read_folders(root),
+}
+"""Each layout of `stanford_cars_layout`'s reader: ``(data_dir, crop_to_bbox) -> CarIndex``."""
 
 
 def detect_layout(root: Path, crop: bool) -> Callable[[], CarIndex]:
-    """The reader for the layout found under ``root``.
+    """The reader for the layout found under ``root`` (`stanford_cars_layout`).
 
     Raises:
         FileNotFoundError: no known layout (the message lists the files it looked for), or
             ``root`` is a file or a loop of symbolic links.
         PermissionError: this user may not read ``root``.
+        ValueError: ``crop`` with the folder layout, which has no boxes.
     """
-    check_directory(root)
-    if (root / "devkit").is_dir() or (root / "cars_train").is_dir():
-        return lambda: read_devkit(root, crop)
-    if (root / "cars_annos.mat").is_file():
-        return lambda: read_single_file(root, crop)
-    if (root / "train").is_dir() and (root / "test").is_dir():
-        if crop:
-            raise ValueError("crop_to_bbox needs annotations; the folder layout has none")
-        return lambda: read_folders(root)
-    raise FileNotFoundError(
-        f"no Stanford Cars layout found in {root}: give data_dir (--data-dir) a folder holding "
-        "cars_train/, cars_test/ and devkit/, or car_ims/ and cars_annos.mat, or train/ and "
-        "test/ with a folder per class (docs/datasets.md), or set download (--download true)"
-    )
+    reader = READERS[stanford_cars_layout(root, crop)]
+    return lambda: reader(root, crop)
 
 
 @DATAMODULES.register("stanford_cars")
 class StanfordCarsDataModule(CarDataModule):
     """Stanford Cars, read from the devkit, single-file or folder-per-class layout.
 
-    The layout is detected from the files under ``data_dir`` (see `LAYOUTS_HELP`). The
+    The layout is detected from the files under ``data_dir`` (see `STANFORD_LAYOUTS_HELP`). The
     official train/test split is kept and validation is carved from train, stratified. The
     other arguments are those of `CarDataModule`.
 
@@ -212,6 +176,8 @@ class StanfordCarsDataModule(CarDataModule):
         **kwargs: The other arguments of `CarDataModule`, with the same defaults.
     """
 
+    input_problem = staticmethod(stanford_cars_problem)
+
     def __init__(
         self,
         data_dir: str,
@@ -224,19 +190,11 @@ class StanfordCarsDataModule(CarDataModule):
         self.download = download
 
     def prepare_data(self) -> None:
-        if self.download and not _has_layout(self.data_dir):
+        if self.download and not has_stanford_cars_layout(self.data_dir):
             download_stanford_cars(self.data_dir)
 
     def load_index(self) -> CarIndex:
         return detect_layout(self.data_dir, self.crop_to_bbox)()
-
-
-def _has_layout(root: Path) -> bool:
-    try:
-        detect_layout(root, crop=False)
-    except (FileNotFoundError, ValueError):
-        return False
-    return True
 
 
 def download_stanford_cars(root: Path, timeout_s: float = 5.0) -> None:
@@ -248,11 +206,9 @@ def download_stanford_cars(root: Path, timeout_s: float = 5.0) -> None:
         RuntimeError: the Hub cannot be reached; the message says how to place the files by
             hand.
     """
-    datasets = import_optional(
-        "datasets", "--download true (download=True)", "datasets", DOWNLOAD_EXTRA
-    )
+    datasets = import_optional(DOWNLOAD_PACKAGE, DOWNLOAD, DOWNLOAD_PACKAGE, DOWNLOAD_EXTRA)
     manual = (
-        f"Download Stanford Cars by hand and place it in {root}.\n{LAYOUTS_HELP}\n"
+        f"Download Stanford Cars by hand and place it in {root}.\n{STANFORD_LAYOUTS_HELP}\n"
         "Sources: the devkit from https://github.com/jkrause/cars or a Kaggle mirror, or "
         f"https://huggingface.co/datasets/{HF_DATASET} on a machine with internet."
     )

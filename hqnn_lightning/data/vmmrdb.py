@@ -9,17 +9,17 @@ from typing import Any
 import numpy as np
 
 from hqnn_lightning.data.car_base import CarDataModule, CarIndex
-from hqnn_lightning.data.image_files import ImageSample, display_name, is_image_file
+from hqnn_lightning.data.image_files import ImageSample, display_name
 from hqnn_lightning.data.registry import DATAMODULES
 from hqnn_lightning.data.splits import (
     ClassTooSmallError,
     check_split_fractions,
     stratified_split,
 )
-
-LAYOUT_HELP = (
-    "VMMRdb is read from one folder per class under data_dir, named make_model_year in "
-    "lowercase with underscores (e.g. mercedes_benz_c_class_2012/*.jpg)."
+from hqnn_lightning.preflight.car_layouts import (
+    check_vmmrdb_directory,
+    is_image_file,
+    vmmrdb_problem,
 )
 
 
@@ -29,10 +29,11 @@ def read_class_folders(root: Path, min_images_per_class: int) -> dict[str, list[
     AppleDouble ``._*`` files and files that are not images by extension are ignored.
 
     Raises:
-        FileNotFoundError: ``root`` is not a directory or has no class folder with images.
+        FileNotFoundError: ``root`` is not a directory (`check_vmmrdb_directory`) or has no
+            class folder with enough images.
+        PermissionError: this user may not read ``root``.
     """
-    if not root.is_dir():
-        raise FileNotFoundError(f"VMMRdb directory not found: {root}\n{LAYOUT_HELP}")
+    check_vmmrdb_directory(root, min_images=min_images_per_class)
     folders: dict[str, list[Path]] = {}
     with os.scandir(root) as entries:
         for entry in sorted(entries, key=lambda entry: entry.name):
@@ -41,8 +42,6 @@ def read_class_folders(root: Path, min_images_per_class: int) -> dict[str, list[
                 files = sorted(path for path in folder.iterdir() if is_image_file(path))
                 if len(files) >= max(1, min_images_per_class):
                     folders[display_name(entry.name)] = files
-    if not folders:
-        raise FileNotFoundError(f"no class folder with images in {root}\n{LAYOUT_HELP}")
     return folders
 
 
@@ -87,6 +86,8 @@ class VMMRdbDataModule(CarDataModule):
         class_selection: As in `CarDataModule`; ``"most_images"`` by default here.
         **kwargs: The other arguments of `CarDataModule`, with the same defaults.
     """
+
+    input_problem = staticmethod(vmmrdb_problem)
 
     def __init__(
         self,

@@ -21,66 +21,51 @@ from typing import Any
 
 import pennylane as qml
 
+from hqnn_lightning.preflight.device_requests import (
+    NO_GRADIENT,
+    DeviceCatalogue,
+    DeviceFacts,
+    check_device_request,
+    plugin_message,
+)
 from hqnn_lightning.quantum import plugins
-from hqnn_lightning.quantum.noise import insert_noise, pop_noise_options
+from hqnn_lightning.quantum.noise import NOISE_CHANNELS, insert_noise
 from hqnn_lightning.quantum.plugins import QPU_EXTRA
 from hqnn_lightning.utils.backend_names import TORCH_DEVICE
 from hqnn_lightning.utils.extras import MissingPackageError, install_hint
 
 
-@dataclass(frozen=True)
-class DeviceInfo:
-    """What the library knows about one device.
+@dataclass(frozen=True, kw_only=True)
+class DeviceInfo(DeviceFacts):
+    """What the library knows about one device: the `DeviceFacts` a request is checked
+    against (diff methods, qubits, required options, noise, what to install), and what needs
+    the device's plugin.
 
     Args:
-        analytic_diff_method: Diff method used with exact expectation values (``shots=None``);
-            ``None`` if the device only samples (hardware, ``qiskit.aer``), so needs shots.
-        sampled_diff_method: Diff method used with finite shots (`NO_GRADIENT` on ``"torch"``).
-        diff_methods: Every diff method the device accepts.
-        max_wires: Largest qubit count the library lets the device allocate.
-        install_hint: What to install when the device's plugin is missing: ``needs the
-            PACKAGE package: pip install ...`` (`extras.install_hint`).
-        pennylane: Whether ``qml.device`` creates it (``False`` for ``"torch"``).
         credentials: Whether the plugin would find credentials; ``None`` if it needs none.
         credentials_hint: What to set when ``credentials()`` is false.
-        required_options: Device options that must be given (``device_arn``).
         factory: Makes the device from the library's plain options, ``(wires, options) ->
             device``; ``None``: ``qml.device(name, wires=wires, **options)``.
-        noise: Whether the device takes the ``noise``/``noise_strength`` options (mixed-state
-            simulators).
         remote: Whether circuits go to a cloud service (queued, possibly billed); the
             hardware evaluation's cost prompt says so.
         recorded_jobs: Whether the device records its jobs' ids (`hardware.jobs.JobClient`),
             so that a retry or a restart fetches a job instead of paying for it again. The
             qiskit and IonQ plugins wait on each job inside ``execute`` and never expose its
             id through PennyLane, so theirs are not recorded.
+        **facts: The fields of `DeviceFacts`.
     """
 
-    analytic_diff_method: str | None
-    sampled_diff_method: str
-    diff_methods: frozenset[str]
-    max_wires: int
-    install_hint: str
-    pennylane: bool = True
     credentials: Callable[[], bool] | None = None
     credentials_hint: str = ""
-    required_options: tuple[str, ...] = ()
     factory: Callable[[int, dict[str, Any]], qml.devices.Device] | None = None
-    noise: bool = False
     remote: bool = False
     recorded_jobs: bool = False
 
 
-_ANALYTIC_ONLY = frozenset({"backprop", "adjoint"})
 GRADIENT_TRANSFORMS = frozenset({"parameter-shift", "finite-diff", "spsa", "hadamard"})
 """Diff methods that differentiate by running more circuits; PennyLane cannot apply them to a
 broadcast batch (issue #6078), so QNodes using them run one circuit per sample."""
 _SHIFT_METHODS = frozenset({"parameter-shift", "finite-diff", "spsa"})
-NO_GRADIENT = "none"
-"""The diff method of ``"torch"`` with shots: samples have no gradient, so such a layer
-evaluates and never trains."""
-TORCH_SAMPLING_OPTIONS = frozenset({"seed"})
-"""The options ``"torch"`` takes, with shots only: ``seed``, the sampling generator's seed."""
 
 
 def _sampling_device(
@@ -293,79 +278,27 @@ def make_device(
         PermissionError: the device needs credentials and none are set (the message names
             the environment variables).
     """
-    if name not in KNOWN_DEVICES:
-        raise ValueError(
-            f"unknown quantum device {name!r}; known devices: {', '.join(sorted(KNOWN_DEVICES))}"
-        )
+    request = check_device_request(device_catalogue(), name, wires, shots, diff_method, options)
     info = KNOWN_DEVICES[name]
-    _check_wires_and_shots(name, info, wires, shots)
-    if options and not info.pennylane:
-        _check_torch_options(name, shots, options)
-    noisy = [device for device, known in KNOWN_DEVICES.items() if known.noise]
-    noise, noise_strength = pop_noise_options(name, options, noisy)
-    missing = [option for option in info.required_options if option not in options]
-    if missing:
-        raise ValueError(f"{name} needs the device option(s) {', '.join(missing)}")
-    diff_method = _checked_diff_method(name, info, shots, diff_method)
     if info.pennylane and name not in qml.plugin_devices:
-        raise MissingPackageError(f"quantum device {name!r} {info.install_hint}")
+        raise MissingPackageError(plugin_message(name, info))
     if info.credentials is not None and not info.credentials():
         raise PermissionError(f"quantum device {name!r} needs credentials: {info.credentials_hint}")
     return QuantumDevice(
-        name, wires, shots, diff_method, dict(options), noise, float(noise_strength or 0.0)
+        name,
+        wires,
+        shots,
+        request.diff_method,
+        request.options,
+        request.noise,
+        request.noise_strength,
     )
 
 
-def _check_wires_and_shots(name: str, info: DeviceInfo, wires: int, shots: int | None) -> None:
-    """Refuses a qubit count device ``name`` cannot hold, and shots it cannot take (or their
-    absence on a device that only samples), as `make_device` documents."""
-    if not isinstance(wires, int) or not 1 <= wires <= info.max_wires:
-        raise ValueError(
-            f"{name} needs between 1 and {info.max_wires} qubits, got {wires!r}: a state vector "
-            f"of n qubits holds 2**n amplitudes per sample"
-        )
-    if shots is not None and (not isinstance(shots, int) or shots < 1):
-        raise ValueError(f"shots must be None or a positive integer, got {shots!r}")
-    if shots is None and info.analytic_diff_method is None:
-        raise ValueError(
-            f"{name} estimates expectation values from samples: give shots (e.g. shots=1000)"
-        )
-
-
-def _check_torch_options(name: str, shots: int | None, options: dict[str, Any]) -> None:
-    """Refuses options of ``"torch"`` other than `TORCH_SAMPLING_OPTIONS` with shots, and a
-    ``seed`` that is not a non-negative integer."""
-    extra = sorted(set(options) - (TORCH_SAMPLING_OPTIONS if shots is not None else set()))
-    if extra:
-        allowed = " (seed: with shots only)" if "seed" in extra else ""
-        raise ValueError(f"{name} takes no device options{allowed}, got {', '.join(extra)}")
-    seed = options["seed"]
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise ValueError(f"{name}: seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
-
-
-def _checked_diff_method(
-    name: str, info: DeviceInfo, shots: int | None, diff_method: str | None
-) -> str:
-    """``diff_method``, or the device's default for these shots when ``None``; a ``ValueError``
-    when the device does not support it, or it needs exact values and shots are given."""
-    if diff_method is None:
-        diff_method = info.analytic_diff_method if shots is None else info.sampled_diff_method
-    if diff_method not in info.diff_methods:
-        raise ValueError(
-            f"{name} does not support diff_method={diff_method!r}; "
-            f"supported: {', '.join(sorted(info.diff_methods))}"
-        )
-    if shots is None and diff_method == NO_GRADIENT:
-        raise ValueError(
-            f"diff_method={NO_GRADIENT!r} is {name}'s sampling with shots; exact runs use backprop"
-        )
-    if shots is not None and diff_method in _ANALYTIC_ONLY:
-        raise ValueError(
-            f"diff_method={diff_method!r} needs exact expectation values (shots=None), "
-            f"got shots={shots}; use parameter-shift, finite-diff or spsa with shots"
-        )
-    return diff_method
+def device_catalogue() -> DeviceCatalogue:
+    """`KNOWN_DEVICES` (as they are now: a researcher's own included) and `NOISE_CHANNELS`, as
+    `check_device_request` reads them."""
+    return DeviceCatalogue(dict(KNOWN_DEVICES), tuple(NOISE_CHANNELS))
 
 
 def as_device(

@@ -19,7 +19,7 @@ from hqnn_lightning.experiment.options import RUNNER, option_flag
 from hqnn_lightning.utils.backend_names import TORCH_DEVICE
 
 if TYPE_CHECKING:
-    from hqnn_lightning.run.resume import Resumption
+    from hqnn_lightning.run.resumption import Resumption
 
 MAX_SEED = 2**32 - 1
 """The largest seed NumPy (and so ``seed_everything`` and the splits) takes."""
@@ -98,15 +98,26 @@ def untrainable_shots(config: Namespace) -> str | None:
 
 
 def unusable_evaluation(config: Namespace) -> str | None:
-    """The first problem of ``--evaluate``'s options (`out_of_range`, an ``--eval-dir`` it
-    cannot write in) as a sentence naming the option; ``None`` when there is none. Checked
-    before the checkpoint is loaded and anything is written."""
+    """The first problem of ``--evaluate``'s options (`out_of_range`, ``--test false``, an
+    ``--eval-dir`` it cannot write in, a checkpoint outside a run directory, no
+    ``--q-device``) as a sentence
+    naming the option; ``None`` when there is none. Checked before the checkpoint is loaded
+    and anything is written."""
     problem = out_of_range(config)
     if problem is None and not config.test:
         problem = "--test false: --evaluate evaluates the test set; leave --test out"
     if problem is None and config.eval_dir is not None:
         reason = unwritable_directory(Path(config.eval_dir))
         problem = reason and f"--eval-dir {config.eval_dir}: {reason}"
+    checkpoint = Path(config.evaluate)
+    run_config = checkpoint.parent.parent / "config.yaml"
+    if problem is None and not (checkpoint.is_file() and run_config.is_file()):
+        problem = (
+            f"--evaluate {checkpoint}: needs a checkpoint inside a run directory "
+            f"(RUN/checkpoints/NAME.ckpt next to RUN/config.yaml); {run_config} not found"
+        )
+    if problem is None and config.q_device is None:
+        problem = "--evaluate needs --q-device (and --shots for sampling devices)"
     return problem
 
 

@@ -25,6 +25,8 @@ from typing import Any
 from jsonargparse import Namespace
 
 from hqnn_lightning.experiment.command_line import refuse
+from hqnn_lightning.experiment.options import option_flag
+from hqnn_lightning.preflight.device_requests import check_device_request, missing_plugin
 from hqnn_lightning.run.checks import (
     out_of_range,
     untrainable_shots,
@@ -32,7 +34,7 @@ from hqnn_lightning.run.checks import (
     unwritable_directories,
 )
 from hqnn_lightning.run.help import HelpRequest, help_request, print_help
-from hqnn_lightning.run.option_table import listed_names, option_table
+from hqnn_lightning.run.option_table import imported_function, listed_names, option_table
 from hqnn_lightning.run.options import build_parser, constructor_arguments
 from hqnn_lightning.run.plugins import (
     PluginError,
@@ -40,6 +42,7 @@ from hqnn_lightning.run.plugins import (
     load_entry_points,
     modules_to_import,
 )
+from hqnn_lightning.run.resumption import find_resumption, run_prefix
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -82,13 +85,26 @@ def _print_help(request: HelpRequest) -> None:
 
 
 def first_problem(config: Namespace) -> str | None:
-    """The first mistake in ``config`` found without importing the models: a value no run
+    """The first mistake in ``config`` found without importing the library: a value no run
     can use, ``--shots`` on a backend that cannot train with them, an unknown model or
-    dataset, an option neither takes, a repeated seed, an output directory that cannot be
-    written; as one sentence naming the option, or ``None``."""
+    dataset, an option neither takes, a dataset's missing option or files
+    (`ImageClassificationDataModule.input_problem`), what the quantum device would refuse
+    (`hqnn_lightning.preflight.device_requests`), a repeated seed, an output directory that
+    cannot be written, nothing to ``--resume`` or ``--evaluate``; as one sentence naming the
+    option or file, or ``None``. The library is not imported; the few checks that need it
+    (the hardware, the recipe's classes, W&B's settings, a resumed run's options) come after.
+    """
     if config.evaluate:
-        return unusable_evaluation(config)
-    problem = out_of_range(config) or untrainable_shots(config) or _untaken_option(config)
+        return unusable_evaluation(config) or _device_problem(
+            config.q_device, config, config.q_diff_method
+        )
+    problem = (
+        out_of_range(config)
+        or untrainable_shots(config)
+        or _untaken_option(config)
+        or _input_problem(config)
+        or _model_device_problem(config)
+    )
     if problem:
         return problem
     repeated = sorted({seed for seed in config.seeds or () if config.seeds.count(seed) > 1})
@@ -99,7 +115,18 @@ def first_problem(config: Namespace) -> str | None:
         )
     if config.seeds and (str(config.devices) != "1" or config.num_nodes != 1):
         return "--seeds runs one process; with --devices or --num-nodes, run each seed"
-    return None if config.resume else unwritable_directories(config, None)
+    if config.resume:
+        return _resumption_problem(config)
+    return unwritable_directories(config, None)
+
+
+def _resumption_problem(config: Namespace) -> str | None:
+    """Nothing for ``--resume`` to continue there, as `resume.resumed_config` would say it."""
+    try:
+        find_resumption(config.resume, config.output_dir, run_prefix(config))
+    except FileNotFoundError as error:
+        return str(error)
+    return None
 
 
 def _untaken_option(config: Namespace) -> str | None:
@@ -115,3 +142,43 @@ def _untaken_option(config: Namespace) -> str | None:
     except TypeError as error:
         return str(error)
     return None
+
+
+def _model_device_problem(config: Namespace) -> str | None:
+    """What the quantum device of ``config``'s model would refuse (`_device_problem`), for a
+    model that takes ``--q-device``; a resumed run's device is its saved one, checked later."""
+    models = option_table().models
+    if config.resume or "q_device" not in models.accepted_arguments(config.model):
+        return None
+    device = config.q_device or models.default(config.model, "q_device")
+    return _device_problem(device, config, config.get("q_diff_method"))
+
+
+def _device_problem(device: str, config: Namespace, diff_method: str | None) -> str | None:
+    """What `make_device` would refuse of ``device`` with ``--shots``, ``diff_method`` and
+    ``--q-device-options`` (the qubit count and credentials aside: they need the model and the
+    plugin), or a plugin that is not installed; as the library says it."""
+    devices = option_table().devices
+    try:
+        check_device_request(
+            devices, device, None, config.shots, diff_method, config.q_device_options
+        )
+    except ValueError as error:
+        return str(error)
+    return missing_plugin(device, devices.devices[device])
+
+
+def _input_problem(config: Namespace) -> str | None:
+    """A required option of the dataset left out, or what its input check
+    (`ImageClassificationDataModule.input_problem`) finds wrong with its files, as the
+    DataModule would say it when set up."""
+    table = option_table()
+    _, given = constructor_arguments(config, used_elsewhere={"cache_dir"})
+    missing = sorted(table.datasets.required[config.data] - set(given))
+    if missing:
+        flags = ", ".join(option_flag(name) for name in missing)
+        return f"--data {config.data} needs {flags}"
+    path = table.datasets.input_problems[config.data]
+    if path is None or config.resume:
+        return None
+    return imported_function(path)(dict(table.datasets.arguments[config.data]) | given)

@@ -29,7 +29,7 @@ from hqnn_lightning.run.checks import (
 )
 from hqnn_lightning.run.disk_full import exit_on_full_disk
 from hqnn_lightning.run.lock import RunDirectoryInUse, run_directory_lock
-from hqnn_lightning.run.options import constructor_arguments
+from hqnn_lightning.run.options import build_parser, constructor_arguments
 from hqnn_lightning.run.recipe import unusable_recipe
 from hqnn_lightning.run.resume import resumed_config
 from hqnn_lightning.run.saved_options import parse_saved_options
@@ -39,6 +39,8 @@ from hqnn_lightning.run.seeds import run_seeds
 def run_command(parser: ArgumentParser, argv: list[str], config: Namespace) -> list[dict[str, Any]]:
     """Trains once per seed, or evaluates ``--evaluate``'s checkpoint; the results, in seed
     order."""
+    if config.resume or config.evaluate:
+        parser = build_parser()  # its run's config.yaml may set --callbacks (Lightning's type)
     with exit_on_full_disk(cache_dirs(config)):
         if config.evaluate:
             return [_evaluate(parser, config)]
@@ -75,16 +77,10 @@ def cache_dirs(config: Namespace) -> list[Path]:
 
 
 def _evaluate(parser: ArgumentParser, config: Namespace) -> dict[str, Any]:
-    """``--evaluate CHECKPOINT``: the checkpoint's run's test set on ``--q-device``."""
+    """``--evaluate CHECKPOINT``: the checkpoint's run's test set on ``--q-device``; its
+    options were checked before the import (`checks.unusable_evaluation`)."""
     checkpoint = Path(config.evaluate)
     run_config_path = checkpoint.parent.parent / "config.yaml"
-    if not checkpoint.is_file() or not run_config_path.is_file():
-        parser.error(
-            f"--evaluate {checkpoint}: needs a checkpoint inside a run directory "
-            f"(RUN/checkpoints/NAME.ckpt next to RUN/config.yaml); {run_config_path} not found"
-        )
-    if config.q_device is None:
-        parser.error("--evaluate needs --q-device (and --shots for sampling devices)")
     run_config = parse_saved_options(parser, run_config_path)
     if config.batch_size is not None:
         run_config.batch_size = config.batch_size

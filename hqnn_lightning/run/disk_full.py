@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from hqnn_lightning.run.resume import LAST_CHECKPOINT
+from hqnn_lightning.run.resumption import LAST_CHECKPOINT
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 """The errors of a full disk or quota, which end the command with one line."""

@@ -24,7 +24,7 @@ from hqnn_lightning.report.runs import experiment_key
 from hqnn_lightning.run.cli import main as run_main
 from hqnn_lightning.run.lock import try_lock, waiting_lock
 from hqnn_lightning.run.options import build_parser
-from hqnn_lightning.run.resume import CONFIG_FILE
+from hqnn_lightning.run.resumption import CONFIG_FILE
 from hqnn_lightning.run.tuning import config_dict
 
 RESULTS_FILE = "results.json"

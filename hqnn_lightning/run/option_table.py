@@ -14,7 +14,9 @@ current.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
+import importlib
 import json
 import sys
 import typing
@@ -24,11 +26,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from hqnn_lightning.preflight.device_requests import DeviceCatalogue, DeviceFacts
 from hqnn_lightning.run.signatures import ConstructorOption
 
 PACKAGE = Path(__file__).resolve().parents[1]
 TABLE_FILE = Path(__file__).with_name("option_table.json")
-SOURCES = ("models", "data", "quantum", "utils", "run/signatures.py", "run/option_table.py")
+SOURCES = (
+    "models",
+    "data",
+    "quantum",
+    "utils",
+    "preflight",
+    "run/signatures.py",
+    "run/option_table.py",
+)
 """The package's folders and files the table is derived from (relative to the package)."""
 
 REGISTRIES = ("hqnn_lightning.models", "hqnn_lightning.data", "hqnn_lightning.quantum")
@@ -54,12 +65,18 @@ class RegistryTable:
         arguments: ``{name: {argument it takes as an option: the value it gets unset}}``.
         variant_arguments: ``{name: the arguments its registered variant sets}``.
         model_defaults: ``{dataset: the model options it suggests}`` (datasets only).
+        required: ``{name: the arguments its constructor cannot do without}``.
+        input_problems: ``{dataset: where its input check lives, "module:function"}``
+            (`ImageClassificationDataModule.input_problem`), ``None`` for one without a check
+            that can be imported by name (datasets only).
     """
 
     kind: str
     arguments: Mapping[str, Mapping[str, Any]]
     variant_arguments: Mapping[str, frozenset[str]]
     model_defaults: Mapping[str, Mapping[str, Any]]
+    required: Mapping[str, frozenset[str]]
+    input_problems: Mapping[str, str | None]
 
     def names(self) -> list[str]:
         """The registered names, sorted."""
@@ -97,12 +114,14 @@ class OptionTable:
         datasets: The DataModule registry.
         parts: ``{constructor argument: the registered names of its circuit part}``.
         options: Every constructor argument as an option (`signatures.registered_arguments`).
+        devices: The known quantum devices' facts (`quantum.devices.device_catalogue`).
     """
 
     models: RegistryTable
     datasets: RegistryTable
     parts: Mapping[str, tuple[str, ...]]
     options: tuple[ConstructorOption, ...]
+    devices: DeviceCatalogue
 
 
 def listed_names(names: Iterable[str]) -> list[str]:
@@ -126,10 +145,12 @@ def _package_table() -> OptionTable | None:
 
 
 def derived_option_table() -> OptionTable:
-    """The table derived from the registries (imported here), for the names registered now."""
+    """The table derived from the registries (imported here), for the names registered now
+    and the devices known now."""
+    from hqnn_lightning.quantum.devices import device_catalogue
     from hqnn_lightning.run.options import registered_names
 
-    return _derived(*registered_names())
+    return dataclasses.replace(_derived(*registered_names()), devices=device_catalogue().plain())
 
 
 @cache
@@ -143,18 +164,25 @@ def _derived(
     from hqnn_lightning.models import MODELS
     from hqnn_lightning.run.options import FROM_DATA, constructor_options, data_model_defaults
 
+    def input_problem(name: str) -> str | None:
+        return function_path(getattr(DATAMODULES.get(name), "input_problem", None))
+
     return OptionTable(
-        _registry_table(MODELS, frozenset(FROM_DATA), lambda name: {}),
-        _registry_table(DATAMODULES, frozenset(), data_model_defaults),
+        _registry_table(MODELS, frozenset(FROM_DATA), lambda name: {}, lambda name: None),
+        _registry_table(DATAMODULES, frozenset(), data_model_defaults, input_problem),
         dict(parts),
         constructor_options(),
+        DeviceCatalogue({}, ()),  # the devices known at each call: derived_option_table
     )
 
 
 def _registry_table(
-    registry: Any, skipped: frozenset[str], suggested: Callable[[str], dict[str, Any]]
+    registry: Any,
+    skipped: frozenset[str],
+    suggested: Callable[[str], dict[str, Any]],
+    input_problem: Callable[[str], str | None],
 ) -> RegistryTable:
-    from hqnn_lightning.run.signatures import argument_default
+    from hqnn_lightning.run.signatures import argument_default, required_arguments
 
     names = registry.names()
     return RegistryTable(
@@ -168,7 +196,26 @@ def _registry_table(
         },
         {name: frozenset(registry.defaults(name)) for name in names},
         {name: suggested(name) for name in names},
+        {name: required_arguments(registry, name) - skipped for name in names},
+        {name: input_problem(name) for name in names},
     )
+
+
+def function_path(function: Callable[..., Any] | None) -> str | None:
+    """``"module:qualified.name"`` of ``function``, when importing that finds it again; else
+    ``None`` (a lambda, a function defined inside another)."""
+    if function is None or "<" in function.__qualname__:
+        return None
+    return f"{function.__module__}:{function.__qualname__}"
+
+
+def imported_function(path: str) -> Callable[..., Any]:
+    """The function `function_path` gave ``path``."""
+    module, _, name = path.partition(":")
+    found: Any = importlib.import_module(module)
+    for part in name.split("."):
+        found = getattr(found, part)
+    return found
 
 
 def sources_digest() -> str:
@@ -196,6 +243,10 @@ def saved_option_table(path: Path = TABLE_FILE) -> OptionTable | None:
         _registry(saved["datasets"]),
         {argument: tuple(names) for argument, names in saved["parts"].items()},
         tuple(_option(option) for option in saved["options"]),
+        DeviceCatalogue(
+            {name: DeviceFacts.from_record(facts) for name, facts in saved["devices"].items()},
+            tuple(saved["noise_channels"]),
+        ),
     )
 
 
@@ -212,6 +263,8 @@ def write_option_table(path: Path = TABLE_FILE) -> None:
         "datasets": _registry_record(table.datasets),
         "parts": {argument: list(names) for argument, names in table.parts.items()},
         "options": [_option_record(option) for option in table.options],
+        "devices": {name: facts.record() for name, facts in table.devices.devices.items()},
+        "noise_channels": list(table.devices.noise_channels),
     }
     path.write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
     if saved_option_table(path) != table:
@@ -237,6 +290,8 @@ def _registry_record(table: RegistryTable) -> dict[str, Any]:
             name: {argument: _literal(value) for argument, value in defaults.items()}
             for name, defaults in table.model_defaults.items()
         },
+        "required": {name: sorted(set_) for name, set_ in table.required.items()},
+        "input_problems": dict(table.input_problems),
     }
 
 
@@ -252,6 +307,8 @@ def _registry(record: dict[str, Any]) -> RegistryTable:
             name: {argument: ast.literal_eval(text) for argument, text in defaults.items()}
             for name, defaults in record["model_defaults"].items()
         },
+        {name: frozenset(names) for name, names in record["required"].items()},
+        dict(record["input_problems"]),
     )
 
 

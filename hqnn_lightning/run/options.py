@@ -324,10 +324,10 @@ def build_parser(argv: Sequence[str] | None = None) -> RunnerParser:
     return parser
 
 
-READS_OPTIONS_FROM_FILES = ("--callbacks", "--config", "--resume", "--evaluate")
-"""Flags after which a command line may set ``--callbacks``: by itself, or from a YAML file
-(a ``--config``, the ``config.yaml`` of the run ``--resume`` continues or ``--evaluate``
-reads)."""
+READS_OPTIONS_FROM_FILES = ("--callbacks", "--config")
+"""Flags after which a command line may set ``--callbacks``: by itself, or from a ``--config``
+file. The ``config.yaml`` of the run that ``--resume`` continues or ``--evaluate`` reads is
+parsed after the checks, by a parser built for any command (``build_parser()``)."""
 
 
 def _may_give_callbacks(argv: Sequence[str] | None) -> bool:

@@ -14,7 +14,6 @@ import re
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,84 +29,20 @@ from hqnn_lightning.run.loggers import new_wandb_run_id
 from hqnn_lightning.run.options import RunnerParser, resolved_options
 from hqnn_lightning.run.provenance import ENVIRONMENT_FILE
 from hqnn_lightning.run.recipe import describe
+from hqnn_lightning.run.resumption import (
+    CONFIG_FILE,
+    LAST,
+    Resumption,
+    find_resumption,
+    last_candidates,
+    run_prefix,
+)
 from hqnn_lightning.run.saved_options import parse_saved_options
 from hqnn_lightning.utils.errors import first_line
 from hqnn_lightning.utils.files import read_json_object, write_text_atomically
 
-LAST = "last"
-LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
-CONFIG_FILE = "config.yaml"
 WANDB_ID_FILE = "wandb_run_id"
 WANDB_RUN_ID = re.compile(r"[A-Za-z0-9_-]+")
-
-
-@dataclass(frozen=True)
-class Resumption:
-    """A run to continue.
-
-    Args:
-        run_dir: The run's directory; the resumed run writes into it.
-        checkpoint: The checkpoint ``trainer.fit`` starts from.
-    """
-
-    run_dir: Path
-    checkpoint: Path
-
-
-def find_resumption(resume: str, output_dir: str | Path, run_prefix: str) -> Resumption:
-    """The run and checkpoint that ``--resume`` names.
-
-    Args:
-        resume: ``"last"``, a run directory, or a checkpoint file inside a run directory's
-            ``checkpoints/``.
-        output_dir: Where ``"last"`` looks for run directories.
-        run_prefix: ``"<model>-<data>-seed<seed>-"``: ``"last"`` takes the newest of
-            `last_candidates` (`resumed_config` takes the newest run of the same options).
-
-    Raises:
-        FileNotFoundError: nothing to resume there; the message says what was looked for.
-    """
-    if resume == LAST:
-        return last_candidates(output_dir, run_prefix)[0]
-    path = Path(resume)
-    if path.is_dir():
-        checkpoint = path / LAST_CHECKPOINT
-        if not checkpoint.is_file():
-            raise FileNotFoundError(
-                f"--resume {resume}: the run directory has no {LAST_CHECKPOINT}"
-            )
-        return Resumption(path, checkpoint)
-    if path.is_file():
-        run_dir = path.resolve().parents[1]
-        if not (run_dir / CONFIG_FILE).is_file():
-            raise FileNotFoundError(
-                f"--resume {resume}: the checkpoint is not in a run directory's checkpoints/ "
-                "(no config.yaml beside it); to train from its weights elsewhere, load them "
-                "with the model's load_from_checkpoint"
-            )
-        return Resumption(run_dir, path)
-    raise FileNotFoundError(f"--resume {resume}: no such run directory or checkpoint file")
-
-
-def last_candidates(output_dir: str | Path, run_prefix: str) -> list[Resumption]:
-    """The run directories under ``output_dir`` whose name starts with ``run_prefix`` and that
-    hold ``checkpoints/last.ckpt``, the most recently saved first.
-
-    Raises:
-        FileNotFoundError: there is none.
-    """
-    checkpoints = [
-        path / LAST_CHECKPOINT
-        for path in Path(output_dir).glob(f"{run_prefix}*")
-        if (path / LAST_CHECKPOINT).is_file()
-    ]
-    if not checkpoints:
-        raise FileNotFoundError(
-            f"--resume last: no run directory {Path(output_dir) / run_prefix}* holds "
-            f"{LAST_CHECKPOINT}; pass the run directory or checkpoint to resume"
-        )
-    checkpoints.sort(key=lambda path: path.stat().st_mtime_ns, reverse=True)
-    return [Resumption(path.parents[1], path) for path in checkpoints]
 
 
 def resumed_config(
@@ -137,8 +72,7 @@ def resumed_config(
     if config.resume == LAST:
         resumption = _same_run(parser, argv, config)
     else:
-        prefix = f"{config.model}-{config.data}-seed{config.seed}-"
-        resumption = find_resumption(config.resume, config.output_dir, prefix)
+        resumption = find_resumption(config.resume, config.output_dir, run_prefix(config))
     saved = read_run_config(parser, resumption.run_dir)
     merged = parse_saved_options(parser, resumption.run_dir / CONFIG_FILE, argv)
     changed = _differences(resolved_options(merged), resolved_options(saved))
@@ -157,7 +91,7 @@ def _same_run(parser: RunnerParser, argv: Sequence[str], config: Namespace) -> R
     """The newest of `last_candidates` whose resolved options are ``config``'s, or those of
     ``argv`` without the dataset's model defaults (`options.with_data_defaults`): a run
     started before they existed, whose unset ``arch`` built the model's own."""
-    prefix = f"{config.model}-{config.data}-seed{config.seed}-"
+    prefix = run_prefix(config)
     wanted = [resolved_options(config)]
     wanted.append(resolved_options(parser.parse_args(argv, data_defaults=False)))
     closest: tuple[Resumption, list[str]] | None = None

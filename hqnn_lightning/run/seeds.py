@@ -20,13 +20,8 @@ from hqnn_lightning.run.build import BUILD_ERRORS, build
 from hqnn_lightning.run.callbacks import NonFiniteLossError
 from hqnn_lightning.run.distributed import is_global_zero
 from hqnn_lightning.run.loggers import logger_package_problem
-from hqnn_lightning.run.resume import (
-    LAST,
-    LAST_CHECKPOINT,
-    Resumption,
-    check_resumption,
-    find_resumption,
-)
+from hqnn_lightning.run.resume import check_resumption
+from hqnn_lightning.run.resumption import LAST, LAST_CHECKPOINT, Resumption, find_resumption
 from hqnn_lightning.run.training import train
 
 SIGTERM_EXIT_CODE = 128 + signal.SIGTERM

@@ -103,6 +103,18 @@ def argument_default(registry: Registry[Any], name: str, argument: str) -> Any:
     return None if default is inspect.Parameter.empty else default
 
 
+def required_arguments(registry: Registry[Any], name: str) -> frozenset[str]:
+    """The arguments the constructor registered as ``name`` has no default for (its variant
+    sets none of them)."""
+    variant = registry.defaults(name)
+    return frozenset(
+        argument
+        for argument in registry.accepted_arguments(name) - set(variant)
+        if inspect.signature(_declaring(registry.get(name), argument)).parameters[argument].default
+        is inspect.Parameter.empty
+    )
+
+
 def _declaring(constructor: Callable[..., Any], argument: str) -> Callable[..., Any]:
     """The class (or function) whose own signature names ``argument``."""
     if not inspect.isclass(constructor):

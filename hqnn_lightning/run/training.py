@@ -36,11 +36,11 @@ from hqnn_lightning.run.provenance import record_resumption, write_environment
 from hqnn_lightning.run.quiet import quiet_run
 from hqnn_lightning.run.recipe import extra_callbacks, trainer_arguments, training_recipe
 from hqnn_lightning.run.resume import (
-    Resumption,
     record_wandb_run_id,
     resume_warnings_silenced,
     wandb_run_id,
 )
+from hqnn_lightning.run.resumption import Resumption
 from hqnn_lightning.run.smoke import smoke_trainer_arguments
 from hqnn_lightning.run.trainability import TrainabilityMonitor, wants_monitor
 from hqnn_lightning.utils.files import remove_partial_files, write_text_atomically

@@ -30,7 +30,7 @@ import yaml
 from hqnn_lightning.run.callbacks import NonFiniteLossError
 from hqnn_lightning.run.cli import main as run_main
 from hqnn_lightning.run.disk_full import DISK_FULL
-from hqnn_lightning.run.resume import CONFIG_FILE, LAST_CHECKPOINT
+from hqnn_lightning.run.resumption import CONFIG_FILE, LAST_CHECKPOINT
 from hqnn_lightning.run.seeds import SIGTERM_EXIT_CODE
 from hqnn_lightning.run.training import MONITOR
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
 
@@ -40,3 +41,9 @@ def import_optional(module: str, what: str, package: str, extra: str | None) -> 
         if error.name is None or not f"{module}.".startswith(f"{error.name}."):
             raise
         raise missing_package(what, package, extra) from None
+
+
+def is_installed(module: str) -> bool:
+    """Whether the top-level package of ``module`` can be imported, found without importing
+    it."""
+    return importlib.util.find_spec(module.partition(".")[0]) is not None

@@ -10,7 +10,6 @@ from hqnn_lightning.data.image_files import (
     ImageSample,
     drop_unreadable,
     find_unreadable,
-    is_image_file,
     load_rgb,
 )
 from hqnn_lightning.data.index_cache import cached_unreadable
@@ -151,11 +150,3 @@ class TestUnreadableCache:
         opened.paths.clear()
         assert cached_unreadable(files, tmp_path, "checking") == {garbage: "undecodable"}
         assert sorted(opened.paths) == sorted(files)
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [("a.jpg", True), ("b.JPEG", True), ("c.png", True), ("._a.jpg", False), ("d.txt", False)],
-)
-def test_is_image_file(tmp_path, name, expected):
-    assert is_image_file(tmp_path / name) is expected

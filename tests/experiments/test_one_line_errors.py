@@ -31,3 +31,21 @@ def test_a_mistake_is_one_line(main, argv, line, capsys):
         main(argv)
     assert exit_info.value.code == 2
     assert capsys.readouterr().err == line + "\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "line"),
+    [
+        (["--data", "stanford_cars", "--data-dir", "{tmp}/cars"],
+         "error: no Stanford Cars layout found in {tmp}/cars: give data_dir (--data-dir)"),
+        (["--q-device", "braket.aws.qubit"],
+         "error: braket.aws.qubit estimates expectation values from samples: give shots"),
+    ],
+)  # fmt: skip
+def test_a_search_refuses_what_every_trial_would_before_the_first(tmp_path, capsys, options, line):
+    argv = ["--space", "lr=1e-3:1e-1", "--", "--output-dir", str(tmp_path / "runs"), *options]
+    with pytest.raises(SystemExit) as exit_info:
+        TUNE.main([arg.format(tmp=tmp_path) for arg in argv])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith(line.format(tmp=tmp_path))
+    assert not (tmp_path / "runs").exists()

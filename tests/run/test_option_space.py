@@ -176,7 +176,7 @@ BAD_VALUES = [
 NAMED_AS = {
     "data_dir": "no Stanford Cars layout found in",
     "stanford_dir": "no Stanford Cars layout found in",
-    "vmmrdb_dir": "not found",
+    "vmmrdb_dir": "is a file, not a directory",
     "evaluate": "--evaluate",
     "resume": "--resume",
     "test": "--test",

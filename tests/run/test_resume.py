@@ -21,7 +21,8 @@ from hqnn_lightning.models import QuanvNet, create_model
 from hqnn_lightning.run.cli import main
 from hqnn_lightning.run.lock import LOCK_FILE, run_directory_lock
 from hqnn_lightning.run.options import build_parser
-from hqnn_lightning.run.resume import Resumption, find_resumption, resumed_config
+from hqnn_lightning.run.resume import resumed_config
+from hqnn_lightning.run.resumption import Resumption, find_resumption
 from hqnn_lightning.run.seeds import SIGTERM_EXIT_CODE
 from tests.run.cli_errors import error_line
 from tests.run.test_signals import run_until_sigterm
