@@ -1,5 +1,6 @@
-"""How long ``experiments/run.py --help`` and a refused command take to answer, against
-``python -c "import torch"`` measured in the same rounds (issue: at most 1.5x).
+"""How long ``experiments/run.py --help`` and a refused command take to answer (and
+``tune.py``'s and ``report.py``'s), against ``python -c "import torch"`` measured in the same
+rounds (issue: at most 1.5x).
 
     python benchmarks/cli_startup.py [--rounds 5]
 
@@ -19,6 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = [sys.executable, "experiments/run.py"]
+TUNE = [sys.executable, "experiments/tune.py"]
+REPORT = [sys.executable, "experiments/report.py"]
+NO_DATASET = ["--data", "stanford_cars", "--data-dir", "benchmarks/no_such_dataset"]
 COMMANDS = {
     'python -c "import torch"': ([sys.executable, "-c", "import torch"], 0),
     "run.py --help": ([*RUN, "--help"], 0),
@@ -28,7 +32,7 @@ COMMANDS = {
     "run.py --modle hybrid": ([*RUN, "--modle", "hybrid"], 2),
     "run.py --shots 100": ([*RUN, "--shots", "100"], 2),
     "run.py --data stanford_cars --data-dir DIR": (
-        [*RUN, "--data", "stanford_cars", "--data-dir", "benchmarks/no_such_dataset"],
+        [*RUN, *NO_DATASET],
         2,
     ),
     "run.py --q-device braket.aws.qubit": ([*RUN, "--q-device", "braket.aws.qubit"], 2),
@@ -37,6 +41,13 @@ COMMANDS = {
         2,
     ),
     "run.py --resume RUN": ([*RUN, "--resume", "benchmarks/no_such_run"], 2),
+    "tune.py --help": ([*TUNE, "--help"], 0),
+    "tune.py --space lr=1e-3:1e-1 -- --data-dir DIR": (
+        [*TUNE, "--space", "lr=1e-3:1e-1", "--", *NO_DATASET],
+        2,
+    ),
+    "report.py --help": ([*REPORT, "--help"], 0),
+    "report.py RUNS": ([*REPORT, "benchmarks/no_such_runs"], 2),
 }
 REFERENCE = 'python -c "import torch"'
 

@@ -20,35 +20,25 @@ import sys
 import warnings
 from argparse import Namespace
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from jsonargparse import ArgumentParser
 
 from hqnn_lightning.experiment.command_line import OneLineParser
-from hqnn_lightning.models import MODELS
-from hqnn_lightning.report import (
-    Comparison,
-    RunGroup,
-    RunWarning,
+from hqnn_lightning.report.runs import RunGroup, RunWarning, find_runs, group_runs
+from hqnn_lightning.report.tuning import (
     TuningRecord,
-    control_comparisons,
-    control_sentences,
-    differences_table,
-    find_runs,
     find_tunings,
-    group_runs,
     mark_tuned,
-    plot_curves,
-    plot_forest,
-    plot_small_multiples,
-    plot_trainability,
-    reference_group,
-    summary_table,
     trials_table,
     tuning_table,
 )
 from hqnn_lightning.run.disk_full import DISK_FULL, disk_full_message
+from hqnn_lightning.run.option_table import option_table
 from hqnn_lightning.utils.files import write_text_atomically
+
+if TYPE_CHECKING:
+    from hqnn_lightning.report.tables import Comparison
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -66,6 +56,14 @@ def main(argv: list[str] | None = None) -> Path:
     if output.exists() and not output.is_dir():
         parser.error(f"--output {output}: is a file, not a directory")
     groups, tunings, left_out = _read_runs(args, parser)
+    from hqnn_lightning.report.tables import (  # scipy, for the work only
+        control_comparisons,
+        control_sentences,
+        differences_table,
+        reference_group,
+        summary_table,
+    )
+
     try:
         table = summary_table(groups, args.baseline, args.control)
         reference = reference_group(groups, args.baseline)
@@ -113,7 +111,7 @@ def _parser() -> OneLineParser:
     parser.add_argument(
         "--control",
         type=dict[str, tuple[str, ...]],
-        default=MODELS.controls(),
+        default=dict(option_table().models.controls),
         help="quantum model -> its control models (default: as registered)",
     )
     return parser
@@ -154,6 +152,13 @@ def _plot(
     output: Path,
 ) -> list[Path]:
     """Saves the figures into ``output``; returns their paths."""
+    from hqnn_lightning.report.figures import (  # matplotlib, for the work only
+        plot_curves,
+        plot_forest,
+        plot_small_multiples,
+        plot_trainability,
+    )
+
     forest, _ = plot_forest(comparisons, output)
     plots = plot_curves(groups, output) + plot_trainability(groups, output)
     plots += [forest] if forest else []

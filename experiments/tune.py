@@ -37,12 +37,14 @@ from jsonargparse import ArgumentParser
 from hqnn_lightning.experiment.command_line import OneLineParser
 from hqnn_lightning.run.checks import unwritable_directory
 from hqnn_lightning.run.cli import first_problem
-from hqnn_lightning.run.final_runs import train_final_runs
 from hqnn_lightning.run.options import build_parser
-from hqnn_lightning.run.pruning import PRUNERS
 from hqnn_lightning.run.search_queue import model_argvs, next_search
-from hqnn_lightning.run.search_space import SearchParameter, option_arguments, parse_space
-from hqnn_lightning.run.tuning import SearchRecordError, tune, tuning_name
+from hqnn_lightning.run.search_space import (
+    PRUNERS,
+    SearchParameter,
+    option_arguments,
+    parse_space,
+)
 
 
 def main(argv: list[str] | None = None) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
@@ -79,20 +81,22 @@ def _tuning_dir(
     """The directory of the search of ``run_argv``, checked to be writable; refuses (exit 2)
     ``--test false`` and, before any trial, what the runner would refuse of every trial
     (`cli.first_problem`: a missing dataset, a device request, ...)."""
-    config = build_parser().parse_args(run_argv)
+    config = build_parser(run_argv).parse_args(run_argv)
     if not config.test:
         parser.error(
             "--test false: the final runs of a search are its tested results (its trials "
             "already skip the test set); leave --test out"
         )
-    name = tuning_name(run_argv, space, args.trials, args.search_seed, args.pruner)
-    tuning_dir = Path(config.output_dir) / "tuning" / name
-    in_tuning_dir = unwritable_directory(tuning_dir)
-    problem = first_problem(config) or (
-        in_tuning_dir and f"--output-dir {config.output_dir}: {in_tuning_dir}"
-    )
+    problem = first_problem(config)
     if problem:
         parser.error(problem)
+    from hqnn_lightning.run.tuning import tuning_name  # the library, now that it is needed
+
+    name = tuning_name(run_argv, space, args.trials, args.search_seed, args.pruner)
+    tuning_dir = Path(config.output_dir) / "tuning" / name
+    problem = unwritable_directory(tuning_dir)
+    if problem:
+        parser.error(f"--output-dir {config.output_dir}: {problem}")
     return tuning_dir
 
 
@@ -105,6 +109,9 @@ def _search(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Tunes ``run_argv`` into ``tuning_dir`` and trains its final runs with the chosen
     values; returns the search's record and the final runs' results."""
+    from hqnn_lightning.run.final_runs import train_final_runs
+    from hqnn_lightning.run.tuning import SearchRecordError, tune
+
     try:
         record = tune(
             run_argv, space, args.trials, tuning_dir, args.search_seed, args.storage, args.pruner

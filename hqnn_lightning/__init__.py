@@ -4,7 +4,7 @@ The public classes and functions are importable from here::
 
     from hqnn_lightning import DigitsDataModule, HybridVQC, QuantumLayer
 
-Each is imported on first use (`__getattr__`, PEP 562): importing the package loads nothing
+Each is imported on first use (`utils.lazy_exports`, PEP 562): importing the package loads nothing
 else, so that the command line answers ``--help`` or refuses an option without Lightning or
 PennyLane, and a script loads only what it uses (no jsonargparse or wandb unless it uses the
 runner's pieces, no matplotlib of the package's own).
@@ -12,8 +12,9 @@ runner's pieces, no matplotlib of the package's own).
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hqnn_lightning.utils.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from hqnn_lightning.data import (
@@ -147,8 +148,7 @@ _MODULES = {
 }
 """Where each exported name lives."""
 
-_IMPORTED_ON_FIRST_USE = {name: module for module, names in _MODULES.items() for name in names}
-"""Exported name -> the module it is imported from when first asked for."""
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES)
 
 __version__ = "0.1.0"
 
@@ -206,16 +206,3 @@ __all__ = [
     "stratified_split",
     "variational_classifier_qnode",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """Imports an exported name (`_IMPORTED_ON_FIRST_USE`) when first asked for (PEP 562)."""
-    if name not in _IMPORTED_ON_FIRST_USE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_IMPORTED_ON_FIRST_USE[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])

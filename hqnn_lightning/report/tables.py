@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hqnn_lightning.models import MODELS
 from hqnn_lightning.report.bootstrap import ImageInterval, image_bootstrap
 from hqnn_lightning.report.runs import RunGroup, RunRecord
 from hqnn_lightning.report.statistics import Difference, seed_difference
@@ -36,7 +35,7 @@ def summary_table(
     ``MODELS.controls()``) with otherwise equal options, the options of the circuit alone aside
     (those the model takes and its control does not).
     """
-    controls = MODELS.controls() if controls is None else controls
+    controls = registered_controls() if controls is None else controls
     models_run = {group.model for group in groups}
     control_models = [
         model
@@ -154,7 +153,7 @@ def control_comparisons(
 ) -> list[Comparison]:
     """Each quantum group against each of its controls present (``controls``: quantum model ->
     control models, default ``MODELS.controls()``), in the groups' order."""
-    controls = MODELS.controls() if controls is None else controls
+    controls = registered_controls() if controls is None else controls
     comparisons = []
     for group in groups:
         for model in controls.get(group.model, ()):
@@ -262,6 +261,16 @@ def _control_of(group: RunGroup, groups: Sequence[RunGroup], control_model: str)
 def _circuit_options(model: str, control: str) -> set[str]:
     """The arguments ``model`` takes and its control ``control`` does not (the circuit's);
     none when either is not registered (runs of a model this version does not have)."""
+    from hqnn_lightning.models import MODELS  # as in `registered_controls`
+
     if model not in MODELS or control not in MODELS:
         return set()
     return MODELS.accepted_arguments(model) - MODELS.accepted_arguments(control)
+
+
+def registered_controls() -> dict[str, tuple[str, ...]]:
+    """``MODELS.controls()``: each quantum model's controls, as registered (imported here:
+    the models load Lightning and PennyLane, which a report of given controls does without)."""
+    from hqnn_lightning.models import MODELS
+
+    return MODELS.controls()

@@ -69,6 +69,7 @@ class RegistryTable:
         input_problems: ``{dataset: where its input check lives, "module:function"}``
             (`ImageClassificationDataModule.input_problem`), ``None`` for one without a check
             that can be imported by name (datasets only).
+        controls: ``{name: its controls}``, for the names registered with some.
     """
 
     kind: str
@@ -77,6 +78,7 @@ class RegistryTable:
     model_defaults: Mapping[str, Mapping[str, Any]]
     required: Mapping[str, frozenset[str]]
     input_problems: Mapping[str, str | None]
+    controls: Mapping[str, tuple[str, ...]]
 
     def names(self) -> list[str]:
         """The registered names, sorted."""
@@ -198,6 +200,7 @@ def _registry_table(
         {name: suggested(name) for name in names},
         {name: required_arguments(registry, name) - skipped for name in names},
         {name: input_problem(name) for name in names},
+        registry.controls(),
     )
 
 
@@ -292,6 +295,7 @@ def _registry_record(table: RegistryTable) -> dict[str, Any]:
         },
         "required": {name: sorted(set_) for name, set_ in table.required.items()},
         "input_problems": dict(table.input_problems),
+        "controls": {name: list(controls) for name, controls in table.controls.items()},
     }
 
 
@@ -309,6 +313,7 @@ def _registry(record: dict[str, Any]) -> RegistryTable:
         },
         {name: frozenset(names) for name, names in record["required"].items()},
         dict(record["input_problems"]),
+        {name: tuple(controls) for name, controls in record["controls"].items()},
     )
 
 

@@ -11,7 +11,7 @@ budget equal).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -20,14 +20,6 @@ import optuna
 from lightning.pytorch.trainer.states import TrainerFn
 
 from hqnn_lightning.run.training import MONITOR
-
-PRUNERS: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
-    "none": optuna.pruners.NopPruner,
-    "median": optuna.pruners.MedianPruner,
-    "hyperband": optuna.pruners.HyperbandPruner,
-}
-"""``--pruner`` name -> Optuna's pruner, with Optuna's defaults (the median pruner prunes
-nothing before 5 trials finished; Hyperband takes the first trial's epochs as its most)."""
 
 PRUNING_CALLBACK = "hqnn_lightning.run.pruning.PruneTrial"
 """The class path of `PruneTrial`, added to a pruned search's trials (``--callbacks+``)."""

@@ -1,15 +1,26 @@
 """A search's space: a few runner options, each a range (`SearchParameter`), spelled
-``lr=1e-4:3e-2:log`` or ``max_epochs=10:40:int`` on the command line (`parse_space`)."""
+``lr=1e-4:3e-2:log`` or ``max_epochs=10:40:int`` on the command line (`parse_space`); and the
+pruners that may stop its trials early (`PRUNERS`, ``--pruner``). Importing this module loads
+neither Lightning nor the models, so that ``tune.py`` refuses a bad search before them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import optuna
 
-from hqnn_lightning.run.options import RUNNER, constructor_options
+from hqnn_lightning.run.option_table import option_table
+from hqnn_lightning.run.options import RUNNER
 from hqnn_lightning.run.signatures import option_flag
+
+PRUNERS: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
+    "none": optuna.pruners.NopPruner,
+    "median": optuna.pruners.MedianPruner,
+    "hyperband": optuna.pruners.HyperbandPruner,
+}
+"""``--pruner`` name -> Optuna's pruner, with Optuna's defaults (the median pruner prunes
+nothing before 5 trials finished; Hyperband takes the first trial's epochs as its most)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,7 @@ def parse_space(items: Sequence[str]) -> tuple[SearchParameter, ...]:
             one twice, or its range is empty, not positive on a log scale, or not integer
             with ``:int``; one line naming the item.
     """
-    known = set(RUNNER) | {option.name for option in constructor_options()}
+    known = set(RUNNER) | {option.name for option in option_table().options}
     space: list[SearchParameter] = []
     for item in items:
         name, _, bounds = item.partition("=")

@@ -33,8 +33,7 @@ import optuna
 
 from hqnn_lightning.report.runs import TUNING_FILE, experiment_key
 from hqnn_lightning.run.options import build_parser
-from hqnn_lightning.run.pruning import PRUNERS
-from hqnn_lightning.run.search_space import SearchParameter
+from hqnn_lightning.run.search_space import PRUNERS, SearchParameter
 from hqnn_lightning.run.search_study import (
     SearchRecordError,
     SearchStudy,
@@ -110,7 +109,7 @@ def tune(
         tuning_dir: Where `TUNING_FILE` and ``trials/`` go.
         seed: The sampler's seed and the trials' training seed.
         storage: An RDB URL or a journal file (`open_storage`).
-        pruner: A name of `PRUNERS` (`hqnn_lightning.run.pruning`).
+        pruner: A name of `PRUNERS` (`hqnn_lightning.run.search_space`).
 
     Returns:
         The record: `_search_record`'s keys, with ``trials`` and ``best`` (``None`` when

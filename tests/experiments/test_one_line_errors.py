@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.experiments.scripts import load_script
+from tests.run.test_help import run_with_imports
 
 TUNE = load_script("tune")
 REPORT = load_script("report")
@@ -49,3 +50,19 @@ def test_a_search_refuses_what_every_trial_would_before_the_first(tmp_path, caps
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.startswith(line.format(tmp=tmp_path))
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("script", "argv"),
+    [
+        ("experiments/tune.py", ["--help"]),
+        ("experiments/tune.py", ["--trials", "0", "--space", "lr=1e-3:1e-1", "--", "--seed", "1"]),
+        ("experiments/tune.py", ["--space", "lr=1e-3:1e-1", "--", "--q-device", "ionq.qpu"]),
+        ("experiments/report.py", ["--help"]),
+        ("experiments/report.py", ["/no/such/runs"]),
+    ],
+)  # fmt: skip
+def test_the_help_and_a_refusal_import_no_model(script, argv):
+    """What `benchmarks/cli_startup.py` times of ``tune.py`` and ``report.py``."""
+    result, stderr = run_with_imports(argv, script)
+    assert result == {"code": 0 if argv == ["--help"] else 2, "loaded": []}, stderr

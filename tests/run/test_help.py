@@ -115,14 +115,15 @@ def test_print_config_is_also_spelled_with_a_dash(capsys):
 
 LOADED = """
 import runpy, sys, json
-sys.argv = ["experiments/run.py", *json.loads(sys.argv[1])]
+script = sys.argv[2]
+sys.argv = [script, *json.loads(sys.argv[1])]
 try:
-    runpy.run_path("experiments/run.py", run_name="__main__")
+    runpy.run_path(script, run_name="__main__")
 except SystemExit as exit:
     code = exit.code
 else:
     code = 0
-heavy = ("lightning", "pennylane", "torchmetrics", "torchvision", "wandb", "optuna")
+heavy = ("lightning", "pennylane", "torchmetrics", "torchvision", "wandb", "matplotlib")
 loaded = sorted({name.split(".")[0] for name in sys.modules} & set(heavy))
 print(json.dumps({"code": code, "loaded": loaded}))
 """
@@ -149,11 +150,11 @@ def test_the_help_and_a_refusal_import_no_model(argv, code):
         error_line(stderr)
 
 
-def run_with_imports(argv: list[str]) -> tuple[dict, str]:
-    """``experiments/run.py argv`` in a fresh interpreter: ``{"code": its exit status,
-    "loaded": the heavy packages it imported}``, and its stderr."""
+def run_with_imports(argv: list[str], script: str = "experiments/run.py") -> tuple[dict, str]:
+    """``script argv`` in a fresh interpreter: ``{"code": its exit status, "loaded": the
+    heavy packages it imported}``, and its stderr."""
     done = subprocess.run(
-        [sys.executable, "-c", LOADED, json.dumps(argv)],
+        [sys.executable, "-c", LOADED, json.dumps(argv), script],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -18,8 +18,8 @@ from hqnn_lightning.data.base import ImageClassificationDataModule
 from hqnn_lightning.report.predictions import PREDICTIONS_FILE
 from hqnn_lightning.report.runs import find_runs
 from hqnn_lightning.run.callbacks import NonFiniteLossError, StopOnNonFiniteLoss
-from hqnn_lightning.run.pruning import PRUNERS, PRUNING_CALLBACK
-from hqnn_lightning.run.search_space import SearchParameter, parse_space
+from hqnn_lightning.run.pruning import PRUNING_CALLBACK
+from hqnn_lightning.run.search_space import PRUNERS, SearchParameter, parse_space
 from hqnn_lightning.run.search_study import open_storage
 from hqnn_lightning.run.seeds import format_results
 from hqnn_lightning.run.tuning import tune, tuning_name
