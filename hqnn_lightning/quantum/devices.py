@@ -38,8 +38,8 @@ from hqnn_lightning.utils.extras import MissingPackageError, install_hint
 @dataclass(frozen=True, kw_only=True)
 class DeviceInfo(DeviceFacts):
     """What the library knows about one device: the `DeviceFacts` a request is checked
-    against (diff methods, qubits, required options, noise, what to install), and what needs
-    the device's plugin.
+    against (diff methods, qubits, required options, noise, what to install; their fields,
+    given by keyword as these), and what needs the device's plugin.
 
     Args:
         credentials: Whether the plugin would find credentials; ``None`` if it needs none.
@@ -52,7 +52,6 @@ class DeviceInfo(DeviceFacts):
             so that a retry or a restart fetches a job instead of paying for it again. The
             qiskit and IonQ plugins wait on each job inside ``execute`` and never expose its
             id through PennyLane, so theirs are not recorded.
-        **facts: The fields of `DeviceFacts`.
     """
 
     credentials: Callable[[], bool] | None = None

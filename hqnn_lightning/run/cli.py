@@ -171,7 +171,10 @@ def _device_problem(device: str, config: Namespace, diff_method: str | None) -> 
 def _input_problem(config: Namespace) -> str | None:
     """A required option of the dataset left out, or what its input check
     (`ImageClassificationDataModule.input_problem`) finds wrong with its files, as the
-    DataModule would say it when set up."""
+    DataModule would say it when set up; a resumed run's dataset is its saved one, checked
+    later."""
+    if config.resume:
+        return None
     table = option_table()
     _, given = constructor_arguments(config, used_elsewhere={"cache_dir"})
     missing = sorted(table.datasets.required[config.data] - set(given))
@@ -179,6 +182,6 @@ def _input_problem(config: Namespace) -> str | None:
         flags = ", ".join(option_flag(name) for name in missing)
         return f"--data {config.data} needs {flags}"
     path = table.datasets.input_problems[config.data]
-    if path is None or config.resume:
+    if path is None:
         return None
     return imported_function(path)(dict(table.datasets.arguments[config.data]) | given)
