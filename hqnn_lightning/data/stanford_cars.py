@@ -19,6 +19,7 @@ from hqnn_lightning.preflight.car_layouts import (
     DOWNLOAD_EXTRA,
     DOWNLOAD_PACKAGE,
     STANFORD_LAYOUTS_HELP,
+    check_directory,
     has_stanford_cars_layout,
     is_image_file,
     stanford_cars_layout,
@@ -201,11 +202,14 @@ def download_stanford_cars(root: Path, timeout_s: float = 5.0) -> None:
     """Saves the Hugging Face copy of Stanford Cars under ``root`` in the folder layout.
 
     Raises:
+        FileNotFoundError: ``root`` is a file or a loop of symbolic links (`check_directory`).
+        PermissionError: this user may not read ``root``.
         MissingPackageError: ``datasets`` is not installed (checked before any network
             access); the one-line message names the extra that installs it.
         RuntimeError: the Hub cannot be reached; the message says how to place the files by
             hand.
     """
+    check_directory(root, "Stanford Cars")
     datasets = import_optional(DOWNLOAD_PACKAGE, DOWNLOAD, DOWNLOAD_PACKAGE, DOWNLOAD_EXTRA)
     manual = (
         f"Download Stanford Cars by hand and place it in {root}.\n{STANFORD_LAYOUTS_HELP}\n"

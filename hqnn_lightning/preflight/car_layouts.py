@@ -184,6 +184,7 @@ def stanford_cars_problem(arguments: Mapping[str, Any]) -> str | None:
     try:
         check_split_fractions(arguments["val_fraction"], 0.0)
         if arguments["download"] and not has_stanford_cars_layout(root):
+            check_directory(root, "Stanford Cars")  # somewhere to download into
             if is_installed(DOWNLOAD_PACKAGE):
                 return None
             return f"{DOWNLOAD} {install_hint(DOWNLOAD_PACKAGE, DOWNLOAD_EXTRA)}"

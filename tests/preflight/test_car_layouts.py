@@ -67,15 +67,17 @@ class TestStanfordCars:
         assert stanford_cars_problem(arguments("stanford_cars", data_dir=str(root))) is None
 
     @pytest.mark.parametrize(
-        "case", ["missing", "empty", "file", "crop_folders", "download_without_package"]
+        "case",
+        ["missing", "empty", "file", "crop_folders", "download_without_package", "download_file"],
     )
     def test_says_what_setting_up_says(self, tmp_path, monkeypatch, case):
         root = tmp_path / "cars"
         given = {"data_dir": str(root)}
         if case == "empty":
             root.mkdir()
-        if case == "file":
+        if case in ("file", "download_file"):
             root.write_text("not a folder")
+            given["download"] = case == "download_file"
         if case == "crop_folders":
             write_folders(root)
             given["crop_to_bbox"] = True

@@ -65,6 +65,10 @@ CASES = {
         ["--q-device", "lightning.qubit", "--q-diff-method", "adjoint", "--shots", "10"],
         "diff_method='adjoint' needs exact expectation values (shots=None), got shots=10",
     ),
+    "resumed_run_keeps_its_data_dir": (
+        ["--resume", "{tmp}/gone", "--data", "stanford_cars"],
+        "--resume {tmp}/gone: no such run directory or checkpoint file",
+    ),
     "nothing_to_resume": (
         ["--resume", "{tmp}/gone"],
         "--resume {tmp}/gone: no such run directory or checkpoint file",
