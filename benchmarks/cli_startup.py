@@ -41,6 +41,10 @@ COMMANDS = {
         2,
     ),
     "run.py --resume RUN": ([*RUN, "--resume", "benchmarks/no_such_run"], 2),
+    "run.py --config CONFIG --max-epochs 0": (
+        [*RUN, "--config", "experiments/configs/digits_hybrid.yaml", "--max-epochs", "0"],
+        2,
+    ),
     "tune.py --help": ([*TUNE, "--help"], 0),
     "tune.py --space lr=1e-3:1e-1 -- --data-dir DIR": (
         [*TUNE, "--space", "lr=1e-3:1e-1", "--", *NO_DATASET],

@@ -35,6 +35,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
 
+import yaml
 from jsonargparse import ActionConfigFile, Namespace
 
 from hqnn_lightning.experiment.options import (
@@ -324,16 +325,35 @@ def build_parser(argv: Sequence[str] | None = None) -> RunnerParser:
     return parser
 
 
-READS_OPTIONS_FROM_FILES = ("--callbacks", "--config")
-"""Flags after which a command line may set ``--callbacks``: by itself, or from a ``--config``
-file. The ``config.yaml`` of the run that ``--resume`` continues or ``--evaluate`` reads is
-parsed after the checks, by a parser built for any command (``build_parser()``)."""
-
-
 def _may_give_callbacks(argv: Sequence[str] | None) -> bool:
-    """Whether ``argv`` may set ``--callbacks`` (`READS_OPTIONS_FROM_FILES`), or is not
-    known."""
-    return argv is None or any(arg.startswith(READS_OPTIONS_FROM_FILES) for arg in argv)
+    """Whether ``argv`` may set ``--callbacks``: by itself, or from a ``--config`` that may
+    (`_config_may_set_callbacks`); ``True`` when ``argv`` is not known. The ``config.yaml`` of
+    the run that ``--resume`` continues or ``--evaluate`` reads is parsed after the checks,
+    by a parser built for any command (``build_parser()``)."""
+    if argv is None:
+        return True
+    for index, arg in enumerate(argv):
+        if arg.startswith("--callbacks"):
+            return True
+        if arg.startswith("--config="):
+            value: str | None = arg.partition("=")[2]
+        else:
+            value = argv[index + 1] if arg == "--config" and index + 1 < len(argv) else None
+        if value is not None and _config_may_set_callbacks(value):
+            return True
+    return False
+
+
+def _config_may_set_callbacks(value: str) -> bool:
+    """Whether the ``--config`` ``value`` (a file, else YAML text, as jsonargparse reads it)
+    may set ``--callbacks``: it has a ``callbacks`` key, or names another file (``config:``).
+    Not when it cannot be read as options: the parser refuses it then."""
+    path = Path(value)
+    try:
+        options = yaml.safe_load(path.read_bytes().decode() if path.is_file() else value)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(options, dict) and not {"callbacks", "config"}.isdisjoint(options)
 
 
 def constructor_arguments(

@@ -69,6 +69,10 @@ CASES = {
         ["--resume", "{tmp}/gone", "--data", "stanford_cars"],
         "--resume {tmp}/gone: no such run directory or checkpoint file",
     ),
+    "options_file_without_callbacks": (
+        ["--config", "experiments/configs/digits_hybrid.yaml", "--max-epochs", "0"],
+        "--max-epochs 0: give at least 1",
+    ),
     "nothing_to_resume": (
         ["--resume", "{tmp}/gone"],
         "--resume {tmp}/gone: no such run directory or checkpoint file",

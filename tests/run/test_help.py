@@ -169,15 +169,27 @@ def run_with_imports(argv: list[str], script: str = "experiments/run.py") -> tup
     [
         (["--model", "hybrid"], False),
         (["--callbacks+", "lightning.pytorch.callbacks.LearningRateMonitor"], True),
-        (["--config", "options.yaml"], True),
+        (["--config", "{tmp}/callbacks.yaml"], True),
+        (["--config={tmp}/callbacks.yaml"], True),
+        (["--config", "{tmp}/chained.yaml"], True),
+        (["--config", "{tmp}/plain.yaml"], False),
+        (["--config", "{tmp}/missing.yaml"], False),
+        (["--config", "{callbacks: []}"], True),
         (["--resume", "last"], False),
         (["--evaluate", "run/checkpoints/best.ckpt"], False),
         (None, True),
     ],
 )
-def test_callbacks_take_lightnings_type_wherever_a_command_can_set_them(argv, lightnings):
+def test_callbacks_take_lightnings_type_wherever_a_command_can_set_them(tmp_path, argv, lightnings):
     from hqnn_lightning.run.options import build_parser
 
+    (tmp_path / "callbacks.yaml").write_text(
+        "callbacks:\n  - class_path: lightning.pytorch.callbacks.LearningRateMonitor\n"
+    )
+    (tmp_path / "chained.yaml").write_text("config: callbacks.yaml\n")
+    (tmp_path / "plain.yaml").write_text("model: hybrid\nn_qubits: 4\n")
+    if argv is not None:
+        argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
     parser = build_parser(argv)
     # jsonargparse adds --callbacks.help CLASS only for a type of classes, Lightning's here.
     assert any(action.dest == "callbacks.help" for action in parser._actions) is lightnings
