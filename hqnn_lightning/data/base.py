@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeAlias
 
 import lightning as L
@@ -12,11 +11,10 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from hqnn_lightning.data.sampling import ResumableTrainOrder, seeded_train_loader
+from hqnn_lightning.preflight import InputProblem
 
 ImageDataset: TypeAlias = Dataset[tuple[Tensor, Tensor]]
 """A dataset of ``(image, label)`` pairs: float32 ``(C, H, W)`` and an int64 scalar."""
-InputProblem: TypeAlias = Callable[[Mapping[str, Any]], str | None]
-"""A DataModule's `ImageClassificationDataModule.input_problem`."""
 
 
 class ImageClassificationDataModule(ResumableTrainOrder, L.LightningDataModule, ABC):

@@ -16,6 +16,7 @@ from torchmetrics import MeanMetric, MetricCollection
 from hqnn_lightning.models import frozen_state
 from hqnn_lightning.models.metrics import ClassificationMetricsMixin
 from hqnn_lightning.models.recipe import trainer_recipe
+from hqnn_lightning.preflight import InputProblem
 from hqnn_lightning.quantum.module import quantum_modules
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -65,6 +66,13 @@ class ImageClassifier(ClassificationMetricsMixin, L.LightningModule):
     replaced_by_objects: ClassVar[dict[str, tuple[str, ...]]] = {}
     """Arguments that take an object (``"circuit"``) and the options it replaces: with the
     object given, hparams record its ``repr`` and leave those options out."""
+
+    input_problem: ClassVar[InputProblem | None] = None
+    """Why this model's options (``{argument: value}``, all of them, the unset ones at their
+    defaults) cannot build it, as one sentence, or ``None``: a function that imports no
+    torch, Lightning or PennyLane, so that the command line refuses them before importing the
+    library (`hqnn_lightning.preflight`), in the words the constructor would use. ``None``:
+    nothing to check before then."""
 
     def __init__(
         self,

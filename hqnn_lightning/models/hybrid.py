@@ -17,6 +17,7 @@ from hqnn_lightning.models.bottleneck import BottleneckClassifier, SideBySide
 from hqnn_lightning.models.circuit_arguments import passed_again, refuse_conflicting_options
 from hqnn_lightning.models.registry import MODELS
 from hqnn_lightning.models.stages import TrainLastStages
+from hqnn_lightning.preflight.circuit_shapes import hybrid_problem
 from hqnn_lightning.quantum import (
     QuantumCircuit,
     VariationalClassifierCircuit,
@@ -201,6 +202,7 @@ class HybridVQC(BottleneckClassifier):
     """
 
     replaced_by_objects: ClassVar[dict[str, tuple[str, ...]]] = {"circuit": LIBRARY_CIRCUIT_OPTIONS}
+    input_problem = staticmethod(hybrid_problem)
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ import numpy as np
 import pennylane as qml
 import torch
 
+from hqnn_lightning.preflight.circuit_shapes import check_circuit_shape
 from hqnn_lightning.quantum import defaults
 from hqnn_lightning.quantum.encodings import ENCODINGS
 from hqnn_lightning.quantum.entanglers import ENTANGLERS, SeparableLayers
@@ -109,10 +110,7 @@ class VariationalClassifierCircuit(CircuitDescription):
     readout: str = defaults.READOUT
 
     def __post_init__(self) -> None:
-        if self.n_qubits < 1:
-            raise ValueError(f"n_qubits must be at least 1, got {self.n_qubits}")
-        if self.q_depth < 1:
-            raise ValueError(f"q_depth must be at least 1, got {self.q_depth}")
+        check_circuit_shape(self.n_qubits, self.q_depth, self.identity_blocks, self.reupload)
         entangler = ENTANGLERS.get(self.entangler)
         ENCODINGS.get(self.encoding)
         READOUTS.get(self.readout)
@@ -120,13 +118,6 @@ class VariationalClassifierCircuit(CircuitDescription):
             raise ValueError(
                 f"entangler {self.entangler!r} needs at least {entangler.min_wires} qubits, "
                 f"got n_qubits={self.n_qubits}"
-            )
-        if self.identity_blocks and (self.q_depth < 2 or self.reupload):
-            raise ValueError(
-                "identity blocks (the default) need q_depth >= 2 (one layer's entangling gates "
-                "would cancel its mirror's) and no data re-uploading (re-encodings would sit "
-                f"inside the block); got q_depth={self.q_depth}, reupload={self.reupload}: "
-                "build it with identity_blocks=False (--identity-blocks false) for these"
             )
 
     @property

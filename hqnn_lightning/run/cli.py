@@ -169,19 +169,24 @@ def _device_problem(device: str, config: Namespace, diff_method: str | None) -> 
 
 
 def _input_problem(config: Namespace) -> str | None:
-    """A required option of the dataset left out, or what its input check
-    (`ImageClassificationDataModule.input_problem`) finds wrong with its files, as the
-    DataModule would say it when set up; a resumed run's dataset is its saved one, checked
-    later."""
+    """A required option of the dataset or the model left out, or what their input checks
+    (`ImageClassificationDataModule.input_problem`: the dataset's files;
+    `ImageClassifier.input_problem`: the model's options) find wrong, as the library would
+    say it; a resumed run's are its saved ones, checked later."""
     if config.resume:
         return None
     table = option_table()
-    _, given = constructor_arguments(config, used_elsewhere={"cache_dir"})
-    missing = sorted(table.datasets.required[config.data] - set(given))
-    if missing:
-        flags = ", ".join(option_flag(name) for name in missing)
-        return f"--data {config.data} needs {flags}"
-    path = table.datasets.input_problems[config.data]
-    if path is None:
-        return None
-    return imported_function(path)(dict(table.datasets.arguments[config.data]) | given)
+    model_given, data_given = constructor_arguments(config, used_elsewhere={"cache_dir"})
+    chosen = (  # in the order the runner builds them
+        ("--data", table.datasets, config.data, data_given),
+        ("--model", table.models, config.model, model_given),
+    )
+    for flag, registry, name, given in chosen:
+        missing = sorted(registry.required[name] - set(given))
+        if missing:
+            return f"{flag} {name} needs {', '.join(option_flag(option) for option in missing)}"
+        path = registry.input_problems[name]
+        problem = path and imported_function(path)(dict(registry.arguments[name]) | given)
+        if problem:
+            return problem
+    return None

@@ -66,9 +66,9 @@ class RegistryTable:
         variant_arguments: ``{name: the arguments its registered variant sets}``.
         model_defaults: ``{dataset: the model options it suggests}`` (datasets only).
         required: ``{name: the arguments its constructor cannot do without}``.
-        input_problems: ``{dataset: where its input check lives, "module:function"}``
-            (`ImageClassificationDataModule.input_problem`), ``None`` for one without a check
-            that can be imported by name (datasets only).
+        input_problems: ``{name: where its input check lives, "module:function"}``
+            (`ImageClassifier.input_problem`, `ImageClassificationDataModule.input_problem`),
+            ``None`` for one without a check that can be imported by name.
         controls: ``{name: its controls}``, for the names registered with some.
     """
 
@@ -166,12 +166,9 @@ def _derived(
     from hqnn_lightning.models import MODELS
     from hqnn_lightning.run.options import FROM_DATA, constructor_options, data_model_defaults
 
-    def input_problem(name: str) -> str | None:
-        return function_path(getattr(DATAMODULES.get(name), "input_problem", None))
-
     return OptionTable(
-        _registry_table(MODELS, frozenset(FROM_DATA), lambda name: {}, lambda name: None),
-        _registry_table(DATAMODULES, frozenset(), data_model_defaults, input_problem),
+        _registry_table(MODELS, frozenset(FROM_DATA), lambda name: {}),
+        _registry_table(DATAMODULES, frozenset(), data_model_defaults),
         dict(parts),
         constructor_options(),
         DeviceCatalogue({}, ()),  # the devices known at each call: derived_option_table
@@ -182,7 +179,6 @@ def _registry_table(
     registry: Any,
     skipped: frozenset[str],
     suggested: Callable[[str], dict[str, Any]],
-    input_problem: Callable[[str], str | None],
 ) -> RegistryTable:
     from hqnn_lightning.run.signatures import argument_default, required_arguments
 
@@ -199,7 +195,7 @@ def _registry_table(
         {name: frozenset(registry.defaults(name)) for name in names},
         {name: suggested(name) for name in names},
         {name: required_arguments(registry, name) - skipped for name in names},
-        {name: input_problem(name) for name in names},
+        {name: function_path(getattr(registry.get(name), "input_problem", None)) for name in names},
         registry.controls(),
     )
 

@@ -4,6 +4,7 @@ before the library is imported (`cli.first_problem`), in the words the library u
 from __future__ import annotations
 
 import importlib.metadata
+from pathlib import Path
 
 import pytest
 
@@ -11,15 +12,7 @@ from tests.run.cli_errors import error_line
 from tests.run.test_help import run_with_imports
 
 
-def refused_lightly(argv: list[str]) -> str:
-    """``argv``'s error line, checked to come with exit status 2 and before Lightning,
-    PennyLane and the other heavy packages are imported."""
-    result, stderr = run_with_imports(argv)
-    assert result == {"code": 2, "loaded": []}, stderr
-    return error_line(stderr)
-
-
-def run_directory(tmp_path):
+def write_run_directory(tmp_path):
     checkpoint = tmp_path / "run" / "checkpoints" / "best.ckpt"
     checkpoint.parent.mkdir(parents=True)
     checkpoint.write_bytes(b"")
@@ -73,6 +66,11 @@ CASES = {
         ["--config", "experiments/configs/digits_hybrid.yaml", "--max-epochs", "0"],
         "--max-epochs 0: give at least 1",
     ),
+    "circuit_without_qubits": (["--n-qubits", "0"], "n_qubits must be at least 1, got 0"),
+    "identity_blocks_of_one_layer": (
+        ["--model", "hybrid", "--q-depth", "1"],
+        "identity blocks (the default) need q_depth >= 2",
+    ),
     "nothing_to_resume": (
         ["--resume", "{tmp}/gone"],
         "--resume {tmp}/gone: no such run directory or checkpoint file",
@@ -96,12 +94,24 @@ CASES = {
 }
 
 
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory) -> tuple[dict[str, dict], Path]:
+    """Each case's answer, all run in one interpreter (`run_with_imports`), and their folder."""
+    tmp = tmp_path_factory.mktemp("refusals")
+    write_run_directory(tmp)
+    argvs = [[arg.format(tmp=tmp) for arg in argv] for argv, _ in CASES.values()]
+    plugin = ["--model", "hybrid", "--q-device", "lightning.kokkos"]
+    answered = run_with_imports([*argvs, plugin])
+    return dict(zip([*CASES, "plugin"], answered, strict=True)), tmp
+
+
 @pytest.mark.parametrize("case", list(CASES))
-def test_refused_before_the_library_is_imported(tmp_path, case):
-    run_directory(tmp_path)
-    argv, expected = CASES[case]
-    line = refused_lightly([arg.format(tmp=tmp_path) for arg in argv])
-    assert line.startswith("error: " + expected.format(tmp=tmp_path)), line
+def test_refused_before_the_library_is_imported(answers, case):
+    answered, tmp = answers
+    answer = answered[case]
+    assert (answer["code"], answer["loaded"]) == (2, []), answer["stderr"]
+    line = error_line(answer["stderr"])
+    assert line.startswith("error: " + CASES[case][1].format(tmp=tmp)), line
 
 
 @pytest.mark.skipif(
@@ -109,9 +119,10 @@ def test_refused_before_the_library_is_imported(tmp_path, case):
     in {entry.name for entry in importlib.metadata.entry_points(group="pennylane.plugins")},
     reason="pennylane-lightning-kokkos is installed here",
 )
-def test_a_device_whose_plugin_is_missing(tmp_path):
-    line = refused_lightly(["--model", "hybrid", "--q-device", "lightning.kokkos"])
-    assert line == (
+def test_a_device_whose_plugin_is_missing(answers):
+    answer = answers[0]["plugin"]
+    assert (answer["code"], answer["loaded"]) == (2, []), answer["stderr"]
+    assert error_line(answer["stderr"]) == (
         "error: quantum device 'lightning.kokkos' needs the pennylane-lightning-kokkos "
         "package: pip install 'hqnn_lightning[gpu]'"
     )
