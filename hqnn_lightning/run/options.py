@@ -35,7 +35,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
 
-import yaml
 from jsonargparse import ActionConfigFile, Namespace
 
 from hqnn_lightning.experiment.options import (
@@ -56,7 +55,7 @@ from hqnn_lightning.experiment.recipe_options import (
 from hqnn_lightning.run.option_table import OptionTable, listed_names, option_table
 from hqnn_lightning.run.plugins import appended_imports, load_entry_points
 from hqnn_lightning.run.recipe_parser import RecipeParser, parse_error_line
-from hqnn_lightning.run.saved_options import config_file_problem
+from hqnn_lightning.run.saved_options import config_file_problem, may_set_callbacks
 from hqnn_lightning.run.signatures import (
     ConstructorOption,
     add_option,
@@ -314,7 +313,7 @@ def build_parser(argv: Sequence[str] | None = None) -> RunnerParser:
         if option.type == OPTIMIZER_TYPE:  # as LightningCLI adds it, class_path/init_args
             parser.add_optimizer_argument(option.name, help)
         elif option.type == CALLBACKS_TYPE:
-            kind = callbacks_type() if _may_give_callbacks(argv) else type(None)
+            kind = callbacks_type() if may_set_callbacks(argv) else type(None)
             add_option(parser, option.flag, kind, option.default, help)
         else:
             add_option(parser, option.flag, option.type, option.default, help)
@@ -323,37 +322,6 @@ def build_parser(argv: Sequence[str] | None = None) -> RunnerParser:
     for old, new in RENAMED_OPTIONS.items():
         add_option(parser, option_flag(old), bool | None, None, f"older name of {option_flag(new)}")
     return parser
-
-
-def _may_give_callbacks(argv: Sequence[str] | None) -> bool:
-    """Whether ``argv`` may set ``--callbacks``: by itself, or from a ``--config`` that may
-    (`_config_may_set_callbacks`); ``True`` when ``argv`` is not known. The ``config.yaml`` of
-    the run that ``--resume`` continues or ``--evaluate`` reads is parsed after the checks,
-    by a parser built for any command (``build_parser()``)."""
-    if argv is None:
-        return True
-    for index, arg in enumerate(argv):
-        if arg.startswith("--callbacks"):
-            return True
-        if arg.startswith("--config="):
-            value: str | None = arg.partition("=")[2]
-        else:
-            value = argv[index + 1] if arg == "--config" and index + 1 < len(argv) else None
-        if value is not None and _config_may_set_callbacks(value):
-            return True
-    return False
-
-
-def _config_may_set_callbacks(value: str) -> bool:
-    """Whether the ``--config`` ``value`` (a file, else YAML text, as jsonargparse reads it)
-    may set ``--callbacks``: it has a ``callbacks`` key, or names another file (``config:``).
-    Not when it cannot be read as options: the parser refuses it then."""
-    path = Path(value)
-    try:
-        options = yaml.safe_load(path.read_bytes().decode() if path.is_file() else value)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False
-    return isinstance(options, dict) and not {"callbacks", "config"}.isdisjoint(options)
 
 
 def constructor_arguments(

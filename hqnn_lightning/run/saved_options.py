@@ -4,6 +4,8 @@
   names now, from the command line, YAML files and run directories' ``config.yaml``.
 - `config_file_problem`: what is wrong with a file of options (``--config``, a run's
   ``config.yaml``), in one sentence that names it, before jsonargparse reads it.
+- `may_set_callbacks`: whether a command line, or a ``--config`` file it names, may set
+  ``--callbacks`` (whose type is Lightning's, so the parser needs Lightning only then).
 - Identity blocks: before ``identity_blocks`` was an option, ``q_init: identity`` built a
   circuit with them and ``q_init: uniform`` or ``normal`` one without. A run directory's
   ``config.yaml`` that sets ``q_init`` but not ``identity_blocks`` is read so (`renamed` for
@@ -103,3 +105,34 @@ def _yaml_kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list, not options"
     return f"the {type(value).__name__} {value!r}, not options"
+
+
+def may_set_callbacks(argv: Sequence[str] | None) -> bool:
+    """Whether ``argv`` may set ``--callbacks``: by itself, or from a ``--config`` that may
+    (`config_may_set_callbacks`); ``True`` when ``argv`` is not known. The ``config.yaml`` of
+    the run that ``--resume`` continues or ``--evaluate`` reads is parsed after the checks,
+    by a parser built for any command (``build_parser()``)."""
+    if argv is None:
+        return True
+    for index, arg in enumerate(argv):
+        if arg.startswith("--callbacks"):
+            return True
+        if arg.startswith("--config="):
+            value: str | None = arg.partition("=")[2]
+        else:
+            value = argv[index + 1] if arg == "--config" and index + 1 < len(argv) else None
+        if value is not None and config_may_set_callbacks(value):
+            return True
+    return False
+
+
+def config_may_set_callbacks(value: str) -> bool:
+    """Whether the ``--config`` ``value`` (a file, else YAML text, as jsonargparse reads it)
+    may set ``--callbacks``: it has a ``callbacks`` key, or names another file (``config:``).
+    Not when it cannot be read as options: the parser refuses it then."""
+    path = Path(value)
+    try:
+        options = yaml.safe_load(path.read_bytes().decode() if path.is_file() else value)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(options, dict) and not {"callbacks", "config"}.isdisjoint(options)
