@@ -25,7 +25,6 @@ from hqnn_lightning.data.vmmrdb import read_vmmrdb_index
 from hqnn_lightning.preflight.car_layouts import (
     STANFORD_DIR,
     VMMRDB_DIR,
-    check_vmmrdb_directory,
     combined_directories,
     combined_problem,
     stanford_cars_layout,
@@ -86,9 +85,12 @@ class CombinedCarsDataModule(CarDataModule):
             self.stanford_dir, self.crop_to_bbox, STANFORD_DIR, can_download=False
         )
         stanford = READERS[layout](self.stanford_dir, self.crop_to_bbox)
-        check_vmmrdb_directory(self.vmmrdb_dir, VMMRDB_DIR, self.min_images_per_class)
         vmmrdb = read_vmmrdb_index(
-            self.vmmrdb_dir, self.min_images_per_class, self.test_fraction, self.data_seed
+            self.vmmrdb_dir,
+            self.min_images_per_class,
+            self.test_fraction,
+            self.data_seed,
+            VMMRDB_DIR,
         )
         stanford_key = _label_keys(stanford.class_names, parse_stanford_name, self.stanford_dir)
         vmmrdb_key = _label_keys(vmmrdb.class_names, parse_vmmrdb_name, self.vmmrdb_dir)

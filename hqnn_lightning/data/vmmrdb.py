@@ -17,23 +17,27 @@ from hqnn_lightning.data.splits import (
     stratified_split,
 )
 from hqnn_lightning.preflight.car_layouts import (
+    DATA_DIR,
     check_vmmrdb_directory,
     is_image_file,
     vmmrdb_problem,
 )
 
 
-def read_class_folders(root: Path, min_images_per_class: int) -> dict[str, list[Path]]:
+def read_class_folders(
+    root: Path, min_images_per_class: int, option: str = DATA_DIR
+) -> dict[str, list[Path]]:
     """Image files per class folder, for folders with at least ``min_images_per_class``.
 
-    AppleDouble ``._*`` files and files that are not images by extension are ignored.
+    AppleDouble ``._*`` files and files that are not images by extension are ignored. A
+    missing ``root`` is refused naming ``option``, the option that gave it.
 
     Raises:
         FileNotFoundError: ``root`` is not a directory (`check_vmmrdb_directory`) or has no
             class folder with enough images.
         PermissionError: this user may not read ``root``.
     """
-    check_vmmrdb_directory(root, min_images=min_images_per_class)
+    check_vmmrdb_directory(root, option, min_images_per_class)
     folders: dict[str, list[Path]] = {}
     with os.scandir(root) as entries:
         for entry in sorted(entries, key=lambda entry: entry.name):
@@ -46,14 +50,15 @@ def read_class_folders(root: Path, min_images_per_class: int) -> dict[str, list[
 
 
 def read_vmmrdb_index(
-    root: Path, min_images_per_class: int, test_fraction: float, seed: int
+    root: Path, min_images_per_class: int, test_fraction: float, seed: int, option: str = DATA_DIR
 ) -> CarIndex:
-    """The class folders under ``root`` with a stratified test split drawn from ``seed``.
+    """The class folders under ``root`` (`read_class_folders`, ``option`` naming where it came
+    from) with a stratified test split drawn from ``seed``.
 
     Raises:
         ValueError: a class folder has one image; the message names it and what to do.
     """
-    folders = read_class_folders(root, min_images_per_class)
+    folders = read_class_folders(root, min_images_per_class, option)
     samples = [ImageSample(path, name) for name, files in folders.items() for path in files]
     labels = np.array([index for index, files in enumerate(folders.values()) for _ in files])
     try:

@@ -14,7 +14,6 @@ current.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import hashlib
 import importlib
 import json
@@ -152,7 +151,7 @@ def derived_option_table() -> OptionTable:
     from hqnn_lightning.quantum.devices import device_catalogue
     from hqnn_lightning.run.options import registered_names
 
-    return dataclasses.replace(_derived(*registered_names()), devices=device_catalogue().plain())
+    return OptionTable(*_derived(*registered_names()), device_catalogue().plain())
 
 
 @cache
@@ -160,25 +159,23 @@ def _derived(
     models: tuple[str, ...],
     datasets: tuple[str, ...],
     parts: tuple[tuple[str, tuple[str, ...]], ...],
-) -> OptionTable:
-    """`derived_option_table` for these registered names (the cache's key)."""
+) -> tuple[RegistryTable, RegistryTable, dict[str, tuple[str, ...]], tuple[ConstructorOption, ...]]:
+    """`derived_option_table`'s registries, parts and options for these registered names (the
+    cache's key); the devices, which are not registered by name, are read at each call."""
     from hqnn_lightning.data import DATAMODULES
     from hqnn_lightning.models import MODELS
     from hqnn_lightning.run.options import FROM_DATA, constructor_options, data_model_defaults
 
-    return OptionTable(
+    return (
         _registry_table(MODELS, frozenset(FROM_DATA), lambda name: {}),
         _registry_table(DATAMODULES, frozenset(), data_model_defaults),
         dict(parts),
         constructor_options(),
-        DeviceCatalogue({}, ()),  # the devices known at each call: derived_option_table
     )
 
 
 def _registry_table(
-    registry: Any,
-    skipped: frozenset[str],
-    suggested: Callable[[str], dict[str, Any]],
+    registry: Any, skipped: frozenset[str], suggested: Callable[[str], dict[str, Any]]
 ) -> RegistryTable:
     from hqnn_lightning.run.signatures import argument_default, required_arguments
 

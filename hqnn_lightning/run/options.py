@@ -288,7 +288,7 @@ def build_parser(argv: Sequence[str] | None = None) -> RunnerParser:
 
     Args:
         argv: The command line it will parse, when it is known: where it cannot set
-            ``--callbacks`` (`READS_OPTIONS_FROM_FILES`), the option stays unset whatever its
+            ``--callbacks`` (`saved_options.may_set_callbacks`), the option stays unset whatever its
             type, so it is added without Lightning's (loading Lightning takes 3-4 s).
             ``None``: any.
 

@@ -95,24 +95,26 @@ def argument_default(registry: Registry[Any], name: str, argument: str) -> Any:
     """The value the constructor registered as ``name`` gives ``argument`` when it is not
     passed: the variant's, where it sets one, else the default of the class that declares it
     (``None`` when it has none)."""
-    variant = registry.defaults(name)
-    if argument in variant:
-        return variant[argument]
-    owner = _declaring(registry.get(name), argument)
-    default = inspect.signature(owner).parameters[argument].default
+    default = _registered_default(registry, name, argument)
     return None if default is inspect.Parameter.empty else default
 
 
 def required_arguments(registry: Registry[Any], name: str) -> frozenset[str]:
     """The arguments the constructor registered as ``name`` has no default for (its variant
     sets none of them)."""
-    variant = registry.defaults(name)
     return frozenset(
         argument
-        for argument in registry.accepted_arguments(name) - set(variant)
-        if inspect.signature(_declaring(registry.get(name), argument)).parameters[argument].default
-        is inspect.Parameter.empty
+        for argument in registry.accepted_arguments(name)
+        if _registered_default(registry, name, argument) is inspect.Parameter.empty
     )
+
+
+def _registered_default(registry: Registry[Any], name: str, argument: str) -> Any:
+    """`argument_default`, with ``inspect.Parameter.empty`` where there is none."""
+    variant = registry.defaults(name)
+    if argument in variant:
+        return variant[argument]
+    return inspect.signature(_declaring(registry.get(name), argument)).parameters[argument].default
 
 
 def _declaring(constructor: Callable[..., Any], argument: str) -> Callable[..., Any]:
